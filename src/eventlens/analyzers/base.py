@@ -1,0 +1,44 @@
+"""The analyzer port: bytes in, Rekognition-shaped findings out.
+
+An analyzer owns its model's load/predict life cycle (loaded lazily, once per process) and
+knows nothing about where the bytes came from or where its findings are stored.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from eventlens.imaging import ImageInput
+
+Findings = dict[str, Any]
+
+
+class Analyzer(ABC):
+    #: Short name used in configuration (``labels``, ``faces``, ``text`` ...).
+    name: str = ""
+    #: Value written to the record's ``analysis_method`` when this analyzer provides labels.
+    method: str = ""
+
+    @property
+    @abstractmethod
+    def model_version(self) -> str:
+        """Identifies the model and its settings; a change triggers re-analysis."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook, most analyzers load lazily
+        """Load the model eagerly (e.g. at worker start) instead of on first use."""
+
+    @abstractmethod
+    def analyze(self, image: ImageInput) -> Findings:
+        """Analyse one image. Raise ``ImageRejected`` for bad input; other errors are retried."""
+
+    def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
+        """Analyse several images; one failing image does not fail the others."""
+        results: list[Findings | Exception] = []
+        for image in images:
+            try:
+                results.append(self.analyze(image))
+            except Exception as exc:  # noqa: BLE001 - reported per image by the pipeline
+                results.append(exc)
+        return results

@@ -1,0 +1,119 @@
+"""Safe, fast image decoding shared by every analyzer.
+
+Decoding is where hostile input bites: truncated files, non-images, decompression bombs and
+huge canvases. Everything here raises ``ImageRejected`` with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 120_000_000  # a 20,000 × 6,000 panorama is fine, a 20,000² canvas is not
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+)
+
+
+class ImageRejected(ValueError):
+    """The bytes are not an image we can analyse; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    image: Image.Image  # RGB, EXIF orientation applied, possibly reduced by JPEG draft mode
+    width: int  # the original size, before any draft reduction
+    height: int
+    format: str
+
+
+def looks_like_image_key(key: str) -> bool:
+    dot = key.rfind(".")
+    return dot != -1 and key[dot:].lower() in IMAGE_EXTENSIONS
+
+
+def probe(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, str]:
+    """Read just the header: (width, height, format). Raises ImageRejected."""
+    img = _open(data, max_pixels)
+    return img.width, img.height, img.format or "unknown"
+
+
+def decode(
+    data: bytes, *, min_short_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DecodedImage:
+    """Decode to RGB. With ``min_short_side`` JPEGs are DCT-scaled (draft mode) to the smallest
+    size whose short side is still at least that, which is several times faster on big photos."""
+    img = _open(data, max_pixels)
+    width, height, fmt = img.width, img.height, img.format or "unknown"
+    try:
+        if min_short_side and fmt == "JPEG":
+            scale = min(width, height) / min_short_side
+            if scale >= 2:
+                img.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))
+        if getattr(img, "is_animated", False):
+            img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        if img.mode != "RGB":
+            img = _to_rgb(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
+    return DecodedImage(img, width, height, fmt)
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageRejected("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageRejected("not an image (format not recognised)") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(f"decompression bomb refused: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected(f"unreadable image header: {exc}") from exc
+    pixels = img.width * img.height
+    if pixels > max_pixels:
+        raise ImageRejected(
+            f"image too large: {img.width}x{img.height} = {pixels:,} pixels "
+            f"(limit {max_pixels:,}; possible decompression bomb)"
+        )
+    if pixels == 0:
+        raise ImageRejected("image has zero width or height")
+    return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits instead of clipping (which turns most pixels white)
+        return img.point(lambda v: v / 256).convert("L").convert("RGB")
+    return img.convert("RGB")
+
+
+@dataclass(slots=True)
+class ImageInput:
+    """What an analyzer receives: the bytes, where they came from, and a cached decoder."""
+
+    data: bytes
+    key: str
+    bucket: str = ""
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    _decoded: dict[int, DecodedImage] = field(default_factory=dict, repr=False)
+
+    def decode(self, min_short_side: int | None = None) -> DecodedImage:
+        cache_key = min_short_side or 0
+        if cache_key not in self._decoded:
+            self._decoded[cache_key] = decode(
+                self.data, min_short_side=min_short_side, max_pixels=self.max_pixels
+            )
+        return self._decoded[cache_key]
