@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-DEFAULT_MAX_PIXELS = 120_000_000  # a 20,000 × 6,000 panorama is fine, a 20,000² canvas is not
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+DEFAULT_MAX_PIXELS = (
+    120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
 )
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 class ImageRejected(ValueError):
@@ -117,3 +117,10 @@ class ImageInput:
                 self.data, min_short_side=min_short_side, max_pixels=self.max_pixels
             )
         return self._decoded[cache_key]
+
+    def dimensions(self) -> tuple[int, int]:
+        """The original (width, height), from a decode already done or from the header."""
+        for decoded in self._decoded.values():
+            return decoded.width, decoded.height
+        width, height, _ = probe(self.data, max_pixels=self.max_pixels)
+        return width, height

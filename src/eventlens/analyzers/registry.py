@@ -1,0 +1,58 @@
+"""Analyzer names (as used in configuration) → instances, created once and shared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from eventlens.analyzers.base import Analyzer
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerSettings:
+    max_labels: int = 10
+    min_confidence: float = 55.0
+    threads: int | None = None
+
+
+def _labels(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.labels import LabelAnalyzer
+
+    return LabelAnalyzer(
+        max_labels=settings.max_labels,
+        min_confidence=settings.min_confidence,
+        intra_op_threads=settings.threads,
+    )
+
+
+FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {"labels": _labels}
+
+
+def register(name: str, factory: Callable[[AnalyzerSettings], Analyzer]) -> None:
+    FACTORIES[name] = factory
+
+
+def create(name: str, settings: AnalyzerSettings) -> Analyzer:
+    try:
+        factory = FACTORIES[name]
+    except KeyError:
+        known = ", ".join(sorted(FACTORIES))
+        raise ValueError(f"unknown analyzer {name!r} (available: {known})") from None
+    return factory(settings)
+
+
+def build(
+    per_environment: Mapping[str, Sequence[str]], settings: AnalyzerSettings
+) -> dict[str, list[Analyzer]]:
+    """Instantiate each named analyzer once, shared between environments."""
+    instances: dict[str, Analyzer] = {}
+    built: dict[str, list[Analyzer]] = {}
+    for env, names in per_environment.items():
+        if not names:
+            raise ValueError(f"environment {env!r} has no analyzers")
+        built[env] = []
+        for name in names:
+            if name not in instances:
+                instances[name] = create(name, settings)
+            built[env].append(instances[name])
+    return built

@@ -1,0 +1,192 @@
+"""``eventlens``: run the embedded pipeline, analyse files, read and validate results."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import threading
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from eventlens.analyzers import registry
+from eventlens.cli import dlq, models, results
+from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
+from eventlens.cli.render import console, print_json, records_table
+from eventlens.cli.validate import validate
+from eventlens.imaging import ImageInput, ImageRejected
+from eventlens.pipeline import Outcome
+from eventlens.results.base import Query
+from eventlens.runner import RunStats
+from eventlens.wiring import build_local_app
+
+app = typer.Typer(
+    help="Event-driven image analysis: a folder or S3 bucket in, Rekognition-shaped labels out.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(results.app, name="results")
+app.add_typer(models.app, name="models")
+app.add_typer(dlq.app, name="dlq")
+app.command()(validate)
+
+AnalyzersOption = Annotated[
+    str | None,
+    typer.Option(
+        "--analyzers",
+        help="labels[,faces,...] or beta=labels;prod=labels [env: EVENTLENS_ANALYZERS]",
+    ),
+]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each event")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def run(
+    root: RootOption = None,
+    db: DbOption = None,
+    route: RouteOption = None,
+    analyzers: AnalyzersOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit")] = False,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Images per model batch")] = None,
+) -> None:
+    """Watch the bucket folder and analyse every new or changed image (reconciling first)."""
+    settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
+    if batch_size:
+        settings.batch_size = batch_size
+    app_ = build_local_app(settings)
+    try:
+        if once:
+            pending = app_.runner.reconcile()
+            stats = _drain_with_progress(app_.runner.drain, pending)
+        else:
+            console.print(
+                f"watching [bold]{settings.root.resolve()}[/bold] "
+                f"({', '.join(r.prefix for r in settings.routes)}); Ctrl-C to stop"
+            )
+            stop = threading.Event()
+
+            def _stop(signum: int, frame: FrameType | None) -> None:
+                stop.set()
+                app_.runner.stop_waiting()
+
+            signal.signal(signal.SIGINT, _stop)
+            signal.signal(signal.SIGTERM, _stop)
+            stats = app_.runner.watch(stop, progress=_print_outcome)
+    finally:
+        app_.close()
+    _print_stats(stats)
+
+
+def _drain_with_progress(
+    drain: Callable[[Callable[[Outcome], None]], RunStats], total: int
+) -> RunStats:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("analysing", total=total)
+
+        def advance(outcome: Outcome) -> None:
+            progress.advance(task)
+
+        stats = drain(advance)
+    return stats
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    record = outcome.record
+    if outcome.action.value == "stored" and record is not None:
+        names = ", ".join(record.label_names()[:5]) or "no labels"
+        console.print(f"[green]ok[/green] {record.filename}: {names}")
+    elif outcome.action.value == "failed":
+        console.print(f"[red]error[/red] {outcome.event.key}: {outcome.reason}")
+
+
+def _print_stats(stats: RunStats) -> None:
+    parts = [f"{count} {action}" for action, count in sorted(stats.counts.items())]
+    if stats.dead_lettered:
+        parts.append(f"{stats.dead_lettered} dead-lettered")
+    console.print("done: " + (", ".join(parts) or "nothing to do"))
+
+
+@app.command()
+def analyze(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    max_labels: Annotated[int, typer.Option(min=1, help="MaxLabels")] = 10,
+    min_confidence: Annotated[float, typer.Option(min=0, max=100, help="MinConfidence")] = 55.0,
+) -> None:
+    """Label image files and print Rekognition DetectLabels-shaped JSON (no store needed)."""
+    analyzer = registry.create(
+        "labels", registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence)
+    )
+    inputs = [ImageInput(path.read_bytes(), str(path)) for path in files]
+    output = []
+    failed = False
+    for path, result in zip(files, analyzer.analyze_batch(inputs), strict=True):
+        if isinstance(result, ImageRejected):
+            output.append({"File": str(path), "Error": str(result)})
+            failed = True
+        elif isinstance(result, Exception):
+            raise result
+        else:
+            output.append({"File": str(path), **result})
+    print_json(output if len(output) > 1 else output[0])
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """Copy the bundled sample photos into the bucket folder, analyse them once, show results."""
+    settings = load_settings(root=root, db=db)
+    samples = resources.files("eventlens") / "samples"
+    for route in settings.routes:
+        folder = samples / route.environment
+        if not folder.is_dir():
+            continue
+        target = settings.root / route.prefix
+        target.mkdir(parents=True, exist_ok=True)
+        for item in folder.iterdir():
+            with resources.as_file(item) as path:
+                shutil.copyfile(path, target / item.name)
+    app_ = build_local_app(settings)
+    try:
+        stats = _drain_with_progress(app_.runner.drain, app_.runner.reconcile())
+        for env in settings.router.environments:
+            console.print(records_table(app_.results.query(Query(env, limit=20)), title=env))
+    finally:
+        app_.close()
+    _print_stats(stats)
+    console.print(f"results database: {settings.db_path}")
+
+
+@app.command("version")
+def version(as_json: JsonOption = False) -> None:
+    """Print the eventlens version."""
+    from eventlens import __version__
+
+    if as_json:
+        print_json({"version": __version__})
+    else:
+        console.print(__version__)

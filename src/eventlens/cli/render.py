@@ -1,0 +1,39 @@
+"""Printing records for people (Rich tables) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from eventlens.results.record import Record
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def label_summary(record: Record, limit: int = 5) -> str:
+    if not record.ok:
+        return f"[red]{record.error}[/red]"
+    parts = [f"{label['Name']} {float(label['Confidence']):.0f}%" for label in record.labels]
+    more = f" (+{len(parts) - limit})" if len(parts) > limit else ""
+    return ", ".join(parts[:limit]) + more
+
+
+def records_table(records: Sequence[Record], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    table.add_column("filename", overflow="fold")
+    table.add_column("status")
+    table.add_column("labels", overflow="fold")
+    table.add_column("timestamp")
+    for record in records:
+        status = "[green]ok[/green]" if record.ok else "[red]error[/red]"
+        table.add_row(record.filename, status, label_summary(record), record.timestamp)
+    return table

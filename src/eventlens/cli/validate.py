@@ -1,0 +1,74 @@
+"""``eventlens validate``: wait until every key has an ``ok`` record (what CI runs)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
+from eventlens.cli.render import console, err_console, print_json, records_table
+from eventlens.cli.results import BackendOption, TableOption, open_for
+from eventlens.results.base import ResultStore
+from eventlens.results.factory import Backend
+from eventlens.results.record import Record
+
+
+def full_key(key: str, prefix: str) -> str:
+    """Accept keys with or without the environment's prefix."""
+    key = key.lstrip("/")
+    return key if key.startswith(prefix) else prefix + key
+
+
+def poll(
+    store: ResultStore, env: str, keys: list[str], timeout_s: float, interval_s: float
+) -> dict[str, Record | None]:
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, Record | None] = dict.fromkeys(keys)
+    while True:
+        for key in keys:
+            if found[key] is None:
+                found[key] = store.get(env, key)
+        if all(found.values()) or time.monotonic() >= deadline:
+            return found
+        time.sleep(min(interval_s, max(0.0, deadline - time.monotonic())))
+
+
+def validate(
+    env: EnvOption,
+    keys: Annotated[list[str], typer.Argument(help="Object keys (with or without the prefix)")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for records")] = 60.0,
+    interval: Annotated[float, typer.Option(help="Seconds between polls")] = 1.0,
+    as_json: JsonOption = False,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """Poll until every KEY has an ok record; exit 1 naming the missing or failed ones."""
+    settings = load_settings(root=root, db=db)
+    prefix = settings.router.route_for_env(env).prefix
+    wanted = [full_key(k, prefix) for k in keys]
+    with open_for(env, backend, table, root, db) as store:
+        found = poll(store, env, wanted, timeout, interval)
+    missing = [k for k, r in found.items() if r is None]
+    failed = [r for r in found.values() if r is not None and not r.ok]
+    records = [r for r in found.values() if r is not None]
+    if as_json:
+        print_json(
+            {
+                "ok": not missing and not failed,
+                "missing": missing,
+                "failed": [r.filename for r in failed],
+                "records": [r.to_dict() for r in records],
+            }
+        )
+    elif records:
+        console.print(records_table(records, title=f"{env}: {len(records)}/{len(wanted)} found"))
+    for key in missing:
+        err_console.print(f"[red]missing:[/red] {key} (no record after {timeout:g}s)")
+    for record in failed:
+        err_console.print(f"[red]failed:[/red] {record.filename}: {record.error}")
+    if missing or failed:
+        raise typer.Exit(1)

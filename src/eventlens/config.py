@@ -1,0 +1,91 @@
+"""Settings for the embedded mode, from command-line options and EVENTLENS_* variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eventlens.analyzers.registry import AnalyzerSettings
+from eventlens.imaging import DEFAULT_MAX_PIXELS
+from eventlens.pipeline import DEFAULT_MAX_BYTES, PipelineOptions
+from eventlens.routing import DEFAULT_ROUTES, Route, Router, parse_route
+
+DEFAULT_ROOT = "./eventlens-bucket"
+
+
+def parse_analyzers(spec: str) -> dict[str, list[str]]:
+    """``labels,faces`` (every environment) or ``beta=labels,faces;prod=labels``."""
+    result: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        env, sep, names = part.rpartition("=")
+        result[env.strip() if sep else "*"] = [n.strip() for n in names.split(",") if n.strip()]
+    return result or {"*": ["labels"]}
+
+
+@dataclass(slots=True)
+class Settings:
+    root: Path = field(default_factory=lambda: Path(DEFAULT_ROOT))
+    db: Path | None = None
+    routes: tuple[Route, ...] = DEFAULT_ROUTES
+    analyzers: dict[str, list[str]] = field(default_factory=lambda: {"*": ["labels"]})
+    max_labels: int = 10
+    min_confidence: float = 55.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    branch: str = "local"
+    batch_size: int = 16
+    max_attempts: int = 5
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or self.root / ".eventlens" / "eventlens.db"
+
+    @property
+    def router(self) -> Router:
+        return Router(self.routes)
+
+    @property
+    def tables(self) -> dict[str, str]:
+        return {route.environment: route.table for route in self.routes}
+
+    def analyzer_settings(self) -> AnalyzerSettings:
+        return AnalyzerSettings(max_labels=self.max_labels, min_confidence=self.min_confidence)
+
+    def pipeline_options(self) -> PipelineOptions:
+        return PipelineOptions(
+            max_bytes=self.max_bytes, max_pixels=self.max_pixels, branch=self.branch
+        )
+
+    def analyzers_by_environment(self) -> dict[str, list[str]]:
+        default = self.analyzers.get("*", ["labels"])
+        return {
+            route.environment: self.analyzers.get(route.environment, default)
+            for route in self.routes
+        }
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls()
+        if value := env.get("EVENTLENS_ROOT"):
+            settings.root = Path(value)
+        if value := env.get("EVENTLENS_DB"):
+            settings.db = Path(value)
+        if value := env.get("EVENTLENS_ROUTES"):
+            settings.routes = tuple(parse_route(s) for s in value.split(",") if s.strip())
+        if value := env.get("EVENTLENS_ANALYZERS"):
+            settings.analyzers = parse_analyzers(value)
+        if value := env.get("EVENTLENS_MAX_LABELS"):
+            settings.max_labels = int(value)
+        if value := env.get("EVENTLENS_MIN_CONFIDENCE"):
+            settings.min_confidence = float(value)
+        if value := env.get("EVENTLENS_MAX_BYTES"):
+            settings.max_bytes = int(value)
+        if value := env.get("EVENTLENS_MAX_PIXELS"):
+            settings.max_pixels = int(value)
+        if value := env.get("EVENTLENS_BRANCH") or env.get("GITHUB_REF_NAME"):
+            settings.branch = value
+        if value := env.get("EVENTLENS_BATCH_SIZE"):
+            settings.batch_size = int(value)
+        return settings

@@ -1,0 +1,166 @@
+"""Local folder events: a backfill scan and a filesystem watcher (watchdog / inotify)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from eventlens.events.base import EventKind, ObjectEvent
+from eventlens.routing import Router
+from eventlens.storage.base import ObjectUnavailable
+from eventlens.storage.local import METADATA_SUFFIX, LocalFolderStore
+
+log = logging.getLogger("eventlens.events.local")
+
+
+def event_for_key(store: LocalFolderStore, key: str, source: str) -> ObjectEvent | None:
+    try:
+        info = store.stat(key)
+    except ObjectUnavailable:
+        return None
+    return ObjectEvent(
+        bucket=store.bucket, key=key, kind=EventKind.CREATED, size=info.size, etag=info.etag,
+        sequencer=info.sequencer, source=source, metadata=info.metadata,
+    )  # fmt: skip
+
+
+def scan(store: LocalFolderStore, router: Router) -> Iterator[ObjectEvent]:
+    """One event per file below the configured prefixes (the backfill / reconcile source)."""
+    for route in router.routes:
+        for info in store.list(route.prefix):
+            yield ObjectEvent(
+                bucket=store.bucket, key=info.key, size=info.size, etag=info.etag,
+                sequencer=info.sequencer, source="scan",
+            )  # fmt: skip
+
+
+def is_ignored_name(name: str) -> bool:
+    return name.startswith(".") or name.endswith(METADATA_SUFFIX)
+
+
+class FolderWatcher(FileSystemEventHandler):
+    """Emits an event once a file is completely written.
+
+    On Linux inotify reports close-after-write, which is the moment a writer is done. Where no
+    close event arrives (other platforms, or files changed through mmap), a file is emitted once
+    its size and mtime have stayed the same for ``settle_s``. Atomic renames into the folder are
+    emitted at once.
+    """
+
+    def __init__(
+        self,
+        store: LocalFolderStore,
+        router: Router,
+        emit: Callable[[ObjectEvent], None],
+        *,
+        settle_s: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.router = router
+        self.emit = emit
+        self.settle_s = settle_s
+        self._unsettled: dict[str, tuple[float, tuple[int, int] | None]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._observer: BaseObserver | None = None
+        self._settler: threading.Thread | None = None
+
+    def start(self) -> None:
+        observer = Observer()
+        for route in self.router.routes:
+            folder = self.store.root / route.prefix
+            folder.mkdir(parents=True, exist_ok=True)
+            observer.schedule(self, str(folder), recursive=True)
+        observer.start()
+        self._observer = observer
+        self._settler = threading.Thread(target=self._settle_loop, name="settle", daemon=True)
+        self._settler.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._settler is not None:
+            self._settler.join(timeout=5)
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        if isinstance(event, FileClosedEvent):
+            self._forget(_text(event.src_path))
+            self._emit_path(_text(event.src_path))
+        elif isinstance(event, FileMovedEvent):
+            self._forget(_text(event.src_path))
+            self._emit_path(_text(event.dest_path))
+        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+            with self._lock:
+                self._unsettled[_text(event.src_path)] = (time.monotonic(), None)
+
+    def _forget(self, path: str) -> None:
+        with self._lock:
+            self._unsettled.pop(path, None)
+
+    def _emit_path(self, path: str) -> None:
+        if is_ignored_name(os.path.basename(path)):
+            return
+        try:
+            key = self.store.key_for(path)
+        except ValueError:
+            return
+        if self.router.route_for_key(key) is None:
+            return
+        event = event_for_key(self.store, key, source="watch")
+        if event is not None:
+            self.emit(event)
+
+    def _settle_loop(self) -> None:
+        while not self._stop.wait(min(0.25, self.settle_s / 2)):
+            now = time.monotonic()
+            ready: list[str] = []
+            with self._lock:
+                for path, (since, signature) in list(self._unsettled.items()):
+                    if now - since < self.settle_s:
+                        continue
+                    current = _signature(path)
+                    if current is None:
+                        del self._unsettled[path]
+                    elif current == signature:
+                        del self._unsettled[path]
+                        ready.append(path)
+                    else:
+                        self._unsettled[path] = (now, current)
+            for path in ready:
+                self._emit_path(path)
+
+
+def _signature(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _text(path: str | bytes) -> str:
+    return os.fsdecode(path)
+
+
+def root_path(root: Path | str) -> Path:
+    return Path(root).expanduser().resolve()

@@ -1,0 +1,28 @@
+"""Failure notification port: SNS on AWS, a webhook or the log locally."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+
+from eventlens.results.record import Record
+
+log = logging.getLogger("eventlens.notify")
+
+
+class Notifier(ABC):
+    @abstractmethod
+    def failure(self, record: Record) -> None:
+        """Report a record whose analysis failed. Must not raise."""
+
+
+class LogNotifier(Notifier):
+    def failure(self, record: Record) -> None:
+        log.warning(
+            "analysis failed",
+            extra={
+                "key": record.filename,
+                "environment": record.environment,
+                "error": record.error,
+            },
+        )

@@ -1,0 +1,298 @@
+"""The one path that joins the ports: route → dedup → fetch → analyse → store → notify."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.events.base import EventKind, ObjectEvent
+from eventlens.imaging import DEFAULT_MAX_PIXELS, ImageInput, ImageRejected, looks_like_image_key
+from eventlens.notify import LogNotifier, Notifier
+from eventlens.results.base import ResultStore
+from eventlens.results.record import Record, Status
+from eventlens.routing import Route, Router
+from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
+
+log = logging.getLogger("eventlens.pipeline")
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+class Action(StrEnum):
+    STORED = "stored"  # a new or changed object was analysed and its record written
+    FAILED = "failed"  # an error record was written (bad input or retries exhausted)
+    UNCHANGED = "unchanged"  # same bytes, same model: nothing to do
+    SKIPPED = "skipped"  # not ours: outside the prefixes, not an image, a removal, stale
+    RETRY = "retry"  # a transient error; the caller retries the event later
+
+
+@dataclass(slots=True)
+class Outcome:
+    event: ObjectEvent
+    action: Action
+    record: Record | None = None
+    reason: str = ""
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class PipelineOptions:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    branch: str = "local"
+    ttl_days: int = 0
+
+
+Observer = Callable[[Outcome], None]
+
+
+@dataclass(slots=True)
+class _Work:
+    event: ObjectEvent
+    route: Route
+    started: float
+    image: ImageInput
+    info: ObjectInfo
+    sha256: str
+    fetch_ms: float
+
+
+class Pipeline:
+    def __init__(
+        self,
+        storage: ObjectStore,
+        results: ResultStore,
+        analyzers: Mapping[str, Sequence[Analyzer]],
+        router: Router | None = None,
+        notifier: Notifier | None = None,
+        options: PipelineOptions | None = None,
+        observers: Iterable[Observer] = (),
+    ) -> None:
+        """``analyzers`` maps environment → analyzers; the first one supplies the labels."""
+        self.storage = storage
+        self.results = results
+        self.router = router or Router()
+        self.analyzers = {env: list(found) for env, found in analyzers.items()}
+        self.notifier = notifier or LogNotifier()
+        self.options = options or PipelineOptions()
+        self.observers = list(observers)
+
+    def model_version(self, environment: str) -> str:
+        return ";".join(f"{a.name}={a.model_version}" for a in self._analyzers_for(environment))
+
+    def process(self, event: ObjectEvent, *, force: bool = False) -> Outcome:
+        return self.process_batch([event], force=force)[0]
+
+    def process_batch(self, events: Sequence[ObjectEvent], *, force: bool = False) -> list[Outcome]:
+        """Process events; one event's failure never affects another's outcome.
+        ``force`` re-analyses objects whose bytes and model are unchanged."""
+        outcomes: dict[int, Outcome] = {}
+        to_store: dict[int, Record] = {}
+        by_env: dict[str, list[tuple[int, _Work]]] = {}
+        for index, event in enumerate(events):
+            try:
+                prepared = self._prepare(event, force)
+            except Exception as exc:  # noqa: BLE001 - any surprise is retried, not fatal
+                prepared = Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
+            if isinstance(prepared, Outcome):
+                outcomes[index] = prepared
+            elif isinstance(prepared, Record):
+                to_store[index] = prepared
+            else:
+                by_env.setdefault(prepared.route.environment, []).append((index, prepared))
+
+        for env, items in by_env.items():
+            analysed = self._analyze(env, [work for _, work in items])
+            for (index, _), result in zip(items, analysed, strict=True):
+                if isinstance(result, Outcome):
+                    outcomes[index] = result
+                else:
+                    to_store[index] = result
+
+        indexes = sorted(to_store)
+        stored = self._store([(to_store[i], events[i]) for i in indexes])
+        outcomes.update(zip(indexes, stored, strict=True))
+        ordered = [outcomes[i] for i in range(len(events))]
+        for outcome in ordered:
+            self._observe(outcome)
+        return ordered
+
+    def record_failure(self, event: ObjectEvent, error: str) -> Outcome:
+        """Write an error record for an event whose retries are exhausted, and notify."""
+        route = self.router.route_for_key(event.key)
+        if route is None:
+            return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
+        record = self._error_record(event, route, error, time.perf_counter())
+        outcome = self._store([(record, event)])[0]
+        self._observe(outcome)
+        return outcome
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | Outcome:
+        started = time.perf_counter()
+        route = self.router.route_for_key(event.key)
+        if route is None:
+            return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
+        if event.kind is EventKind.REMOVED:
+            return Outcome(event, Action.SKIPPED, reason="object removed; its record is kept")
+        if not looks_like_image_key(event.key):
+            return Outcome(event, Action.SKIPPED, reason="not an image file extension")
+        existing = self.results.get(route.environment, event.key)
+        version = self.model_version(route.environment)
+        if (
+            not force
+            and existing is not None
+            and existing.ok
+            and existing.model_version == version
+            and event.etag is not None
+            and existing.etag == event.etag
+        ):
+            return Outcome(event, Action.UNCHANGED, existing, reason="same object version")
+        try:
+            data, info = self.storage.read(event.key, max_bytes=self.options.max_bytes)
+        except ObjectTooLarge as exc:
+            return self._error_record(event, route, str(exc), started)
+        except ObjectUnavailable as exc:
+            return Outcome(event, Action.SKIPPED, reason=str(exc))
+        except OSError as exc:
+            return Outcome(event, Action.RETRY, reason=f"read failed: {exc}", error=exc)
+        sha256 = hashlib.sha256(data).hexdigest()
+        if (
+            not force
+            and existing is not None
+            and existing.sha256 == sha256
+            and existing.model_version == version
+        ):
+            return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")
+        image = ImageInput(data, event.key, self.storage.bucket, self.options.max_pixels)
+        fetch_ms = (time.perf_counter() - started) * 1000
+        return _Work(event, route, started, image, info, sha256, fetch_ms)
+
+    def _analyze(self, environment: str, items: list[_Work]) -> list[Record | Outcome]:
+        analyzers = self._analyzers_for(environment)
+        findings: list[dict[str, Findings]] = [{} for _ in items]
+        failures: dict[int, BaseException] = {}
+        batch_started = time.perf_counter()
+        for analyzer in analyzers:
+            pending = [i for i in range(len(items)) if i not in failures]
+            try:
+                results = analyzer.analyze_batch([items[i].image for i in pending])
+            except Exception as exc:
+                results = [exc] * len(pending)
+            for i, result in zip(pending, results, strict=True):
+                if isinstance(result, BaseException):
+                    failures[i] = result
+                else:
+                    findings[i][analyzer.name] = result
+        share_ms = (time.perf_counter() - batch_started) * 1000 / max(1, len(items))
+        out: list[Record | Outcome] = []
+        for i, item in enumerate(items):
+            if i in failures:
+                failure = failures[i]
+                if isinstance(failure, ImageRejected):
+                    out.append(
+                        self._error_record(item.event, item.route, str(failure), item.started, item)
+                    )
+                else:
+                    out.append(
+                        Outcome(
+                            item.event, Action.RETRY, reason=f"analysis: {failure!r}", error=failure
+                        )
+                    )
+                continue
+            out.append(self._ok_record(item, analyzers, findings[i], share_ms))
+        return out
+
+    def _ok_record(
+        self,
+        item: _Work,
+        analyzers: list[Analyzer],
+        findings: dict[str, Findings],
+        share_ms: float,
+    ) -> Record:
+        primary = analyzers[0]
+        record = self._base_record(item.event, item.route, item)
+        record.labels = list(findings[primary.name].get("Labels", []))
+        record.label_count = len(record.labels)
+        record.analysis_method = primary.method
+        record.width, record.height = item.image.dimensions()
+        record.findings = {name: f for name, f in findings.items() if name != primary.name}
+        record.duration_ms = round(item.fetch_ms + share_ms, 3)
+        return record
+
+    def _error_record(
+        self,
+        event: ObjectEvent,
+        route: Route,
+        error: str,
+        started: float,
+        item: _Work | None = None,
+    ) -> Record:
+        record = self._base_record(event, route, item)
+        record.status = Status.ERROR
+        record.error = error
+        record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        return record
+
+    def _base_record(self, event: ObjectEvent, route: Route, item: _Work | None) -> Record:
+        info = item.info if item else None
+        metadata = dict(event.metadata)
+        if info:
+            metadata.update(info.metadata)
+        record = Record(
+            filename=event.key,
+            environment=route.environment,
+            branch=metadata.get("branch", self.options.branch),
+            s3_bucket=event.bucket or self.storage.bucket,
+            sha256=item.sha256 if item else "",
+            size=info.size if info else (event.size or 0),
+            model_version=self.model_version(route.environment),
+            etag=info.etag if info else event.etag,
+            sequencer=(info.sequencer if info and info.sequencer else event.sequencer),
+            metadata=metadata,
+        )
+        if self.options.ttl_days > 0:
+            record.expires_at = int(time.time()) + self.options.ttl_days * 86400
+        return record
+
+    def _store(self, items: list[tuple[Record, ObjectEvent]]) -> list[Outcome]:
+        if not items:
+            return []
+        records = [record for record, _ in items]
+        put_many = getattr(self.results, "put_many", None)
+        try:
+            written = put_many(records) if put_many else [self.results.put(r) for r in records]
+        except Exception as exc:
+            return [
+                Outcome(e, Action.RETRY, reason=f"store failed: {exc!r}", error=exc)
+                for _, e in items
+            ]
+        outcomes = []
+        for (record, event), ok in zip(items, written, strict=True):
+            if not ok:
+                outcomes.append(Outcome(event, Action.SKIPPED, reason="a newer version is stored"))
+            elif record.ok:
+                outcomes.append(Outcome(event, Action.STORED, record))
+            else:
+                self.notifier.failure(record)
+                outcomes.append(Outcome(event, Action.FAILED, record, reason=record.error or ""))
+        return outcomes
+
+    def _analyzers_for(self, environment: str) -> list[Analyzer]:
+        found = self.analyzers.get(environment) or self.analyzers.get("*")
+        if not found:
+            raise KeyError(f"no analyzers configured for environment {environment!r}")
+        return found
+
+    def _observe(self, outcome: Outcome) -> None:
+        for observer in self.observers:
+            try:
+                observer(outcome)
+            except Exception:  # an observer (metrics, logs) must never break processing
+                log.exception("observer failed")

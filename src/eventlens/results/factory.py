@@ -1,0 +1,32 @@
+"""Open the results store a command asks for: ``sqlite`` (embedded) or ``dynamodb`` (AWS)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from eventlens.config import Settings
+from eventlens.results.base import ResultStore
+
+
+class Backend(StrEnum):
+    SQLITE = "sqlite"
+    DYNAMODB = "dynamodb"
+
+
+def open_store(
+    backend: Backend, settings: Settings, *, tables: dict[str, str] | None = None
+) -> ResultStore:
+    """``tables`` overrides environment → table (e.g. ``{"beta": "beta_results"}``)."""
+    mapping = settings.tables | (tables or {})
+    if backend is Backend.SQLITE:
+        from eventlens.results.sqlite import SQLiteResultStore
+
+        if not settings.db_path.exists():
+            raise FileNotFoundError(
+                f"no results database at {settings.db_path} (run `eventlens run` first, "
+                "or pass --root/--db)"
+            )
+        return SQLiteResultStore(settings.db_path, mapping)
+    from eventlens.results.dynamodb import DynamoDBResultStore
+
+    return DynamoDBResultStore(mapping)

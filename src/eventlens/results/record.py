@@ -1,0 +1,67 @@
+"""The result record: the seed's shape plus what a real system needs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(slots=True)
+class Record:
+    filename: str  # the object key, e.g. "rekognition-input/beta/cat.jpg"
+    environment: str
+    labels: list[dict[str, Any]] = field(default_factory=list)  # DetectLabels "Labels"
+    timestamp: str = field(default_factory=utc_now_iso)
+    branch: str = "local"
+    label_count: int = 0
+    analysis_method: str = ""
+    s3_bucket: str = ""
+    sha256: str = ""
+    size: int = 0
+    width: int | None = None
+    height: int | None = None
+    model_version: str = ""
+    duration_ms: float = 0.0
+    status: Status = Status.OK
+    error: str | None = None
+    etag: str | None = None
+    sequencer: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    findings: dict[str, Any] = field(default_factory=dict)  # other analyzers: faces, text ...
+    expires_at: int | None = None  # epoch seconds, DynamoDB TTL
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+        self.label_count = len(self.labels)
+
+    @property
+    def key(self) -> str:
+        return self.filename
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    def label_names(self) -> list[str]:
+        return [str(label["Name"]) for label in self.labels]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)

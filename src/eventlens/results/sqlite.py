@@ -1,0 +1,224 @@
+"""SQLite results store: one file, WAL, one table per environment plus a label index."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from eventlens.events.base import sequencer_newer_or_equal
+from eventlens.results.base import Query, ResultStore
+from eventlens.results.record import Record, Status
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+_SCALAR_COLUMNS = (
+    "filename", "timestamp", "branch", "environment", "label_count", "analysis_method",
+    "s3_bucket", "sha256", "size", "width", "height", "model_version", "duration_ms",
+    "status", "error", "etag", "sequencer", "expires_at",
+)  # fmt: skip
+_JSON_COLUMNS = ("labels", "metadata", "findings")
+
+
+def connect(path: Path | str, *, timeout_s: float = 30.0) -> sqlite3.Connection:
+    """A connection tuned for many short writers: WAL, a busy timeout, autocommit mode."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class SQLiteResultStore(ResultStore):
+    def __init__(self, path: Path | str, tables: Mapping[str, str]) -> None:
+        """``tables`` maps environment → table name (e.g. beta → beta_results)."""
+        for table in tables.values():
+            if not _IDENTIFIER.match(table):
+                raise ValueError(f"invalid table name {table!r}")
+        self.path = path
+        self.tables = dict(tables)
+        self._conn = connect(path)
+        self._lock = threading.RLock()
+        with self._lock:
+            for table in self.tables.values():
+                self._create(table)
+
+    def _create(self, t: str) -> None:
+        self._conn.executescript(
+            f"""
+            CREATE TABLE IF NOT EXISTS "{t}" (
+                filename TEXT PRIMARY KEY,
+                timestamp TEXT NOT NULL,
+                branch TEXT, environment TEXT NOT NULL, label_count INTEGER NOT NULL,
+                analysis_method TEXT, s3_bucket TEXT, sha256 TEXT, size INTEGER,
+                width INTEGER, height INTEGER, model_version TEXT, duration_ms REAL,
+                status TEXT NOT NULL, error TEXT, etag TEXT, sequencer TEXT,
+                expires_at INTEGER,
+                labels TEXT NOT NULL, metadata TEXT NOT NULL, findings TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS "{t}_by_time" ON "{t}" (timestamp);
+            CREATE INDEX IF NOT EXISTS "{t}_by_status" ON "{t}" (status, timestamp);
+            CREATE TABLE IF NOT EXISTS "{t}_labels" (
+                filename TEXT NOT NULL REFERENCES "{t}"(filename) ON DELETE CASCADE,
+                name TEXT NOT NULL COLLATE NOCASE,
+                confidence REAL NOT NULL,
+                timestamp TEXT NOT NULL,
+                PRIMARY KEY (filename, name)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS "{t}_labels_by_name"
+                ON "{t}_labels" (name, timestamp DESC);
+            """
+        )
+
+    def _table(self, environment: str) -> str:
+        try:
+            return self.tables[environment]
+        except KeyError:
+            known = ", ".join(sorted(self.tables))
+            raise KeyError(f"unknown environment {environment!r} (configured: {known})") from None
+
+    def get(self, environment: str, key: str) -> Record | None:
+        t = self._table(environment)
+        with self._lock:
+            row = self._conn.execute(f'SELECT * FROM "{t}" WHERE filename = ?', (key,)).fetchone()
+            names = [d[0] for d in self._conn.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
+        return _to_record(dict(zip(names, row, strict=True))) if row else None
+
+    def put(self, record: Record) -> bool:
+        return self.put_many([record])[0]
+
+    def put_many(self, records: list[Record]) -> list[bool]:
+        """Write several records in one transaction (much faster than one commit each)."""
+        written: list[bool] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for record in records:
+                    written.append(self._put_locked(record))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return written
+
+    def _put_locked(self, record: Record) -> bool:
+        t = self._table(record.environment)
+        stored = self._conn.execute(
+            f'SELECT sequencer FROM "{t}" WHERE filename = ?', (record.filename,)
+        ).fetchone()
+        if stored and not sequencer_newer_or_equal(record.sequencer, stored[0]):
+            return False
+        row = _to_row(record)
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self._conn.execute(f'DELETE FROM "{t}_labels" WHERE filename = ?', (record.filename,))
+        self._conn.execute(
+            f'INSERT OR REPLACE INTO "{t}" ({columns}) VALUES ({marks})', tuple(row.values())
+        )
+        self._conn.executemany(
+            f'INSERT OR REPLACE INTO "{t}_labels" VALUES (?, ?, ?, ?)',
+            [
+                (
+                    record.filename,
+                    str(label["Name"]),
+                    float(label.get("Confidence", 0.0)),
+                    record.timestamp,
+                )
+                for label in record.labels
+            ],
+        )
+        return True
+
+    def delete(self, environment: str, key: str) -> bool:
+        t = self._table(environment)
+        with self._lock:
+            cursor = self._conn.execute(f'DELETE FROM "{t}" WHERE filename = ?', (key,))
+        return cursor.rowcount > 0
+
+    def query(self, query: Query) -> list[Record]:
+        t = self._table(query.environment)
+        where: list[str] = []
+        params: list[Any] = []
+        if query.label:
+            source = f'"{t}_labels" AS l JOIN "{t}" AS r ON r.filename = l.filename'
+            where.append("l.name = ?")
+            params.append(query.label)
+            order = "l.timestamp DESC"
+        else:
+            source = f'"{t}" AS r'
+            order = "r.timestamp DESC"
+        if query.status:
+            where.append("r.status = ?")
+            params.append(Status(query.status).value)
+        if query.since:
+            where.append("r.timestamp >= ?")
+            params.append(query.since)
+        if query.until:
+            where.append("r.timestamp < ?")
+            params.append(query.until)
+        if query.prefix:
+            where.append("substr(r.filename, 1, ?) = ?")
+            params.extend([len(query.prefix), query.prefix])
+        sql = f"SELECT r.* FROM {source}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order} LIMIT ?"
+        params.append(query.limit)
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        return [_to_record(dict(zip(names, row, strict=True))) for row in rows]
+
+    def iter_all(self, environment: str) -> Iterator[Record]:
+        t = self._table(environment)
+        last = ""
+        while True:
+            with self._lock:
+                cursor = self._conn.execute(
+                    f'SELECT * FROM "{t}" WHERE filename > ? ORDER BY filename LIMIT 500', (last,)
+                )
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                record = _to_record(dict(zip(names, row, strict=True)))
+                last = record.filename
+                yield record
+
+    def count(self, environment: str, status: Status | None = None) -> int:
+        t = self._table(environment)
+        sql, params = f'SELECT COUNT(*) FROM "{t}"', []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(Status(status).value)
+        with self._lock:
+            return int(self._conn.execute(sql, params).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _to_row(record: Record) -> dict[str, Any]:
+    data = record.to_dict()
+    row = {name: data[name] for name in _SCALAR_COLUMNS}
+    for name in _JSON_COLUMNS:
+        row[name] = json.dumps(data[name], separators=(",", ":"), ensure_ascii=False)
+    return row
+
+
+def _to_record(row: dict[str, Any]) -> Record:
+    for name in _JSON_COLUMNS:
+        row[name] = json.loads(row[name])
+    return Record.from_dict(row)

@@ -1,0 +1,43 @@
+"""The storage port."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+class ObjectUnavailable(Exception):
+    """The object is gone, unreadable or outside the bucket; retrying will not help."""
+
+
+class ObjectTooLarge(ObjectUnavailable):
+    """The object exceeds the configured size limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    sequencer: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class ObjectStore(ABC):
+    bucket: str
+
+    @abstractmethod
+    def stat(self, key: str) -> ObjectInfo:
+        """Raises ObjectUnavailable when the object does not exist."""
+
+    @abstractmethod
+    def read(self, key: str, *, max_bytes: int) -> tuple[bytes, ObjectInfo]:
+        """The object's bytes and the version they belong to. Raises ObjectTooLarge."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
+
+    @abstractmethod
+    def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> ObjectInfo:
+        """Store an object (used by ``eventlens upload`` and tests)."""

@@ -1,0 +1,46 @@
+"""Assemble the embedded (local folder + SQLite) pipeline from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventlens.analyzers import registry
+from eventlens.config import Settings
+from eventlens.intake import IntakeQueue, RetryPolicy
+from eventlens.notify import LogNotifier, Notifier
+from eventlens.pipeline import Pipeline
+from eventlens.results.sqlite import SQLiteResultStore
+from eventlens.runner import LocalRunner
+from eventlens.storage.local import LocalFolderStore
+
+
+@dataclass(slots=True)
+class LocalApp:
+    settings: Settings
+    storage: LocalFolderStore
+    results: SQLiteResultStore
+    queue: IntakeQueue
+    pipeline: Pipeline
+    runner: LocalRunner
+
+    def close(self) -> None:
+        self.queue.close()
+        self.results.close()
+
+
+def open_results(settings: Settings) -> SQLiteResultStore:
+    return SQLiteResultStore(settings.db_path, settings.tables)
+
+
+def build_local_app(settings: Settings, notifier: Notifier | None = None) -> LocalApp:
+    settings.root.mkdir(parents=True, exist_ok=True)
+    storage = LocalFolderStore(settings.root)
+    results = open_results(settings)
+    queue = IntakeQueue(settings.db_path, retry=RetryPolicy(max_attempts=settings.max_attempts))
+    analyzers = registry.build(settings.analyzers_by_environment(), settings.analyzer_settings())
+    pipeline = Pipeline(
+        storage, results, analyzers, router=settings.router,
+        notifier=notifier or LogNotifier(), options=settings.pipeline_options(),
+    )  # fmt: skip
+    runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
+    return LocalApp(settings, storage, results, queue, pipeline, runner)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.imaging import ImageInput
+from eventlens.pipeline import Pipeline
+from eventlens.results.sqlite import SQLiteResultStore
+from eventlens.routing import DEFAULT_ROUTES, Router
+from eventlens.storage.local import LocalFolderStore
+
+
+class DominantColourAnalyzer(Analyzer):
+    """A fast, real analyzer for pipeline tests: labels an image by its dominant channel."""
+
+    name = "labels"
+    method = "test-dominant-colour"
+
+    def __init__(self, version: str = "1") -> None:
+        self.version = version
+        self.calls = 0
+
+    @property
+    def model_version(self) -> str:
+        return f"dominant-colour/{self.version}"
+
+    def analyze(self, image: ImageInput) -> Findings:
+        self.calls += 1
+        pixels = np.asarray(image.decode(min_short_side=32).image, dtype=np.float32)
+        means = pixels.reshape(-1, 3).mean(axis=0)
+        names = ("Red", "Green", "Blue")
+        share = means / max(1e-6, float(means.sum()))
+        labels = [
+            {"Name": names[i], "Confidence": round(float(share[i]) * 100, 3), "Parents": [],
+             "Instances": []}
+            for i in np.argsort(-share)
+        ]  # fmt: skip
+        return {"Labels": labels, "LabelModelVersion": self.model_version}
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> LocalFolderStore:
+    return LocalFolderStore(tmp_path / "bucket")
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Iterator[SQLiteResultStore]:
+    store = SQLiteResultStore(
+        tmp_path / "results.db", {r.environment: r.table for r in DEFAULT_ROUTES}
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def analyzer() -> DominantColourAnalyzer:
+    return DominantColourAnalyzer()
+
+
+@pytest.fixture
+def pipeline(
+    bucket: LocalFolderStore, results: SQLiteResultStore, analyzer: DominantColourAnalyzer
+) -> Pipeline:
+    return Pipeline(bucket, results, {"*": [analyzer]}, router=Router())
