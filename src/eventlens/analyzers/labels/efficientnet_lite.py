@@ -2,7 +2,7 @@
 
 Architecture and key names follow ``efficientnet_lite_pytorch`` (lukemelas' EfficientNet-PyTorch
 with the Lite variants): no squeeze-excite, ReLU6 everywhere, stem 32 and head 1280 channels,
-TensorFlow "SAME" padding for a 224×224 input. BatchNorm (eps 1e-3) is folded into the convs.
+TensorFlow "SAME" padding for a 224x224 input. BatchNorm (eps 1e-3) is folded into the convs.
 """
 
 from __future__ import annotations
@@ -68,7 +68,13 @@ class _Builder:
         return self.state[key].astype(np.float64)
 
     def conv_bn(
-        self, x: str, conv: str, bn: str, size: int, stride: int = 1, groups: int = 1,
+        self,
+        x: str,
+        conv: str,
+        bn: str,
+        size: int,
+        stride: int = 1,
+        groups: int = 1,
         relu6: bool = True,
     ) -> tuple[str, int]:
         weight = self.take(f"{conv}.weight")
@@ -76,19 +82,26 @@ class _Builder:
         mean, var = self.take(f"{bn}.running_mean"), self.take(f"{bn}.running_var")
         self.used.add(f"{bn}.num_batches_tracked")
         scale = gamma / np.sqrt(var + BN_EPS)
-        w = self.graph.initializer(f"{conv}.w", (weight * scale[:, None, None, None]).astype(np.float32))
+        folded = (weight * scale[:, None, None, None]).astype(np.float32)
+        w = self.graph.initializer(f"{conv}.w", folded)
         b = self.graph.initializer(f"{conv}.b", (beta - mean * scale).astype(np.float32))
         kernel = weight.shape[-1]
         pads, out_size = same_pads(size, kernel, stride)
         y = self.graph.node(
-            "Conv", [x, w, b], group=groups, kernel_shape=[kernel, kernel], pads=pads,
+            "Conv",
+            [x, w, b],
+            group=groups,
+            kernel_shape=[kernel, kernel],
+            pads=pads,
             strides=[stride, stride],
         )
         if relu6:
             y = self.graph.node("Clip", [y, self.relu6_min, self.relu6_max])
         return y, out_size
 
-    def block(self, x: str, i: int, stage: Stage, in_ch: int, stride: int, size: int) -> tuple[str, int]:
+    def block(
+        self, x: str, i: int, stage: Stage, in_ch: int, stride: int, size: int
+    ) -> tuple[str, int]:
         p = f"_blocks.{i}"
         y = x
         if stage.expand != 1:

@@ -77,9 +77,7 @@ def _tensor(name: str, array: np.ndarray[Any, Any]) -> bytes:
 
 
 def _value_info(name: str, shape: Sequence[Dim]) -> bytes:
-    dims = b"".join(
-        _bytes(1, _bytes(2, d) if isinstance(d, str) else _int(1, d)) for d in shape
-    )
+    dims = b"".join(_bytes(1, _bytes(2, d) if isinstance(d, str) else _int(1, d)) for d in shape)
     tensor_type = _int(1, _FLOAT) + _bytes(2, dims)
     return _bytes(1, name) + _bytes(2, _bytes(1, tensor_type))
 

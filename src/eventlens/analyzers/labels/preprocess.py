@@ -18,7 +18,7 @@ def to_input(image: Image.Image) -> np.ndarray[Any, np.dtype[np.float32]]:
     rw, rh = round(w * scale), round(h * scale)
     left, top = round((rw - CROP) / 2), round((rh - CROP) / 2)
     # Resizing just the crop box equals resize-then-crop, but never materialises a huge
-    # intermediate for extreme aspect ratios (a 1×20000 strip would become 256×5M).
+    # intermediate for extreme aspect ratios (a 1x20000 strip would become 256x5M).
     sx, sy = w / rw, h / rh
     box = (left * sx, top * sy, (left + CROP) * sx, (top + CROP) * sy)
     crop = image.convert("RGB").resize((CROP, CROP), Image.Resampling.BILINEAR, box=box)

@@ -73,7 +73,10 @@ class _TensorRef:
 
 
 def _rebuild_tensor(
-    storage: _Storage | _View, offset: int, size: tuple[int, ...], stride: tuple[int, ...],
+    storage: _Storage | _View,
+    offset: int,
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
     *_: Any,
 ) -> _TensorRef:
     return _TensorRef(storage, int(offset), tuple(size), tuple(stride))
