@@ -35,7 +35,10 @@ class LabelAnalyzer(Analyzer):
         max_labels: int = 10,
         min_confidence: float = 55.0,
         intra_op_threads: int | None = None,
+        *,
+        model_path: Path | None = None,
     ) -> None:
+        """``model_path`` overrides the cached model built by ``build_model()``."""
         if max_labels < 1:
             raise ValueError("max_labels must be at least 1")
         if not 0.0 <= min_confidence <= 100.0:
@@ -43,6 +46,7 @@ class LabelAnalyzer(Analyzer):
         self.max_labels = max_labels
         self.min_confidence = min_confidence
         self.intra_op_threads = intra_op_threads
+        self.model_path = model_path
         self._session: ort.InferenceSession | None = None
         self._taxonomy: Taxonomy | None = None
         self._lock = threading.Lock()
@@ -58,7 +62,7 @@ class LabelAnalyzer(Analyzer):
         with self._lock:
             if self._session is None or self._taxonomy is None:
                 self._taxonomy = load_taxonomy()
-                self._session = self._create_session(build_model())
+                self._session = self._create_session(self.model_path or build_model())
             return self._session, self._taxonomy
 
     def _create_session(self, path: Path) -> Any:
