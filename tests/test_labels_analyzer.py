@@ -6,11 +6,11 @@ from importlib import resources
 
 import numpy as np
 import pytest
-from labels_support import encode, model_file, photo
 
 from eventlens.analyzers.labels import MODEL_VERSION, LabelAnalyzer
 from eventlens.analyzers.labels.taxonomy import load_taxonomy
 from eventlens.imaging import ImageInput, ImageRejected
+from labels_support import encode, model_file, photo
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +64,11 @@ def test_sorted_and_bounded(analyzer: LabelAnalyzer) -> None:
 
 
 def test_max_labels_and_min_confidence_honoured() -> None:
-    image = _image("chelsea")
-    three = LabelAnalyzer(max_labels=3, min_confidence=0.0, model_path=model_file())
-    assert len(three.analyze(image)["Labels"]) == 3
-    strict = LabelAnalyzer(max_labels=50, min_confidence=90.0, model_path=model_file())
-    labels = strict.analyze(image)["Labels"]
-    assert labels and all(label["Confidence"] >= 90.0 for label in labels)
-    assert "Tabby Cat" not in _by_name({"Labels": labels})
-    nothing = LabelAnalyzer(min_confidence=100.0, model_path=model_file())
-    assert nothing.analyze(_image("astronaut"))["Labels"] == []
+    a = LabelAnalyzer(max_labels=3, min_confidence=90.0, model_path=model_file())
+    labels = a.analyze(_image("chelsea"))["Labels"]
+    assert len(labels) == 3  # more than three labels of the cat photo pass 90
+    assert all(label["Confidence"] >= 90.0 for label in labels)
+    assert a.analyze(_image("astronaut"))["Labels"] == []  # nothing that sure
 
 
 def test_batch_equals_single(analyzer: LabelAnalyzer) -> None:

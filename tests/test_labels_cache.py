@@ -14,7 +14,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_builds_once_then_reuses(cache: Path) -> None:
+def test_builds_once_reuses_then_force_rebuilds(cache: Path) -> None:
     path = build_model()
     assert path.parent == cache and path == model_path()
     assert path.name.startswith("efficientnet-lite0-") and path.suffix == ".onnx"
@@ -22,20 +22,13 @@ def test_builds_once_then_reuses(cache: Path) -> None:
     assert build_model() == path
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert build_model(force=True) == path
+    rebuilt = path.stat()
+    assert rebuilt.st_ino != before.st_ino and rebuilt.st_size == before.st_size
     assert [p.name for p in cache.iterdir()] == [path.name]  # no temp files left behind
 
 
-def test_force_rebuilds(cache: Path) -> None:
-    path = build_model()
-    before = path.stat()
-    assert build_model(force=True) == path
-    assert path.stat().st_ino != before.st_ino  # replaced by a new file
-    assert path.stat().st_size == before.st_size
-
-
-def test_converter_version_changes_file_name(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_converter_version_changes_file_name(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = model_path()
     monkeypatch.setattr(model_cache, "CONVERTER_VERSION", "test-next")
     assert model_path() != first

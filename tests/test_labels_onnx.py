@@ -4,10 +4,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from labels_support import model_file
 
 from eventlens.analyzers.labels.efficientnet_lite import build_onnx, same_pads
 from eventlens.analyzers.labels.onnx_writer import Graph
+from labels_support import model_file
 
 
 def _check(data: bytes) -> onnx.ModelProto:
@@ -36,7 +36,7 @@ def test_writer_small_graph_is_valid_and_runs() -> None:
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     inp = np.array([[0.0, 0.0, 0.0], [5.0, 5.0, -5.0]], dtype=np.float32)
     (out,) = sess.run(None, {"x": inp})
-    z = np.clip(inp + [1.0, -2.0, 0.5], -1.0, 1.5)
+    z = np.clip(inp + np.array([1.0, -2.0, 0.5]), -1.0, 1.5)
     np.testing.assert_allclose(out, np.exp(z) / np.exp(z).sum(1, keepdims=True), rtol=1e-6)
 
 
