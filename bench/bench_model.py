@@ -12,6 +12,7 @@ import argparse
 import io
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -39,7 +40,7 @@ def _photo_jpeg(width: int = 4000, height: int = 3000) -> bytes:
     try:
         from skimage import data
 
-        base = Image.fromarray(data.chelsea())
+        base = Image.fromarray(data.chelsea())  # type: ignore[no-untyped-call]
     except ImportError:
         y, x = np.mgrid[0:300, 0:400].astype(np.float32)
         base = Image.fromarray(
@@ -69,9 +70,11 @@ def main() -> None:
     print("network only, 224x224 input:")
     for batch in BATCHES:
         x = rng.uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
-        ms = _ms_per_image(
-            lambda x=x: session.run(["probabilities"], {"image": x}), batch, args.repeat
-        )
+
+        def infer(x: np.ndarray[Any, Any] = x) -> object:
+            return session.run(["probabilities"], {"image": x})
+
+        ms = _ms_per_image(infer, batch, args.repeat)
         print(f"  batch {batch:>2}: {ms:7.1f} ms/image")
 
     jpeg = _photo_jpeg()
