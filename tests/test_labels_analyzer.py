@@ -140,3 +140,15 @@ def test_taxonomy_file_and_dog_aggregation() -> None:
     assert len(breeds) > 100 and 207 in breeds  # golden retriever
     assert tax.parents[dog][-2:] == ("Vertebrate", "Animal")
     assert tax.membership[:, tax.names.index("Animal")].sum() > 300
+
+
+def test_batches_larger_than_max_batch_are_chunked(
+    analyzer: LabelAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventlens.analyzers.labels import analyzer as module
+
+    monkeypatch.setattr(module, "MAX_BATCH", 2)
+    images = [_image("chelsea"), _image("coffee"), _image("chelsea")]
+    results = analyzer.analyze_batch(images)
+    names = [[lb["Name"] for lb in r["Labels"]] for r in results if isinstance(r, dict)]
+    assert len(names) == 3 and names[0] == names[2] != names[1]

@@ -21,6 +21,7 @@ def to_input(image: Image.Image) -> np.ndarray[Any, np.dtype[np.float32]]:
     # intermediate for extreme aspect ratios (a 1x20000 strip would become 256x5M).
     sx, sy = w / rw, h / rh
     box = (left * sx, top * sy, (left + CROP) * sx, (top + CROP) * sy)
-    crop = image.convert("RGB").resize((CROP, CROP), Image.Resampling.BILINEAR, box=box)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    crop = rgb.resize((CROP, CROP), Image.Resampling.BILINEAR, box=box)
     x = np.asarray(crop, dtype=np.float32)
     return np.ascontiguousarray(((x - 127.5) / 127.5).transpose(2, 0, 1))
