@@ -37,3 +37,16 @@ def test_converter_version_changes_file_name(cache: Path, monkeypatch: pytest.Mo
 def test_default_cache_dir_is_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CACHE_ENV, raising=False)
     assert "eventlens" in str(model_cache.cache_dir())
+
+
+def test_failed_write_leaves_no_partial_file(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_cache, "load_state_dict", lambda path: {})
+    monkeypatch.setattr(model_cache, "build_onnx", lambda state: b"fake model")
+
+    def broken_replace(src: str, dst: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_cache.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        build_model()
+    assert list(cache.iterdir()) == []
