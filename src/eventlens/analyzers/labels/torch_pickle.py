@@ -193,8 +193,8 @@ def _load_legacy(f: IO[bytes]) -> dict[str, np.ndarray[Any, Any]]:
         if storage is None:
             raise TorchFileError(f"unknown storage key {key!r}")
         (numel,) = struct.unpack("<q", _read_exact(f, 8))
-        if numel != storage.numel:
-            raise TorchFileError(f"storage {key} size mismatch")
+        if numel != storage.numel or numel < 0:
+            raise TorchFileError(f"storage {key} has a bad size")
         raw = _read_exact(f, numel * storage.dtype.itemsize)
         storage.data = np.frombuffer(raw, dtype=storage.dtype)
     return _to_arrays(obj)
