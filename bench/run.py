@@ -28,14 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import corpus  # noqa: E402
-from eventlens.analyzers.registry import AnalyzerSettings, create  # noqa: E402
-from eventlens.events.base import ObjectEvent  # noqa: E402
-from eventlens.imaging import ImageInput  # noqa: E402
-from eventlens.intake import IntakeQueue  # noqa: E402
-from eventlens.results.base import Query  # noqa: E402
-from eventlens.results.record import Record  # noqa: E402
-from eventlens.results.sqlite import SQLiteResultStore  # noqa: E402
+from bench import corpus
+from eventlens.analyzers.registry import AnalyzerSettings, create
+from eventlens.events.base import ObjectEvent
+from eventlens.imaging import ImageInput
+from eventlens.intake import IntakeQueue
+from eventlens.results.base import Query
+from eventlens.results.record import Record
+from eventlens.results.sqlite import SQLiteResultStore
 
 OUT = Path(__file__).resolve().parent / "out"
 EVENTLENS = str(Path(sys.executable).with_name("eventlens"))
@@ -67,13 +67,17 @@ def bench_floor(files: list[Path]) -> tuple[float, list[Row]]:
     name = session.get_inputs()[0].name
     start = time.perf_counter()
     for i in range(0, len(batch), 16):
-        session.run(None, {name: batch[i:i + 16]})
+        session.run(None, {name: batch[i : i + 16]})
     forward_s = time.perf_counter() - start
     floor = len(files) / (decode_s + forward_s)
     return floor, [
-        ("floor: decode (draft) + forward", f"{floor:.1f} img/s",
-         "", f"decode {decode_s / len(files) * 1000:.1f} ms, "
-         f"forward {forward_s / len(files) * 1000:.1f} ms per image"),
+        (
+            "floor: decode (draft) + forward",
+            f"{floor:.1f} img/s",
+            "",
+            f"decode {decode_s / len(files) * 1000:.1f} ms, "
+            f"forward {forward_s / len(files) * 1000:.1f} ms per image",
+        ),
     ]
 
 
@@ -90,8 +94,9 @@ def bench_once(files: list[Path], floor: float | None) -> list[Row]:
     root = OUT / "once-root"
     link_corpus(files, root)
     start = time.perf_counter()
-    subprocess.run([EVENTLENS, "run", "--once", "--root", str(root)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [EVENTLENS, "run", "--once", "--root", str(root)], check=True, stdout=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - start
     store = SQLiteResultStore(root / ".eventlens" / "eventlens.db", {"beta": "beta_results"})
     records = list(store.iter_all("beta"))
@@ -100,15 +105,29 @@ def bench_once(files: list[Path], floor: float | None) -> list[Row]:
     durations = [r.duration_ms for r in records]
     rate = len(files) / wall
     rows: list[Row] = [
-        (f"once: {len(files)} images end-to-end (incl. start-up)", f"{rate:.1f} img/s", ">= 60",
-         verdict(rate >= 60)),
+        (
+            f"once: {len(files)} images end-to-end (incl. start-up)",
+            f"{rate:.1f} img/s",
+            ">= 60",
+            verdict(rate >= 60),
+        ),
         ("once: records ok", f"{ok}/{len(files)}", "all", verdict(ok == len(files))),
-        ("once: per-image latency p50 / p99", f"{percentile(durations, 50):.1f} / "
-         f"{percentile(durations, 99):.1f} ms", "", ""),
+        (
+            "once: per-image latency p50 / p99",
+            f"{percentile(durations, 50):.1f} / {percentile(durations, 99):.1f} ms",
+            "",
+            "",
+        ),
     ]
     if floor:
-        rows.append(("once: throughput / floor", f"{rate / floor:.2f}", ">= 0.7",
-                     verdict(rate / floor >= 0.7)))
+        rows.append(
+            (
+                "once: throughput / floor",
+                f"{rate / floor:.2f}",
+                ">= 0.7",
+                verdict(rate / floor >= 0.7),
+            )
+        )
     return rows
 
 
@@ -126,7 +145,7 @@ def bench_latency(files: list[Path], drops: int) -> list[Row]:
         shutil.copyfile(files[0], warm)
         _drop_and_wait(warm, root / BETA / "warm.jpg", db, timeout=120)  # model load, not timed
         latencies = []
-        for i, path in enumerate(files[1:drops + 1]):
+        for i, path in enumerate(files[1 : drops + 1]):
             staged = staging / f"drop-{i}.jpg"
             shutil.copyfile(path, staged)
             latencies.append(_drop_and_wait(staged, root / BETA / staged.name, db, timeout=30))
@@ -136,8 +155,12 @@ def bench_latency(files: list[Path], drops: int) -> list[Row]:
         proc.wait(30)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return [
-        (f"watch: event -> record latency p50 ({len(latencies)} drops)", f"{p50:.1f} ms",
-         "<= 50", verdict(p50 <= 50)),
+        (
+            f"watch: event -> record latency p50 ({len(latencies)} drops)",
+            f"{p50:.1f} ms",
+            "<= 50",
+            verdict(p50 <= 50),
+        ),
         ("watch: event -> record latency p99", f"{p99:.1f} ms", "<= 250", verdict(p99 <= 250)),
     ]
 
@@ -151,8 +174,9 @@ def _drop_and_wait(staged: Path, target: Path, db: Path, timeout: float) -> floa
     while time.monotonic() < deadline:
         try:
             with sqlite3.connect(db, timeout=5) as conn:
-                row = conn.execute("SELECT timestamp FROM beta_results WHERE filename = ?",
-                                   (key,)).fetchone()
+                row = conn.execute(
+                    "SELECT timestamp FROM beta_results WHERE filename = ?", (key,)
+                ).fetchone()
         except sqlite3.OperationalError:
             row = None
         if row:
@@ -180,13 +204,20 @@ def bench_rss(files: list[Path], queued: int) -> list[Row]:
     start = time.perf_counter()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "%M", EVENTLENS, "run", "--once", "--root", str(root)],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wall = time.perf_counter() - start
     peak_mb = int(result.stderr.strip().splitlines()[-1]) / 1024
     return [
-        (f"rss: peak RSS, {pending:,} events queued (+20 images)", f"{peak_mb:.0f} MB",
-         "<= 500", verdict(peak_mb <= 500)),
+        (
+            f"rss: peak RSS, {pending:,} events queued (+20 images)",
+            f"{peak_mb:.0f} MB",
+            "<= 500",
+            verdict(peak_mb <= 500),
+        ),
         ("rss: time to drain them", f"{wall:.1f} s", "", ""),
     ]
 
@@ -200,14 +231,28 @@ def bench_query(records: int) -> list[Row]:
         start = time.perf_counter()
         chunk: list[Record] = []
         for i in range(have, records):
-            labels = [{"Name": names[(i * 7 + j) % len(names)], "Confidence": 90.0 - j,
-                       "Parents": [], "Instances": []} for j in range(3)]
+            labels = [
+                {
+                    "Name": names[(i * 7 + j) % len(names)],
+                    "Confidence": 90.0 - j,
+                    "Parents": [],
+                    "Instances": [],
+                }
+                for j in range(3)
+            ]
             if i % 1000 == 0:
-                labels.append({"Name": "Zebra", "Confidence": 99.0, "Parents": [],
-                               "Instances": []})
+                labels.append({"Name": "Zebra", "Confidence": 99.0, "Parents": [], "Instances": []})
             ts = f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00.{i % 999999:06d}Z"
-            chunk.append(Record(f"rekognition-input/prod/{i:07d}.jpg", "prod", labels=labels,
-                                timestamp=ts, sha256=f"{i:064x}", size=1000))
+            chunk.append(
+                Record(
+                    f"rekognition-input/prod/{i:07d}.jpg",
+                    "prod",
+                    labels=labels,
+                    timestamp=ts,
+                    sha256=f"{i:064x}",
+                    size=1000,
+                )
+            )
             if len(chunk) == 20_000:
                 store.put_many(chunk)
                 chunk.clear()
@@ -222,15 +267,22 @@ def bench_query(records: int) -> list[Row]:
             timings.append((time.perf_counter() - start) * 1000)
         assert len(found) == 50, f"expected 50 {label} records"
         median = statistics.median(timings)
-        rows.append((f"query: label={label} (newest 50 of {records:,})", f"{median:.2f} ms",
-                     "<= 20", verdict(median <= 20)))
+        rows.append(
+            (
+                f"query: label={label} (newest 50 of {records:,})",
+                f"{median:.2f} ms",
+                "<= 20",
+                verdict(median <= 20),
+            )
+        )
     store.close()
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jpegs", type=int, default=500, help="12-MP JPEGs in the corpus")
     parser.add_argument("--pngs", type=int, default=100, help="small PNGs in the corpus")
     parser.add_argument("--drops", type=int, default=100, help="files dropped for latency")
@@ -239,8 +291,10 @@ def main() -> None:
     parser.add_argument("--only", default="floor,once,latency,rss,query")
     args = parser.parse_args()
     sections = set(args.only.split(","))
-    print(f"eventlens benchmark on {platform.node()}: {os.cpu_count()} cores, "
-          f"python {platform.python_version()}")
+    print(
+        f"eventlens benchmark on {platform.node()}: {os.cpu_count()} cores, "
+        f"python {platform.python_version()}"
+    )
     files = corpus.build(OUT / "corpus", args.jpegs, args.pngs)
     jpegs = [p for p in files if p.suffix == ".jpg"]
     rows: list[Row] = []
@@ -260,9 +314,10 @@ def main() -> None:
     for name, step in steps:
         print(f"running {name} ...", flush=True)
         rows += step()
-    widths = [max(len(r[i]) for r in [("metric", "value", "target", "verdict"), *rows])
-              for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    widths = [
+        max(len(r[i]) for r in [("metric", "value", "target", "verdict"), *rows]) for i in range(4)
+    ]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     print()
     print(line.format("metric", "value", "target", "verdict"))
     print(line.format(*("-" * w for w in widths)))

@@ -10,7 +10,7 @@ import pytest
 from eventlens.analyzers.labels import MODEL_VERSION, LabelAnalyzer
 from eventlens.analyzers.labels.taxonomy import load_taxonomy
 from eventlens.imaging import ImageInput, ImageRejected
-from labels_support import encode, model_file, photo
+from tests.labels_support import encode, model_file, photo
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,10 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "efficientnet-lite0-imagenet/1",
+        "efficientnet-lite0-imagenet/1(max_labels=10,min_confidence=55)",
     )
+    # settings that change the stored labels change the version, so records are redone
+    assert LabelAnalyzer(max_labels=5).model_version != a.model_version
 
 
 def test_cat_photo_is_a_cat_mammal_animal(analyzer: LabelAnalyzer) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from eventlens.analyzers.labels.efficientnet_lite import build_onnx, same_pads
 from eventlens.analyzers.labels.onnx_writer import Graph
-from labels_support import model_file
+from tests.labels_support import model_file
 
 
 def _check(data: bytes) -> onnx.ModelProto:

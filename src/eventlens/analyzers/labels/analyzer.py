@@ -55,7 +55,10 @@ class LabelAnalyzer(Analyzer):
 
     @property
     def model_version(self) -> str:
-        return MODEL_VERSION
+        # the settings change the stored labels, so a change must trigger re-analysis
+        return (
+            f"{MODEL_VERSION}(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
+        )
 
     def load(self) -> None:
         self._get_session()
