@@ -65,19 +65,26 @@ def bench_floor(files: list[Path]) -> tuple[float, list[Row]]:
     blobs = [p.read_bytes() for p in files]
     start = time.perf_counter()
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        inputs = list(pool.map(
-            lambda data: to_input(ImageInput(data, "x").decode(min_short_side=RESIZE).image),
-            blobs))
+        inputs = list(
+            pool.map(
+                lambda data: to_input(ImageInput(data, "x").decode(min_short_side=RESIZE).image),
+                blobs,
+            )
+        )
     decode_s = time.perf_counter() - start
     start = time.perf_counter()
     for i in range(0, len(inputs), 16):
-        session.run([OUTPUT_NAME], {INPUT_NAME: np.stack(inputs[i:i + 16])})
+        session.run([OUTPUT_NAME], {INPUT_NAME: np.stack(inputs[i : i + 16])})
     forward_s = time.perf_counter() - start
     n = len(files)
     floor = n / (decode_s + forward_s)
     return floor, [
-        (f"floor: decode (draft) + forward, {n} 12-MP JPEGs", f"{floor:.1f} img/s", "",
-         f"decode {decode_s / n * 1000:.1f} + forward {forward_s / n * 1000:.1f} ms/img (wall)"),
+        (
+            f"floor: decode (draft) + forward, {n} 12-MP JPEGs",
+            f"{floor:.1f} img/s",
+            "",
+            f"decode {decode_s / n * 1000:.1f} + forward {forward_s / n * 1000:.1f} ms/img (wall)",
+        ),
     ]
 
 

@@ -58,9 +58,19 @@ def audit_lines(path: Path) -> list[dict[str, object]]:
 
 def start(root: Path, audit: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [EVENTLENS, "run", "--root", str(root), "--audit-log", str(audit), "--batch-size", "8",
-         *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            EVENTLENS,
+            "run",
+            "--root",
+            str(root),
+            "--audit-log",
+            str(audit),
+            "--batch-size",
+            "8",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -88,7 +98,9 @@ def test_kill_9_twice_mid_backlog_loses_nothing_and_stores_nothing_twice(tmp_pat
         assert record_count(db) < 1000, "the kill came too late to test anything"
     finished = subprocess.run(
         [EVENTLENS, "run", "--once", "--root", str(root), "--audit-log", str(audit)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert finished.returncode == 0, finished.stderr
     assert statuses(db) == {"ok": 1000}
@@ -126,8 +138,12 @@ def hostile_corpus(folder: Path) -> dict[str, str | None]:
         "bomb.png": (png_bomb(), "decompression bomb"),
         "one-pixel.png": (encode(Image.new("RGB", (1, 1), (255, 0, 0)), "PNG"), None),
         "cmyk.jpg": (encode(photo.convert("CMYK"), "JPEG"), None),
-        "sixteen-bit.png": (encode(Image.fromarray(
-            (np.arange(200 * 150, dtype=np.uint16).reshape(150, 200) * 2)), "PNG"), None),
+        "sixteen-bit.png": (
+            encode(
+                Image.fromarray(np.arange(200 * 150, dtype=np.uint16).reshape(150, 200) * 2), "PNG"
+            ),
+            None,
+        ),
         "animated.gif": (_animated_gif(), None),
         "palette-alpha.png": (encode(photo.convert("RGBA").convert("P"), "PNG"), None),
         "photo.webp": (encode(photo, "WEBP"), None),
@@ -172,15 +188,20 @@ def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
     root = tmp_path / "bucket"
     expected = hostile_corpus(root / BETA)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([EVENTLENS, "run", "--once", "--root", str(root)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [EVENTLENS, "run", "--once", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(root / ".eventlens" / "eventlens.db") as conn:
         rows = {
             key.removeprefix(BETA): (status, error, width, height)
             for key, status, error, width, height in conn.execute(
-                "SELECT filename, status, error, width, height FROM beta_results")
+                "SELECT filename, status, error, width, height FROM beta_results"
+            )
         }
     assert "escape.jpg" not in rows  # a symlink out of the root is skipped, never read
     assert set(rows) == set(expected)
