@@ -150,7 +150,7 @@ def bench_latency(files: list[Path], drops: int) -> list[Row]:
     try:
         _drop_and_wait(files[0], root / BETA / "warm.jpg", db, timeout=120)  # model load
         latencies = []
-        for i, path in enumerate(files[1:drops + 1]):
+        for i, path in enumerate(files[1 : drops + 1]):
             latencies.append(_drop_and_wait(path, root / BETA / f"drop-{i}.jpg", db, timeout=30))
             time.sleep(0.05)
     finally:
@@ -158,8 +158,12 @@ def bench_latency(files: list[Path], drops: int) -> list[Row]:
         proc.wait(30)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return [
-        (f"watch: event -> record latency p50 ({len(latencies)} 12-MP drops)", f"{p50:.1f} ms",
-         "<= 50", verdict(p50 <= 50)),
+        (
+            f"watch: event -> record latency p50 ({len(latencies)} 12-MP drops)",
+            f"{p50:.1f} ms",
+            "<= 50",
+            verdict(p50 <= 50),
+        ),
         ("watch: event -> record latency p99", f"{p99:.1f} ms", "<= 250", verdict(p99 <= 250)),
     ]
 
@@ -173,8 +177,9 @@ def _drop_and_wait(source: Path, target: Path, db: Path, timeout: float) -> floa
     while time.monotonic() < deadline:
         try:
             with sqlite3.connect(db, timeout=5) as conn:
-                row = conn.execute("SELECT timestamp FROM beta_results WHERE filename = ?",
-                                   (key,)).fetchone()
+                row = conn.execute(
+                    "SELECT timestamp FROM beta_results WHERE filename = ?", (key,)
+                ).fetchone()
         except sqlite3.OperationalError:
             row = None
         if row:
