@@ -36,6 +36,7 @@ class Settings:
     branch: str = "local"
     batch_size: int = 16
     max_attempts: int = 5
+    webhook_url: str | None = None  # POST failure notices here (local mode)
 
     @property
     def db_path(self) -> Path:
@@ -88,4 +89,6 @@ class Settings:
             settings.branch = value
         if value := env.get("EVENTLENS_BATCH_SIZE"):
             settings.batch_size = int(value)
+        if value := env.get("EVENTLENS_WEBHOOK_URL"):
+            settings.webhook_url = value
         return settings
