@@ -246,9 +246,7 @@ def archive(
                 )
             report.files.append(target.describe(path))
         keys = [r.filename for r in batch]
-        deleted = store.delete_many(
-            environment, keys, timestamps=[r.timestamp for r in batch]
-        )
+        deleted = store.delete_many(environment, keys, timestamps=[r.timestamp for r in batch])
         report.archived += len(batch)
         report.deleted += deleted
         report.changed_meanwhile += len(batch) - deleted
@@ -308,4 +306,3 @@ def _restore_one(store: ResultStore, record: Record, report: RestoreReport) -> N
         report.restored += 1
     else:
         report.kept_newer += 1
-

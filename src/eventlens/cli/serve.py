@@ -21,7 +21,8 @@ def serve(
     backend: Annotated[
         Backend,
         typer.Option(
-            "--backend", case_sensitive=False,
+            "--backend",
+            case_sensitive=False,
             help="Read records from SQLite (local) or DynamoDB (AWS; read-only)",
         ),
     ] = Backend.SQLITE,

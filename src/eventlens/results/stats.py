@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -37,16 +37,35 @@ class Granularity(StrEnum):
 def resolve_granularity(
     granularity: Granularity, first: str | None, last: str | None
 ) -> Granularity:
-    """``auto``: minutes for spans up to 3 hours, hours up to 4 days, days beyond."""
+    """``auto``: minutes for spans up to 2 hours, hours up to 5 days, days beyond (so a chart
+    has at most about 120 bars)."""
+    granularity = Granularity(granularity)
     if granularity is not Granularity.AUTO:
         return granularity
     if not first or not last:
         return Granularity.HOUR
     span = _parse(last) - _parse(first)
     hours = span.total_seconds() / 3600
-    if hours <= 3:
+    if hours <= 2:
         return Granularity.MINUTE
-    return Granularity.HOUR if hours <= 96 else Granularity.DAY
+    return Granularity.HOUR if hours <= 120 else Granularity.DAY
+
+
+def bucket_starts(first: str, last: str, granularity: Granularity) -> list[str]:
+    """Every bucket from ``first``'s to ``last``'s, so gaps in a chart show as gaps."""
+    width = granularity.prefix_len
+    step = {
+        Granularity.MINUTE: timedelta(minutes=1),
+        Granularity.HOUR: timedelta(hours=1),
+        Granularity.DAY: timedelta(days=1),
+    }[granularity]
+    pad = {16: ":00Z", 13: ":00:00Z", 10: "T00:00:00Z"}[width]
+    moment, end = _parse(first[:width] + pad), _parse(last[:width] + pad)
+    starts = []
+    while moment <= end:
+        starts.append(moment.strftime("%Y-%m-%dT%H:%M:%S")[:width])
+        moment += step
+    return starts
 
 
 def _parse(timestamp: str) -> datetime:

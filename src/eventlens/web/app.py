@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import Body, FastAPI, Form, HTTPException, Query, Request
+from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -25,13 +26,20 @@ from eventlens.intake import DeadLetter, IntakeQueue
 from eventlens.results.base import Query as RecordQuery
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Record, Status
-from eventlens.results.stats import LATENCY_BOUNDS_MS, Granularity, Stats
+from eventlens.results.stats import (
+    LATENCY_BOUNDS_MS,
+    Granularity,
+    Stats,
+    ThroughputBucket,
+    bucket_starts,
+)
 from eventlens.web.charts import Bar, bar_chart, donut, hbar_chart
 from eventlens.web.images import ImageSource, LocalImageSource, PathRefused
 from eventlens.web.metrics import build_registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_LIMIT = 500
+MAX_BARS = 120  # the throughput chart shows at most the last this many buckets
 
 
 def create_app(
@@ -94,12 +102,13 @@ def create_app(
         request: Request,
         env: str | None = None,
         label: str | None = None,
-        status: Status | None = None,
+        status: str | None = None,  # the form sends "" for "any"
         since: str | None = None,
         until: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 60,
     ) -> Response:
-        env, records = records_for(env, label, status, since, until, None, limit)
+        status_ = _status_or_422(status)
+        env, records = records_for(env, label, status_, since, until, None, limit)
         cards = [
             {"record": r, "thumb": image_source.thumbnail_url(r) if image_source else None}
             for r in records
@@ -109,7 +118,7 @@ def create_app(
             "gallery.html",
             {
                 "page": "gallery", "env": env, "cards": cards, "label": label or "",
-                "status": status.value if status else "", "since": since or "",
+                "status": status_.value if status_ else "", "since": since or "",
                 "until": until or "", "limit": limit,
                 "total": store.count(env), "errors": store.count(env, Status.ERROR),
             },
@@ -153,8 +162,11 @@ def create_app(
         )
 
     @app.post("/dlq/retry", include_in_schema=False)
-    def dlq_retry_form(dead_id: Annotated[str, Form(alias="id")] = "all") -> Response:
+    async def dlq_retry_form(request: Request) -> Response:
+        """The page's Retry buttons: an urlencoded form with ``id`` (a number or ``all``)."""
         q = need_queue()
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        dead_id = form.get("id", ["all"])[0]
         ids = None if dead_id == "all" else [_int_or_422(dead_id)]
         with queue_lock:
             moved = q.retry_dead(ids)
@@ -308,12 +320,18 @@ def time_bound(value: str | None, *, end: bool = False) -> str | None:
 def render_charts(stats: Stats) -> dict[str, Markup]:
     short = {Granularity.MINUTE: 11, Granularity.HOUR: 5, Granularity.DAY: 5}
     cut = short.get(stats.granularity, 0)
+    by_start = {b.start: b for b in stats.throughput}
+    starts = (
+        bucket_starts(stats.throughput[0].start, stats.throughput[-1].start, stats.granularity)
+        if stats.throughput else []
+    )  # fmt: skip
     throughput = [
         Bar(
-            _bucket_label(b.start, stats.granularity, cut), b.ok, b.error,
-            title=f"{b.start}: {b.ok} ok, {b.error} error",
+            _bucket_label(start, stats.granularity, cut), b.ok, b.error,
+            title=f"{start}: {b.ok} ok, {b.error} error",
         )
-        for b in stats.throughput[-96:]
+        for start in starts[-MAX_BARS:]
+        for b in [by_start.get(start) or ThroughputBucket(start, 0, 0)]
     ]  # fmt: skip
     latency = [
         Bar("≤" + _ms(bound) if not math.isinf(bound) else ">" + _ms(LATENCY_BOUNDS_MS[-2]), n)
@@ -351,6 +369,15 @@ def _bucket_label(start: str, granularity: Granularity, cut: int) -> str:
 
 def _ms(bound: float) -> str:
     return f"{bound / 1000:g}s" if bound >= 1000 else f"{bound:g}ms"
+
+
+def _status_or_422(value: str | None) -> Status | None:
+    if not value:
+        return None
+    try:
+        return Status(value)
+    except ValueError:
+        raise HTTPException(422, f"status must be ok or error, not {value!r}") from None
 
 
 def _int_or_422(value: str) -> int:

@@ -68,7 +68,7 @@ def bar_chart(
         )
         return "".join(parts)
     slot = plot_w / len(bars)
-    bar_w = max(1.0, slot * 0.8)
+    bar_w = min(56.0, max(1.0, slot * 0.8))
     every = max(1, -(-len(bars) // max_x_labels))
     for i, bar in enumerate(bars):
         x = left + i * slot + (slot - bar_w) / 2
@@ -139,9 +139,7 @@ def hbar_chart(
     return "".join(parts)
 
 
-def donut(
-    fraction: float, *, chart_id: str, title: str, caption: str, size: int = 160
-) -> str:
+def donut(fraction: float, *, chart_id: str, title: str, caption: str, size: int = 190) -> str:
     """A ring showing one fraction (the error rate), red on grey, with the percentage inside."""
     fraction = min(1.0, max(0.0, fraction))
     r = size * 0.38
@@ -157,6 +155,6 @@ def donut(
         f'<text x="{c}" y="{c + 6}" text-anchor="middle" '
         f'style="font-family:system-ui,sans-serif;font-size:20px;font-weight:600;fill:#222">'
         f"{fraction * 100:.1f}%</text>"
-        f'<text x="{c}" y="{size + 14}" text-anchor="middle" style="{_FONT}">'
+        f'<text x="{c}" y="{size + 14}" text-anchor="middle" style="{_FONT};font-size:12px">'
         f"{escape(caption)}</text></svg>"
     )
