@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -179,7 +179,7 @@ def test_crash_between_write_and_delete_loses_nothing(
     populated: tuple[list[Record], list[Record]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    old, new = populated
+    _, new = populated
     before = {r.filename: r for r in store.iter_all("beta")}
 
     def crash(*args: object, **kwargs: object) -> int:
