@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -290,3 +291,61 @@ def test_generic_stats_fallback_is_used_by_other_stores(seeded: Seeded) -> None:
     body = client.get("/api/stats", params={"env": "beta", "granularity": "hour"}).json()
     assert body == seeded.store.stats("beta", granularity="hour").to_dict()  # type: ignore[arg-type]
     assert "eventlens_dlq_depth" not in client.get("/metrics").text
+
+
+def test_cross_origin_posts_are_refused(client: TestClient, seeded: Seeded) -> None:
+    for origin in ("http://evil.example", "null"):
+        response = client.post("/dlq/retry", data={"id": "all"}, headers={"Origin": origin})
+        assert response.status_code == 403
+        assert client.post("/api/dlq/retry", json={}, headers={"Origin": origin}).status_code \
+            == 403  # fmt: skip
+    assert len(seeded.queue.dead_letters()) == 1
+    same = client.post(
+        "/dlq/retry", data={"id": "all"}, headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert same.status_code == 303 and seeded.queue.dead_letters() == []
+
+
+def test_thumbnail_follows_a_rewritten_file(client: TestClient, seeded: Seeded) -> None:
+    key = BETA + "golden-dog.jpg"
+    first = Image.open(io.BytesIO(client.get("/thumb", params={"key": key}).content))
+    assert first.getpixel((10, 10))[2] < 128  # yellow: little blue
+    blue = Image.new("RGB", (320, 240), (20, 40, 230))
+    blue.save(seeded.root / key, "JPEG")
+    second = Image.open(io.BytesIO(client.get("/thumb", params={"key": key}).content))
+    assert second.getpixel((10, 10))[2] > 180
+
+
+def test_metrics_cache_for_scanning_stores(seeded: Seeded) -> None:
+    calls: list[str] = []
+    original = seeded.store.stats
+
+    def counting(env: str, **kwargs: Any) -> Any:
+        calls.append(env)
+        return original(env, **kwargs)
+
+    seeded.store.stats = counting  # type: ignore[method-assign]
+    client = TestClient(create_app(seeded.store, metrics_cache_s=60))
+    client.get("/metrics")
+    client.get("/metrics")
+    assert calls == ["beta", "prod"]  # second scrape served from the cache
+    uncached = TestClient(create_app(seeded.store, metrics_cache_s=0))
+    uncached.get("/metrics")
+    uncached.get("/metrics")
+    assert len(calls) == 6
+
+
+def test_s3_image_source_presigns(seeded: Seeded) -> None:
+    boto3 = pytest.importorskip("boto3")
+    from eventlens.web.images import S3ImageSource
+
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    record = seeded.records[2]  # "coffee cup.jpg": a space in the key
+    url = S3ImageSource(s3, "photos").thumbnail_url(record)
+    assert url is not None and "photos" in url and "coffee%20cup.jpg" in url
+    assert "Signature" in url or "X-Amz-Signature" in url
+    page = TestClient(create_app(seeded.store, image_source=S3ImageSource(s3, "photos"))).get("/")
+    assert page.text.count("X-Amz-Signature") + page.text.count("Signature=") >= 6

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -48,11 +48,16 @@ def create_app(
     image_source: ImageSource | None = None,
     *,
     environments: Sequence[str] | None = None,
+    metrics_cache_s: float | None = None,
 ) -> FastAPI:
-    """``environments`` defaults to the store's configured tables (SQLite) or beta, prod."""
+    """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
+    ``metrics_cache_s``: how long /metrics reuses store aggregates (default: 0 for SQLite,
+    whose aggregates are index queries; 60 s for other stores, whose fallback reads all)."""
     envs = list(environments or getattr(store, "tables", None) or ["beta", "prod"])
     queue_lock = threading.Lock()  # IntakeQueue shares one SQLite connection
-    registry = build_registry(store, envs, queue)
+    if metrics_cache_s is None:
+        metrics_cache_s = 60.0 if type(store).stats is ResultStore.stats else 0.0
+    registry = build_registry(store, envs, queue, cache_s=metrics_cache_s)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(
         version=__version__, environments=envs, has_queue=queue is not None
@@ -289,6 +294,16 @@ def create_app(
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.middleware("http")
+    async def same_origin_posts(request: Request, call_next: Any) -> Response:
+        """Refuse cross-site form posts (CSRF): a browser sends Origin with every POST."""
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if request.method == "POST" and origin and urlsplit(origin).netloc != host:
+            return JSONResponse({"detail": "cross-origin POST refused"}, status_code=403)
+        response: Response = await call_next(request)
+        return response
 
     @app.exception_handler(ValueError)
     def bad_value(request: Request, exc: ValueError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -49,13 +50,19 @@ class LocalImageSource(ImageSource):
         path = self.resolve(key)
         if not path.is_file():
             raise FileNotFoundError(key)
-        if path.stat().st_size > MAX_SOURCE_BYTES:
+        st = path.stat()
+        if st.st_size > MAX_SOURCE_BYTES:
             raise ImageRejected("file too large for a thumbnail")
-        image = decode(path.read_bytes(), min_short_side=side).image
-        image.thumbnail((side, side), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=82)
-        return buffer.getvalue()
+        return _render_thumbnail(path, st.st_mtime_ns, st.st_size, side)
+
+
+@lru_cache(maxsize=512)  # keyed by mtime and size too: a rewritten file gets a new thumbnail
+def _render_thumbnail(path: Path, mtime_ns: int, size: int, side: int) -> bytes:
+    image = decode(path.read_bytes(), min_short_side=side).image
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=82)
+    return buffer.getvalue()
 
 
 class S3ImageSource(ImageSource):

@@ -4,6 +4,7 @@ keep in step with the pipeline, and several dashboards can scrape the same datab
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
@@ -12,16 +13,34 @@ from prometheus_client.registry import Collector
 
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
-from eventlens.results.stats import LATENCY_BOUNDS_MS
+from eventlens.results.stats import LATENCY_BOUNDS_MS, Stats
 
 
 class StoreCollector(Collector):
     def __init__(
-        self, store: ResultStore, environments: Sequence[str], queue: IntakeQueue | None
+        self,
+        store: ResultStore,
+        environments: Sequence[str],
+        queue: IntakeQueue | None,
+        *,
+        cache_s: float = 0.0,
     ) -> None:
+        """``cache_s`` reuses store aggregates for that long: for stores whose ``stats`` is
+        the scan-everything fallback, so a 15 s scrape interval does not mean a scan each time.
+        """
         self.store = store
         self.environments = list(environments)
         self.queue = queue
+        self.cache_s = cache_s
+        self._cached: tuple[float, dict[str, Stats]] | None = None
+
+    def _stats(self) -> dict[str, Stats]:
+        now = time.monotonic()
+        if self._cached and now - self._cached[0] < self.cache_s:
+            return self._cached[1]
+        fresh = {env: self.store.stats(env, top=0) for env in self.environments}
+        self._cached = (now, fresh)
+        return fresh
 
     def collect(self) -> Iterator[Metric]:
         records = GaugeMetricFamily(
@@ -35,8 +54,7 @@ class StoreCollector(Collector):
             "Per-image processing time (duration_ms of stored records)",
             labels=["environment"],
         )
-        for env in self.environments:
-            stats = self.store.stats(env, top=0)
+        for env, stats in self._stats().items():
             records.add_metric([env, "ok"], stats.total - stats.errors)
             records.add_metric([env, "error"], stats.errors)
             error_rate.add_metric([env], stats.error_rate)
@@ -59,8 +77,12 @@ class StoreCollector(Collector):
 
 
 def build_registry(
-    store: ResultStore, environments: Sequence[str], queue: IntakeQueue | None
+    store: ResultStore,
+    environments: Sequence[str],
+    queue: IntakeQueue | None,
+    *,
+    cache_s: float = 0.0,
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store, environments, queue))
+    registry.register(StoreCollector(store, environments, queue, cache_s=cache_s))
     return registry
