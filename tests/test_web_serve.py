@@ -101,3 +101,24 @@ def test_charts_escape_and_scale() -> None:
     rows = hbar_chart([("Dog", 10), ("Cat", 5)], chart_id="h", title="top")
     assert rows.count("<rect") == 2 and "Dog" in rows
     assert "25.0%" in donut(0.25, chart_id="d", title="err", caption="1 of 4")
+
+
+def test_core_cli_works_without_the_web_and_archive_extras(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "for m in ('fastapi', 'uvicorn', 'prometheus_client', 'jinja2', 'pyarrow', 'starlette'):\n"
+        "    sys.modules[m] = None\n"
+        "from typer.testing import CliRunner\n"
+        "from eventlens.cli.main import app\n"
+        f"r = CliRunner().invoke(app, ['serve', '--root', {str(tmp_path)!r}])\n"
+        "print(r.exit_code, r.output)\n"
+        f"r = CliRunner().invoke(app, ['archive', '--env', 'beta', '--older-than', '1d',"
+        f" '--to', {str(tmp_path)!r}, '--root', {str(tmp_path)!r}])\n"
+        "print(r.exit_code, r.output)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    text = " ".join(out.split())  # Rich wraps long lines
+    assert text.count("2 import of") == 2
+    assert "pip install 'eventlens[web]'" in text and "pip install 'eventlens[archive]'" in text

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json
@@ -27,6 +28,16 @@ def _store(env: str, backend: Backend, root: RootOption, db: DbOption) -> Result
         return open_store(backend, settings, tables=tables)
     except FileNotFoundError as exc:
         err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        err_console.print(
+            f"[red]{escape(str(exc))}[/red]: install the extra: pip install 'eventlens\\[archive]'"
+        )
         raise typer.Exit(2) from exc
 
 
@@ -56,6 +67,7 @@ def archive(
     """Export records older than the cutoff to Parquet, verify the files, then delete them."""
     from eventlens import archive as arc
 
+    _need_pyarrow()
     cutoff = _time(older_than, "--older-than")
     assert cutoff is not None
     target = arc.open_target(to)
@@ -95,6 +107,7 @@ def restore(
     """Bring archived records back (idempotent; a newer live record is never overwritten)."""
     from eventlens import archive as arc
 
+    _need_pyarrow()
     target = arc.open_target(source)
     low, high = _time(since, "--since"), _time(until, "--until")
     with _store(env, backend, root, db) as store:

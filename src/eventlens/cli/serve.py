@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from eventlens.cli.options import DbOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console
@@ -38,7 +39,9 @@ def serve(
         from eventlens.web import create_app
         from eventlens.web.images import ImageSource, LocalImageSource, S3ImageSource
     except ImportError as exc:
-        err_console.print(f"[red]{exc}[/red]: install the extra: pip install 'eventlens[web]'")
+        err_console.print(
+            f"[red]{escape(str(exc))}[/red]: install the extra: pip install 'eventlens\\[web]'"
+        )
         raise typer.Exit(2) from exc
     from eventlens.intake import IntakeQueue
 
