@@ -349,3 +349,19 @@ def test_s3_image_source_presigns(seeded: Seeded) -> None:
     assert "Signature" in url or "X-Amz-Signature" in url
     page = TestClient(create_app(seeded.store, image_source=S3ImageSource(s3, "photos"))).get("/")
     assert page.text.count("X-Amz-Signature") + page.text.count("Signature=") >= 6
+
+
+def test_record_text_is_html_escaped(client: TestClient, seeded: Seeded) -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    seeded.store.put(
+        Record(
+            filename=BETA + "x<script>.jpg", environment="beta",
+            labels=[{"Name": evil, "Confidence": 90.0, "Parents": [], "Instances": []}],
+            error=evil, findings={"text": [{"DetectedText": evil}]},
+        )
+    )  # fmt: skip
+    page = client.get("/", params={"env": "beta"}).text
+    assert evil not in page and "<script>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    charts = client.get("/charts", params={"env": "beta"}).text
+    assert evil not in charts

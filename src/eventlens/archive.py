@@ -179,9 +179,11 @@ def records_to_parquet(records: list[Record]) -> bytes:
     import pyarrow.parquet as pq
 
     schema = _schema()
+    names = list(Record.__dataclass_fields__)
     rows = []
-    for record in records:
-        row = record.to_dict()
+    for record in records:  # getattr, not asdict(): no deep copy of the label lists
+        row = {name: getattr(record, name) for name in names}
+        row["status"] = record.status.value
         for name in JSON_COLUMNS:
             row[name] = json.dumps(row[name], separators=(",", ":"), ensure_ascii=False)
         rows.append(row)
@@ -283,26 +285,37 @@ def restore(
         if (low and day < low[:10]) or (high and day > high[:10]):
             continue  # whole partition outside the window
         report.files += 1
-        for record in parquet_to_records(target.read(path)):
-            if (low and record.timestamp < low) or (high and record.timestamp >= high):
-                continue
-            report.read += 1
-            _restore_one(store, record, report)
+        wanted = [
+            r
+            for r in parquet_to_records(target.read(path))
+            if not (low and r.timestamp < low) and not (high and r.timestamp >= high)
+        ]
+        report.read += len(wanted)
+        _restore_batch(store, wanted, report)
     return report
 
 
-def _restore_one(store: ResultStore, record: Record, report: RestoreReport) -> None:
-    live = store.get(record.environment, record.filename)
-    if live is not None:
-        if live == record:
-            report.unchanged += 1
-            return
-        if live.timestamp > record.timestamp or not sequencer_newer_or_equal(
-            record.sequencer, live.sequencer
-        ):
-            report.kept_newer += 1
-            return
-    if store.put(record):
-        report.restored += 1
-    else:
-        report.kept_newer += 1
+def _restore_batch(store: ResultStore, records: list[Record], report: RestoreReport) -> None:
+    todo: dict[str, Record] = {}
+    for record in records:  # a key twice (an interrupted run archived it again): newest wins
+        seen = todo.get(record.filename)
+        if seen is None or seen.timestamp <= record.timestamp:
+            todo[record.filename] = record
+    report.unchanged += len(records) - len(todo)  # duplicates within one file
+    writes: list[Record] = []
+    for record in todo.values():
+        live = store.get(record.environment, record.filename)
+        if live is not None:
+            if live == record:
+                report.unchanged += 1
+                continue
+            if live.timestamp > record.timestamp or not sequencer_newer_or_equal(
+                record.sequencer, live.sequencer
+            ):
+                report.kept_newer += 1
+                continue
+        writes.append(record)
+    put_many = getattr(store, "put_many", None)  # one transaction per file where supported
+    written = put_many(writes) if put_many else [store.put(r) for r in writes]
+    report.restored += sum(written)
+    report.kept_newer += len(written) - sum(written)  # refused by put's sequencer rule
