@@ -22,8 +22,28 @@ from eventlens.results.record import Record, Status
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.results.stats import Granularity, stats_from_records
 
-NAMES = ["Dog", "Cat", "Car", "Tree", "Person", "Sky", "Cup", "Building", "Food", "Beach",
-         "Bird", "Flower", "Road", "Boat", "Phone", "Book", "Chair", "Horse", "Cloud", "Sign"]  # fmt: skip
+NAMES = [
+    "Dog",
+    "Cat",
+    "Car",
+    "Tree",
+    "Person",
+    "Sky",
+    "Cup",
+    "Building",
+    "Food",
+    "Beach",
+    "Bird",
+    "Flower",
+    "Road",
+    "Boat",
+    "Phone",
+    "Book",
+    "Chair",
+    "Horse",
+    "Cloud",
+    "Sign",
+]
 
 
 def make(n: int, now: datetime) -> list[Record]:
@@ -33,18 +53,30 @@ def make(n: int, now: datetime) -> list[Record]:
         failed = i % 20 == 0
         out.append(
             Record(
-                filename=f"rekognition-input/beta/{i:07d}.jpg", environment="beta",
-                labels=[] if failed else [
-                    {"Name": name, "Confidence": round(rng.uniform(55, 99), 3), "Parents": [],
-                     "Instances": []} for name in rng.sample(NAMES, 5)
+                filename=f"rekognition-input/beta/{i:07d}.jpg",
+                environment="beta",
+                labels=[]
+                if failed
+                else [
+                    {
+                        "Name": name,
+                        "Confidence": round(rng.uniform(55, 99), 3),
+                        "Parents": [],
+                        "Instances": [],
+                    }
+                    for name in rng.sample(NAMES, 5)
                 ],
                 timestamp=(now - timedelta(seconds=rng.uniform(0, 30 * 86400))).strftime(
                     "%Y-%m-%dT%H:%M:%S.%fZ"
                 ),
-                duration_ms=rng.lognormvariate(4, 0.8), sha256=f"{i:064x}", size=200_000,
-                width=1024, height=768, status=Status.ERROR if failed else Status.OK,
+                duration_ms=rng.lognormvariate(4, 0.8),
+                sha256=f"{i:064x}",
+                size=200_000,
+                width=1024,
+                height=768,
+                status=Status.ERROR if failed else Status.OK,
                 error="corrupt" if failed else None,
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -73,7 +105,9 @@ def main() -> None:
 
         sql = timed(lambda: store.stats("beta", granularity=Granularity.HOUR))
         generic = timed(
-            lambda: stats_from_records("beta", store.iter_all("beta"), granularity=Granularity.HOUR),
+            lambda: stats_from_records(
+                "beta", store.iter_all("beta"), granularity=Granularity.HOUR
+            ),
             repeat=2,
         )
         print(f"stats (SQLite aggregate queries): {sql:.0f} ms median")
@@ -84,9 +118,14 @@ def main() -> None:
         from eventlens.web import create_app
 
         client = TestClient(create_app(store, environments=["beta"]))
-        for path in ("/api/records?env=beta&limit=100", "/api/records?env=beta&label=Dog&limit=60",
-                     "/?env=beta&label=Dog", "/charts?env=beta", "/api/stats?env=beta",
-                     "/metrics"):  # fmt: skip
+        for path in (
+            "/api/records?env=beta&limit=100",
+            "/api/records?env=beta&label=Dog&limit=60",
+            "/?env=beta&label=Dog",
+            "/charts?env=beta",
+            "/api/stats?env=beta",
+            "/metrics",
+        ):
             assert client.get(path).status_code == 200
             print(f"GET {path}: {timed(lambda p=path: client.get(p)):.0f} ms median")
 
@@ -98,13 +137,17 @@ def main() -> None:
         took = time.perf_counter() - start
         assert report.deleted == old
         size = sum(p.stat().st_size for p in (Path(tmp) / "archive").rglob("*.parquet"))
-        print(f"archive: {report.archived} records, {len(report.files)} files, "
-              f"{size / 1e6:.1f} MB, {took:.1f} s ({report.archived / took:.0f} records/s)")  # fmt: skip
+        print(
+            f"archive: {report.archived} records, {len(report.files)} files, "
+            f"{size / 1e6:.1f} MB, {took:.1f} s ({report.archived / took:.0f} records/s)"
+        )
         start = time.perf_counter()
         result = restore(store, "beta", target)
         took = time.perf_counter() - start
-        print(f"restore: {result.restored} records in {took:.1f} s "
-              f"({result.restored / took:.0f} records/s)")  # fmt: skip
+        print(
+            f"restore: {result.restored} records in {took:.1f} s "
+            f"({result.restored / took:.0f} records/s)"
+        )
         store.close()
 
 
