@@ -4,6 +4,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -88,6 +89,9 @@ def test_record_by_key(client: TestClient, seeded: Seeded) -> None:
     assert body == seeded.records[0].to_dict()
     assert body["labels"][0] == {"Name": "Cat", "Confidence": 97.5, "Parents": [], "Instances": []}
     assert client.get(f"/api/records/beta/{BETA}missing.jpg").status_code == 404
+    for record in seeded.records[2], seeded.records[5]:  # "coffee cup.jpg", "rocket+launch.jpg"
+        url = "/api/records/beta/" + quote(record.filename)
+        assert client.get(url).json()["filename"] == record.filename
     assert client.get(f"/api/records/prod/{BETA}tabby-cat.jpg").status_code == 404
 
 

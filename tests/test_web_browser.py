@@ -133,6 +133,7 @@ def test_dashboard_in_chromium(page: sync_api.Page, seeded: Seeded) -> None:
     sync_api.expect(rows).to_have_count(1)
     sync_api.expect(rows.first).to_contain_text(seeded.dead_key)
     assert seeded.queue.pending() == 0
+    page.screenshot(path=str(_artifact("dlq.png")), full_page=True)
     rows.first.locator("button.retry").click()
     sync_api.expect(page.locator("#retry-notice")).to_contain_text("Re-queued 1 event(s)")
     sync_api.expect(page.locator("#dlq-empty")).to_be_visible()
