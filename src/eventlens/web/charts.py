@@ -147,7 +147,8 @@ def donut(fraction: float, *, chart_id: str, title: str, caption: str, size: int
     c = size / 2
     return (
         f'<svg id="{escape(chart_id)}" class="chart" role="img" viewBox="0 0 {size} {size + 20}" '
-        f'width="{size}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        f'width="{size}" style="flex:none" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(title)}</title>"
         f'<circle cx="{c}" cy="{c}" r="{r:.1f}" fill="none" stroke="#d1fae5" stroke-width="16"/>'
         f'<circle class="bar" cx="{c}" cy="{c}" r="{r:.1f}" fill="none" stroke="#ef4444" '
         f'stroke-width="16" stroke-dasharray="{circumference * fraction:.2f} '
