@@ -159,6 +159,7 @@ class Deployment:
     endpoint: str
     outputs: dict[str, Any]
     var_args: list[str]
+    bucket_policy: dict[str, Any] = field(default_factory=dict)
     destroyed: bool = False
 
     def client(self, service: str) -> Any:
@@ -210,6 +211,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         tf.run("apply", "-auto-approve", "-no-color", *var_args)
         outputs = json.loads(tf.run("output", "-json").stdout)
         deployment.outputs = {k: v["value"] for k, v in outputs.items()}
+        # moto applies a bucket policy's Deny statements without evaluating their conditions,
+        # so the TLS-only Deny (aws:SecureTransport = false) would reject every request to the
+        # plain-HTTP emulator. Keep the applied policy for the assertions, then lift it.
+        s3 = deployment.client("s3")
+        deployment.bucket_policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+        s3.delete_bucket_policy(Bucket=BUCKET)
         yield deployment
     finally:
         try:
@@ -250,9 +257,14 @@ def test_bucket_is_private_versioned_encrypted(deployment: Deployment) -> None:
         "BlockPublicPolicy": True,
         "RestrictPublicBuckets": True,
     }
-    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    policy = deployment.bucket_policy  # as applied by terraform (see the fixture)
     deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
-    assert deny and deny[0]["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert len(deny) == 1 and deny[0]["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert deny[0]["Principal"] == "*" or deny[0]["Principal"] == {"AWS": "*"}
+    assert sorted(_as_list(deny[0]["Resource"])) == [
+        f"arn:aws:s3:::{BUCKET}",
+        f"arn:aws:s3:::{BUCKET}/*",
+    ]
 
     lifecycle = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
     images = lifecycle["input-images"]
@@ -345,8 +357,11 @@ def test_lambdas_and_event_source_mappings(deployment: Deployment) -> None:
             variables
         )
 
-        mappings = lam.list_event_source_mappings(FunctionName=f"rekognition-{env}-handler")[
-            "EventSourceMappings"
+        # moto ignores the FunctionName filter, so filter on the function ARN here.
+        mappings = [
+            m
+            for m in lam.list_event_source_mappings()["EventSourceMappings"]
+            if m["FunctionArn"] == cfg["FunctionArn"]
         ]
         assert len(mappings) == 1
         assert mappings[0]["EventSourceArn"].endswith(f":eventlens-{env}-events")

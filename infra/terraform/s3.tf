@@ -109,21 +109,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     }
   }
 
-  rule {
-    id     = "cleanup-everything-else"
-    status = "Enabled"
-
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
   # Lifecycle rules on a versioned bucket must be applied after versioning is enabled.
   depends_on = [aws_s3_bucket_versioning.images]
 }

@@ -15,9 +15,14 @@ REPORT_MARKER = "<!-- eventlens-report -->"
 
 Record = Mapping[str, Any]
 
-# Characters with a meaning in GitHub-flavoured markdown inline text.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters with an inline meaning in GitHub-flavoured markdown inside a table cell (block
+# markers such as "#", "-" or "1." only count at the start of a line, which a cell never is).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _WHITESPACE = re.compile(r"\s+")
+
+
+def _escape_html(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_cell(text: object) -> str:
@@ -27,8 +32,7 @@ def escape_cell(text: object) -> str:
     the marker comment), markdown punctuation is backslash-escaped, ``|`` cannot split the
     cell, and line breaks collapse to spaces.
     """
-    s = str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _escape_html(text)
     s = _WHITESPACE.sub(" ", s).strip()
     return _MD_SPECIAL.sub(r"\\\1", s)
 
@@ -98,7 +102,7 @@ def render_report(
         counts[status] = counts.get(status, 0) + 1
 
     heading = title or f"eventlens labels ({environment})"
-    lines = [REPORT_MARKER, f"### {escape_cell(heading)}", ""]
+    lines = [REPORT_MARKER, f"### {_escape_html(heading)}", ""]
     if not rows:
         lines.append("No changed images.")
     else:
