@@ -314,3 +314,80 @@ def test_dynamodb_reader_against_moto() -> None:
         assert read("rekognition-input/beta/nope.jpg") is None
         md = render_report([("rekognition-input/beta/a.jpg", got)], environment="beta")
         assert "Animal (99.5%)" in md
+
+
+def test_extension_set_matches_the_analyzers() -> None:
+    from eventlens.github.changed_images import DEFAULT_IMAGE_EXTENSIONS
+    from eventlens.imaging import IMAGE_EXTENSIONS
+
+    assert frozenset(IMAGE_EXTENSIONS) == DEFAULT_IMAGE_EXTENSIONS
+
+
+def test_merge_base_ignores_changes_landed_on_base(repo: Path) -> None:
+    _commit(repo, "root")
+    _git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "feature.png").write_bytes(b"f")
+    head = _commit(repo, "feature image")
+    _git(repo, "checkout", "-q", "main")
+    (repo / "images" / "keep.jpg").write_bytes(b"changed on main after the branch point")
+    base = _commit(repo, "main moved on")
+
+    assert changed_images(base, head, repo=repo, merge_base=True) == ["feature.png"]
+    # a two-dot diff would also report main's change to keep.jpg (as a modification)
+    assert changed_images(base, head, repo=repo) == ["feature.png", "images/keep.jpg"]
+
+
+def test_missing_base_falls_back_to_head_commit(repo: Path) -> None:
+    _commit(repo, "root")
+    (repo / "pushed.webp").write_bytes(b"p")
+    head = _commit(repo, "pushed")
+    gone = "1234567" * 5 + "12345"
+    with pytest.raises(GitError):
+        changed_images(gone, head, repo=repo)
+    assert changed_images(gone, head, repo=repo, missing_base_falls_back=True) == ["pushed.webp"]
+
+
+def test_stdlib_entry_point_runs_without_the_package(repo: Path, tmp_path: Path) -> None:
+    """The workflows run `PYTHONPATH=src python -m eventlens.github` before any install."""
+    import os
+    import sys
+
+    base = _commit(repo, "base")
+    (repo / "é z.jpg").write_bytes(b"1")
+    head = _commit(repo, "img")
+    gh_out = tmp_path / "out"
+    src = Path(__file__).resolve().parents[1] / "src"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-S",  # no site-packages: proves only the standard library is needed
+            "-m",
+            "eventlens.github",
+            "changed-images",
+            "--base",
+            base,
+            "--head",
+            head,
+            "--repo",
+            str(repo),
+            "--merge-base",
+            "-0",
+            "--github-output",
+            str(gh_out),
+        ],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == "é z.jpg\0".encode()
+    assert gh_out.read_text() == "count=1\nany=true\n"
+
+    proc = subprocess.run(
+        [sys.executable, "-S", "-m", "eventlens.github", "changed-images", "--head", "nope"],
+        capture_output=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=False,
+    )
+    assert proc.returncode == 2 and b"fetch-depth: 0" in proc.stderr

@@ -5,7 +5,6 @@ Registered by the main CLI with ``app.add_typer(github.app, name="github")``.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,8 @@ from eventlens.github.changed_images import (
     DEFAULT_IMAGE_EXTENSIONS,
     GitError,
     changed_images,
+    write_github_output,
+    write_paths,
 )
 from eventlens.github.records import RecordReader, dynamodb_reader, read_all
 from eventlens.github.report import render_report
@@ -54,6 +55,13 @@ def changed_images_cmd(
             help="Image extension to include (repeatable); default: common image types.",
         ),
     ] = None,
+    merge_base: Annotated[
+        bool, typer.Option(help="Diff from the merge base (BASE...HEAD), as a PR does.")
+    ] = False,
+    missing_base_falls_back: Annotated[
+        bool,
+        typer.Option(help="If BASE is not in the repository (force-push), list HEAD's files."),
+    ] = False,
     null: Annotated[
         bool, typer.Option("--null", "-0", help="Separate paths with NUL (for xargs -0).")
     ] = False,
@@ -65,27 +73,23 @@ def changed_images_cmd(
 ) -> None:
     """Print image files added, modified or renamed between BASE and HEAD."""
     try:
-        paths = changed_images(base, head, repo=repo, extensions=ext or DEFAULT_IMAGE_EXTENSIONS)
+        paths = changed_images(
+            base,
+            head,
+            repo=repo,
+            extensions=ext or DEFAULT_IMAGE_EXTENSIONS,
+            merge_base=merge_base,
+            missing_base_falls_back=missing_base_falls_back,
+        )
     except GitError as exc:
         typer.echo(f"error: {exc}", err=True)
-        typer.echo(
-            "hint: check out with fetch-depth: 0 (or fetch the base commit) so both SHAs exist.",
-            err=True,
-        )
+        typer.echo("hint: check out with fetch-depth: 0 so both commits exist.", err=True)
         raise typer.Exit(2) from exc
 
-    if as_json:
-        sys.stdout.write(json.dumps(paths, ensure_ascii=False) + "\n")
-    elif null:
-        sys.stdout.write("".join(f"{p}\0" for p in paths))
-    else:
-        for p in paths:
-            sys.stdout.write(p + "\n")
-    sys.stdout.flush()
+    write_paths(paths, null=null, as_json=as_json)
     typer.echo(f"{len(paths)} changed image(s)", err=True)
     if github_output is not None:
-        with github_output.open("a", encoding="utf-8") as fh:
-            fh.write(f"count={len(paths)}\nany={'true' if paths else 'false'}\n")
+        write_github_output(github_output, paths)
 
 
 @app.command("report")
