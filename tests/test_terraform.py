@@ -589,6 +589,44 @@ def test_variable_validation_rejects_bad_analyzer(deployment: Deployment) -> Non
 
 
 @pytest.mark.slow
+def test_direct_trigger_mode_plan(deployment: Deployment) -> None:
+    """Switching trigger_mode to "direct" wires S3 straight to the Lambdas and drops SQS."""
+    args = [a for a in deployment.var_args if not a.startswith("-var=trigger_mode=")]
+    deployment.tf.run(
+        "plan",
+        "-no-color",
+        "-refresh=false",
+        "-lock=false",
+        "-out=direct.tfplan",
+        *args,
+        "-var=trigger_mode=direct",
+    )
+    plan = json.loads(deployment.tf.run("show", "-json", "direct.tfplan").stdout)
+    actions = {rc["address"]: rc["change"]["actions"] for rc in plan["resource_changes"]}
+    for env in ("beta", "prod"):
+        assert actions[f'aws_lambda_permission.s3["{env}"]'] == ["create"]
+        assert actions[f'aws_sqs_queue.events["{env}"]'] == ["delete"]
+        assert actions[f'aws_sqs_queue.dlq["{env}"]'] == ["delete"]
+        assert actions[f'aws_lambda_event_source_mapping.sqs["{env}"]'] == ["delete"]
+        assert actions[f'aws_cloudwatch_metric_alarm.dlq_depth["{env}"]'] == ["delete"]
+        assert actions[f'aws_lambda_function.handler["{env}"]'] == ["no-op"]
+    notification = next(
+        rc
+        for rc in plan["resource_changes"]
+        if rc["address"] == "aws_s3_bucket_notification.images[0]"
+    )
+    after = notification["change"]["after"]
+    assert after["queue"] == []
+    assert sorted(f["filter_prefix"] for f in after["lambda_function"]) == [
+        "rekognition-input/beta/",
+        "rekognition-input/prod/",
+    ]
+    for role in ("beta", "prod"):
+        # the SQS statement disappears from the execution roles (its queue is gone)
+        assert actions[f'aws_iam_role_policy.handler["{role}"]'] == ["update"]
+
+
+@pytest.mark.slow
 def test_zz_destroy_removes_bucket(deployment: Deployment) -> None:
     s3 = deployment.client("s3")
     assert BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
@@ -601,3 +639,19 @@ def test_zz_destroy_removes_bucket(deployment: Deployment) -> None:
         "terraform timings (s): "
         + ", ".join(f"{k}={v:.1f}" for k, v in deployment.tf.timings.items())
     )
+
+
+def test_deploy_guide_names_real_variables_and_outputs() -> None:
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    declared = set(re.findall(r'^variable "([a-z0-9_]+)"', _module_text(), re.MULTILINE))
+    outputs = set(re.findall(r'^output "([a-z0-9_]+)"', _module_text(), re.MULTILINE))
+    table = guide[guide.index("| Variable | Default |") : guide.index("State is local")]
+    first_cells = [row.split("|")[1] for row in table.splitlines()[2:] if row.startswith("| `")]
+    mentioned = {name for cell in first_cells for name in re.findall(r"`([a-z0-9_]+)`", cell)}
+    assert mentioned and mentioned <= declared, mentioned - declared
+    for name in re.findall(r"terraform output -raw ([a-z_]+)", guide):
+        assert name in outputs, name
+
+
+def _module_text() -> str:
+    return "\n".join(p.read_text() for p in sorted(MODULE_DIR.glob("*.tf")))

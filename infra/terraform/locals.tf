@@ -10,6 +10,13 @@ locals {
   # Environments that get a Lambda function.
   lambda_envs = var.create_lambdas ? var.environments : {}
 
+  queue_names = { for env, _ in local.queue_envs : env => "${var.project}-${env}-events" }
+  # Built from the name so the queue's inline policy can refer to the queue itself.
+  queue_arns = {
+    for env, name in local.queue_names :
+    env => "arn:${local.partition}:sqs:${data.aws_region.current.name}:${local.account_id}:${name}"
+  }
+
   function_names = { for env, _ in var.environments : env => "rekognition-${env}-handler" }
 
   # SQS visibility timeout must be >= 6x the function timeout (AWS guidance for SQS triggers).

@@ -109,6 +109,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     }
   }
 
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
   # Lifecycle rules on a versioned bucket must be applied after versioning is enabled.
   depends_on = [aws_s3_bucket_versioning.images]
 }
@@ -139,8 +150,5 @@ resource "aws_s3_bucket_notification" "images" {
     }
   }
 
-  depends_on = [
-    aws_sqs_queue_policy.events,
-    aws_lambda_permission.s3,
-  ]
+  depends_on = [aws_lambda_permission.s3]
 }

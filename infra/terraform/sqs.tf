@@ -12,7 +12,7 @@ resource "aws_sqs_queue" "dlq" {
 resource "aws_sqs_queue" "events" {
   for_each = local.queue_envs
 
-  name                       = "${var.project}-${each.key}-events"
+  name                       = local.queue_names[each.key]
   visibility_timeout_seconds = local.visibility_timeout_seconds
   message_retention_seconds  = 345600 # 4 days
   max_message_size           = 262144
@@ -23,6 +23,10 @@ resource "aws_sqs_queue" "events" {
     deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn
     maxReceiveCount     = var.sqs_max_receive_count
   })
+
+  # Inline (not aws_sqs_queue_policy) so the policy exists before S3 validates the
+  # notification target and is removed together with the queue.
+  policy = data.aws_iam_policy_document.queue[each.key].json
 }
 
 data "aws_iam_policy_document" "queue" {
@@ -32,7 +36,7 @@ data "aws_iam_policy_document" "queue" {
     sid       = "AllowS3BucketNotifications"
     effect    = "Allow"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.events[each.key].arn]
+    resources = [local.queue_arns[each.key]]
 
     principals {
       type        = "Service"
@@ -51,11 +55,4 @@ data "aws_iam_policy_document" "queue" {
       values   = [local.account_id]
     }
   }
-}
-
-resource "aws_sqs_queue_policy" "events" {
-  for_each = local.queue_envs
-
-  queue_url = aws_sqs_queue.events[each.key].id
-  policy    = data.aws_iam_policy_document.queue[each.key].json
 }
