@@ -15,7 +15,7 @@ resource "aws_lambda_function" "handler" {
   for_each = local.lambda_envs
 
   #checkov:skip=CKV_AWS_117:The function only calls regional AWS APIs (S3, DynamoDB, SNS, Rekognition); a VPC would require NAT or five VPC endpoints for no isolation benefit.
-  #checkov:skip=CKV_AWS_115:Concurrency is bounded by the SQS event source mapping (maximum_concurrency); reserved concurrency fails on new accounts whose limit is 10.
+  #checkov:skip=CKV_AWS_115:In sqs mode concurrency is bounded by the event source mapping (sqs_maximum_concurrency); reserved concurrency fails on new accounts whose concurrency quota is 10.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the build; the package is built and deployed by the same trusted pipeline.
   #checkov:skip=CKV_AWS_173:Environment variables hold only resource names and tuning knobs, no secrets; they are encrypted at rest with the AWS-managed Lambda key.
   function_name    = local.function_names[each.key]

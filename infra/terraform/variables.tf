@@ -127,7 +127,7 @@ variable "max_labels" {
 # --- Lambda -------------------------------------------------------------------------------
 
 variable "create_lambdas" {
-  description = "Create the Lambda functions and their triggers. Only tests against an emulator that cannot host Lambdas set this to false."
+  description = "Create the Lambda functions, their roles, triggers and error alarms. false applies the bucket, queues, tables, topic and CI role only (e.g. before the first package is built, or on an emulator that cannot host Lambdas)."
   type        = bool
   default     = true
 }
