@@ -635,6 +635,37 @@ def test_direct_trigger_mode_plan(deployment: Deployment) -> None:
 
 
 @pytest.mark.slow
+def test_create_lambdas_false_keeps_storage_and_ci(deployment: Deployment) -> None:
+    """create_lambdas = false (apply before a package exists) removes only Lambda parts."""
+    deployment.tf.run(
+        "plan",
+        "-no-color",
+        "-refresh=false",
+        "-lock=false",
+        "-out=nolambda.tfplan",
+        *deployment.var_args,
+        "-var=create_lambdas=false",
+    )
+    plan = json.loads(deployment.tf.run("show", "-json", "nolambda.tfplan").stdout)
+    deleted = {
+        rc["address"].split("[")[0]
+        for rc in plan["resource_changes"]
+        if rc["change"]["actions"] == ["delete"]
+    }
+    assert deleted == {
+        "aws_lambda_function.handler",
+        "aws_lambda_event_source_mapping.sqs",
+        "aws_iam_role.handler",
+        "aws_iam_role_policy.handler",
+        "aws_cloudwatch_metric_alarm.lambda_errors",
+    }
+    replaced = [
+        rc["address"] for rc in plan["resource_changes"] if "create" in rc["change"]["actions"]
+    ]
+    assert replaced == []
+
+
+@pytest.mark.slow
 def test_zz_destroy_removes_bucket(deployment: Deployment) -> None:
     s3 = deployment.client("s3")
     assert BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
