@@ -1,0 +1,1 @@
+"""The ``eventlens`` command line."""
