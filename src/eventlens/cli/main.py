@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.cli import archive, dlq, models, results
+from eventlens.cli import archive, dlq, github, models, results
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
 from eventlens.cli.serve import serve
@@ -35,6 +35,7 @@ app = typer.Typer(
 app.add_typer(results.app, name="results")
 app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(github.app, name="github")
 app.command()(validate)
 app.command()(serve)
 app.command("archive")(archive.archive)
