@@ -97,7 +97,7 @@ class Pipeline:
         for index, event in enumerate(events):
             try:
                 prepared = self._prepare(event, force)
-            except Exception as exc:  # noqa: BLE001 - any surprise is retried, not fatal
+            except Exception as exc:  # any surprise is retried, not fatal
                 prepared = Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
             if isinstance(prepared, Outcome):
                 outcomes[index] = prepared
