@@ -39,13 +39,9 @@ class AwsSettings:
 
     @property
     def analyzer_name(self) -> str:
-        try:
-            return ANALYZER_NAMES[self.analyzer]
-        except KeyError:
-            known = ", ".join(sorted(ANALYZER_NAMES))
-            raise ValueError(
-                f"EVENTLENS_ANALYZER={self.analyzer!r} is not one of: {known}"
-            ) from None
+        """The registry name: ``rekognition`` → rekognition, ``bundled`` → labels; any other
+        name registered in ``eventlens.analyzers.registry`` is used as it is."""
+        return ANALYZER_NAMES.get(self.analyzer, self.analyzer)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -76,7 +72,6 @@ class AwsSettings:
             max_bytes=int(get("MAX_BYTES", str(defaults.max_bytes))),
             branch=get("BRANCH", defaults.branch),
         )
-        settings.analyzer_name  # noqa: B018 - validate early, at cold start
         if settings.max_attempts < 1:
             raise ValueError("EVENTLENS_MAX_ATTEMPTS must be at least 1")
         return settings

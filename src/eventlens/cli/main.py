@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.cli import dlq, models, results
+from eventlens.cli import aws, dlq, models, results
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
 from eventlens.cli.validate import validate
@@ -35,6 +35,9 @@ app.add_typer(results.app, name="results")
 app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.command()(validate)
+app.add_typer(aws.app, name="aws")
+app.command()(aws.upload)
+app.command()(aws.worker)
 
 AnalyzersOption = Annotated[
     str | None,
