@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,8 +16,10 @@ from eventlens.results.dynamodb import DynamoDBResultStore, sequencer_sort_key
 from eventlens.results.record import Record, Status
 from eventlens.storage.base import ObjectTooLarge, ObjectUnavailable
 from eventlens.storage.s3 import S3ObjectStore, TransientStorageError
-from tests.aws_fixtures import Stack
 from tests.images import jpeg
+
+if TYPE_CHECKING:
+    from tests.aws_fixtures import Stack
 
 pytest_plugins = ["tests.aws_fixtures"]
 
