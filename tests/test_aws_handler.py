@@ -216,7 +216,7 @@ def test_direct_s3_invocation_raises_for_lambda_async_retry(lambda_env: Stack) -
     messages = stack.receive(stack.queue_url, 2)
     records = [r for m in messages for r in json.loads(m["Body"])["Records"]]
     event = {"Records": records}  # what S3 → Lambda would send
-    with pytest.raises(RetryLater, match="flaky-direct.jpg"):
+    with pytest.raises(RetryLater, match=r"flaky-direct\.jpg"):
         lambda_handler.handler(event, None)
     assert raw_item(stack, BETA + "direct.jpg") is not None  # the good one is stored anyway
     good = {"Records": [r for r in records if "flaky" not in r["s3"]["object"]["key"]]}
