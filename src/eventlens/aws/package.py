@@ -85,8 +85,10 @@ class PackageReport:
         return "\n".join(lines)
 
 
-def pinned(names: Iterable[str]) -> tuple[str, ...]:
-    """``name==version`` for each name installed here, else the bare name."""
+def pinned(names: Iterable[str], pin: bool = True) -> tuple[str, ...]:
+    """``name==version`` for each name installed here (else, or unpinned, the bare name)."""
+    if not pin:
+        return tuple(names)
     specs = []
     for name in names:
         try:
@@ -183,12 +185,17 @@ def build_package(
     runtime: str = "python3.12",
     arch: str = "x86_64",
     with_dependencies: bool = True,
+    pin: bool | None = None,
 ) -> PackageReport:
+    """``pin`` (default: on, except for python3.11 whose manylinux2014-only platform lacks
+    current wheels) installs exactly the dependency versions installed here."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r} (choose from {', '.join(RUNTIMES)})")
-    requirements = pinned(VARIANTS[variant]) if with_dependencies else ()
+    if pin is None:
+        pin = runtime != "python3.11"
+    requirements = pinned(VARIANTS[variant], pin) if with_dependencies else ()
     with tempfile.TemporaryDirectory(prefix="eventlens-lambda-") as tmp:
         staging = Path(tmp) / "package"
         staging.mkdir()

@@ -41,13 +41,17 @@ def package(
         str, typer.Option(help="Lambda runtime: python3.12 (default), python3.13, python3.11")
     ] = "python3.12",
     arch: Annotated[str, typer.Option(help="x86_64 or arm64")] = "x86_64",
+    pin: Annotated[
+        bool | None,
+        typer.Option("--pin/--no-pin", help="Pin dependencies to the versions installed here"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Build the Lambda zip reproducibly (handler: eventlens.aws.handler.handler)."""
     from eventlens.aws.package import build_package
 
     try:
-        report = build_package(out, analyzer, runtime=runtime, arch=arch)
+        report = build_package(out, analyzer, runtime=runtime, arch=arch, pin=pin)
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
