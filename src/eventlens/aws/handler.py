@@ -16,6 +16,7 @@ analyzer and prefix (see ``eventlens.aws.settings``). The pipeline is built once
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -23,7 +24,8 @@ from eventlens.aws.app import AwsApp, RetryLater, describe
 from eventlens.aws.settings import AwsSettings
 from eventlens.events.s3 import parse_lambda_event
 
-logging.getLogger().setLevel(logging.INFO)
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # the runtime's root handler: show our warnings
+    logging.getLogger("eventlens").setLevel(logging.INFO)
 log = logging.getLogger("eventlens.aws.handler")
 
 _app: AwsApp | None = None

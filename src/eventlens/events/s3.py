@@ -76,9 +76,8 @@ def parse_lambda_event(payload: Mapping[str, Any]) -> ParsedBatch:
     if isinstance(records, list) and records and "Sns" in records[0]:
         events = [e for r in records for e in parse_sns_envelope(_mapping(r.get("Sns")))]
         return ParsedBatch("sns", [SourcedEvent(e) for e in events])
-    return ParsedBatch("eventbridge" if "detail" in payload else "s3", [
-        SourcedEvent(e) for e in parse_document(payload)
-    ])  # fmt: skip
+    source = "eventbridge" if "detail" in payload else "s3"
+    return ParsedBatch(source, [SourcedEvent(e) for e in parse_document(payload)])
 
 
 def parse_document(doc: Mapping[str, Any]) -> list[ObjectEvent]:
