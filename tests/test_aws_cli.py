@@ -107,7 +107,7 @@ def test_upload_json_and_explicit_branch_and_prefix(env: Stack, tmp_path: Path) 
         ["upload", "--prefix", "rekognition-input/prod/", "--branch", "main", "--json", str(image)],
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    (data,) = json.loads(result.stdout)
     assert data["key"] == "rekognition-input/prod/a.jpg" and data["bucket"] == env.bucket
     head = env.s3.head_object(Bucket=env.bucket, Key=data["key"])
     assert head["Metadata"] == {"branch": "main"}

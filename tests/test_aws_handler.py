@@ -298,3 +298,23 @@ def test_worker_stops_after_the_current_batch(lambda_env: Stack) -> None:
     worker.stop()
     thread.join(timeout=5)
     assert not thread.is_alive() and worker.stats.messages == 0
+
+
+class BrokenSqs:
+    """Fails the first receive (as during an SQS outage), then has nothing to deliver."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("sqs unreachable")
+        return {"Messages": []}
+
+
+def test_worker_survives_a_failing_poll(lambda_env: Stack) -> None:
+    sqs = BrokenSqs()
+    app = AwsApp.from_settings(AwsSettings.from_env())
+    stats = Worker(app, lambda_env.queue_url, client=sqs, wait_s=0).run(until_empty=True)
+    assert sqs.calls == 2 and stats.errors == 1 and stats.messages == 0

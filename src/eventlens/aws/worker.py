@@ -44,6 +44,7 @@ class WorkerStats:
     messages: int = 0
     deleted: int = 0
     left_for_retry: int = 0
+    errors: int = 0
 
 
 class Worker:
@@ -80,8 +81,19 @@ class Worker:
         on_batch: Callable[[BatchResult], None] | None = None,
     ) -> WorkerStats:
         """Poll until stopped (or, with ``until_empty``, until a receive returns nothing)."""
+        failures = 0
         while not self._stop.is_set():
-            handled = self.poll_once(on_batch)
+            try:
+                handled = self.poll_once(on_batch)
+            except Exception as exc:  # SQS unreachable, throttled ...: back off, keep going
+                failures += 1
+                self.stats.errors += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning("poll failed (%s); retrying in %.1fs", exc, delay)
+                if self._stop.wait(delay):
+                    break
+                continue
+            failures = 0
             if handled == 0 and until_empty:
                 break
         return self.stats

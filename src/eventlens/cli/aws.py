@@ -141,7 +141,7 @@ def upload(
         info = store.write(key, path.read_bytes(), meta)
         uploaded.append({"key": key, "bucket": bucket, "size": info.size, "etag": info.etag})
     if as_json:
-        print_json(uploaded if len(uploaded) != 1 else uploaded[0])
+        print_json(uploaded)
     else:
         for item in uploaded:
             print(item["key"])
@@ -187,7 +187,7 @@ def worker(
     err_console.print(
         json.dumps(
             {"batches": stats.batches, "messages": stats.messages, "deleted": stats.deleted,
-             "left_for_retry": stats.left_for_retry}
+             "left_for_retry": stats.left_for_retry, "errors": stats.errors}
         )
     )  # fmt: skip
 
