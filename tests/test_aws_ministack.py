@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,8 +66,7 @@ def ministack(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> I
     log = tmp_path_factory.mktemp("ministack") / "ministack.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     environ.update(BIND_HOST="127.0.0.1", GATEWAY_PORT=str(port))
-    with log.open("w") as out:
-        process = subprocess.Popen([exe], env=environ, stdout=out, stderr=subprocess.STDOUT)
+    pid = _spawn_detached([exe], environ, log)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -78,11 +79,43 @@ def ministack(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> I
             pytest.fail(f"ministack did not start: {log.read_text()[-2000:]}")
         yield Ministack(f"http://127.0.0.1:{port}", "python" + probe.stdout.strip())
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(pid)
+
+
+def _spawn_detached(command: list[str], environ: dict[str, str], log: Path) -> int:
+    """Start ``command`` in its own session through a launcher that exits at once, so that it
+    is not one of our waited-for children: ministack's ~0.5 GB would otherwise count in this
+    process's RUSAGE_CHILDREN peak, which test_reliability uses to bound the CLI's memory."""
+    launcher = (
+        "import subprocess, sys\n"
+        "out = open(sys.argv[1], 'w')\n"
+        "p = subprocess.Popen(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT,"
+        " start_new_session=True)\n"
+        "print(p.pid)\n"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", launcher, str(log), *command],
+        env=environ, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(started.stdout.strip())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _stop(pid: int) -> None:
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        if not _alive(pid):
+            return
+        os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def clients(endpoint: str) -> dict[str, Any]:

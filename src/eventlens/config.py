@@ -36,6 +36,7 @@ class Settings:
     branch: str = "local"
     batch_size: int = 16
     max_attempts: int = 5
+    audit_log: Path | None = None
 
     @property
     def db_path(self) -> Path:
@@ -86,6 +87,8 @@ class Settings:
             settings.max_pixels = int(value)
         if value := env.get("EVENTLENS_BRANCH") or env.get("GITHUB_REF_NAME"):
             settings.branch = value
+        if value := env.get("EVENTLENS_AUDIT_LOG"):
+            settings.audit_log = Path(value)
         if value := env.get("EVENTLENS_BATCH_SIZE"):
             settings.batch_size = int(value)
         return settings

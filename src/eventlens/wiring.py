@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eventlens.analyzers import registry
+from eventlens.audit import AuditLog
 from eventlens.config import Settings
 from eventlens.intake import IntakeQueue, RetryPolicy
 from eventlens.notify import LogNotifier, Notifier
@@ -23,9 +24,13 @@ class LocalApp:
     pipeline: Pipeline
     runner: LocalRunner
 
+    audit: AuditLog | None = None
+
     def close(self) -> None:
         self.queue.close()
         self.results.close()
+        if self.audit is not None:
+            self.audit.close()
 
 
 def open_results(settings: Settings) -> SQLiteResultStore:
@@ -38,9 +43,11 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     results = open_results(settings)
     queue = IntakeQueue(settings.db_path, retry=RetryPolicy(max_attempts=settings.max_attempts))
     analyzers = registry.build(settings.analyzers_by_environment(), settings.analyzer_settings())
+    audit = AuditLog(settings.audit_log) if settings.audit_log else None
     pipeline = Pipeline(
         storage, results, analyzers, router=settings.router,
         notifier=notifier or LogNotifier(), options=settings.pipeline_options(),
+        observers=[audit] if audit else [],
     )  # fmt: skip
     runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
-    return LocalApp(settings, storage, results, queue, pipeline, runner)
+    return LocalApp(settings, storage, results, queue, pipeline, runner, audit)

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eventlens.intake import IntakeQueue
+from eventlens.pipeline import Pipeline
+from eventlens.results.record import Record
+from eventlens.results.sqlite import SQLiteResultStore
+from eventlens.routing import Router
+from eventlens.runner import LocalRunner
+from eventlens.storage.local import LocalFolderStore
+from tests.conftest import DominantColourAnalyzer
+from tests.images import encode, jpeg, photo_like, write
+
+BETA = "rekognition-input/beta/"
+PROD = "rekognition-input/prod/"
+
+
+@pytest.fixture
+def runner(
+    tmp_path: Path,
+    bucket: LocalFolderStore,
+    results: SQLiteResultStore,
+    analyzer: DominantColourAnalyzer,
+) -> Iterator[LocalRunner]:
+    queue = IntakeQueue(tmp_path / "results.db")
+    pipeline = Pipeline(bucket, results, {"*": [analyzer]}, router=Router())
+    yield LocalRunner(pipeline, queue, bucket, Router(), batch_size=4, settle_s=0.3)
+    queue.close()
+
+
+def wait_for(predicate: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_once_processes_the_backlog_and_a_second_run_does_nothing(
+    runner: LocalRunner,
+    bucket: LocalFolderStore,
+    results: SQLiteResultStore,
+    analyzer: DominantColourAnalyzer,
+) -> None:
+    for i in range(10):
+        write(bucket.root / BETA / f"img{i}.jpg", jpeg((i * 20, 100, 50)))
+    write(bucket.root / PROD / "p.png", encode(photo_like(50, 40), "PNG"))
+    write(bucket.root / BETA / "broken.jpg", b"\xff\xd8\xff garbage")
+    write(bucket.root / BETA / "readme.txt", b"hello")
+    write(bucket.root / "other" / "ignored.jpg", jpeg())
+    assert runner.reconcile() == 12  # images under the prefixes; not the .txt, not outside
+    stats = runner.drain()
+    assert stats.counts == {"stored": 11, "failed": 1}
+    assert results.count("beta") == 11 and results.count("prod") == 1
+    assert analyzer.calls == 12
+    assert runner.reconcile() == 0  # every file has a record for its current version
+    assert runner.drain().counts == {}
+    assert analyzer.calls == 12
+
+
+def test_reconcile_picks_up_files_changed_while_the_runner_was_down(
+    runner: LocalRunner, bucket: LocalFolderStore, results: SQLiteResultStore
+) -> None:
+    write(bucket.root / BETA / "a.jpg", jpeg((250, 0, 0)))
+    runner.reconcile()
+    runner.drain()
+    time.sleep(0.01)
+    write(bucket.root / BETA / "a.jpg", jpeg((0, 0, 250)))
+    assert runner.reconcile() == 1
+    runner.drain()
+    record = results.get("beta", BETA + "a.jpg")
+    assert record is not None and record.labels[0]["Name"] == "Blue"
+
+
+def test_watch_processes_new_files_once_they_are_completely_written(
+    runner: LocalRunner,
+    bucket: LocalFolderStore,
+    results: SQLiteResultStore,
+    analyzer: DominantColourAnalyzer,
+) -> None:
+    write(bucket.root / BETA / "before.jpg", jpeg())  # present at start: reconciled
+    stop = threading.Event()
+    seen: list[str] = []
+    thread = threading.Thread(
+        target=runner.watch, args=(stop,), kwargs={"progress": lambda o: seen.append(o.event.key)}
+    )
+    thread.start()
+    try:
+        wait_for(lambda: results.get("beta", BETA + "before.jpg") is not None)
+        # a slow writer: the file is only complete after several chunks
+        data = encode(photo_like(300, 200, seed=3), "JPEG")
+        path = bucket.root / BETA / "slow.jpg"
+        with path.open("wb") as handle:
+            for start in range(0, len(data), 2000):
+                handle.write(data[start : start + 2000])
+                handle.flush()
+                time.sleep(0.02)
+        # an atomic rename into the folder, and a prod file in a new sub-folder
+        bucket.write(BETA + "renamed.jpg", jpeg((0, 200, 0)))
+        write(bucket.root / PROD / "new" / "deep.jpg", jpeg((0, 0, 200)))
+        wait_for(
+            lambda: all(
+                results.get(env, key) is not None
+                for env, key in [
+                    ("beta", BETA + "slow.jpg"),
+                    ("beta", BETA + "renamed.jpg"),
+                    ("prod", PROD + "new/deep.jpg"),
+                ]
+            )
+        )
+    finally:
+        stop.set()
+        runner.stop_waiting()
+        thread.join(10)
+    slow: Record | None = results.get("beta", BETA + "slow.jpg")
+    assert slow is not None and slow.ok
+    assert slow.size == len(data) and (slow.width, slow.height) == (300, 200)
+    assert seen.count(BETA + "slow.jpg") >= 1
+    assert not thread.is_alive()
