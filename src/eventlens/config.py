@@ -37,6 +37,7 @@ class Settings:
     batch_size: int = 16
     max_attempts: int = 5
     audit_log: Path | None = None
+    webhook_url: str | None = None  # POST failure notices here (local mode)
 
     @property
     def db_path(self) -> Path:
@@ -91,4 +92,6 @@ class Settings:
             settings.audit_log = Path(value)
         if value := env.get("EVENTLENS_BATCH_SIZE"):
             settings.batch_size = int(value)
+        if value := env.get("EVENTLENS_WEBHOOK_URL"):
+            settings.webhook_url = value
         return settings

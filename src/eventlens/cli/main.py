@@ -16,9 +16,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.cli import aws, dlq, models, results
+from eventlens.cli import archive, aws, dlq, models, results
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
+from eventlens.cli.serve import serve
 from eventlens.cli.validate import validate
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.pipeline import Outcome
@@ -35,6 +36,9 @@ app.add_typer(results.app, name="results")
 app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.command()(validate)
+app.command()(serve)
+app.command("archive")(archive.archive)
+app.command("restore")(archive.restore)
 app.add_typer(aws.app, name="aws")
 app.command()(aws.upload)
 app.command()(aws.worker)
@@ -73,6 +77,14 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            help="POST a JSON notice for each failed image to this URL "
+            "[env: EVENTLENS_WEBHOOK_URL]",
+        ),
+    ] = None,
 ) -> None:
     """Watch the bucket folder and analyse every new or changed image (reconciling first)."""
     settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
@@ -80,6 +92,8 @@ def run(
         settings.batch_size = batch_size
     if audit_log:
         settings.audit_log = audit_log
+    if webhook:
+        settings.webhook_url = webhook
     app_ = build_local_app(settings)
     try:
         if once:
