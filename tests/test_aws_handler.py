@@ -318,3 +318,53 @@ def test_worker_survives_a_failing_poll(lambda_env: Stack) -> None:
     app = AwsApp.from_settings(AwsSettings.from_env())
     stats = Worker(app, lambda_env.queue_url, client=sqs, wait_s=0).run(until_empty=True)
     assert sqs.calls == 2 and stats.errors == 1 and stats.messages == 0
+
+
+def test_bundled_and_rekognition_analyzers_write_the_same_record_shape(
+    lambda_env: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.labels_support import model_file, photo
+
+    stack = lambda_env
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(model_file().parent))
+    key = BETA + "chelsea the cat.jpg"
+    stack.put_image(key, photo("chelsea"))
+    event = sqs_event(stack, 1)
+    items = {}
+    for analyzer, table in (("bundled", "beta"), ("rekognition", "prod")):
+        monkeypatch.setenv("EVENTLENS_ANALYZER", analyzer)
+        monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", stack.tables[table])
+        lambda_handler.reset()
+        assert lambda_handler.handler(event, None) == {"batchItemFailures": []}
+        item = raw_item(stack, key, env=table)
+        assert item is not None and item["status"] == {"S": "ok"}
+        items[analyzer] = item
+    bundled, rekognition = items["bundled"], items["rekognition"]
+    assert bundled["analysis_method"] == {"S": "bundled-efficientnet-lite0"}
+    assert rekognition["analysis_method"] == {"S": "rekognition"}
+
+    def shape(item: dict[str, Any]) -> dict[str, Any]:
+        """Attribute names with their DynamoDB types; for labels (and the items inside a
+        label's lists) the union over all of them, so one label without parents and another
+        with some still compare as the same shape."""
+        labels: set[tuple[str, str]] = set()
+        inner: set[tuple[str, str, str]] = set()
+        for label in item["labels"]["L"]:
+            for name, value in label["M"].items():
+                labels.add((name, next(iter(value))))
+                for element in value.get("L", []):
+                    inner.update((name, k, next(iter(v))) for k, v in element["M"].items())
+        top = {name: next(iter(value)) for name, value in item.items()}
+        return {"top": top, "labels": labels, "inner": inner}
+
+    bundled_shape, rekognition_shape = shape(bundled), shape(rekognition)
+    assert bundled_shape["top"] == rekognition_shape["top"]
+    assert bundled_shape["labels"] == rekognition_shape["labels"] == {
+        ("Name", "S"), ("Confidence", "N"), ("Instances", "L"), ("Parents", "L"),
+        ("Aliases", "L"), ("Categories", "L"),
+    }  # fmt: skip
+    assert ("Parents", "Name", "S") in bundled_shape["inner"] & rekognition_shape["inner"]
+    # every nested field the bundled analyzer writes, Rekognition writes the same way
+    assert bundled_shape["inner"] <= rekognition_shape["inner"]
+    names = [label["M"]["Name"]["S"] for label in bundled["labels"]["L"]]
+    assert "Cat" in names

@@ -66,25 +66,21 @@ def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: P
     assert unzipped < UNZIPPED_LIMIT / 10
 
 
-@pytest.mark.slow
-def test_the_packaged_handler_runs_from_the_extracted_zip(stack: Stack, tmp_path: Path) -> None:
+def run_from_zip(
+    task: Path, stack: Stack, extra_env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
     """What Lambda does: unzip to a directory, put it first on sys.path (boto3 comes from the
     runtime), import ``eventlens.aws.handler`` and call ``handler`` with an SQS batch."""
-    report = build_package(tmp_path / "lambda.zip", "rekognition", runtime="python3.11")
-    task = tmp_path / "task"
-    with zipfile.ZipFile(report.path) as archive:
-        archive.extractall(task)
-    key = "rekognition-input/beta/from zip.jpg"
-    stack.put_image(key, jpeg())
-    messages = stack.receive(stack.queue_url, 1)
-    from eventlens.aws.worker import to_lambda_records
-
-    event = {"Records": to_lambda_records(messages, stack.queue_arn)}
     import boto3
 
+    from eventlens.aws.worker import to_lambda_records
+
+    messages = stack.receive(stack.queue_url, 1)
+    assert len(messages) == 1
+    event = {"Records": to_lambda_records(messages, stack.queue_arn)}
     runtime_site = str(Path(boto3.__file__).resolve().parent.parent)
     script = (
-        "import json, sys\n"
+        "import json, os, sys\n"
         f"sys.path[:0] = [{str(task)!r}]\n"
         f"sys.path.append({runtime_site!r})\n"
         "from eventlens.aws.handler import handler\n"
@@ -92,23 +88,71 @@ def test_the_packaged_handler_runs_from_the_extracted_zip(stack: Stack, tmp_path
         "assert eventlens.__file__.startswith(sys.path[0]), eventlens.__file__\n"
         "assert PIL.__file__.startswith(sys.path[0]), PIL.__file__\n"
         "print('RESULT ' + json.dumps(handler(json.loads(sys.stdin.read()), None)))\n"
+        "print('CACHE ' + str(os.environ.get('EVENTLENS_CACHE_DIR')))\n"
     )
     environ = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME")}
     environ.update(
         EVENTLENS_ENVIRONMENT="beta",
         EVENTLENS_RESULTS_TABLE=stack.tables["beta"],
-        EVENTLENS_ANALYZER="rekognition",
         EVENTLENS_FAILURE_TOPIC_ARN=stack.topic_arn,
         AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
+        **extra_env,
     )
     done = subprocess.run(
         [sys.executable, "-I", "-c", script],
-        input=json.dumps(event), capture_output=True, text=True, env=environ, timeout=120,
-        cwd=tmp_path,
+        input=json.dumps(event), capture_output=True, text=True, env=environ, timeout=300,
+        cwd=cwd,
     )  # fmt: skip
+    if done.returncode == 0:
+        (line,) = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+        assert json.loads(line.removeprefix("RESULT ")) == {"batchItemFailures": []}
+    return done
+
+
+@pytest.mark.slow
+def test_the_packaged_handler_runs_from_the_extracted_zip(stack: Stack, tmp_path: Path) -> None:
+    report = build_package(tmp_path / "lambda.zip", "rekognition", runtime="python3.11")
+    task = tmp_path / "task"
+    with zipfile.ZipFile(report.path) as archive:
+        archive.extractall(task)
+    key = "rekognition-input/beta/from zip.jpg"
+    stack.put_image(key, jpeg())
+    done = run_from_zip(task, stack, {"EVENTLENS_ANALYZER": "rekognition"}, tmp_path)
     assert done.returncode == 0, done.stderr
-    (line,) = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-    assert json.loads(line.removeprefix("RESULT ")) == {"batchItemFailures": []}
     item = stack.dynamodb.get_item(TableName=stack.tables["beta"], Key={"filename": {"S": key}})
     assert item["Item"]["status"] == {"S": "ok"}
     assert item["Item"]["analysis_method"] == {"S": "rekognition"}
+
+
+@pytest.mark.slow
+def test_bundled_package_carries_the_converted_model_and_runs_without_converting(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The bundled variant, built for this machine's Python (cp311, manylinux_2_28), runs from
+    the extracted zip with the ONNX model converted at build time: nothing is written to /tmp."""
+    from tests.labels_support import photo
+
+    report = build_package(
+        tmp_path / "bundled.zip", "bundled", runtime="python3.11", pin=True,
+        platforms=["manylinux_2_28_{arch}", "manylinux2014_{arch}"],
+    )  # fmt: skip
+    assert report.model_included and report.within_limits
+    task = tmp_path / "task"
+    with zipfile.ZipFile(report.path) as archive:
+        names = archive.namelist()
+        archive.extractall(task)
+    assert [n for n in names if n.startswith("eventlens/data/model-cache/") and n.endswith(".onnx")]
+    assert "eventlens/data/imagenet_taxonomy.json" in names and "onnxruntime/__init__.py" in names
+    assert report.unzipped_bytes < UNZIPPED_LIMIT
+    key = "rekognition-input/beta/chelsea.jpg"
+    stack.put_image(key, photo("chelsea"))
+    scratch = tmp_path / "lambda-tmp"
+    scratch.mkdir()
+    done = run_from_zip(
+        task, stack, {"EVENTLENS_ANALYZER": "bundled", "TMPDIR": str(scratch)}, tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    item = stack.dynamodb.get_item(TableName=stack.tables["beta"], Key={"filename": {"S": key}})
+    assert item["Item"]["analysis_method"] == {"S": "bundled-efficientnet-lite0"}
+    assert "Cat" in [label["M"]["Name"]["S"] for label in item["Item"]["labels"]["L"]]
+    assert "CACHE " + str(task / "eventlens" / "data" / "model-cache") in done.stdout

@@ -85,33 +85,63 @@ class PackageReport:
         return "\n".join(lines)
 
 
+def declared(name: str) -> str:
+    """The requirement eventlens declares for ``name`` (e.g. ``onnxruntime>=1.17``)."""
+    wanted = name.lower().replace("_", "-")
+    for requirement in importlib.metadata.requires("eventlens") or []:
+        if ";" in requirement:
+            continue  # an extra's requirement
+        head = requirement.split("[")[0]
+        for cut in "<>=!~ ":
+            head = head.split(cut)[0]
+        if head.lower().replace("_", "-") == wanted:
+            return requirement.replace(" ", "")
+    return name
+
+
 def pinned(names: Iterable[str], pin: bool = True) -> tuple[str, ...]:
-    """``name==version`` for each name installed here (else, or unpinned, the bare name)."""
+    """``name==version`` for each name installed here; unpinned (or not installed here): the
+    requirement eventlens declares, so pip picks the newest release that fits the platform."""
     if not pin:
-        return tuple(names)
+        return tuple(declared(name) for name in names)
     specs = []
     for name in names:
         try:
             specs.append(f"{name}=={importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
-            specs.append(name)
+            specs.append(declared(name))
     return tuple(specs)
 
 
+class DependencyError(RuntimeError):
+    """pip found no wheels for the runtime's Python and platform."""
+
+
 def install_dependencies(
-    requirements: Sequence[str], target: Path, runtime: str, arch: str = "x86_64"
+    requirements: Sequence[str],
+    target: Path,
+    runtime: str,
+    arch: str = "x86_64",
+    platforms: Sequence[str] | None = None,
 ) -> None:
     if not requirements:
         return
-    python_version, platforms = RUNTIMES[runtime]
+    python_version, default_platforms = RUNTIMES[runtime]
+    tags = [p.format(arch=ARCHES[arch]) for p in (platforms or default_platforms)]
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(target), "--implementation", "cp", "--python-version", python_version,
         "--only-binary=:all:", "--no-deps", "--no-compile", "--upgrade",
     ]  # fmt: skip
-    for platform in platforms:
-        command += ["--platform", platform.format(arch=ARCHES[arch])]
-    subprocess.run([*command, *requirements], check=True)
+    for tag in tags:
+        command += ["--platform", tag]
+    done = subprocess.run([*command, *requirements], capture_output=True, text=True)
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+        raise DependencyError(
+            f"pip could not install {' '.join(requirements)} for {runtime} "
+            f"({', '.join(tags)}): {' / '.join(errors) or done.stderr[-500:]}"
+        )
 
 
 def copy_eventlens(target: Path) -> None:
@@ -186,9 +216,11 @@ def build_package(
     arch: str = "x86_64",
     with_dependencies: bool = True,
     pin: bool | None = None,
+    platforms: Sequence[str] | None = None,
 ) -> PackageReport:
     """``pin`` (default: on, except for python3.11 whose manylinux2014-only platform lacks
-    current wheels) installs exactly the dependency versions installed here."""
+    current wheels) installs exactly the dependency versions installed here. ``platforms``
+    overrides the runtime's wheel platform tags (e.g. to run the package on this machine)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
     if runtime not in RUNTIMES:
@@ -199,7 +231,7 @@ def build_package(
     with tempfile.TemporaryDirectory(prefix="eventlens-lambda-") as tmp:
         staging = Path(tmp) / "package"
         staging.mkdir()
-        install_dependencies(requirements, staging, runtime, arch)
+        install_dependencies(requirements, staging, runtime, arch, platforms)
         copy_eventlens(staging)
         model = prebuild_model(staging) if variant == "bundled" else False
         files, unzipped = write_zip(staging, out)

@@ -48,13 +48,16 @@ def package(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Build the Lambda zip reproducibly (handler: eventlens.aws.handler.handler)."""
-    from eventlens.aws.package import build_package
+    from eventlens.aws.package import DependencyError, build_package
 
     try:
         report = build_package(out, analyzer, runtime=runtime, arch=arch, pin=pin)
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    except DependencyError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
     if as_json:
         print_json(
             {
