@@ -25,7 +25,18 @@ def _labels(settings: AnalyzerSettings) -> Analyzer:
     )
 
 
-FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {"labels": _labels}
+def _rekognition(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.rekognition import RekognitionAnalyzer
+
+    return RekognitionAnalyzer(
+        max_labels=settings.max_labels, min_confidence=settings.min_confidence
+    )
+
+
+FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
+    "labels": _labels,
+    "rekognition": _rekognition,
+}
 
 
 def register(name: str, factory: Callable[[AnalyzerSettings], Analyzer]) -> None:

@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.cli import archive, dlq, github, models, results
+from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
 from eventlens.cli.serve import serve
@@ -40,6 +40,9 @@ app.command()(validate)
 app.command()(serve)
 app.command("archive")(archive.archive)
 app.command("restore")(archive.restore)
+app.add_typer(aws.app, name="aws")
+app.command()(aws.upload)
+app.command()(aws.worker)
 
 AnalyzersOption = Annotated[
     str | None,
