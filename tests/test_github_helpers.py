@@ -289,7 +289,7 @@ def test_cli_report_uses_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def test_cli_report_rejects_unknown_backend() -> None:
-    res = runner.invoke(github_cli.app, ["report", "--backend", "sqlite", "x.jpg"])
+    res = runner.invoke(github_cli.app, ["report", "--backend", "mongodb", "x.jpg"])
     assert res.exit_code != 0
     assert "unsupported backend" in res.output
 
@@ -297,8 +297,6 @@ def test_cli_report_rejects_unknown_backend() -> None:
 def test_dynamodb_reader_against_moto() -> None:
     moto = pytest.importorskip("moto")
     boto3 = pytest.importorskip("boto3")
-    from eventlens.github.records import dynamodb_reader
-
     with moto.mock_aws():
         ddb = boto3.resource("dynamodb", region_name="eu-west-1")
         table = ddb.create_table(
@@ -308,12 +306,33 @@ def test_dynamodb_reader_against_moto() -> None:
             BillingMode="PAY_PER_REQUEST",
         )
         table.put_item(Item=_record(filename="rekognition-input/beta/a.jpg"))
-        read = dynamodb_reader("beta_results", region="eu-west-1")
+        read = github_cli.make_reader("dynamodb", "beta_results", "eu-west-1", None)
         got = read("rekognition-input/beta/a.jpg")
         assert got is not None and got["status"] == "ok"
         assert read("rekognition-input/beta/nope.jpg") is None
         md = render_report([("rekognition-input/beta/a.jpg", got)], environment="beta")
         assert "Animal (99.5%)" in md
+
+
+def test_sqlite_reader_reads_local_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventlens.results.record import Record
+    from eventlens.results.sqlite import SQLiteResultStore
+
+    db = tmp_path / "r.db"
+    store = SQLiteResultStore(db, {"beta": "beta_results"})
+    store.put(
+        Record(
+            "rekognition-input/beta/a.jpg", "beta", labels=[{"Name": "Animal", "Confidence": 99.5}]
+        )
+    )
+    store.close()
+    monkeypatch.setenv("EVENTLENS_DB", str(db))
+    read = github_cli.make_reader("sqlite", "beta_results", None, None)
+    got = read("rekognition-input/beta/a.jpg")
+    assert got is not None and got["status"] == "ok"
+    assert read("rekognition-input/beta/nope.jpg") is None
+    md = render_report([("rekognition-input/beta/a.jpg", got)], environment="beta")
+    assert "Animal (99.5%)" in md
 
 
 def test_extension_set_matches_the_analyzers() -> None:

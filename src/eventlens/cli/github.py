@@ -6,12 +6,13 @@ Registered by the main CLI with ``app.add_typer(github.app, name="github")``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from eventlens.config import Settings
 from eventlens.github.changed_images import (
     DEFAULT_IMAGE_EXTENSIONS,
     GitError,
@@ -19,8 +20,10 @@ from eventlens.github.changed_images import (
     write_github_output,
     write_paths,
 )
-from eventlens.github.records import RecordReader, dynamodb_reader, read_all
+from eventlens.github.records import RecordReader, read_all
 from eventlens.github.report import render_report
+from eventlens.results.base import ResultStore
+from eventlens.results.factory import Backend, open_store
 
 app = typer.Typer(
     help="Helpers for the GitHub Actions workflows (changed images, PR/summary report).",
@@ -31,9 +34,27 @@ app = typer.Typer(
 def make_reader(
     backend: str, table: str, region: str | None, endpoint_url: str | None
 ) -> RecordReader:
-    if backend == "dynamodb":
-        return dynamodb_reader(table, region=region, endpoint_url=endpoint_url)
-    raise typer.BadParameter(f"unsupported backend {backend!r} (supported: dynamodb)")
+    """Read records through the results store port (DynamoDB on AWS, SQLite locally)."""
+    env = "report"
+    store: ResultStore
+    if backend == Backend.DYNAMODB:
+        from eventlens.aws.clients import client
+        from eventlens.results.dynamodb import DynamoDBResultStore
+
+        kwargs: dict[str, Any] = {
+            k: v for k, v in (("region_name", region), ("endpoint_url", endpoint_url)) if v
+        }
+        store = DynamoDBResultStore({env: table}, client("dynamodb", **kwargs))
+    elif backend == Backend.SQLITE:
+        store = open_store(Backend.SQLITE, Settings.from_env(), tables={env: table})
+    else:
+        raise typer.BadParameter(f"unsupported backend {backend!r} (dynamodb or sqlite)")
+
+    def read(key: str) -> Mapping[str, Any] | None:
+        record = store.get(env, key)
+        return record.to_dict() if record is not None else None
+
+    return read
 
 
 # Tests replace this to read records without AWS: (backend, table, region, endpoint) -> reader.
@@ -98,7 +119,9 @@ def report_cmd(
         list[str] | None, typer.Argument(help="S3 keys (as printed by `eventlens upload`).")
     ] = None,
     env: Annotated[str, typer.Option("--env", help="Environment (beta|prod).")] = "beta",
-    backend: Annotated[str, typer.Option(help="Results backend (dynamodb).")] = "dynamodb",
+    backend: Annotated[
+        str, typer.Option(help="Results backend (dynamodb or sqlite).")
+    ] = "dynamodb",
     table: Annotated[str | None, typer.Option(help="Results table; default <env>_results.")] = None,
     keys_file: Annotated[
         Path | None, typer.Option(help="Read more keys from this file, one per line.")
