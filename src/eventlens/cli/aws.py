@@ -21,11 +21,11 @@ from eventlens.cli.render import console, err_console, print_json
 app = typer.Typer(help="Deploy to AWS: build the Lambda package.", no_args_is_help=True)
 
 EnvOption = Annotated[
-    str | None, typer.Option("--env", "-e", help="beta or prod [env: EVENTLENS_ENVIRONMENT]")
+    str | None, typer.Option("--env", "-e", help="beta or prod (env: EVENTLENS_ENVIRONMENT)")
 ]
 PrefixOption = Annotated[
     str | None,
-    typer.Option(help="Key prefix [env: EVENTLENS_PREFIX; default rekognition-input/<env>/]"),
+    typer.Option(help="Key prefix (env: EVENTLENS_PREFIX; default rekognition-input/<env>/)"),
 ]
 
 
@@ -116,7 +116,7 @@ def branch_from_env(explicit: str | None) -> str | None:
 def upload(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     env: EnvOption = None,
-    bucket: Annotated[str | None, typer.Option(help="Bucket [env: EVENTLENS_BUCKET]")] = None,
+    bucket: Annotated[str | None, typer.Option(help="Bucket (env: EVENTLENS_BUCKET)")] = None,
     prefix: PrefixOption = None,
     metadata: Annotated[
         list[str] | None, typer.Option(help="owner=ana,project=x (repeatable)")
@@ -154,10 +154,10 @@ def worker(
     queue: Annotated[str, typer.Option("--queue", help="SQS queue URL")],
     env: EnvOption = None,
     table: Annotated[
-        str | None, typer.Option(help="Results table [env: EVENTLENS_RESULTS_TABLE]")
+        str | None, typer.Option(help="Results table (env: EVENTLENS_RESULTS_TABLE)")
     ] = None,
     analyzer: Annotated[
-        str | None, typer.Option(help="rekognition or bundled [env: EVENTLENS_ANALYZER]")
+        str | None, typer.Option(help="rekognition or bundled (env: EVENTLENS_ANALYZER)")
     ] = None,
     prefix: PrefixOption = None,
     wait: Annotated[int, typer.Option(min=0, max=20, help="Long-poll seconds")] = 20,

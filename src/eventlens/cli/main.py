@@ -48,7 +48,7 @@ AnalyzersOption = Annotated[
     str | None,
     typer.Option(
         "--analyzers",
-        help="labels[,faces,...] or beta=labels;prod=labels [env: EVENTLENS_ANALYZERS]",
+        help="labels[,faces,...] or beta=labels;prod=labels (env: EVENTLENS_ANALYZERS)",
     ),
 ]
 
@@ -74,7 +74,7 @@ def run(
     audit_log: Annotated[
         Path | None,
         typer.Option(
-            help="Append one JSON line per outcome to this file [env: EVENTLENS_AUDIT_LOG]",
+            help="Append one JSON line per outcome to this file (env: EVENTLENS_AUDIT_LOG)",
             dir_okay=False,
         ),
     ] = None,
@@ -83,7 +83,7 @@ def run(
         typer.Option(
             "--webhook",
             help="POST a JSON notice for each failed image to this URL "
-            "[env: EVENTLENS_WEBHOOK_URL]",
+            "(env: EVENTLENS_WEBHOOK_URL)",
         ),
     ] = None,
 ) -> None:
