@@ -41,7 +41,12 @@ class Ministack:
 
 def _ministack() -> tuple[str, str] | None:
     """(ministack executable, the python it runs Lambda handlers with)."""
-    exe = os.environ.get("EVENTLENS_MINISTACK") or shutil.which("ministack")
+    local = Path(__file__).resolve().parent.parent / ".cache/tools/ministack/bin/ministack"
+    exe = (
+        os.environ.get("EVENTLENS_MINISTACK")
+        or shutil.which("ministack")
+        or (str(local) if local.exists() else None)
+    )
     if not exe:
         return None
     python = Path(exe).resolve().parent / "python"
@@ -52,7 +57,10 @@ def _ministack() -> tuple[str, str] | None:
 def ministack(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ministack]:
     found = _ministack()
     if found is None:
-        pytest.skip("ministack not installed (set EVENTLENS_MINISTACK; see module docstring)")
+        pytest.skip(
+            "ministack not installed (scripts/install-test-tools puts it in .cache/tools/ministack,"
+            " or set EVENTLENS_MINISTACK; see module docstring)"
+        )
     exe, python = found
     probe = subprocess.run(
         [python, "-c", "import sys, boto3; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
