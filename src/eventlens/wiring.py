@@ -13,6 +13,7 @@ from eventlens.pipeline import Pipeline
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.runner import LocalRunner
 from eventlens.storage.local import LocalFolderStore
+from eventlens.workers import worker_count
 
 
 @dataclass(slots=True)
@@ -60,5 +61,8 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
         notifier=notifier, options=settings.pipeline_options(),
         observers=[audit] if audit else [],
     )  # fmt: skip
-    runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
+    runner = LocalRunner(
+        pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
+        lanes=worker_count(),
+    )  # fmt: skip
     return LocalApp(settings, storage, results, queue, pipeline, runner, notifier, audit)
