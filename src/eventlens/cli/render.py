@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from eventlens.results.record import Record
@@ -20,11 +21,16 @@ def print_json(data: Any) -> None:
 
 
 def label_summary(record: Record, limit: int = 5) -> str:
+    """Most specific labels first: "Cat 94%" before its parents "Feline", "Mammal" ..."""
     if not record.ok:
-        return f"[red]{record.error}[/red]"
-    parts = [f"{label['Name']} {float(label['Confidence']):.0f}%" for label in record.labels]
+        return f"[red]{escape(record.error or '')}[/red]"
+    if not record.labels:
+        return "[dim]no label above the confidence threshold[/dim]"
+    parents = {str(p.get("Name")) for label in record.labels for p in label.get("Parents") or []}
+    ordered = sorted(record.labels, key=lambda label: str(label["Name"]) in parents)
+    parts = [f"{label['Name']} {float(label['Confidence']):.0f}%" for label in ordered]
     more = f" (+{len(parts) - limit})" if len(parts) > limit else ""
-    return ", ".join(parts[:limit]) + more
+    return escape(", ".join(parts[:limit]) + more)
 
 
 def records_table(records: Sequence[Record], title: str | None = None) -> Table:
@@ -35,5 +41,5 @@ def records_table(records: Sequence[Record], title: str | None = None) -> Table:
     table.add_column("timestamp")
     for record in records:
         status = "[green]ok[/green]" if record.ok else "[red]error[/red]"
-        table.add_row(record.filename, status, label_summary(record), record.timestamp)
+        table.add_row(escape(record.filename), status, label_summary(record), record.timestamp)
     return table
