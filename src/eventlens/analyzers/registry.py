@@ -25,7 +25,16 @@ def _labels(settings: AnalyzerSettings) -> Analyzer:
     )
 
 
-FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {"labels": _labels}
+def _text(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.text import TextAnalyzer
+
+    return TextAnalyzer(intra_op_threads=settings.threads)
+
+
+FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
+    "labels": _labels,
+    "text": _text,
+}
 
 
 def register(name: str, factory: Callable[[AnalyzerSettings], Analyzer]) -> None:
