@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eventlens.analyzers import registry
 from eventlens.config import Settings
 from eventlens.intake import IntakeQueue, RetryPolicy
 from eventlens.notify import LogNotifier, Notifier
 from eventlens.pipeline import Pipeline
+from eventlens.results.hash_index import SQLiteHashIndex
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.runner import LocalRunner
 from eventlens.storage.local import LocalFolderStore
@@ -22,10 +23,13 @@ class LocalApp:
     queue: IntakeQueue
     pipeline: Pipeline
     runner: LocalRunner
+    hash_index: SQLiteHashIndex | None = None
 
     def close(self) -> None:
         self.queue.close()
         self.results.close()
+        if self.hash_index is not None:
+            self.hash_index.close()
 
 
 def open_results(settings: Settings) -> SQLiteResultStore:
@@ -37,10 +41,16 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     storage = LocalFolderStore(settings.root)
     results = open_results(settings)
     queue = IntakeQueue(settings.db_path, retry=RetryPolicy(max_attempts=settings.max_attempts))
-    analyzers = registry.build(settings.analyzers_by_environment(), settings.analyzer_settings())
+    per_env = settings.analyzers_by_environment()
+    analyzer_settings = settings.analyzer_settings()
+    hash_index = None
+    if any("duplicates" in names for names in per_env.values()):
+        hash_index = SQLiteHashIndex(settings.db_path)  # a table next to the results
+        analyzer_settings = replace(analyzer_settings, hash_index=hash_index)
+    analyzers = registry.build(per_env, analyzer_settings)
     pipeline = Pipeline(
         storage, results, analyzers, router=settings.router,
         notifier=notifier or LogNotifier(), options=settings.pipeline_options(),
     )  # fmt: skip
     runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
-    return LocalApp(settings, storage, results, queue, pipeline, runner)
+    return LocalApp(settings, storage, results, queue, pipeline, runner, hash_index)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eventlens.analyzers.base import Analyzer
+
+if TYPE_CHECKING:
+    from eventlens.analyzers.duplicates import HashIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +17,9 @@ class AnalyzerSettings:
     max_labels: int = 10
     min_confidence: float = 55.0
     threads: int | None = None
+    #: duplicates: where earlier images' hashes are looked up (passed in by the wiring)
+    hash_index: HashIndex | None = None
+    duplicate_max_distance: int = 6
 
 
 def _labels(settings: AnalyzerSettings) -> Analyzer:
@@ -31,9 +38,18 @@ def _text(settings: AnalyzerSettings) -> Analyzer:
     return TextAnalyzer(intra_op_threads=settings.threads)
 
 
+def _duplicates(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.duplicates import DuplicateAnalyzer
+
+    if settings.hash_index is None:
+        raise ValueError("the duplicates analyzer needs a hash index (AnalyzerSettings.hash_index)")
+    return DuplicateAnalyzer(settings.hash_index, max_distance=settings.duplicate_max_distance)
+
+
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
     "text": _text,
+    "duplicates": _duplicates,
 }
 
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from eventlens.analyzers import registry
 from eventlens.cli import dlq, models, results
+from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
 from eventlens.cli.validate import validate
@@ -35,6 +36,7 @@ app.add_typer(results.app, name="results")
 app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.command()(validate)
+app.command()(duplicates)
 
 AnalyzersOption = Annotated[
     str | None,
