@@ -246,7 +246,12 @@ class Pipeline:
         else:
             meta = findings[primary.name].get("VideoMetadata", {})
             record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
-        record.findings = {name: f for name, f in findings.items() if name != primary.name}
+        # an image's labels are the record's labels; a video's timestamped labels are kept whole
+        record.findings = {
+            name: f
+            for name, f in findings.items()
+            if name != primary.name or item.image.media != "image"
+        }
         record.duration_ms = round(item.fetch_ms + share_ms, 3)
         return record
 

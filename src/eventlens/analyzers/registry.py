@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from eventlens.analyzers.base import Analyzer
@@ -20,6 +20,11 @@ class AnalyzerSettings:
     #: duplicates: where earlier images' hashes are looked up (passed in by the wiring)
     hash_index: HashIndex | None = None
     duplicate_max_distance: int = 6
+    #: video: frames sampled per second, and the image analyzer that labels them
+    video_fps: float = 1.0
+    video_frame_analyzer: str = "labels"
+    #: set by ``build``: returns the shared instance of another analyzer (video → labels)
+    resolve: Callable[[str], Analyzer] | None = None
 
 
 def _labels(settings: AnalyzerSettings) -> Analyzer:
@@ -46,10 +51,19 @@ def _duplicates(settings: AnalyzerSettings) -> Analyzer:
     return DuplicateAnalyzer(settings.hash_index, max_distance=settings.duplicate_max_distance)
 
 
+def _video(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.video import VideoAnalyzer
+
+    name = settings.video_frame_analyzer
+    frames = settings.resolve(name) if settings.resolve else create(name, settings)
+    return VideoAnalyzer(frames, frames_per_second=settings.video_fps)
+
+
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
     "text": _text,
     "duplicates": _duplicates,
+    "video": _video,
 }
 
 
@@ -71,13 +85,15 @@ def build(
 ) -> dict[str, list[Analyzer]]:
     """Instantiate each named analyzer once, shared between environments."""
     instances: dict[str, Analyzer] = {}
+
+    def shared(name: str) -> Analyzer:
+        if name not in instances:
+            instances[name] = create(name, replace(settings, resolve=shared))
+        return instances[name]
+
     built: dict[str, list[Analyzer]] = {}
     for env, names in per_environment.items():
         if not names:
             raise ValueError(f"environment {env!r} has no analyzers")
-        built[env] = []
-        for name in names:
-            if name not in instances:
-                instances[name] = create(name, settings)
-            built[env].append(instances[name])
+        built[env] = [shared(name) for name in names]
     return built
