@@ -43,6 +43,12 @@ def _text(settings: AnalyzerSettings) -> Analyzer:
     return TextAnalyzer(intra_op_threads=settings.threads)
 
 
+def _faces(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.faces import FaceAnalyzer
+
+    return FaceAnalyzer(intra_op_threads=settings.threads)
+
+
 def _duplicates(settings: AnalyzerSettings) -> Analyzer:
     from eventlens.analyzers.duplicates import DuplicateAnalyzer
 
@@ -62,6 +68,7 @@ def _video(settings: AnalyzerSettings) -> Analyzer:
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
     "text": _text,
+    "faces": _faces,
     "duplicates": _duplicates,
     "video": _video,
 }
