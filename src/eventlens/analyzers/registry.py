@@ -49,6 +49,12 @@ def _faces(settings: AnalyzerSettings) -> Analyzer:
     return FaceAnalyzer(intra_op_threads=settings.threads)
 
 
+def _moderation(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.moderation import ModerationAnalyzer
+
+    return ModerationAnalyzer()
+
+
 def _duplicates(settings: AnalyzerSettings) -> Analyzer:
     from eventlens.analyzers.duplicates import DuplicateAnalyzer
 
@@ -69,6 +75,7 @@ FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
     "text": _text,
     "faces": _faces,
+    "moderation": _moderation,
     "duplicates": _duplicates,
     "video": _video,
 }
