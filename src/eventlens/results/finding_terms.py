@@ -1,0 +1,39 @@
+"""Searchable terms drawn from a record's findings (the other analyzers' Rekognition shapes).
+
+Kinds: ``text`` (each detected WORD and LINE, lower-cased), ``faces`` (one term ``face`` per
+record with faces; the confidence is the best face's), ``moderation`` (each moderation label
+and its parent category), ``duplicate`` (the key of the earlier image it duplicates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventlens.results.record import Record
+
+KINDS = ("text", "faces", "moderation", "duplicate")
+ANY = "*"
+
+
+def finding_terms(record: Record) -> list[tuple[str, str, float]]:
+    """(kind, value, confidence) triples, one per distinct (kind, value)."""
+    best: dict[tuple[str, str], float] = {}
+
+    def add(kind: str, value: Any, confidence: Any) -> None:
+        text = str(value).strip()
+        if text:
+            key = (kind, text.lower() if kind == "text" else text)
+            best[key] = max(best.get(key, 0.0), float(confidence or 0.0))
+
+    findings = record.findings or {}
+    for detection in (findings.get("text") or {}).get("TextDetections", []):
+        add("text", detection.get("DetectedText", ""), detection.get("Confidence"))
+    faces = (findings.get("faces") or {}).get("FaceDetails", [])
+    if faces:
+        add("faces", "face", max(float(f.get("Confidence", 0.0)) for f in faces))
+    for label in (findings.get("moderation") or {}).get("ModerationLabels", []):
+        add("moderation", label.get("Name", ""), label.get("Confidence"))
+    duplicate_of = (findings.get("duplicates") or {}).get("DuplicateOf")
+    if duplicate_of:
+        add("duplicate", duplicate_of, 100.0)
+    return [(kind, value, confidence) for (kind, value), confidence in best.items()]
