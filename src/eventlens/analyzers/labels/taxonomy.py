@@ -1,0 +1,49 @@
+"""ImageNet-1k classes and their WordNet parents as Rekognition-style labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    #: Every label: the 1000 class names (duplicates merged) and all their parents.
+    names: tuple[str, ...]
+    #: Each label's own parents, nearest first.
+    parents: tuple[tuple[str, ...], ...]
+    #: ``membership[c, l]`` is 1 when class ``c`` is label ``l`` or lies under it.
+    membership: np.ndarray[Any, np.dtype[np.float32]]
+
+
+def _build(classes: list[dict[str, Any]]) -> Taxonomy:
+    parents: dict[str, tuple[str, ...]] = {}
+    for cls in classes:
+        chain = [cls["name"], *cls["parents"]]
+        for i, name in enumerate(chain):
+            tail = tuple(chain[i + 1 :])
+            # A merged name (e.g. "Fruit") keeps its most informative chain.
+            if len(tail) > len(parents.get(name, ())) or name not in parents:
+                parents[name] = tail
+    names = tuple(parents)
+    index = {name: i for i, name in enumerate(names)}
+    membership = np.zeros((len(classes), len(names)), dtype=np.float32)
+    for c, cls in enumerate(classes):
+        for name in (cls["name"], *cls["parents"]):
+            membership[c, index[name]] = 1.0
+    return Taxonomy(names, tuple(parents[n] for n in names), membership)
+
+
+@lru_cache(maxsize=1)
+def load_taxonomy() -> Taxonomy:
+    """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order."""
+    text = (resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_text("utf-8")
+    classes = json.loads(text)["classes"]
+    if len(classes) != 1000:
+        raise ValueError(f"taxonomy has {len(classes)} classes, expected 1000")
+    return _build(classes)

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from eventlens.analyzers.labels import MODEL_VERSION, LabelAnalyzer
+from eventlens.analyzers.labels.taxonomy import load_taxonomy
+from eventlens.imaging import ImageInput, ImageRejected
+from tests.labels_support import encode, model_file, photo
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> LabelAnalyzer:
+    a = LabelAnalyzer(max_labels=50, min_confidence=1.0, model_path=model_file())
+    a.load()
+    return a
+
+
+def _image(name: str) -> ImageInput:
+    return ImageInput(photo(name), key=f"{name}.jpg")
+
+
+def _by_name(findings: dict) -> dict[str, dict]:
+    return {label["Name"]: label for label in findings["Labels"]}
+
+
+def test_identity() -> None:
+    a = LabelAnalyzer()
+    assert (a.name, a.method, a.model_version) == (
+        "labels",
+        "bundled-efficientnet-lite0",
+        "efficientnet-lite0-imagenet/1(max_labels=10,min_confidence=55)",
+    )
+    # settings that change the stored labels change the version, so records are redone
+    assert LabelAnalyzer(max_labels=5).model_version != a.model_version
+
+
+def test_cat_photo_is_a_cat_mammal_animal(analyzer: LabelAnalyzer) -> None:
+    findings = analyzer.analyze(_image("chelsea"))
+    assert findings["LabelModelVersion"] == MODEL_VERSION
+    labels = _by_name(findings)
+    cat = labels["Cat"]
+    assert cat["Confidence"] > 80
+    parents = [p["Name"] for p in cat["Parents"]]
+    assert {"Feline", "Mammal", "Animal"} <= set(parents)
+    assert parents.index("Mammal") < parents.index("Animal")  # nearest first
+    assert labels["Animal"]["Confidence"] >= cat["Confidence"]  # a parent sums its children
+    assert set(cat) == {"Name", "Confidence", "Instances", "Parents", "Aliases", "Categories"}
+    assert cat["Instances"] == cat["Aliases"] == cat["Categories"] == []
+
+
+def test_coffee_photo_is_espresso(analyzer: LabelAnalyzer) -> None:
+    labels = _by_name(analyzer.analyze(_image("coffee")))
+    assert labels["Espresso"]["Confidence"] > 50
+    assert "Beverage" in [p["Name"] for p in labels["Espresso"]["Parents"]]
+
+
+def test_sorted_and_bounded(analyzer: LabelAnalyzer) -> None:
+    confidences = [label["Confidence"] for label in analyzer.analyze(_image("astronaut"))["Labels"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(1.0 <= c <= 100.0 for c in confidences)
+
+
+def test_max_labels_and_min_confidence_honoured() -> None:
+    a = LabelAnalyzer(max_labels=3, min_confidence=90.0, model_path=model_file())
+    labels = a.analyze(_image("chelsea"))["Labels"]
+    assert len(labels) == 3  # more than three labels of the cat photo pass 90
+    assert all(label["Confidence"] >= 90.0 for label in labels)
+    assert a.analyze(_image("astronaut"))["Labels"] == []  # nothing that sure
+
+
+def test_batch_equals_single(analyzer: LabelAnalyzer) -> None:
+    names = ["chelsea", "coffee", "astronaut"]
+    batch = analyzer.analyze_batch(
+        [_image(names[0]), ImageInput(b"not an image", "x.jpg"), _image(names[1]), _image(names[2])]
+    )
+    assert isinstance(batch[1], ImageRejected)
+    for name, result in zip(names, [batch[0], batch[2], batch[3]], strict=True):
+        single = analyzer.analyze(_image(name))
+        assert isinstance(result, dict)
+        assert [lb["Name"] for lb in result["Labels"]] == [lb["Name"] for lb in single["Labels"]]
+        np.testing.assert_allclose(
+            [lb["Confidence"] for lb in result["Labels"]],
+            [lb["Confidence"] for lb in single["Labels"]],
+            atol=1e-3,
+        )
+
+
+def test_batch_of_only_bad_images_does_not_load_model() -> None:
+    a = LabelAnalyzer(model_path=model_file())
+    results = a.analyze_batch([ImageInput(b"", "empty.jpg")])
+    assert isinstance(results[0], ImageRejected)
+    assert a._session is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"garbage bytes", photo("chelsea")[:2000]],
+    ids=["empty", "garbage", "truncated-jpeg"],
+)
+def test_bad_bytes_rejected(analyzer: LabelAnalyzer, data: bytes) -> None:
+    with pytest.raises(ImageRejected):
+        analyzer.analyze(ImageInput(data, "bad.jpg"))
+
+
+@pytest.mark.parametrize(
+    ("array", "fmt"),
+    [
+        (np.zeros((1, 1, 3), np.uint8), "PNG"),
+        (np.full((40, 4000), 200, np.uint8), "PNG"),  # greyscale, extreme aspect ratio
+        (np.random.default_rng(1).integers(0, 255, (64, 48, 4), dtype=np.uint8), "PNG"),  # RGBA
+        (np.random.default_rng(2).integers(0, 255, (1200, 1600, 3), dtype=np.uint8), "JPEG"),
+    ],
+    ids=["1px", "strip", "rgba", "big-jpeg"],
+)
+def test_odd_images_are_labelled(analyzer: LabelAnalyzer, array: np.ndarray, fmt: str) -> None:
+    findings = analyzer.analyze(ImageInput(encode(array, fmt), f"x.{fmt.lower()}"))
+    assert isinstance(findings["Labels"], list)
+
+
+def test_concurrent_first_use_creates_one_session() -> None:
+    a = LabelAnalyzer(max_labels=5, model_path=model_file())
+    images = [_image("chelsea")] * 4
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(a.analyze, images))
+    assert all(r == results[0] for r in results)
+
+
+def test_taxonomy_file_and_dog_aggregation() -> None:
+    path = resources.files("eventlens") / "data" / "imagenet_taxonomy.json"
+    raw = path.read_bytes()
+    assert len(raw) < 200_000
+    classes = json.loads(raw)["classes"]
+    assert [c["wnid"] for c in classes] == sorted(c["wnid"] for c in classes)
+    tax = load_taxonomy()
+    dog = tax.names.index("Dog")
+    breeds = tax.membership[:, dog].nonzero()[0]
+    assert len(breeds) > 100 and 207 in breeds  # golden retriever
+    assert tax.parents[dog][-2:] == ("Vertebrate", "Animal")
+    assert tax.membership[:, tax.names.index("Animal")].sum() > 300
+
+
+def test_batches_larger_than_max_batch_are_chunked(
+    analyzer: LabelAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventlens.analyzers.labels import analyzer as module
+
+    monkeypatch.setattr(module, "MAX_BATCH", 2)
+    images = [_image("chelsea"), _image("coffee"), _image("chelsea")]
+    results = analyzer.analyze_batch(images)
+    names = [[lb["Name"] for lb in r["Labels"]] for r in results if isinstance(r, dict)]
+    assert len(names) == 3 and names[0] == names[2] != names[1]
