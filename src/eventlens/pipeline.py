@@ -147,7 +147,7 @@ class Pipeline:
             return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
         if event.kind is EventKind.REMOVED:
             return Outcome(event, Action.SKIPPED, reason="object removed; its record is kept")
-        media = self._media_for(route.environment, event.key)
+        media = self.media_for(route.environment, event.key)
         if media is None:
             reason = "not an image file extension"
             if looks_like_video_key(event.key):
@@ -313,7 +313,7 @@ class Pipeline:
                 outcomes.append(Outcome(event, Action.FAILED, record, reason=record.error or ""))
         return outcomes
 
-    def _media_for(self, environment: str, key: str) -> str | None:
+    def media_for(self, environment: str, key: str) -> str | None:
         """``image`` or ``video`` (when an analyzer of the environment takes videos), else None."""
         if looks_like_image_key(key):
             return "image"

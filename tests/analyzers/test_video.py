@@ -197,26 +197,35 @@ def test_video_settings_come_from_the_environment() -> None:
     assert settings.analyzer_settings().video_fps == 2.5
 
 
-def test_real_label_model_labels_sampled_frames() -> None:
+def photo_video(pixels: np.ndarray, seconds: int = 3, fps: int = 10) -> bytes:  # type: ignore[type-arg]
+    """A still photo as an MPEG-4 clip, at a bit rate high enough to keep it recognisable."""
+    height, width = pixels.shape[:2]
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = 4_000_000  # the default is so low that later frames smear
+        for _ in range(seconds * fps):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        out.mux(stream.encode())
+    return buffer.getvalue()
+
+
+def coffee_video() -> bytes:
     from PIL import Image
 
+    skimage_data = pytest.importorskip("skimage.data")
+    return photo_video(np.asarray(Image.fromarray(skimage_data.coffee()).resize((320, 224))))
+
+
+def test_real_label_model_labels_sampled_frames() -> None:
     from eventlens.analyzers.labels import LabelAnalyzer
     from tests.labels_support import model_file
 
-    skimage_data = pytest.importorskip("skimage.data")
-    coffee = np.asarray(Image.fromarray(skimage_data.coffee()).resize((320, 224)))
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height = 320, 224
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = 4_000_000  # the default is so low that later frames smear
-        for _ in range(30):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(coffee, format="rgb24")))
-        out.mux(stream.encode())
     labels = LabelAnalyzer(model_path=model_file())
     video = VideoAnalyzer(labels, frames_per_second=1)
-    findings = video.analyze(ImageInput(buffer.getvalue(), "coffee.mp4", media="video"))
+    findings = video.analyze(ImageInput(coffee_video(), "coffee.mp4", media="video"))
     by_time: dict[int, set[str]] = {}
     for item in findings["Labels"]:
         by_time.setdefault(item["Timestamp"], set()).add(item["Label"]["Name"])
