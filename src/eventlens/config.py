@@ -38,6 +38,7 @@ class Settings:
     max_attempts: int = 5
     video_fps: float = 1.0  # video analyzer: frames sampled per second
     duplicate_max_distance: int = 6  # duplicates analyzer: largest pHash distance (bits)
+    audit_log: Path | None = None
 
     @property
     def db_path(self) -> Path:
@@ -97,6 +98,8 @@ class Settings:
             settings.video_fps = float(value)
         if value := env.get("EVENTLENS_DUPLICATE_MAX_DISTANCE"):
             settings.duplicate_max_distance = int(value)
+        if value := env.get("EVENTLENS_AUDIT_LOG"):
+            settings.audit_log = Path(value)
         if value := env.get("EVENTLENS_BATCH_SIZE"):
             settings.batch_size = int(value)
         return settings

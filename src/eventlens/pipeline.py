@@ -23,6 +23,7 @@ from eventlens.results.base import ResultStore
 from eventlens.results.record import Record, Status
 from eventlens.routing import Route, Router
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
+from eventlens.workers import map_in_pool
 
 log = logging.getLogger("eventlens.pipeline")
 
@@ -100,11 +101,8 @@ class Pipeline:
         outcomes: dict[int, Outcome] = {}
         to_store: dict[int, Record] = {}
         by_env: dict[str, list[tuple[int, _Work]]] = {}
-        for index, event in enumerate(events):
-            try:
-                prepared = self._prepare(event, force)
-            except Exception as exc:
-                prepared = Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
+        prepared_all = map_in_pool(lambda e: self._prepare_safely(e, force), events)
+        for index, prepared in enumerate(prepared_all):
             if isinstance(prepared, Outcome):
                 outcomes[index] = prepared
             elif isinstance(prepared, Record):
@@ -139,6 +137,12 @@ class Pipeline:
         return outcome
 
     # -- steps -------------------------------------------------------------------------------
+
+    def _prepare_safely(self, event: ObjectEvent, force: bool) -> _Work | Record | Outcome:
+        try:
+            return self._prepare(event, force)
+        except Exception as exc:
+            return Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
 
     def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | Outcome:
         started = time.perf_counter()

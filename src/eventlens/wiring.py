@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from eventlens.analyzers import registry
+from eventlens.audit import AuditLog
 from eventlens.config import Settings
 from eventlens.intake import IntakeQueue, RetryPolicy
 from eventlens.notify import LogNotifier, Notifier
@@ -23,11 +24,14 @@ class LocalApp:
     queue: IntakeQueue
     pipeline: Pipeline
     runner: LocalRunner
+    audit: AuditLog | None = None
     hash_index: SQLiteHashIndex | None = None
 
     def close(self) -> None:
         self.queue.close()
         self.results.close()
+        if self.audit is not None:
+            self.audit.close()
         if self.hash_index is not None:
             self.hash_index.close()
 
@@ -48,9 +52,11 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
         hash_index = SQLiteHashIndex(settings.db_path)  # a table next to the results
         analyzer_settings = replace(analyzer_settings, hash_index=hash_index)
     analyzers = registry.build(per_env, analyzer_settings)
+    audit = AuditLog(settings.audit_log) if settings.audit_log else None
     pipeline = Pipeline(
         storage, results, analyzers, router=settings.router,
         notifier=notifier or LogNotifier(), options=settings.pipeline_options(),
+        observers=[audit] if audit else [],
     )  # fmt: skip
     runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
-    return LocalApp(settings, storage, results, queue, pipeline, runner, hash_index)
+    return LocalApp(settings, storage, results, queue, pipeline, runner, audit, hash_index)

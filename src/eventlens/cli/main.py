@@ -65,11 +65,20 @@ def run(
     analyzers: AnalyzersOption = None,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit")] = False,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Images per model batch")] = None,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append one JSON line per outcome to this file [env: EVENTLENS_AUDIT_LOG]",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Watch the bucket folder and analyse every new or changed image (reconciling first)."""
     settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
     if batch_size:
         settings.batch_size = batch_size
+    if audit_log:
+        settings.audit_log = audit_log
     app_ = build_local_app(settings)
     try:
         if once:

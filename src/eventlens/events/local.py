@@ -56,10 +56,12 @@ def is_ignored_name(name: str) -> bool:
 class FolderWatcher(FileSystemEventHandler):
     """Emits an event once a file is completely written.
 
-    On Linux inotify reports close-after-write, which is the moment a writer is done. Where no
-    close event arrives (other platforms, or files changed through mmap), a file is emitted once
-    its size and mtime have stayed the same for ``settle_s``. Atomic renames into the folder are
-    emitted at once.
+    - close-after-write (inotify on Linux): the writer is done, emit at once;
+    - a rename into the folder, or a file that appears complete without any write activity
+      (moved in from an unwatched folder shows up as a bare "created"): emit after
+      ``quiet_s`` if its size and mtime did not change;
+    - files being written where no close event arrives (other platforms, mmap writers): emit
+      once size and mtime have been stable for ``settle_s``.
     """
 
     def __init__(
@@ -69,13 +71,16 @@ class FolderWatcher(FileSystemEventHandler):
         emit: Callable[[ObjectEvent], None],
         *,
         settle_s: float = 1.0,
+        quiet_s: float = 0.03,
     ) -> None:
         super().__init__()
         self.store = store
         self.router = router
         self.emit = emit
         self.settle_s = settle_s
-        self._unsettled: dict[str, tuple[float, tuple[int, int] | None]] = {}
+        self.quiet_s = quiet_s
+        # path -> (being written?, when last seen active, size/mtime then)
+        self._pending: dict[str, tuple[bool, float, tuple[int, int] | None]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._observer: BaseObserver | None = None
@@ -103,19 +108,23 @@ class FolderWatcher(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
             return
+        path = _text(event.src_path)
         if isinstance(event, FileClosedEvent):
-            self._forget(_text(event.src_path))
-            self._emit_path(_text(event.src_path))
+            self._forget(path)
+            self._emit_path(path)
         elif isinstance(event, FileMovedEvent):
-            self._forget(_text(event.src_path))
+            self._forget(path)
             self._emit_path(_text(event.dest_path))
-        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+        elif isinstance(event, FileCreatedEvent):
             with self._lock:
-                self._unsettled[_text(event.src_path)] = (time.monotonic(), None)
+                self._pending[path] = (False, time.monotonic(), _signature(path))
+        elif isinstance(event, FileModifiedEvent):
+            with self._lock:
+                self._pending[path] = (True, time.monotonic(), _signature(path))
 
     def _forget(self, path: str) -> None:
         with self._lock:
-            self._unsettled.pop(path, None)
+            self._pending.pop(path, None)
 
     def _emit_path(self, path: str) -> None:
         if is_ignored_name(os.path.basename(path)):
@@ -131,21 +140,21 @@ class FolderWatcher(FileSystemEventHandler):
             self.emit(event)
 
     def _settle_loop(self) -> None:
-        while not self._stop.wait(min(0.25, self.settle_s / 2)):
+        while not self._stop.wait(min(self.quiet_s, self.settle_s / 4)):
             now = time.monotonic()
             ready: list[str] = []
             with self._lock:
-                for path, (since, signature) in list(self._unsettled.items()):
-                    if now - since < self.settle_s:
+                for path, (writing, since, signature) in list(self._pending.items()):
+                    if now - since < (self.settle_s if writing else self.quiet_s):
                         continue
                     current = _signature(path)
                     if current is None:
-                        del self._unsettled[path]
-                    elif current == signature:
-                        del self._unsettled[path]
+                        del self._pending[path]
+                    elif current == signature and current[0] > 0:
+                        del self._pending[path]
                         ready.append(path)
-                    else:
-                        self._unsettled[path] = (now, current)
+                    else:  # still changing (or still empty): look again later
+                        self._pending[path] = (True, now, current)
             for path in ready:
                 self._emit_path(path)
 

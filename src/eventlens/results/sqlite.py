@@ -106,8 +106,9 @@ class SQLiteResultStore(ResultStore):
     def get(self, environment: str, key: str) -> Record | None:
         t = self._table(environment)
         with self._lock:
-            row = self._conn.execute(f'SELECT * FROM "{t}" WHERE filename = ?', (key,)).fetchone()
-            names = [d[0] for d in self._conn.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
+            cursor = self._conn.execute(f'SELECT * FROM "{t}" WHERE filename = ?', (key,))
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
         return _to_record(dict(zip(names, row, strict=True))) if row else None
 
     def put(self, record: Record) -> bool:

@@ -16,6 +16,7 @@ from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import RESIZE, to_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
 from eventlens.imaging import ImageInput
+from eventlens.workers import map_in_pool
 
 MODEL_VERSION = "efficientnet-lite0-imagenet/1"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
@@ -93,12 +94,12 @@ class LabelAnalyzer(Analyzer):
         one ONNX Runtime call per ``MAX_BATCH`` images."""
         results: list[Findings | Exception | None] = [None] * len(images)
         inputs, positions = [], []
-        for i, image in enumerate(images):
-            try:
-                inputs.append(to_input(image.decode(min_short_side=RESIZE).image))
+        for i, prepared in enumerate(map_in_pool(_prepare, images)):
+            if isinstance(prepared, Exception):
+                results[i] = prepared
+            else:
+                inputs.append(prepared)
                 positions.append(i)
-            except Exception as exc:  # reported per image, like the base class
-                results[i] = exc
         if inputs:
             session, taxonomy = self._get_session()
             for start in range(0, len(inputs), MAX_BATCH):
@@ -127,3 +128,11 @@ class LabelAnalyzer(Analyzer):
                 }
             )
         return {"Labels": labels, "LabelModelVersion": MODEL_VERSION}
+
+
+def _prepare(image: ImageInput) -> np.ndarray[Any, Any] | Exception:
+    """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
+    try:
+        return to_input(image.decode(min_short_side=RESIZE).image)
+    except Exception as exc:  # reported per image, like the base class
+        return exc

@@ -1,0 +1,221 @@
+"""Real processes on real files: kill -9 mid-run, two runners on one root, a hostile corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.images import encode, photo_like, png_bomb, write
+
+EVENTLENS = str(Path(sys.executable).with_name("eventlens"))
+_PEAK_RSS_WRAPPER = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+BETA = "rekognition-input/beta/"
+
+
+def make_backlog(root: Path, count: int) -> None:
+    rng = np.random.default_rng(7)
+    folder = root / BETA
+    folder.mkdir(parents=True)
+    for i in range(count):
+        pixels = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+        image = Image.fromarray(pixels).resize((96, 72), Image.Resampling.BILINEAR)
+        image.save(folder / f"img-{i:04d}.jpg", "JPEG", quality=85)
+
+
+def record_count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=10) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM beta_results").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def statuses(db: Path) -> Counter[str]:
+    with sqlite3.connect(db) as conn:
+        return Counter(s for (s,) in conn.execute("SELECT status FROM beta_results"))
+
+
+def audit_lines(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            lines.append(json.loads(line))
+    return lines
+
+
+def start(root: Path, audit: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            EVENTLENS,
+            "run",
+            "--root",
+            str(root),
+            "--audit-log",
+            str(audit),
+            "--batch-size",
+            "8",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until(predicate: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.slow
+def test_kill_9_twice_mid_backlog_loses_nothing_and_stores_nothing_twice(tmp_path: Path) -> None:
+    root, audit = tmp_path / "bucket", tmp_path / "audit.jsonl"
+    db = root / ".eventlens" / "eventlens.db"
+    make_backlog(root, 1000)
+    for threshold in (150, 500):
+        proc = start(root, audit)  # the watcher, reconciling the backlog at start
+        try:
+            wait_until(lambda t=threshold: record_count(db) >= t, timeout=240)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        assert record_count(db) < 1000, "the kill came too late to test anything"
+    finished = subprocess.run(
+        [EVENTLENS, "run", "--once", "--root", str(root), "--audit-log", str(audit)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert statuses(db) == {"ok": 1000}
+    stored = Counter(str(line["key"]) for line in audit_lines(audit) if line["action"] == "stored")
+    assert max(stored.values()) == 1, [k for k, n in stored.items() if n > 1]
+    # a record committed in the instant before a kill has no audit line yet; at most one each
+    assert len(stored) >= 1000 - 2
+    assert len({line["pid"] for line in audit_lines(audit)}) == 3
+
+
+@pytest.mark.slow
+def test_two_runners_on_one_root_do_not_double_process(tmp_path: Path) -> None:
+    root = tmp_path / "bucket"
+    db = root / ".eventlens" / "eventlens.db"
+    make_backlog(root, 400)
+    audits = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    procs = [start(root, audit, "--once") for audit in audits]
+    for proc in procs:
+        assert proc.wait(300) == 0
+    assert statuses(db) == {"ok": 400}
+    lines = [line for audit in audits for line in audit_lines(audit)]
+    stored = Counter(str(line["key"]) for line in lines if line["action"] == "stored")
+    assert len(stored) == 400 and max(stored.values()) == 1
+
+
+def hostile_corpus(folder: Path) -> dict[str, str | None]:
+    """name → expected error fragment (None: an ok record)."""
+    folder.mkdir(parents=True)
+    photo = photo_like(640, 480, seed=1)
+    cases: dict[str, tuple[bytes, str | None]] = {
+        "zero.jpg": (b"", "empty file"),
+        "truncated.jpg": (encode(photo, "JPEG")[:2000], "corrupt or truncated"),
+        "truncated.png": (encode(photo, "PNG")[:5000], "corrupt or truncated"),
+        "text.jpg": (b"Lorem ipsum dolor sit amet\n" * 100, "not an image"),
+        "bomb.png": (png_bomb(), "decompression bomb"),
+        "one-pixel.png": (encode(Image.new("RGB", (1, 1), (255, 0, 0)), "PNG"), None),
+        "cmyk.jpg": (encode(photo.convert("CMYK"), "JPEG"), None),
+        "sixteen-bit.png": (
+            encode(
+                Image.fromarray(np.arange(200 * 150, dtype=np.uint16).reshape(150, 200) * 2), "PNG"
+            ),
+            None,
+        ),
+        "animated.gif": (_animated_gif(), None),
+        "palette-alpha.png": (encode(photo.convert("RGBA").convert("P"), "PNG"), None),
+        "photo.webp": (encode(photo, "WEBP"), None),
+        "spaces and + and ünïcødé ☕.jpg": (encode(photo, "JPEG"), None),
+        ("x" * 200) + ".jpg": (encode(photo, "JPEG"), None),
+        "huge-canvas.png": (_huge_canvas_png(), "image too large"),
+    }
+    for name, (data, _) in cases.items():
+        write(folder / name, data)
+    exif = photo.copy()
+    exif_data = Image.Exif()
+    exif_data[0x0112] = 6  # rotated 90° clockwise: width and height swap when applied
+    exif.save(folder / "exif-rotated.jpg", "JPEG", exif=exif_data)
+    with (folder / "hundred-mb.jpg").open("wb") as handle:
+        handle.write(encode(photo, "JPEG"))
+        handle.truncate(100 * 1024 * 1024)
+    os.symlink("/etc/passwd", folder / "escape.jpg")
+    expected = {name: fragment for name, (_, fragment) in cases.items()}
+    expected["exif-rotated.jpg"] = None
+    expected["hundred-mb.jpg"] = "file too large"
+    return expected
+
+
+def _animated_gif() -> bytes:
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ((255, 0, 0), (0, 255, 0))]
+    import io
+
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def _huge_canvas_png() -> bytes:
+    """11,000 x 11,000 = 121 MP: over eventlens' 120 MP limit, under Pillow's own bomb limit."""
+    return png_bomb(11_000)
+
+
+@pytest.mark.slow
+def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "bucket"
+    expected = hostile_corpus(root / BETA)
+    # Linux carries a process's peak RSS across exec, so a child started straight from this
+    # (possibly large, after other tests loaded models) pytest process would report pytest's
+    # peak; a small Python wrapper starts the run and reports its child's own peak instead.
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS_WRAPPER, EVENTLENS, "run", "--once", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stderr.strip().splitlines()[-1]) / 1024
+    with sqlite3.connect(root / ".eventlens" / "eventlens.db") as conn:
+        rows = {
+            key.removeprefix(BETA): (status, error, width, height)
+            for key, status, error, width, height in conn.execute(
+                "SELECT filename, status, error, width, height FROM beta_results"
+            )
+        }
+    assert "escape.jpg" not in rows  # a symlink out of the root is skipped, never read
+    assert set(rows) == set(expected)
+    for name, fragment in expected.items():
+        status, error, _, _ = rows[name]
+        if fragment is None:
+            assert status == "ok", (name, error)
+        else:
+            assert status == "error" and fragment in error, (name, error)
+    assert rows["exif-rotated.jpg"][2:] == (640, 480)  # original size is recorded
+    assert peak_mb < 500, f"peak RSS {peak_mb:.0f} MB"
