@@ -130,3 +130,12 @@ def test_cli_search_by_text_faces_and_moderation(tmp_path: Path) -> None:
     assert search("--label", "Paper") == {"receipt.jpg"}
     bare = runner.invoke(app, ["results", "search", "--env", "beta", "--db", str(db)])
     assert bare.exit_code == 2
+
+
+def test_findings_summary_for_the_table() -> None:
+    from eventlens.cli.render import findings_summary
+
+    receipt, portrait, copy = records()
+    assert findings_summary(receipt) == 'text "INVOICE 4711 / Total due"'
+    assert findings_summary(portrait) == "2 faces; [yellow]moderation: Suggestive[/yellow]"
+    assert findings_summary(copy) == f"1 face; duplicate of {BETA}portrait.jpg"

@@ -27,13 +27,47 @@ def label_summary(record: Record, limit: int = 5) -> str:
     return ", ".join(parts[:limit]) + more
 
 
+def findings_summary(record: Record, limit: int = 40) -> str:
+    """One line for the other analyzers: faces, text, moderation, duplicates, video."""
+    findings = record.findings or {}
+    parts: list[str] = []
+    if faces := (findings.get("faces") or {}).get("FaceDetails"):
+        parts.append(f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
+    lines = [
+        str(d["DetectedText"])
+        for d in (findings.get("text") or {}).get("TextDetections", [])
+        if d.get("Type") == "LINE"
+    ]
+    if lines:
+        text = " / ".join(lines)
+        parts.append(f'text "{text[:limit]}{"…" if len(text) > limit else ""}"')
+    moderation = [
+        str(label["Name"])
+        for label in (findings.get("moderation") or {}).get("ModerationLabels", [])
+        if not label.get("ParentName")
+    ]
+    if moderation:
+        parts.append("[yellow]moderation: " + ", ".join(moderation) + "[/yellow]")
+    if duplicate_of := (findings.get("duplicates") or {}).get("DuplicateOf"):
+        parts.append(f"duplicate of {duplicate_of}")
+    if video := findings.get("video"):
+        parts.append(f"video, {video.get('SampledFrames', 0)} frames sampled")
+    return "; ".join(parts)
+
+
 def records_table(records: Sequence[Record], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False)
     table.add_column("filename", overflow="fold")
     table.add_column("status")
     table.add_column("labels", overflow="fold")
+    with_findings = any(record.findings for record in records)
+    if with_findings:
+        table.add_column("findings", overflow="fold")
     table.add_column("timestamp")
     for record in records:
         status = "[green]ok[/green]" if record.ok else "[red]error[/red]"
-        table.add_row(record.filename, status, label_summary(record), record.timestamp)
+        row = [record.filename, status, label_summary(record)]
+        if with_findings:
+            row.append(findings_summary(record))
+        table.add_row(*row, record.timestamp)
     return table
