@@ -68,3 +68,20 @@ def test_photo_without_text_yields_no_detections() -> None:
     analyzer = TextAnalyzer()
     findings = analyzer.analyze(ImageInput(encode(photo_like(320, 240, seed=3)), "p.jpg"))
     assert findings["TextDetections"] == []
+
+
+@needs_rapidocr
+def test_large_scans_are_scaled_down_and_boxes_stay_ratios() -> None:
+    image = Image.new("RGB", (4000, 2400), "white")
+    ImageDraw.Draw(image).text(
+        (2000, 1200), "RECEIPT", fill="black", font=ImageFont.load_default(size=160)
+    )
+    analyzer = TextAnalyzer(max_side=1200)
+    findings = analyzer.analyze(ImageInput(encode(image, "PNG"), "scan.png"))
+    words = [d for d in findings["TextDetections"] if d["Type"] == "WORD"]
+    assert [w["DetectedText"] for w in words] == ["RECEIPT"]
+    box = words[0]["Geometry"]["BoundingBox"]
+    assert box["Left"] == pytest.approx(0.5, abs=0.02) and box["Top"] == pytest.approx(
+        0.5, abs=0.03
+    )
+    assert "side1200" in analyzer.model_version

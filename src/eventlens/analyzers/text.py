@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.analyzers.geometry import Point, geometry
@@ -26,8 +27,11 @@ INSTALL_HINT = (
     "the text analyzer needs rapidocr-onnxruntime: pip install 'eventlens[text]' && "
     "pip install --no-deps rapidocr-onnxruntime==1.4.4"
 )
-#: Images are decoded so that their short side is at least this (JPEG draft mode).
+#: Images are decoded so that their short side is at least this (JPEG draft mode) ...
 DECODE_SHORT_SIDE = 1024
+#: ... and scaled down so that their long side is at most this: detection time and memory
+#: grow with the pixel count, and text smaller than ~1 % of a 1600-pixel side is rarely wanted.
+DEFAULT_MAX_SIDE = 1600
 
 
 class TextAnalyzer(Analyzer):
@@ -35,9 +39,14 @@ class TextAnalyzer(Analyzer):
     method = "pp-ocrv4-onnx"
 
     def __init__(
-        self, *, min_confidence: float = 50.0, intra_op_threads: int | None = None
+        self,
+        *,
+        min_confidence: float = 50.0,
+        max_side: int = DEFAULT_MAX_SIDE,
+        intra_op_threads: int | None = None,
     ) -> None:
         self.min_confidence = min_confidence
+        self.max_side = max_side
         self.intra_op_threads = intra_op_threads
         self._engine: Any = None
         self._lock = threading.Lock()
@@ -48,7 +57,10 @@ class TextAnalyzer(Analyzer):
             version = metadata.version("rapidocr-onnxruntime")
         except metadata.PackageNotFoundError:
             version = "missing"
-        return f"rapidocr-onnxruntime/{version}/PP-OCRv4/min{self.min_confidence:g}"
+        return (
+            f"rapidocr-onnxruntime/{version}/PP-OCRv4/min{self.min_confidence:g}"
+            f"/side{self.max_side}"
+        )
 
     def load(self) -> None:
         with self._lock:
@@ -62,8 +74,12 @@ class TextAnalyzer(Analyzer):
 
     def analyze(self, image: ImageInput) -> Findings:
         self.load()
-        decoded = image.decode(min_short_side=DECODE_SHORT_SIDE)
-        pixels = np.asarray(decoded.image)
+        picture = image.decode(min_short_side=DECODE_SHORT_SIDE).image
+        scale = self.max_side / max(picture.size)
+        if scale < 1:
+            size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+            picture = picture.resize(size, Image.Resampling.LANCZOS)
+        pixels = np.asarray(picture)
         height, width = pixels.shape[:2]
         # RapidOCR treats a 3-channel array as BGR (OpenCV order)
         bgr = np.ascontiguousarray(pixels[:, :, ::-1])
