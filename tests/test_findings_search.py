@@ -130,6 +130,10 @@ def test_cli_search_by_text_faces_and_moderation(tmp_path: Path) -> None:
     assert search("--label", "Paper") == {"receipt.jpg"}
     bare = runner.invoke(app, ["results", "search", "--env", "beta", "--db", str(db)])
     assert bare.exit_code == 2
+    dynamo = runner.invoke(
+        app, ["results", "search", "--env", "beta", "--faces", "--backend", "dynamodb"]
+    )
+    assert dynamo.exit_code == 2 and "sqlite" in dynamo.output
 
 
 def test_findings_summary_for_the_table() -> None:
