@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,3 +89,20 @@ def test_a_large_photo_is_scaled_and_boxes_stay_ratios(analyzer: registry.Analyz
     assert 0.30 < faces["FaceDetails"][0]["BoundingBox"]["Left"] < 0.40
     noise = analyzer.analyze(ImageInput(encode(photo_like(640, 480, seed=2)), "n.jpg"))
     assert noise["FaceDetails"] == []
+
+
+@needs_weights
+def test_weights_can_come_from_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventlens.analyzers.faces import FaceAnalyzer
+    from eventlens.analyzers.faces.nets import NETS, WEIGHTS_ENV, WeightsMissing, weights_path
+
+    for net in NETS:
+        shutil.copyfile(weights_path(net), tmp_path / f"{net}.pt")
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path))
+    analyzer = FaceAnalyzer()
+    assert analyzer.model_version.startswith("mtcnn/mtcnn-weights/")
+    faces = analyzer.analyze(ImageInput(jpeg(skimage_data.astronaut()), "a.jpg"))["FaceDetails"]
+    assert len(faces) == 1
+    (tmp_path / "onet.pt").unlink()
+    with pytest.raises(WeightsMissing, match=r"onet\.pt"):
+        weights_path("onet")

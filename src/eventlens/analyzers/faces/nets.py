@@ -7,6 +7,8 @@ ceil-mode max pooling, and for R/O-Net a (0, 3, 2, 1) permute before the dense l
 
 from __future__ import annotations
 
+import hashlib
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,12 @@ from eventlens.analyzers.labels.torch_pickle import load_state_dict
 
 Array = np.ndarray[Any, Any]
 PACKAGE = "facenet-pytorch"
+NETS = ("pnet", "rnet", "onet")
+WEIGHTS_ENV = "EVENTLENS_MTCNN_WEIGHTS"
 INSTALL_HINT = (
     "the faces analyzer needs the MTCNN weights from facenet-pytorch, installed WITHOUT its "
-    "torch dependency: pip install --no-deps facenet-pytorch==2.6.0"
+    "torch dependency: pip install --no-deps facenet-pytorch==2.6.0 (or extract its "
+    f"data/*.pt with scripts/fetch-mtcnn-weights DIR and set {WEIGHTS_ENV}=DIR)"
 )
 
 
@@ -28,9 +33,21 @@ class WeightsMissing(RuntimeError):
     pass
 
 
+def _weights_dir() -> Path | None:
+    value = os.environ.get(WEIGHTS_ENV)
+    return Path(value) if value else None
+
+
 def weights_path(net: str) -> Path:
-    """``facenet_pytorch/data/<net>.pt`` located through the distribution's file list (the
-    package itself imports torch, so it is never imported)."""
+    """``<net>.pt`` from ``$EVENTLENS_MTCNN_WEIGHTS`` (a folder) if set, else
+    ``facenet_pytorch/data/<net>.pt`` located through the installed distribution's file list
+    (the package itself imports torch, so it is never imported)."""
+    folder = _weights_dir()
+    if folder is not None:
+        path = folder / f"{net}.pt"
+        if not path.is_file():
+            raise WeightsMissing(f"{path} not found ({WEIGHTS_ENV}={folder})")
+        return path
     try:
         files = metadata.files(PACKAGE) or []
     except metadata.PackageNotFoundError as exc:
@@ -42,6 +59,14 @@ def weights_path(net: str) -> Path:
 
 
 def weights_version() -> str:
+    if _weights_dir() is not None:
+        digest = hashlib.sha256()
+        for net in NETS:
+            try:
+                digest.update(weights_path(net).read_bytes())
+            except WeightsMissing:
+                return "mtcnn-weights/missing"
+        return f"mtcnn-weights/{digest.hexdigest()[:12]}"
     try:
         return f"{PACKAGE}/{metadata.version(PACKAGE)}"
     except metadata.PackageNotFoundError:
