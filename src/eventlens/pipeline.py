@@ -156,6 +156,8 @@ class Pipeline:
             reason = "not an image file extension"
             if looks_like_video_key(event.key):
                 reason = "a video, and no video analyzer is enabled for this environment"
+            elif looks_like_image_key(event.key):
+                reason = "an image, and no image analyzer is enabled for this environment"
             return Outcome(event, Action.SKIPPED, reason=reason)
         existing = self.results.get(route.environment, event.key)
         version = self.model_version(route.environment)
@@ -318,13 +320,13 @@ class Pipeline:
         return outcomes
 
     def media_for(self, environment: str, key: str) -> str | None:
-        """``image`` or ``video`` (when an analyzer of the environment takes videos), else None."""
-        if looks_like_image_key(key):
-            return "image"
-        if looks_like_video_key(key) and any(
-            "video" in a.media for a in self._analyzers_for(environment)
-        ):
-            return "video"
+        """``image`` or ``video`` by extension, when an analyzer of the environment takes that
+        kind of media; else None (the object is skipped)."""
+        media = (
+            "image" if looks_like_image_key(key) else "video" if looks_like_video_key(key) else None
+        )
+        if media and any(media in a.media for a in self._analyzers_for(environment)):
+            return media
         return None
 
     def _analyzers_for(self, environment: str) -> list[Analyzer]:

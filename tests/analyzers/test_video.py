@@ -232,3 +232,19 @@ def test_real_label_model_labels_sampled_frames() -> None:
         assert isinstance(item["Label"]["Parents"], list)
     assert sorted(by_time) == [0, 1000, 2000]
     assert all({"Coffee", "Beverage"} <= names for names in by_time.values()), by_time
+
+
+def test_a_video_only_environment_skips_images(
+    bucket: LocalFolderStore, results: SQLiteResultStore
+) -> None:
+    pipeline = Pipeline(bucket, results, {"*": [VideoAnalyzer(DominantColourAnalyzer())]})
+    bucket.write(BETA + "still.jpg", jpeg())
+    bucket.write(BETA + "clip.webm", make_video([(BLUE, 1)], container="webm", codec="libvpx-vp9"))
+    still = event_for_key(bucket, BETA + "still.jpg", source="test")
+    clip = event_for_key(bucket, BETA + "clip.webm", source="test")
+    assert still is not None and clip is not None
+    skipped = pipeline.process(still)
+    assert skipped.action is Action.SKIPPED and "no image analyzer" in skipped.reason
+    assert pipeline.process(clip).action is Action.STORED
+    record = results.get("beta", BETA + "clip.webm")
+    assert record is not None and record.labels[0]["Name"] == "Blue"
