@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import corpus
+from bench.peak_rss import run_measuring_peak_rss
 from eventlens.events.base import ObjectEvent
 from eventlens.imaging import ImageInput
 from eventlens.intake import IntakeQueue
@@ -205,15 +206,10 @@ def bench_rss(files: list[Path], queued: int) -> list[Row]:
     pending = queue.pending()
     queue.close()
     start = time.perf_counter()
-    result = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", EVENTLENS, "run", "--once", "--root", str(root)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    result = run_measuring_peak_rss([EVENTLENS, "run", "--once", "--root", str(root)])
     wall = time.perf_counter() - start
-    peak_mb = int(result.stderr.strip().splitlines()[-1]) / 1024
+    assert result.returncode == 0, result.stderr
+    peak_mb = result.peak_mb
     return [
         (
             f"rss: peak RSS, {pending:,} events queued (+20 images)",

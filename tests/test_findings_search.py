@@ -143,3 +143,15 @@ def test_findings_summary_for_the_table() -> None:
     assert findings_summary(receipt) == 'text "INVOICE 4711 / Total due"'
     assert findings_summary(portrait) == "2 faces; [yellow]moderation: Suggestive[/yellow]"
     assert findings_summary(copy) == f"1 face; duplicate of {BETA}portrait.jpg"
+
+
+def test_unexpected_finding_shapes_are_tolerated() -> None:
+    odd = Record(
+        BETA + "odd.jpg", "beta",
+        findings={"faces": [{"Confidence": 91.0}], "text": "oops", "moderation": {"x": 1},
+                  "duplicates": ["not", "a", "dict"]},
+    )  # fmt: skip
+    assert finding_terms(odd) == [("faces", "face", 91.0)]
+    from eventlens.cli.render import findings_summary
+
+    assert findings_summary(odd) == "1 face"

@@ -14,16 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.peak_rss import run_measuring_peak_rss
 from PIL import Image
 
 from tests.images import encode, photo_like, png_bomb, write
 
 EVENTLENS = str(Path(sys.executable).with_name("eventlens"))
-_PEAK_RSS_WRAPPER = (
-    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-    "sys.exit(code)"
-)
 BETA = "rekognition-input/beta/"
 
 
@@ -191,17 +187,8 @@ def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
 ) -> None:
     root = tmp_path / "bucket"
     expected = hostile_corpus(root / BETA)
-    # Linux carries a process's peak RSS across exec, so a child started straight from this
-    # (possibly large, after other tests loaded models) pytest process would report pytest's
-    # peak; a small Python wrapper starts the run and reports its child's own peak instead.
-    result = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS_WRAPPER, EVENTLENS, "run", "--once", "--root", str(root)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_measuring_peak_rss([EVENTLENS, "run", "--once", "--root", str(root)], timeout=300)
     assert result.returncode == 0, result.stderr
-    peak_mb = int(result.stderr.strip().splitlines()[-1]) / 1024
     with sqlite3.connect(root / ".eventlens" / "eventlens.db") as conn:
         rows = {
             key.removeprefix(BETA): (status, error, width, height)
@@ -218,4 +205,4 @@ def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
         else:
             assert status == "error" and fragment in error, (name, error)
     assert rows["exif-rotated.jpg"][2:] == (640, 480)  # original size is recorded
-    assert peak_mb < 500, f"peak RSS {peak_mb:.0f} MB"
+    assert 20 < result.peak_mb < 500, f"peak RSS {result.peak_mb:.0f} MB"

@@ -39,6 +39,7 @@ class Settings:
     video_fps: float = 1.0  # video analyzer: frames sampled per second
     duplicate_max_distance: int = 6  # duplicates analyzer: largest pHash distance (bits)
     audit_log: Path | None = None
+    webhook_url: str | None = None  # POST failure notices here (local mode)
 
     @property
     def db_path(self) -> Path:
@@ -102,4 +103,6 @@ class Settings:
             settings.audit_log = Path(value)
         if value := env.get("EVENTLENS_BATCH_SIZE"):
             settings.batch_size = int(value)
+        if value := env.get("EVENTLENS_WEBHOOK_URL"):
+            settings.webhook_url = value
         return settings

@@ -209,6 +209,9 @@ class IntakeQueue:
         ).fetchall()
         return [DeadLetter(i, event_from_json(e), a, err or "", t) for i, e, a, err, t in rows]
 
+    def dead_count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+
     def retry_dead(self, ids: Iterable[int] | None = None) -> int:
         """Move dead letters (all, or the given ids) back into the intake queue."""
         selected = self._select_dead(ids)

@@ -15,6 +15,9 @@ class Notifier(ABC):
     def failure(self, record: Record) -> None:
         """Report a record whose analysis failed. Must not raise."""
 
+    def close(self) -> None:  # noqa: B027 - most notifiers hold nothing
+        """Deliver what is still pending and release resources."""
+
 
 class LogNotifier(Notifier):
     def failure(self, record: Record) -> None:

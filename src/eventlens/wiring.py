@@ -24,10 +24,12 @@ class LocalApp:
     queue: IntakeQueue
     pipeline: Pipeline
     runner: LocalRunner
+    notifier: Notifier
     audit: AuditLog | None = None
     hash_index: SQLiteHashIndex | None = None
 
     def close(self) -> None:
+        self.notifier.close()
         self.queue.close()
         self.results.close()
         if self.audit is not None:
@@ -40,7 +42,17 @@ def open_results(settings: Settings) -> SQLiteResultStore:
     return SQLiteResultStore(settings.db_path, settings.tables)
 
 
+def notifier_for(settings: Settings) -> Notifier:
+    """A webhook notifier when a URL is configured, else the log."""
+    if settings.webhook_url:
+        from eventlens.notify_webhook import WebhookNotifier
+
+        return WebhookNotifier(settings.webhook_url)
+    return LogNotifier()
+
+
 def build_local_app(settings: Settings, notifier: Notifier | None = None) -> LocalApp:
+    notifier = notifier or notifier_for(settings)
     settings.root.mkdir(parents=True, exist_ok=True)
     storage = LocalFolderStore(settings.root)
     results = open_results(settings)
@@ -55,8 +67,10 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     audit = AuditLog(settings.audit_log) if settings.audit_log else None
     pipeline = Pipeline(
         storage, results, analyzers, router=settings.router,
-        notifier=notifier or LogNotifier(), options=settings.pipeline_options(),
+        notifier=notifier, options=settings.pipeline_options(),
         observers=[audit] if audit else [],
     )  # fmt: skip
     runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
-    return LocalApp(settings, storage, results, queue, pipeline, runner, audit, hash_index)
+    return LocalApp(
+        settings, storage, results, queue, pipeline, runner, notifier, audit, hash_index
+    )

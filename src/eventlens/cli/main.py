@@ -16,10 +16,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.cli import dlq, models, results
+from eventlens.cli import archive, dlq, models, results
 from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
+from eventlens.cli.serve import serve
 from eventlens.cli.validate import validate
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.pipeline import Outcome
@@ -37,6 +38,9 @@ app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.command()(validate)
 app.command()(duplicates)
+app.command()(serve)
+app.command("archive")(archive.archive)
+app.command("restore")(archive.restore)
 
 AnalyzersOption = Annotated[
     str | None,
@@ -72,6 +76,14 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            help="POST a JSON notice for each failed image to this URL "
+            "[env: EVENTLENS_WEBHOOK_URL]",
+        ),
+    ] = None,
 ) -> None:
     """Watch the bucket folder and analyse every new or changed image (reconciling first)."""
     settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
@@ -79,6 +91,8 @@ def run(
         settings.batch_size = batch_size
     if audit_log:
         settings.audit_log = audit_log
+    if webhook:
+        settings.webhook_url = webhook
     app_ = build_local_app(settings)
     try:
         if once:

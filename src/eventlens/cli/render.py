@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from eventlens.results.finding_terms import items_of
 from eventlens.results.record import Record
 
 console = Console()
@@ -29,28 +30,30 @@ def label_summary(record: Record, limit: int = 5) -> str:
 
 def findings_summary(record: Record, limit: int = 40) -> str:
     """One line for the other analyzers: faces, text, moderation, duplicates, video."""
-    findings = record.findings or {}
+    findings = record.findings if isinstance(record.findings, dict) else {}
     parts: list[str] = []
-    if faces := (findings.get("faces") or {}).get("FaceDetails"):
+    if faces := items_of(findings.get("faces"), "FaceDetails"):
         parts.append(f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
     lines = [
-        str(d["DetectedText"])
-        for d in (findings.get("text") or {}).get("TextDetections", [])
+        str(d.get("DetectedText", ""))
+        for d in items_of(findings.get("text"), "TextDetections")
         if d.get("Type") == "LINE"
     ]
     if lines:
         text = " / ".join(lines)
         parts.append(f'text "{text[:limit]}{"…" if len(text) > limit else ""}"')
     moderation = [
-        str(label["Name"])
-        for label in (findings.get("moderation") or {}).get("ModerationLabels", [])
+        str(label.get("Name", ""))
+        for label in items_of(findings.get("moderation"), "ModerationLabels")
         if not label.get("ParentName")
     ]
     if moderation:
         parts.append("[yellow]moderation: " + ", ".join(moderation) + "[/yellow]")
-    if duplicate_of := (findings.get("duplicates") or {}).get("DuplicateOf"):
-        parts.append(f"duplicate of {duplicate_of}")
-    if video := findings.get("video"):
+    duplicates = findings.get("duplicates")
+    if isinstance(duplicates, dict) and duplicates.get("DuplicateOf"):
+        parts.append(f"duplicate of {duplicates['DuplicateOf']}")
+    video = findings.get("video")
+    if isinstance(video, dict):
         parts.append(f"video, {video.get('SampledFrames', 0)} frames sampled")
     return "; ".join(parts)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from eventlens.results.record import Record, Status
+from eventlens.results.stats import Granularity, Stats, stats_from_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,38 @@ class ResultStore(ABC):
 
     @abstractmethod
     def count(self, environment: str, status: Status | None = None) -> int: ...
+
+    def delete_many(
+        self, environment: str, keys: Sequence[str], *, timestamps: Sequence[str] | None = None
+    ) -> int:
+        """Delete ``keys``; with ``timestamps`` (one per key) only rows whose timestamp still
+        equals it, so a record rewritten meanwhile stays. Returns how many rows went. Stores
+        that can should make this one transaction (SQLite does); this fallback goes one by one.
+        """
+        deleted = 0
+        for i, key in enumerate(keys):
+            if timestamps is not None:
+                live = self.get(environment, key)
+                if live is None or live.timestamp != timestamps[i]:
+                    continue
+            deleted += self.delete(environment, key)
+        return deleted
+
+    def stats(
+        self,
+        environment: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        granularity: Granularity = Granularity.AUTO,
+        top: int = 10,
+    ) -> Stats:
+        """Aggregates for dashboards. This generic fallback reads every record once;
+        stores with a query engine override it with aggregate queries."""
+        return stats_from_records(
+            environment, self.iter_all(environment),
+            since=since, until=until, granularity=granularity, top=top,
+        )  # fmt: skip
 
     def close(self) -> None:  # noqa: B027 - stores without resources need nothing
         """Release connections."""

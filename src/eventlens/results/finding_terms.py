@@ -25,15 +25,24 @@ def finding_terms(record: Record) -> list[tuple[str, str, float]]:
             key = (kind, text.lower() if kind == "text" else text)
             best[key] = max(best.get(key, 0.0), float(confidence or 0.0))
 
-    findings = record.findings or {}
-    for detection in (findings.get("text") or {}).get("TextDetections", []):
+    findings = record.findings if isinstance(record.findings, dict) else {}
+    for detection in items_of(findings.get("text"), "TextDetections"):
         add("text", detection.get("DetectedText", ""), detection.get("Confidence"))
-    faces = (findings.get("faces") or {}).get("FaceDetails", [])
+    faces = items_of(findings.get("faces"), "FaceDetails")
     if faces:
-        add("faces", "face", max(float(f.get("Confidence", 0.0)) for f in faces))
-    for label in (findings.get("moderation") or {}).get("ModerationLabels", []):
+        add("faces", "face", max(float(f.get("Confidence", 0.0) or 0.0) for f in faces))
+    for label in items_of(findings.get("moderation"), "ModerationLabels"):
         add("moderation", label.get("Name", ""), label.get("Confidence"))
-    duplicate_of = (findings.get("duplicates") or {}).get("DuplicateOf")
-    if duplicate_of:
-        add("duplicate", duplicate_of, 100.0)
+    duplicates = findings.get("duplicates")
+    if isinstance(duplicates, dict) and duplicates.get("DuplicateOf"):
+        add("duplicate", duplicates["DuplicateOf"], 100.0)
     return [(kind, value, confidence) for (kind, value), confidence in best.items()]
+
+
+def items_of(value: Any, key: str) -> list[dict[str, Any]]:
+    """The list under ``key`` of a Rekognition-shaped dict (or a bare list, as some writers
+    store it); anything else, or entries that are not objects, count as nothing."""
+    items = value.get(key, []) if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        return []
+    return [item for item in items if isinstance(item, dict)]

@@ -6,7 +6,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,13 @@ from eventlens.events.base import sequencer_newer_or_equal
 from eventlens.results.base import Query, ResultStore
 from eventlens.results.finding_terms import ANY, finding_terms
 from eventlens.results.record import Record, Status
+from eventlens.results.stats import (
+    LATENCY_BOUNDS_MS,
+    Granularity,
+    Stats,
+    ThroughputBucket,
+    resolve_granularity,
+)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -170,6 +177,74 @@ class SQLiteResultStore(ResultStore):
             cursor = self._conn.execute(f'DELETE FROM "{t}" WHERE filename = ?', (key,))
         return cursor.rowcount > 0
 
+    def delete_many(
+        self, environment: str, keys: Sequence[str], *, timestamps: Sequence[str] | None = None
+    ) -> int:
+        """One transaction: every matching row goes or none does (see ResultStore)."""
+        t = self._table(environment)
+        if timestamps is not None and len(timestamps) != len(keys):
+            raise ValueError("one timestamp per key")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = 0
+                for i, key in enumerate(keys):
+                    if timestamps is None:
+                        sql, params = f'DELETE FROM "{t}" WHERE filename = ?', [key]
+                    else:
+                        sql = f'DELETE FROM "{t}" WHERE filename = ? AND timestamp = ?'
+                        params = [key, timestamps[i]]
+                    deleted += self._conn.execute(sql, params).rowcount
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return deleted
+
+    def stats(
+        self,
+        environment: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        granularity: Granularity = Granularity.AUTO,
+        top: int = 10,
+    ) -> Stats:
+        """Aggregate queries (indexes on timestamp and label name) instead of reading rows."""
+        t = self._table(environment)
+        where, params = _time_filter("timestamp", since, until)
+        bounds = [b for b in LATENCY_BOUNDS_MS if b != float("inf")]
+        le = ", ".join("SUM(COALESCE(duration_ms, 0) <= ?)" for _ in bounds)
+        stats = Stats(environment)
+        with self._lock:
+            total, errors, first, last, dsum, *cumulative = self._conn.execute(
+                f"SELECT COUNT(*), SUM(status = 'error'), MIN(timestamp), MAX(timestamp), "
+                f'SUM(COALESCE(duration_ms, 0)), {le} FROM "{t}"{where}',
+                [*bounds, *params],
+            ).fetchone()
+            stats.total, stats.errors = int(total), int(errors or 0)
+            stats.first, stats.last = first, last
+            stats.latency_sum_ms = float(dsum or 0.0)
+            stats.latency_cumulative = [int(c or 0) for c in cumulative] + [stats.total]
+            stats.granularity = resolve_granularity(granularity, first, last)
+            width = stats.granularity.prefix_len
+            rows = self._conn.execute(
+                f"SELECT substr(timestamp, 1, {width}) AS b, SUM(status != 'error'), "
+                f"SUM(status = 'error') FROM \"{t}\"{where} GROUP BY b ORDER BY b",
+                params,
+            ).fetchall()
+            stats.throughput = [ThroughputBucket(b, int(o), int(e)) for b, o, e in rows]
+            lwhere, lparams = _time_filter("timestamp", since, until)
+            stats.top_labels = [
+                (str(name), int(count))
+                for name, count in self._conn.execute(
+                    f'SELECT name, COUNT(*) AS n FROM "{t}_labels"{lwhere} '
+                    "GROUP BY name ORDER BY n DESC, name LIMIT ?",
+                    [*lparams, top],
+                )
+            ]
+        return stats
+
     def query(self, query: Query) -> list[Record]:
         t = self._table(query.environment)
         where: list[str] = []
@@ -243,6 +318,18 @@ class SQLiteResultStore(ResultStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _time_filter(column: str, since: str | None, until: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since:
+        clauses.append(f"{column} >= ?")
+        params.append(since)
+    if until:
+        clauses.append(f"{column} < ?")
+        params.append(until)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _to_row(record: Record) -> dict[str, Any]:

@@ -1,0 +1,72 @@
+"""``eventlens serve``: the web dashboard (extra ``web``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from eventlens.cli.options import DbOption, RootOption, load_settings
+from eventlens.cli.render import console, err_console
+from eventlens.results.factory import Backend, open_store
+
+
+def serve(
+    root: RootOption = None,
+    db: DbOption = None,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless behind a proxy")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
+    backend: Annotated[
+        Backend,
+        typer.Option(
+            "--backend",
+            case_sensitive=False,
+            help="Read records from SQLite (local) or DynamoDB (AWS; read-only)",
+        ),
+    ] = Backend.SQLITE,
+    s3_bucket: Annotated[
+        str | None,
+        typer.Option(help="With --backend dynamodb: show pictures via presigned S3 URLs"),
+    ] = None,
+) -> None:
+    """Serve the dashboard: gallery, charts, dead letters, JSON API (/docs) and /metrics."""
+    try:
+        import uvicorn
+
+        from eventlens.web import create_app
+        from eventlens.web.images import ImageSource, LocalImageSource, S3ImageSource
+    except ImportError as exc:
+        err_console.print(
+            f"[red]{escape(str(exc))}[/red]: install the extra: pip install 'eventlens\\[web]'"
+        )
+        raise typer.Exit(2) from exc
+    from eventlens.intake import IntakeQueue
+
+    settings = load_settings(root=root, db=db)
+    try:
+        store = open_store(backend, settings)
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    queue: IntakeQueue | None = None
+    images: ImageSource | None = None
+    if backend is Backend.SQLITE:
+        queue = IntakeQueue(settings.db_path)
+        images = LocalImageSource(settings.root)
+    elif s3_bucket:
+        import boto3
+
+        images = S3ImageSource(boto3.client("s3"), s3_bucket)
+    app = create_app(store, queue, images, environments=list(settings.tables))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(f"[yellow]warning: binding {host}: the dashboard has no login[/yellow]")
+    console.print(f"eventlens dashboard on http://{host}:{port}/  (API: /docs, /metrics)")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if queue is not None:
+            queue.close()
+        store.close()
