@@ -233,3 +233,19 @@ def test_metadata_and_branch_are_carried_into_the_record(
     assert record is not None
     assert record.metadata == {"owner": "ana", "branch": "feature/x"}
     assert record.branch == "feature/x"
+
+
+def test_bad_bytes_are_an_error_record_even_when_the_analyzer_never_decodes(
+    bucket: LocalFolderStore, results: SQLiteResultStore
+) -> None:
+    class RemoteOnly(DominantColourAnalyzer):
+        """Like a cloud API given a reference: returns labels without decoding locally."""
+
+        def analyze(self, image):  # type: ignore[no-untyped-def]
+            return {"Labels": [{"Name": "Thing", "Confidence": 99.0}]}
+
+    pipeline = Pipeline(bucket, results, {"*": [RemoteOnly()]})
+    outcome = pipeline.process(put(bucket, BETA + "junk.jpg", b"definitely not a jpeg"))
+    assert outcome.action is Action.FAILED
+    record = results.get("beta", BETA + "junk.jpg")
+    assert record is not None and record.error == "not an image (format not recognised)"

@@ -231,7 +231,10 @@ class Pipeline:
                         )
                     )
                 continue
-            out.append(self._ok_record(item, analyzers, findings[i], share_ms))
+            try:
+                out.append(self._ok_record(item, analyzers, findings[i], share_ms))
+            except ImageRejected as exc:  # an analyzer that never decoded the image
+                out.append(self._error_record(item.event, item.route, str(exc), item.started, item))
         return out
 
     def _ok_record(

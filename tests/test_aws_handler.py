@@ -1,0 +1,370 @@
+"""The Lambda handler end to end over the wire: S3 → SQS (moto) → handler → DynamoDB / SNS."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from eventlens.analyzers import registry
+from eventlens.analyzers.base import Findings
+from eventlens.aws import handler as lambda_handler
+from eventlens.aws.app import AwsApp, RetryLater
+from eventlens.aws.settings import AwsSettings
+from eventlens.aws.worker import Worker, to_lambda_records
+from eventlens.events.s3 import decode_key, encode_key
+from eventlens.imaging import ImageInput
+from eventlens.results.dynamodb import DynamoDBResultStore
+from tests.conftest import DominantColourAnalyzer
+from tests.images import encode, jpeg, photo_like
+
+if TYPE_CHECKING:
+    from tests.aws_fixtures import Stack
+
+pytest_plugins = ["tests.aws_fixtures"]
+
+BETA = "rekognition-input/beta/"
+
+
+class FlakyAnalyzer(DominantColourAnalyzer):
+    """Fails (like an exhausted Rekognition throttle) for keys containing 'flaky'."""
+
+    def analyze(self, image: ImageInput) -> Findings:
+        if "flaky" in image.key:
+            raise RuntimeError("ThrottlingException: rate exceeded")
+        return super().analyze(image)
+
+
+@pytest.fixture(autouse=True)
+def _test_analyzers() -> Iterator[None]:
+    registry.register("test-colour", lambda settings: FlakyAnalyzer())
+    yield
+    registry.FACTORIES.pop("test-colour", None)
+
+
+@pytest.fixture
+def lambda_env(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The Lambda's environment variables, as the beta function would have them."""
+    monkeypatch.setenv("EVENTLENS_ENVIRONMENT", "beta")
+    monkeypatch.setenv("EVENTLENS_RESULTS_BACKEND", "dynamodb")
+    monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", stack.tables["beta"])
+    monkeypatch.setenv("EVENTLENS_ANALYZER", "test-colour")
+    monkeypatch.setenv("EVENTLENS_PREFIX", BETA)
+    monkeypatch.setenv("EVENTLENS_FAILURE_TOPIC_ARN", stack.topic_arn)
+    monkeypatch.setenv("EVENTLENS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("EVENTLENS_TTL_DAYS", "7")
+    lambda_handler.reset()
+    yield stack
+    lambda_handler.reset()
+
+
+def sqs_event(stack: Stack, wanted: int) -> dict[str, Any]:
+    messages = stack.receive(stack.queue_url, wanted)
+    assert len(messages) == wanted, f"expected {wanted} S3 notifications, got {len(messages)}"
+    return {"Records": to_lambda_records(messages, stack.queue_arn)}
+
+
+def raw_item(stack: Stack, key: str, env: str = "beta") -> dict[str, Any] | None:
+    response = stack.dynamodb.get_item(TableName=stack.tables[env], Key={"filename": {"S": key}})
+    item: dict[str, Any] | None = response.get("Item")
+    return item
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_uploaded_jpeg_becomes_a_dynamodb_record(
+    lambda_env: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = lambda_env
+    key = BETA + "holiday/my cat+dog ☀.jpg"
+    data = jpeg((20, 200, 30), (96, 64))
+    stack.put_image(key, data, {"owner": "ana", "branch": "feature/s3"})
+    event = sqs_event(stack, 1)
+    assert "%2B" in event["Records"][0]["body"]  # the key really arrived URL-encoded
+
+    response = lambda_handler.handler(event, None)
+
+    assert response == {"batchItemFailures": []}
+    item = raw_item(stack, key)
+    assert item is not None
+    assert item["status"] == {"S": "ok"} and "error" not in item
+    assert item["environment"] == {"S": "beta"} and item["branch"] == {"S": "feature/s3"}
+    assert item["s3_bucket"] == {"S": stack.bucket}
+    assert item["size"] == {"N": str(len(data))}
+    assert item["width"] == {"N": "96"} and item["height"] == {"N": "64"}
+    assert item["metadata"]["M"] == {"owner": {"S": "ana"}, "branch": {"S": "feature/s3"}}
+    first = item["labels"]["L"][0]["M"]
+    assert first["Name"] == {"S": "Green"} and "N" in first["Confidence"]
+    assert item["label_count"] == {"N": "3"}
+    assert item["analysis_method"] == {"S": "test-dominant-colour"}
+    assert int(item["expires_at"]["N"]) > time.time() + 6 * 86400
+    assert len(item["sha256"]["S"]) == 64 and item["etag"]["S"]
+    # typed view: Decimal in DynamoDB, floats again in the Record
+    record = DynamoDBResultStore(stack.tables).get("beta", key)
+    assert record is not None and isinstance(record.labels[0]["Confidence"], float)
+
+    lines = json_lines(capsys.readouterr().out)
+    (outcome,) = [line for line in lines if line.get("message") == "outcome"]
+    assert outcome["key"] == key and outcome["env"] == "beta" and outcome["action"] == "stored"
+    assert outcome["duration_ms"] > 0 and outcome["error"] is None
+    (emf,) = [line for line in lines if "_aws" in line]
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "eventlens" and directive["Dimensions"] == [["environment"]]
+    assert {m["Name"] for m in directive["Metrics"]} >= {"Processed", "Failed", "DurationMs"}
+    assert emf["environment"] == "beta" and emf["Processed"] == 1 and emf["Failed"] == 0
+    assert len(emf["DurationMs"]) == 1
+
+
+def test_duplicate_delivery_and_out_of_order_sequencers_leave_one_correct_record(
+    lambda_env: Stack,
+) -> None:
+    stack = lambda_env
+    key = BETA + "dup.jpg"
+    stack.put_image(key, jpeg((200, 10, 10)))
+    event = sqs_event(stack, 1)
+    assert lambda_handler.handler(event, None) == {"batchItemFailures": []}
+    assert lambda_handler.handler(event, None) == {"batchItemFailures": []}  # redelivery
+    first = raw_item(stack, key)
+
+    # the object is overwritten; its two notifications then arrive newest first, in one batch
+    stack.put_image(key, jpeg((10, 10, 200)))
+    stack.receive(stack.queue_url, 1)  # moto's own notification (it carries no sequencer)
+    etag = stack.s3.head_object(Bucket=stack.bucket, Key=key)["ETag"].strip('"')
+
+    def body(sequencer: str) -> str:
+        record = {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "bucket": {"name": stack.bucket},
+                "object": {"key": encode_key(key), "eTag": etag, "sequencer": sequencer},
+            },
+        }
+        return json.dumps({"Records": [record]})
+
+    for sequencer in ("0100000000000000AB", "00FF00000000000000"):  # newer first
+        stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body(sequencer))
+    batch = sqs_event(stack, 2)
+    assert lambda_handler.handler(batch, None) == {"batchItemFailures": []}
+
+    store = DynamoDBResultStore(stack.tables)
+    record = store.get("beta", key)
+    assert record is not None and record.labels[0]["Name"] == "Blue"
+    assert record.sequencer == "0100000000000000AB"
+    assert store.count("beta") == 1
+    assert first is not None and first["labels"]["L"][0]["M"]["Name"] == {"S": "Red"}
+
+
+def test_corrupt_image_gives_an_error_record_and_an_sns_message(lambda_env: Stack) -> None:
+    stack = lambda_env
+    key = BETA + "broken.jpg"
+    stack.put_image(key, jpeg()[:40])  # a truncated JPEG: header only
+    response = lambda_handler.handler(sqs_event(stack, 1), None)
+    assert response == {"batchItemFailures": []}  # bad input is not retried
+    item = raw_item(stack, key)
+    assert item is not None and item["status"] == {"S": "error"}
+    assert item["error"]["S"] and item["labels"] == {"L": []}
+    (message,) = stack.failure_messages(1)
+    assert message["key"] == key and message["environment"] == "beta"
+    assert message["error"] == item["error"]["S"]
+
+
+def test_partial_batch_failure_then_giving_up_after_max_attempts(lambda_env: Stack) -> None:
+    stack = lambda_env
+    stack.put_image(BETA + "fine.jpg", jpeg())
+    stack.put_image(BETA + "flaky.jpg", jpeg())
+    event = sqs_event(stack, 2)
+    by_key = {
+        decode_key(json.loads(r["body"])["Records"][0]["s3"]["object"]["key"]): r
+        for r in event["Records"]
+    }
+    response = lambda_handler.handler(event, None)
+    flaky_id = by_key[BETA + "flaky.jpg"]["messageId"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": flaky_id}]}
+    assert raw_item(stack, BETA + "fine.jpg") is not None
+    assert raw_item(stack, BETA + "flaky.jpg") is None
+    # Lambda deletes the messages not named in batchItemFailures
+    receipt = by_key[BETA + "fine.jpg"]["receiptHandle"]
+    stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=receipt)
+    # redeliveries: attempt 2 fails again, attempt 3 (= EVENTLENS_MAX_ATTEMPTS) gives up
+    for attempt in (2, 3):
+        time.sleep(1.1)  # the queue's visibility timeout is 1 s
+        messages = [m for m in stack.receive(stack.queue_url, 1) if m["MessageId"] == flaky_id]
+        assert messages and messages[0]["Attributes"]["ApproximateReceiveCount"] == str(attempt)
+        response = lambda_handler.handler({"Records": to_lambda_records(messages)}, None)
+        if attempt == 2:
+            assert response == {"batchItemFailures": [{"itemIdentifier": flaky_id}]}
+    assert response == {"batchItemFailures": []}
+    item = raw_item(stack, BETA + "flaky.jpg")
+    assert item is not None and item["status"] == {"S": "error"}
+    assert "gave up after 3 attempts" in item["error"]["S"]
+    assert "ThrottlingException" in item["error"]["S"]
+    (message,) = stack.failure_messages(1)
+    assert message["key"] == BETA + "flaky.jpg"
+
+
+def test_direct_s3_invocation_raises_for_lambda_async_retry(lambda_env: Stack) -> None:
+    stack = lambda_env
+    stack.put_image(BETA + "flaky-direct.jpg", jpeg())
+    stack.put_image(BETA + "direct.jpg", jpeg())
+    messages = stack.receive(stack.queue_url, 2)
+    records = [r for m in messages for r in json.loads(m["Body"])["Records"]]
+    event = {"Records": records}  # what S3 → Lambda would send
+    with pytest.raises(RetryLater, match=r"flaky-direct\.jpg"):
+        lambda_handler.handler(event, None)
+    assert raw_item(stack, BETA + "direct.jpg") is not None  # the good one is stored anyway
+    good = {"Records": [r for r in records if "flaky" not in r["s3"]["object"]["key"]]}
+    assert lambda_handler.handler(good, None) == {"processed": 1}
+
+
+def test_keys_outside_the_prefix_and_non_images_are_skipped_without_writes(
+    lambda_env: Stack,
+) -> None:
+    stack = lambda_env
+    stack.put_image("rekognition-input/prod/p.jpg", jpeg())
+    stack.put_image(BETA + "notes.txt", b"hello")
+    stack.put_image(BETA + "photo.png", encode(photo_like(40, 30), "PNG"))
+    event = sqs_event(stack, 3)
+    before = stack.s3.list_objects_v2(Bucket=stack.bucket)["KeyCount"]
+    assert lambda_handler.handler(event, None) == {"batchItemFailures": []}
+    assert raw_item(stack, "rekognition-input/prod/p.jpg") is None
+    assert raw_item(stack, "rekognition-input/prod/p.jpg", env="prod") is None
+    assert raw_item(stack, BETA + "notes.txt") is None
+    assert raw_item(stack, BETA + "photo.png") is not None
+    assert stack.s3.list_objects_v2(Bucket=stack.bucket)["KeyCount"] == before  # no write-back
+
+
+def test_garbage_messages_go_to_batch_item_failures(lambda_env: Stack) -> None:
+    stack = lambda_env
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody="definitely not json")
+    event = sqs_event(stack, 1)
+    response = lambda_handler.handler(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_rekognition_analyzer_through_the_handler(
+    lambda_env: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = lambda_env
+    monkeypatch.setenv("EVENTLENS_ANALYZER", "rekognition")
+    monkeypatch.setenv("EVENTLENS_MIN_CONFIDENCE", "50")
+    lambda_handler.reset()
+    key = BETA + "rek cat.jpg"
+    stack.put_image(key, encode(photo_like(64, 48), "JPEG"))
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    record = DynamoDBResultStore(stack.tables).get("beta", key)
+    assert record is not None and record.ok
+    assert record.analysis_method == "rekognition"
+    assert record.model_version == "labels=rekognition-detect-labels/max10-min50"
+    assert record.labels, "moto returns canned labels"
+    assert set(record.labels[0]) == {
+        "Name", "Confidence", "Instances", "Parents", "Aliases", "Categories"
+    }  # fmt: skip
+    assert record.label_count == len(record.labels)
+
+
+def test_worker_drains_the_queue_and_deletes_what_succeeded(lambda_env: Stack) -> None:
+    stack = lambda_env
+    for i in range(12):
+        stack.put_image(BETA + f"w/{i}.jpg", jpeg((i * 20, 100, 50)))
+    stack.put_image(BETA + "w/flaky.jpg", jpeg())
+    settings = AwsSettings.from_env()
+    workers = [Worker(AwsApp.from_settings(settings), stack.queue_url, wait_s=1) for _ in range(2)]
+    threads = [threading.Thread(target=w.run, kwargs={"until_empty": True}) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    store = DynamoDBResultStore(stack.tables)
+    assert all(store.get("beta", BETA + f"w/{i}.jpg") is not None for i in range(12))
+    assert sum(w.stats.deleted for w in workers) == 12
+    assert sum(w.stats.left_for_retry for w in workers) >= 1
+    time.sleep(1.2)  # the flaky message becomes visible again: it was not deleted
+    left = stack.receive(stack.queue_url, 1)
+    assert len(left) == 1 and "flaky" in left[0]["Body"]
+
+
+def test_worker_stops_after_the_current_batch(lambda_env: Stack) -> None:
+    worker = Worker(AwsApp.from_settings(AwsSettings.from_env()), lambda_env.queue_url, wait_s=1)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    time.sleep(0.3)
+    worker.stop()
+    thread.join(timeout=5)
+    assert not thread.is_alive() and worker.stats.messages == 0
+
+
+class BrokenSqs:
+    """Fails the first receive (as during an SQS outage), then has nothing to deliver."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("sqs unreachable")
+        return {"Messages": []}
+
+
+def test_worker_survives_a_failing_poll(lambda_env: Stack) -> None:
+    sqs = BrokenSqs()
+    app = AwsApp.from_settings(AwsSettings.from_env())
+    stats = Worker(app, lambda_env.queue_url, client=sqs, wait_s=0).run(until_empty=True)
+    assert sqs.calls == 2 and stats.errors == 1 and stats.messages == 0
+
+
+def test_bundled_and_rekognition_analyzers_write_the_same_record_shape(
+    lambda_env: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.labels_support import model_file, photo
+
+    stack = lambda_env
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(model_file().parent))
+    key = BETA + "chelsea the cat.jpg"
+    stack.put_image(key, photo("chelsea"))
+    event = sqs_event(stack, 1)
+    items = {}
+    for analyzer, table in (("bundled", "beta"), ("rekognition", "prod")):
+        monkeypatch.setenv("EVENTLENS_ANALYZER", analyzer)
+        monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", stack.tables[table])
+        lambda_handler.reset()
+        assert lambda_handler.handler(event, None) == {"batchItemFailures": []}
+        item = raw_item(stack, key, env=table)
+        assert item is not None and item["status"] == {"S": "ok"}
+        items[analyzer] = item
+    bundled, rekognition = items["bundled"], items["rekognition"]
+    assert bundled["analysis_method"] == {"S": "bundled-efficientnet-lite0"}
+    assert rekognition["analysis_method"] == {"S": "rekognition"}
+
+    def shape(item: dict[str, Any]) -> dict[str, Any]:
+        """Attribute names with their DynamoDB types; for labels (and the items inside a
+        label's lists) the union over all of them, so one label without parents and another
+        with some still compare as the same shape."""
+        labels: set[tuple[str, str]] = set()
+        inner: set[tuple[str, str, str]] = set()
+        for label in item["labels"]["L"]:
+            for name, value in label["M"].items():
+                labels.add((name, next(iter(value))))
+                for element in value.get("L", []):
+                    inner.update((name, k, next(iter(v))) for k, v in element["M"].items())
+        top = {name: next(iter(value)) for name, value in item.items()}
+        return {"top": top, "labels": labels, "inner": inner}
+
+    bundled_shape, rekognition_shape = shape(bundled), shape(rekognition)
+    assert bundled_shape["top"] == rekognition_shape["top"]
+    assert bundled_shape["labels"] == rekognition_shape["labels"] == {
+        ("Name", "S"), ("Confidence", "N"), ("Instances", "L"), ("Parents", "L"),
+        ("Aliases", "L"), ("Categories", "L"),
+    }  # fmt: skip
+    assert ("Parents", "Name", "S") in bundled_shape["inner"] & rekognition_shape["inner"]
+    # every nested field the bundled analyzer writes, Rekognition writes the same way
+    assert bundled_shape["inner"] <= rekognition_shape["inner"]
+    names = [label["M"]["Name"]["S"] for label in bundled["labels"]["L"]]
+    assert "Cat" in names

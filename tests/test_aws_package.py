@@ -1,0 +1,158 @@
+"""``eventlens aws package``: reproducible zips that really run (pip reaches PyPI or its cache)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from typer.testing import CliRunner
+
+from eventlens.aws.package import FIXED_TIME, UNZIPPED_LIMIT, build_package, write_zip
+from eventlens.cli.main import app
+from tests.images import jpeg
+
+if TYPE_CHECKING:
+    from tests.aws_fixtures import Stack
+
+pytest_plugins = ["tests.aws_fixtures"]
+
+
+def test_zip_writer_is_deterministic_and_normalises_metadata(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "pkg" / "__pycache__").mkdir(parents=True)
+    (source / "pkg" / "b.py").write_text("b = 1\n")
+    (source / "pkg" / "a.py").write_text("a = 1\n")
+    (source / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"junk")
+    (source / "tool.sh").write_text("#!/bin/sh\n")
+    (source / "tool.sh").chmod(0o700)
+    write_zip(source, tmp_path / "one.zip")
+    os.utime(source / "pkg" / "a.py", (1, 1))  # a different mtime must not matter
+    (source / "pkg" / "b.py").chmod(0o600)  # nor does a different permission
+    write_zip(source, tmp_path / "two.zip")
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.zip") as archive:
+        infos = archive.infolist()
+    assert [i.filename for i in infos] == ["pkg/a.py", "pkg/b.py", "tool.sh"]
+    assert {i.date_time for i in infos} == {FIXED_TIME}
+    modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
+    assert modes == {"pkg/a.py": 0o644, "pkg/b.py": 0o644, "tool.sh": 0o755}
+
+
+@pytest.mark.slow
+def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: Path) -> None:
+    runner = CliRunner()
+    shas = []
+    for name in ("a.zip", "b.zip"):
+        result = runner.invoke(
+            app, ["aws", "package", "--out", str(tmp_path / name), "--analyzer", "rekognition",
+                  "--json"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        shas.append(json.loads(result.stdout[result.stdout.index("{") :])["sha256"])
+    assert shas[0] == shas[1]
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        names = archive.namelist()
+        unzipped = sum(i.file_size for i in archive.infolist())
+    assert "eventlens/aws/handler.py" in names and "PIL/__init__.py" in names
+    assert not [n for n in names if n.startswith(("boto3/", "botocore/", "numpy/", "onnxruntime/"))]
+    assert not [n for n in names if "__pycache__" in n or n.startswith("eventlens/samples/")]
+    assert unzipped < UNZIPPED_LIMIT / 10
+
+
+def run_from_zip(
+    task: Path, stack: Stack, extra_env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """What Lambda does: unzip to a directory, put it first on sys.path (boto3 comes from the
+    runtime), import ``eventlens.aws.handler`` and call ``handler`` with an SQS batch."""
+    import boto3
+
+    from eventlens.aws.worker import to_lambda_records
+
+    messages = stack.receive(stack.queue_url, 1)
+    assert len(messages) == 1
+    event = {"Records": to_lambda_records(messages, stack.queue_arn)}
+    runtime_site = str(Path(boto3.__file__).resolve().parent.parent)
+    script = (
+        "import json, os, sys\n"
+        f"sys.path[:0] = [{str(task)!r}]\n"
+        f"sys.path.append({runtime_site!r})\n"
+        "from eventlens.aws.handler import handler\n"
+        "import eventlens, PIL\n"
+        "assert eventlens.__file__.startswith(sys.path[0]), eventlens.__file__\n"
+        "assert PIL.__file__.startswith(sys.path[0]), PIL.__file__\n"
+        "print('RESULT ' + json.dumps(handler(json.loads(sys.stdin.read()), None)))\n"
+        "print('CACHE ' + str(os.environ.get('EVENTLENS_CACHE_DIR')))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME")}
+    environ.update(
+        EVENTLENS_ENVIRONMENT="beta",
+        EVENTLENS_RESULTS_TABLE=stack.tables["beta"],
+        EVENTLENS_FAILURE_TOPIC_ARN=stack.topic_arn,
+        AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
+        **extra_env,
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        input=json.dumps(event), capture_output=True, text=True, env=environ, timeout=300,
+        cwd=cwd,
+    )  # fmt: skip
+    if done.returncode == 0:
+        (line,) = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+        assert json.loads(line.removeprefix("RESULT ")) == {"batchItemFailures": []}
+    return done
+
+
+@pytest.mark.slow
+def test_the_packaged_handler_runs_from_the_extracted_zip(stack: Stack, tmp_path: Path) -> None:
+    report = build_package(tmp_path / "lambda.zip", "rekognition", runtime="python3.11")
+    task = tmp_path / "task"
+    with zipfile.ZipFile(report.path) as archive:
+        archive.extractall(task)
+    key = "rekognition-input/beta/from zip.jpg"
+    stack.put_image(key, jpeg())
+    done = run_from_zip(task, stack, {"EVENTLENS_ANALYZER": "rekognition"}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    item = stack.dynamodb.get_item(TableName=stack.tables["beta"], Key={"filename": {"S": key}})
+    assert item["Item"]["status"] == {"S": "ok"}
+    assert item["Item"]["analysis_method"] == {"S": "rekognition"}
+
+
+@pytest.mark.slow
+def test_bundled_package_carries_the_converted_model_and_runs_without_converting(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The bundled variant, built for this machine's Python (cp311, manylinux_2_28), runs from
+    the extracted zip with the ONNX model converted at build time: nothing is written to /tmp."""
+    from tests.labels_support import photo
+
+    report = build_package(
+        tmp_path / "bundled.zip", "bundled", runtime="python3.11", pin=True,
+        platforms=["manylinux_2_28_{arch}", "manylinux2014_{arch}"],
+    )  # fmt: skip
+    assert report.model_included and report.within_limits
+    task = tmp_path / "task"
+    with zipfile.ZipFile(report.path) as archive:
+        names = archive.namelist()
+        archive.extractall(task)
+    assert [n for n in names if n.startswith("eventlens/data/model-cache/") and n.endswith(".onnx")]
+    assert "eventlens/data/imagenet_taxonomy.json" in names and "onnxruntime/__init__.py" in names
+    assert report.unzipped_bytes < UNZIPPED_LIMIT
+    key = "rekognition-input/beta/chelsea.jpg"
+    stack.put_image(key, photo("chelsea"))
+    scratch = tmp_path / "lambda-tmp"
+    scratch.mkdir()
+    done = run_from_zip(
+        task, stack, {"EVENTLENS_ANALYZER": "bundled", "TMPDIR": str(scratch)}, tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    item = stack.dynamodb.get_item(TableName=stack.tables["beta"], Key={"filename": {"S": key}})
+    assert item["Item"]["analysis_method"] == {"S": "bundled-efficientnet-lite0"}
+    assert "Cat" in [label["M"]["Name"]["S"] for label in item["Item"]["labels"]["L"]]
+    assert "CACHE " + str(task / "eventlens" / "data" / "model-cache") in done.stdout

@@ -1,0 +1,193 @@
+"""Rekognition analyzer, SNS notifier, EMF metrics and settings: the parts with no wire."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from eventlens.analyzers import registry
+from eventlens.analyzers.rekognition import RekognitionAnalyzer, is_s3_bucket_name
+from eventlens.aws.observability import emf_documents
+from eventlens.aws.settings import AwsSettings
+from eventlens.aws.sns import SnsNotifier, subject_for
+from eventlens.events.base import ObjectEvent
+from eventlens.imaging import ImageInput, ImageRejected
+from eventlens.pipeline import Action, Outcome
+from eventlens.results.record import Record, Status
+from tests.images import jpeg
+
+
+def client_error(code: str, operation: str = "DetectLabels") -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+class FakeRekognition:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.calls: list[dict[str, Any]] = []
+
+    def detect_labels(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if self.error:
+            raise self.error
+        return {
+            "Labels": [
+                {"Name": "Cat", "Confidence": 98.123456, "Parents": [{"Name": "Animal"}],
+                 "Instances": [{"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0.1,
+                                                "Top": 0.2}, "Confidence": 97.0}],
+                 "Aliases": [{"Name": "Kitty"}], "Categories": [{"Name": "Animals and Pets"}]},
+                {"Name": "Blurry", "Confidence": 40.0},
+            ],
+            "LabelModelVersion": "3.0",
+        }  # fmt: skip
+
+
+def test_s3_object_is_used_for_s3_buckets_and_bytes_otherwise() -> None:
+    fake = FakeRekognition()
+    analyzer = RekognitionAnalyzer(max_labels=5, min_confidence=50, client=fake)
+    data = jpeg()
+    findings = analyzer.analyze(ImageInput(data, "in/cat.jpg", "my-bucket"))
+    analyzer.analyze(ImageInput(data, "in/cat.jpg", "/home/ana/eventlens-bucket"))
+    s3_call, bytes_call = fake.calls
+    assert s3_call["Image"] == {"S3Object": {"Bucket": "my-bucket", "Name": "in/cat.jpg"}}
+    assert bytes_call["Image"] == {"Bytes": data}
+    assert s3_call["MaxLabels"] == 5 and s3_call["MinConfidence"] == 50
+    assert findings["LabelModelVersion"] == "3.0"
+    (cat,) = findings["Labels"]  # "Blurry" is under MinConfidence
+    assert cat == {
+        "Name": "Cat", "Confidence": 98.1235,
+        "Instances": [{"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0.1, "Top": 0.2},
+                       "Confidence": 97.0}],
+        "Parents": [{"Name": "Animal"}], "Aliases": [{"Name": "Kitty"}],
+        "Categories": [{"Name": "Animals and Pets"}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "code", ["InvalidImageFormatException", "ImageTooLargeException", "InvalidS3ObjectException"]
+)
+def test_rekognition_rejections_become_image_rejected(code: str) -> None:
+    analyzer = RekognitionAnalyzer(client=FakeRekognition(client_error(code)))
+    with pytest.raises(ImageRejected, match=code):
+        analyzer.analyze(ImageInput(jpeg(), "k.jpg", "bucket-a"))
+
+
+def test_throttling_is_not_a_rejection_so_the_pipeline_retries() -> None:
+    error = client_error("ProvisionedThroughputExceededException")
+    analyzer = RekognitionAnalyzer(client=FakeRekognition(error))
+    with pytest.raises(Exception) as caught:
+        analyzer.analyze(ImageInput(jpeg(), "k.jpg", "bucket-a"))
+    assert not isinstance(caught.value, ImageRejected)
+
+
+def test_non_images_and_oversized_bytes_are_rejected_without_an_api_call() -> None:
+    fake = FakeRekognition()
+    analyzer = RekognitionAnalyzer(client=fake)
+    with pytest.raises(ImageRejected):
+        analyzer.analyze(ImageInput(b"not an image", "k.jpg", "bucket-a"))
+    big = jpeg() + b"\0" * (5 * 1024 * 1024)
+    with pytest.raises(ImageRejected, match="5 MB"):
+        analyzer.analyze(ImageInput(big, "k.jpg", ""))
+    assert fake.calls == []
+
+
+def test_registry_knows_rekognition_and_the_client_retries_adaptively(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    analyzer = registry.create(
+        "rekognition", registry.AnalyzerSettings(max_labels=3, min_confidence=70)
+    )
+    assert isinstance(analyzer, RekognitionAnalyzer)
+    assert (analyzer.name, analyzer.method) == ("labels", "rekognition")
+    assert analyzer.model_version == "rekognition-detect-labels/max3-min70"
+    retries = analyzer.client.meta.config.retries
+    assert retries["mode"] == "adaptive" and retries["total_max_attempts"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("bucket", "is_s3"),
+    [("photos", True), ("my.photos-1", True), ("/tmp/x", False), ("", False), ("A_b", False)],
+)
+def test_bucket_name_detection(bucket: str, is_s3: bool) -> None:
+    assert is_s3_bucket_name(bucket) is is_s3
+
+
+class RecordingSns:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> dict[str, Any]:
+        if self.fail:
+            raise client_error("InternalError", "Publish")
+        self.published.append(kwargs)
+        return {"MessageId": "1"}
+
+
+def failed_record(key: str) -> Record:
+    return Record(filename=key, environment="prod", status=Status.ERROR, error="corrupt JPEG")
+
+
+def test_sns_notifier_publishes_a_short_subject_and_json_and_never_raises() -> None:
+    sns = RecordingSns()
+    key = "rekognition-input/prod/" + "very long name ☀ " * 10 + ".jpg"
+    SnsNotifier("arn:topic", client=sns).failure(failed_record(key))
+    (call,) = sns.published
+    assert call["TopicArn"] == "arn:topic"
+    assert len(call["Subject"]) <= 100 and call["Subject"].isascii()
+    assert json.loads(call["Message"])["key"] == key
+    assert json.loads(call["Message"])["error"] == "corrupt JPEG"
+    SnsNotifier("arn:topic", client=RecordingSns(fail=True)).failure(failed_record("k"))
+    assert "\n" not in subject_for(failed_record("a\nb.jpg"))
+
+
+def outcome(action: Action) -> Outcome:
+    return Outcome(ObjectEvent("b", "k.jpg"), action)
+
+
+def test_emf_documents_count_actions_and_chunk_durations() -> None:
+    outcomes = [(outcome(Action.STORED), 10.0)] * 150 + [
+        (outcome(Action.FAILED), 5.0),
+        (outcome(Action.RETRY), 1.0),
+        (outcome(Action.SKIPPED), 0.1),
+    ]
+    first, second = emf_documents(outcomes, "prod", now_ms=1)
+    assert first["_aws"]["Timestamp"] == 1
+    assert first["environment"] == second["environment"] == "prod"
+    assert (first["Processed"], first["Failed"], first["Retried"], first["Skipped"]) == (
+        150,
+        1,
+        1,
+        1,
+    )
+    assert len(first["DurationMs"]) == 100 and len(second["DurationMs"]) == 51
+    assert "Processed" not in second  # counts are reported once
+    names = {m["Name"] for m in second["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert names == {"DurationMs"}
+
+
+def test_settings_from_environment() -> None:
+    settings = AwsSettings.from_env(
+        {
+            "EVENTLENS_ENVIRONMENT": "prod",
+            "EVENTLENS_ANALYZER": "bundled",
+            "EVENTLENS_PREFIX": "in/prod",
+            "EVENTLENS_MAX_ATTEMPTS": "4",
+            "EVENTLENS_TTL_DAYS": "30",
+            "EVENTLENS_MIN_CONFIDENCE": "70.5",
+            "EVENTLENS_MAX_LABELS": "5",
+        }
+    )
+    assert settings.table == "prod_results" and settings.key_prefix == "in/prod/"
+    assert settings.analyzer_name == "labels" and settings.max_attempts == 4
+    assert (settings.ttl_days, settings.min_confidence, settings.max_labels) == (30, 70.5, 5)
+    assert AwsSettings.from_env({}).analyzer_name == "rekognition"
+    with pytest.raises(ValueError, match="beta or prod"):
+        AwsSettings.from_env({"EVENTLENS_ENVIRONMENT": "staging"})
+    with pytest.raises(ValueError, match="dynamodb"):
+        AwsSettings.from_env({"EVENTLENS_RESULTS_BACKEND": "sqlite"})
