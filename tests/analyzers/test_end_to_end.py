@@ -83,3 +83,15 @@ def test_all_analyzers_from_config_then_search(
     assert [[m["Key"] for m in g] for g in groups] == [
         [BETA + "astronaut.jpg", BETA + "copies/astronaut-small.jpg"]
     ]
+
+
+@needs_weights
+def test_analyze_command_runs_any_analyzer_on_files(tmp_path: Path) -> None:
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes((SAMPLES / "prod" / "astronaut.jpg").read_bytes())
+    output = json.loads(run_cli("analyze", "--analyzer", "faces", str(photo)))
+    assert output["File"] == str(photo) and len(output["FaceDetails"]) == 1
+    bad = CliRunner().invoke(app, ["analyze", "-a", "nope", str(photo)])
+    assert bad.exit_code == 2 and "unknown analyzer" in bad.output
+    dup = CliRunner().invoke(app, ["analyze", "-a", "duplicates", str(photo)])
+    assert dup.exit_code == 2

@@ -161,12 +161,26 @@ def analyze(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     max_labels: Annotated[int, typer.Option(min=1, help="MaxLabels")] = 10,
     min_confidence: Annotated[float, typer.Option(min=0, max=100, help="MinConfidence")] = 55.0,
+    analyzer_name: Annotated[
+        str,
+        typer.Option(
+            "--analyzer", "-a", help="labels, faces, text, moderation or video (a video file)"
+        ),
+    ] = "labels",
 ) -> None:
-    """Label image files and print Rekognition DetectLabels-shaped JSON (no store needed)."""
-    analyzer = registry.create(
-        "labels", registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence)
-    )
-    inputs = [ImageInput(path.read_bytes(), str(path)) for path in files]
+    """Analyse files and print Rekognition-shaped JSON (DetectLabels by default; no store
+    needed)."""
+    if analyzer_name == "duplicates":
+        raise typer.BadParameter("duplicates compares with stored images: use `eventlens run`")
+    try:
+        analyzer = registry.create(
+            analyzer_name,
+            registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    media = "video" if "video" in analyzer.media else "image"
+    inputs = [ImageInput(path.read_bytes(), str(path), media=media) for path in files]
     output = []
     failed = False
     for path, result in zip(files, analyzer.analyze_batch(inputs), strict=True):
