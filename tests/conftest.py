@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,13 +24,15 @@ class DominantColourAnalyzer(Analyzer):
     def __init__(self, version: str = "1") -> None:
         self.version = version
         self.calls = 0
+        self._calls_lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
         return f"dominant-colour/{self.version}"
 
     def analyze(self, image: ImageInput) -> Findings:
-        self.calls += 1
+        with self._calls_lock:  # the runner may analyse batches in parallel lanes
+            self.calls += 1
         pixels = np.asarray(image.decode(min_short_side=32).image, dtype=np.float32)
         means = pixels.reshape(-1, 3).mean(axis=0)
         names = ("Red", "Green", "Blue")

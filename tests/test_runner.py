@@ -21,8 +21,9 @@ BETA = "rekognition-input/beta/"
 PROD = "rekognition-input/prod/"
 
 
-@pytest.fixture
+@pytest.fixture(params=[1, 2], ids=["one-lane", "two-lanes"])
 def runner(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     bucket: LocalFolderStore,
     results: SQLiteResultStore,
@@ -30,7 +31,9 @@ def runner(
 ) -> Iterator[LocalRunner]:
     queue = IntakeQueue(tmp_path / "results.db")
     pipeline = Pipeline(bucket, results, {"*": [analyzer]}, router=Router())
-    yield LocalRunner(pipeline, queue, bucket, Router(), batch_size=4, settle_s=0.3)
+    yield LocalRunner(
+        pipeline, queue, bucket, Router(), batch_size=4, settle_s=0.3, lanes=request.param
+    )
     queue.close()
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import random
 import socket
+import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.codec import event_from_json, event_to_json
@@ -68,6 +72,8 @@ def new_owner_id() -> str:
 
 
 class IntakeQueue:
+    """Thread-safe: one connection, every operation under a lock, writes in one transaction."""
+
     def __init__(
         self,
         path: Path | str,
@@ -78,41 +84,51 @@ class IntakeQueue:
     ) -> None:
         self._conn = connect(path)
         self._conn.executescript(_SCHEMA)
+        self._lock = threading.RLock()
         self.lease_s = lease_s
         self.retry_policy = retry or RetryPolicy()
         self.owner = owner or new_owner_id()
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     def enqueue(self, events: Iterable[ObjectEvent]) -> int:
         now = time.time()
         rows = [(e.bucket, e.key, event_to_json(e), now, now) for e in events]
-        if not rows:
-            return 0
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.executemany(
-                """
-                INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
-                VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (bucket, key) DO UPDATE SET
-                    event = excluded.event, version = intake.version + 1, attempts = 0,
-                    available_at = excluded.available_at, last_error = NULL
-                """,
-                rows,
-            )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
+        if rows:
+            with self._transaction() as conn:
+                conn.executemany(
+                    """
+                    INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (bucket, key) DO UPDATE SET
+                        event = excluded.event, version = intake.version + 1, attempts = 0,
+                        available_at = excluded.available_at, last_error = NULL
+                    """,
+                    rows,
+                )
         return len(rows)
 
     def claim(self, limit: int) -> list[Job]:
         now = time.time()
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = self._conn.execute(
+        with self._transaction() as conn:
+            rows = conn.execute(
                 """
                 UPDATE intake SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
                 WHERE rowid IN (
@@ -124,114 +140,124 @@ class IntakeQueue:
                 """,
                 (self.owner, now + self.lease_s, now, now, limit),
             ).fetchall()
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
         return [Job(event_from_json(e), v, a) for e, v, a in rows]
 
     def ack(self, job: Job) -> None:
-        """Done with this version; a newer version enqueued meanwhile stays, ready to run."""
-        key = (job.event.bucket, job.event.key)
-        self._conn.execute(
-            "DELETE FROM intake WHERE bucket = ? AND key = ? AND version = ?", (*key, job.version)
-        )
-        self._conn.execute(
-            "UPDATE intake SET lease_owner = NULL, lease_until = NULL "
-            "WHERE bucket = ? AND key = ? AND lease_owner = ?",
-            (*key, self.owner),
-        )
+        self.ack_many([job])
+
+    def ack_many(self, jobs: Iterable[Job]) -> None:
+        """Done with these versions; a newer version enqueued meanwhile stays, ready to run."""
+        keys = [(j.event.bucket, j.event.key, j.version) for j in jobs]
+        with self._transaction() as conn:
+            conn.executemany(
+                "DELETE FROM intake WHERE bucket = ? AND key = ? AND version = ?", keys
+            )
+            conn.executemany(
+                "UPDATE intake SET lease_owner = NULL, lease_until = NULL "
+                "WHERE bucket = ? AND key = ? AND lease_owner = ?",
+                [(bucket, key, self.owner) for bucket, key, _ in keys],
+            )
 
     def fail(self, job: Job, error: str) -> bool:
         """Schedule a retry with backoff. Returns True when the job was dead-lettered instead."""
         key = (job.event.bucket, job.event.key)
         now = time.time()
-        if job.attempts >= self.retry_policy.max_attempts:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
+        with self._transaction() as conn:
+            if job.attempts >= self.retry_policy.max_attempts:
+                conn.execute(
                     "INSERT INTO dead_letters (bucket, key, event, attempts, error, failed_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (*key, event_to_json(job.event), job.attempts, error, now),
                 )
-                self._conn.execute(
+                conn.execute(
                     "DELETE FROM intake WHERE bucket = ? AND key = ? AND version = ?",
                     (*key, job.version),
                 )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            return True
-        self._conn.execute(
-            "UPDATE intake SET lease_owner = NULL, lease_until = NULL, available_at = ?, "
-            "last_error = ? WHERE bucket = ? AND key = ? AND version = ?",
-            (now + self.retry_policy.delay(job.attempts), error, *key, job.version),
-        )
-        return False
+                return True
+            conn.execute(
+                "UPDATE intake SET lease_owner = NULL, lease_until = NULL, available_at = ?, "
+                "last_error = ? WHERE bucket = ? AND key = ? AND version = ?",
+                (now + self.retry_policy.delay(job.attempts), error, *key, job.version),
+            )
+            return False
 
     def release_dead_owners(self) -> int:
         """Free leases held by processes on this host that no longer exist (e.g. kill -9)."""
         host = socket.gethostname()
         released = 0
-        owners = self._conn.execute(
+        owners = self._query(
             "SELECT DISTINCT lease_owner FROM intake WHERE lease_owner IS NOT NULL"
-        ).fetchall()
+        )
         for (owner,) in owners:
             owner_host, _, rest = str(owner).partition(":")
             pid_text = rest.partition(":")[0]
             if owner_host != host or not pid_text.isdigit() or _alive(int(pid_text)):
                 continue
-            cursor = self._conn.execute(
-                "UPDATE intake SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
-                (owner,),
-            )
-            released += cursor.rowcount
+            with self._transaction() as conn:
+                cursor = conn.execute(
+                    "UPDATE intake SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE lease_owner = ?",
+                    (owner,),
+                )
+                released += cursor.rowcount
         return released
 
     def pending(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM intake").fetchone()[0])
+        return int(self._query("SELECT COUNT(*) FROM intake")[0][0])
 
     def next_available_in(self) -> float | None:
         """Seconds until some job not leased by a live worker becomes claimable."""
-        row = self._conn.execute(
-            "SELECT MIN(MAX(available_at, COALESCE(lease_until, 0))) FROM intake"
-        ).fetchone()
-        return None if row[0] is None else max(0.0, float(row[0]) - time.time())
+        row = self._query("SELECT MIN(MAX(available_at, COALESCE(lease_until, 0))) FROM intake")
+        return None if row[0][0] is None else max(0.0, float(row[0][0]) - time.time())
 
     # -- dead letters ----------------------------------------------------------------------
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        rows = self._conn.execute(
+        rows = self._query(
             "SELECT id, event, attempts, error, failed_at FROM dead_letters "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
-        ).fetchall()
+        )
         return [DeadLetter(i, event_from_json(e), a, err or "", t) for i, e, a, err, t in rows]
 
     def dead_count(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+        return int(self._query("SELECT COUNT(*) FROM dead_letters")[0][0])
 
     def retry_dead(self, ids: Iterable[int] | None = None) -> int:
-        """Move dead letters (all, or the given ids) back into the intake queue."""
-        selected = self._select_dead(ids)
-        events = [event_from_json(e) for _, e in selected]
-        self.enqueue(events)
-        self._delete_dead([i for i, _ in selected])
+        """Move dead letters (all, or the given ids) back into the intake queue, atomically."""
+        with self._lock:
+            selected = self._select_dead(ids)
+            events = [event_from_json(e) for _, e in selected]
+            with self._transaction() as conn:
+                now = time.time()
+                conn.executemany(
+                    """
+                    INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (bucket, key) DO UPDATE SET
+                        event = excluded.event, version = intake.version + 1, attempts = 0,
+                        available_at = excluded.available_at, last_error = NULL
+                    """,
+                    [(e.bucket, e.key, event_to_json(e), now, now) for e in events],
+                )
+                self._delete_dead(conn, [i for i, _ in selected])
         return len(events)
 
     def purge_dead(self, ids: Iterable[int] | None = None) -> int:
-        selected = self._select_dead(ids)
-        self._delete_dead([i for i, _ in selected])
+        with self._lock:
+            selected = self._select_dead(ids)
+            with self._transaction() as conn:
+                self._delete_dead(conn, [i for i, _ in selected])
         return len(selected)
 
     def _select_dead(self, ids: Iterable[int] | None) -> list[tuple[int, str]]:
-        rows = self._conn.execute("SELECT id, event FROM dead_letters").fetchall()
+        rows = self._query("SELECT id, event FROM dead_letters")
         wanted = None if ids is None else set(ids)
         return [(int(i), str(e)) for i, e in rows if wanted is None or i in wanted]
 
-    def _delete_dead(self, ids: list[int]) -> None:
-        self._conn.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in ids])
+    @staticmethod
+    def _delete_dead(conn: sqlite3.Connection, ids: list[int]) -> None:
+        conn.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in ids])
 
 
 def _alive(pid: int) -> bool:

@@ -24,9 +24,11 @@ Progress = Callable[[Outcome], None]
 class RunStats:
     counts: Counter[str] = field(default_factory=Counter)
     dead_lettered: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.action.value] += 1
+        with self._lock:
+            self.counts[outcome.action.value] += 1
 
     @property
     def processed(self) -> int:
@@ -43,6 +45,7 @@ class LocalRunner:
         *,
         batch_size: int = 16,
         settle_s: float = 1.0,
+        lanes: int = 1,
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
@@ -50,6 +53,7 @@ class LocalRunner:
         self.router = router
         self.batch_size = batch_size
         self.settle_s = settle_s
+        self.lanes = max(1, lanes)
         self._wake = threading.Event()
 
     def reconcile(self) -> int:
@@ -72,16 +76,8 @@ class LocalRunner:
     def drain(self, progress: Progress | None = None, *, wait_for_retries: bool = True) -> RunStats:
         """Process until the queue is empty (waiting out retry back-offs if asked)."""
         stats = RunStats()
-        while True:
-            jobs = self.queue.claim(self.batch_size)
-            if jobs:
-                self._run(jobs, stats, progress)
-                continue
-            wait = self.queue.next_available_in()
-            if wait is None or not wait_for_retries:
-                return stats
-            self._wake.wait(min(wait, 1.0) + 0.01)
-            self._wake.clear()
+        self._in_lanes(lambda: self._lane(stats, progress, None, wait_for_retries))
+        return stats
 
     def watch(self, stop: threading.Event, progress: Progress | None = None) -> RunStats:
         """Reconcile, then process new files as they are written until ``stop`` is set."""
@@ -90,17 +86,52 @@ class LocalRunner:
         watcher.start()  # before reconciling, so nothing written in between is missed
         try:
             self.reconcile()
-            while not stop.is_set():
-                jobs = self.queue.claim(self.batch_size)
-                if jobs:
-                    self._run(jobs, stats, progress)
-                    continue
-                wait = self.queue.next_available_in()
-                self._wake.wait(0.5 if wait is None else min(wait, 0.5))
-                self._wake.clear()
+            self._in_lanes(lambda: self._lane(stats, progress, stop, True))
         finally:
             watcher.stop()
         return stats
+
+    def _in_lanes(self, loop: Callable[[], None]) -> None:
+        """Run ``loop`` in ``self.lanes`` threads: while one batch is in the model, the next
+        one is read and decoded, so both cores stay busy."""
+        if self.lanes == 1:
+            loop()
+            return
+        errors: list[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                loop()
+            except BaseException as exc:
+                errors.append(exc)
+                self._wake.set()
+
+        threads = [threading.Thread(target=guarded, name=f"lane-{i}") for i in range(self.lanes)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    def _lane(
+        self,
+        stats: RunStats,
+        progress: Progress | None,
+        stop: threading.Event | None,
+        wait_for_retries: bool,
+    ) -> None:
+        """Claim and process batches; without ``stop``, return once nothing is left."""
+        while stop is None or not stop.is_set():
+            jobs = self.queue.claim(self.batch_size)
+            if jobs:
+                self._run(jobs, stats, progress)
+                continue
+            wait = self.queue.next_available_in()
+            if stop is None and (wait is None or not wait_for_retries):
+                return
+            self._wake.wait(0.5 if wait is None else min(wait, 0.5) + 0.005)
+            self._wake.clear()
 
     def stop_waiting(self) -> None:
         self._wake.set()
@@ -111,18 +142,19 @@ class LocalRunner:
 
     def _run(self, jobs: list[Job], stats: RunStats, progress: Progress | None) -> None:
         outcomes = self.pipeline.process_batch([job.event for job in jobs])
+        self.queue.ack_many(
+            job for job, o in zip(jobs, outcomes, strict=True) if o.action is not Action.RETRY
+        )
         for job, outcome in zip(jobs, outcomes, strict=True):
             if outcome.action is Action.RETRY:
                 log.warning("will retry %s: %s", job.event.key, outcome.reason)
-                if self.queue.fail(job, outcome.reason):
-                    stats.dead_lettered += 1
-                    outcome = self.pipeline.record_failure(
-                        job.event, f"gave up after {job.attempts} attempts: {outcome.reason}"
-                    )
-                else:
+                if not self.queue.fail(job, outcome.reason):
                     continue
-            else:
-                self.queue.ack(job)
+                with stats._lock:
+                    stats.dead_lettered += 1
+                outcome = self.pipeline.record_failure(
+                    job.event, f"gave up after {job.attempts} attempts: {outcome.reason}"
+                )
             if outcome.action is Action.SKIPPED:
                 log.info("skipped %s: %s", job.event.key, outcome.reason)
             stats.add(outcome)

@@ -14,6 +14,7 @@ from eventlens.results.hash_index import SQLiteHashIndex
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.runner import LocalRunner
 from eventlens.storage.local import LocalFolderStore
+from eventlens.workers import worker_count
 
 
 @dataclass(slots=True)
@@ -70,7 +71,10 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
         notifier=notifier, options=settings.pipeline_options(),
         observers=[audit] if audit else [],
     )  # fmt: skip
-    runner = LocalRunner(pipeline, queue, storage, settings.router, batch_size=settings.batch_size)
+    runner = LocalRunner(
+        pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
+        lanes=worker_count(),
+    )  # fmt: skip
     return LocalApp(
         settings, storage, results, queue, pipeline, runner, notifier, audit, hash_index
     )

@@ -139,3 +139,15 @@ def test_pipeline_stores_duplicate_findings_and_cli_lists_groups(
     assert result.exit_code == 0, result.output
     groups = json.loads(result.output)
     assert [[m["Key"] for m in g] for g in groups] == [keys]
+
+
+def test_copies_analysed_concurrently_still_find_each_other(index: SQLiteHashIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    analyzer = DuplicateAnalyzer(index)
+    data = encode(coffee(), "JPEG", quality=85)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: analyse(analyzer, data, f"c{i}.jpg"), range(8)))
+    originals = [r for r in results if r["DuplicateOf"] is None]
+    assert len(originals) == 1
+    assert all(r["Exact"] for r in results if r["DuplicateOf"] is not None)

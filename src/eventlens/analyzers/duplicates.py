@@ -9,6 +9,7 @@ within twice that (the second hash cuts pHash's false positives on smooth images
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
@@ -103,6 +104,9 @@ class DuplicateAnalyzer(Analyzer):
     def __init__(self, index: HashIndex, *, max_distance: int = DEFAULT_MAX_DISTANCE) -> None:
         self.index = index
         self.max_distance = max_distance
+        # look-up and insert as one step, so two copies analysed at once in different worker
+        # lanes of this process still see each other
+        self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
@@ -114,14 +118,15 @@ class DuplicateAnalyzer(Analyzer):
         entry = HashEntry(image.key, sha256, phash(decoded), dhash(decoded))
         env = image.environment
         match: HashMatch | None = None
-        exact_key = self.index.find_exact(env, sha256, image.key)
-        if exact_key is not None:
-            match = HashMatch(exact_key, 0, True)
-        else:
-            match = self.index.find_similar(
-                env, entry.phash, entry.dhash, self.max_distance, image.key
-            )
-        self.index.add(env, entry)
+        with self._lock:
+            exact_key = self.index.find_exact(env, sha256, image.key)
+            if exact_key is not None:
+                match = HashMatch(exact_key, 0, True)
+            else:
+                match = self.index.find_similar(
+                    env, entry.phash, entry.dhash, self.max_distance, image.key
+                )
+            self.index.add(env, entry)
         return {
             "phash": to_hex(entry.phash),
             "dhash": to_hex(entry.dhash),
