@@ -130,10 +130,6 @@ def test_cli_search_by_text_faces_and_moderation(tmp_path: Path) -> None:
     assert search("--label", "Paper") == {"receipt.jpg"}
     bare = runner.invoke(app, ["results", "search", "--env", "beta", "--db", str(db)])
     assert bare.exit_code == 2
-    dynamo = runner.invoke(
-        app, ["results", "search", "--env", "beta", "--faces", "--backend", "dynamodb"]
-    )
-    assert dynamo.exit_code == 2 and "sqlite" in dynamo.output
 
 
 def test_findings_summary_for_the_table() -> None:
@@ -155,3 +151,14 @@ def test_unexpected_finding_shapes_are_tolerated() -> None:
     from eventlens.cli.render import findings_summary
 
     assert findings_summary(odd) == "1 face"
+
+
+def test_matches_is_the_same_filter_for_stores_without_an_index() -> None:
+    from eventlens.results.finding_terms import matches
+
+    receipt, portrait, copy = records()
+    assert matches(receipt, ()) and matches(receipt, (("text", "TOTAL"),))
+    assert not matches(receipt, (("faces", ANY),))
+    assert matches(portrait, (("faces", ANY), ("moderation", "revealing clothes")))
+    assert not matches(portrait, (("duplicate", ANY),))
+    assert matches(copy, (("duplicate", BETA + "portrait.jpg"),))

@@ -98,11 +98,6 @@ def search(
             "[red]give at least one of --label, --text, --faces, --moderation, --duplicates[/red]"
         )
         raise typer.Exit(2)
-    if findings and backend is not Backend.SQLITE:
-        err_console.print(
-            "[red]--text/--faces/--moderation/--duplicates need --backend sqlite[/red]"
-        )
-        raise typer.Exit(2)
     _show(
         open_for(env, backend, table, root, db),
         Query(env, label=label, status=status, limit=limit, findings=tuple(findings)),

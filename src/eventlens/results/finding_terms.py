@@ -39,6 +39,19 @@ def finding_terms(record: Record) -> list[tuple[str, str, float]]:
     return [(kind, value, confidence) for (kind, value), confidence in best.items()]
 
 
+def matches(record: Record, wanted: tuple[tuple[str, str], ...]) -> bool:
+    """True when the record has every (kind, value) term (value ``*``: any of that kind);
+    values compare case-insensitively, as in the SQLite index."""
+    if not wanted:
+        return True
+    have = {(kind, value.casefold()) for kind, value, _ in finding_terms(record)}
+    kinds = {kind for kind, _ in have}
+    return all(
+        kind in kinds if value == ANY else (kind, value.casefold()) in have
+        for kind, value in wanted
+    )
+
+
 def items_of(value: Any, key: str) -> list[dict[str, Any]]:
     """The list under ``key`` of a Rekognition-shaped dict (or a bare list, as some writers
     store it); anything else, or entries that are not objects, count as nothing."""
