@@ -36,6 +36,8 @@ class Settings:
     branch: str = "local"
     batch_size: int = 16
     max_attempts: int = 5
+    video_fps: float = 1.0  # video analyzer: frames sampled per second
+    duplicate_max_distance: int = 6  # duplicates analyzer: largest pHash distance (bits)
     audit_log: Path | None = None
     webhook_url: str | None = None  # POST failure notices here (local mode)
 
@@ -52,7 +54,12 @@ class Settings:
         return {route.environment: route.table for route in self.routes}
 
     def analyzer_settings(self) -> AnalyzerSettings:
-        return AnalyzerSettings(max_labels=self.max_labels, min_confidence=self.min_confidence)
+        return AnalyzerSettings(
+            max_labels=self.max_labels,
+            min_confidence=self.min_confidence,
+            video_fps=self.video_fps,
+            duplicate_max_distance=self.duplicate_max_distance,
+        )
 
     def pipeline_options(self) -> PipelineOptions:
         return PipelineOptions(
@@ -88,6 +95,10 @@ class Settings:
             settings.max_pixels = int(value)
         if value := env.get("EVENTLENS_BRANCH") or env.get("GITHUB_REF_NAME"):
             settings.branch = value
+        if value := env.get("EVENTLENS_VIDEO_FPS"):
+            settings.video_fps = float(value)
+        if value := env.get("EVENTLENS_DUPLICATE_MAX_DISTANCE"):
+            settings.duplicate_max_distance = int(value)
         if value := env.get("EVENTLENS_AUDIT_LOG"):
             settings.audit_log = Path(value)
         if value := env.get("EVENTLENS_BATCH_SIZE"):

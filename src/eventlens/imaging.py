@@ -16,6 +16,7 @@ DEFAULT_MAX_PIXELS = (
     120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
 )
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"})
 
 
 class ImageRejected(ValueError):
@@ -31,8 +32,16 @@ class DecodedImage:
 
 
 def looks_like_image_key(key: str) -> bool:
+    return _extension(key) in IMAGE_EXTENSIONS
+
+
+def looks_like_video_key(key: str) -> bool:
+    return _extension(key) in VIDEO_EXTENSIONS
+
+
+def _extension(key: str) -> str:
     dot = key.rfind(".")
-    return dot != -1 and key[dot:].lower() in IMAGE_EXTENSIONS
+    return key[dot:].lower() if dot != -1 else ""
 
 
 def probe(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, str]:
@@ -103,12 +112,17 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 @dataclass(slots=True)
 class ImageInput:
-    """What an analyzer receives: the bytes, where they came from, and a cached decoder."""
+    """What an analyzer receives: the bytes, where they came from, and a cached decoder.
+
+    ``media`` is ``image`` or ``video``; ``environment`` is the routed environment (analyzers
+    that keep per-environment state, such as duplicate detection, need it)."""
 
     data: bytes
     key: str
     bucket: str = ""
     max_pixels: int = DEFAULT_MAX_PIXELS
+    environment: str = ""
+    media: str = "image"
     _decoded: dict[int, DecodedImage] = field(default_factory=dict, repr=False)
 
     def decode(self, min_short_side: int | None = None) -> DecodedImage:

@@ -11,7 +11,13 @@ from enum import StrEnum
 
 from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.events.base import EventKind, ObjectEvent
-from eventlens.imaging import DEFAULT_MAX_PIXELS, ImageInput, ImageRejected, looks_like_image_key
+from eventlens.imaging import (
+    DEFAULT_MAX_PIXELS,
+    ImageInput,
+    ImageRejected,
+    looks_like_image_key,
+    looks_like_video_key,
+)
 from eventlens.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Record, Status
@@ -145,8 +151,14 @@ class Pipeline:
             return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
         if event.kind is EventKind.REMOVED:
             return Outcome(event, Action.SKIPPED, reason="object removed; its record is kept")
-        if not looks_like_image_key(event.key):
-            return Outcome(event, Action.SKIPPED, reason="not an image file extension")
+        media = self.media_for(route.environment, event.key)
+        if media is None:
+            reason = "not an image file extension"
+            if looks_like_video_key(event.key):
+                reason = "a video, and no video analyzer is enabled for this environment"
+            elif looks_like_image_key(event.key):
+                reason = "an image, and no image analyzer is enabled for this environment"
+            return Outcome(event, Action.SKIPPED, reason=reason)
         existing = self.results.get(route.environment, event.key)
         version = self.model_version(route.environment)
         if (
@@ -174,7 +186,10 @@ class Pipeline:
             and existing.model_version == version
         ):
             return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")
-        image = ImageInput(data, event.key, self.storage.bucket, self.options.max_pixels)
+        image = ImageInput(
+            data, event.key, self.storage.bucket, self.options.max_pixels,
+            environment=route.environment, media=media,
+        )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
         return _Work(event, route, started, image, info, sha256, fetch_ms)
 
@@ -184,7 +199,13 @@ class Pipeline:
         failures: dict[int, BaseException] = {}
         batch_started = time.perf_counter()
         for analyzer in analyzers:
-            pending = [i for i in range(len(items)) if i not in failures]
+            pending = [
+                i
+                for i in range(len(items))
+                if i not in failures and items[i].image.media in analyzer.media
+            ]
+            if not pending:
+                continue
             try:
                 results = analyzer.analyze_batch([items[i].image for i in pending])
             except Exception as exc:
@@ -223,13 +244,23 @@ class Pipeline:
         findings: dict[str, Findings],
         share_ms: float,
     ) -> Record:
-        primary = analyzers[0]
+        # the first analyzer that accepts this media kind supplies the labels
+        primary = next(a for a in analyzers if item.image.media in a.media)
         record = self._base_record(item.event, item.route, item)
-        record.labels = list(findings[primary.name].get("Labels", []))
+        record.labels = primary.record_labels(findings[primary.name])
         record.label_count = len(record.labels)
         record.analysis_method = primary.method
-        record.width, record.height = item.image.dimensions()
-        record.findings = {name: f for name, f in findings.items() if name != primary.name}
+        if item.image.media == "image":
+            record.width, record.height = item.image.dimensions()
+        else:
+            meta = findings[primary.name].get("VideoMetadata", {})
+            record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
+        # an image's labels are the record's labels; a video's timestamped labels are kept whole
+        record.findings = {
+            name: f
+            for name, f in findings.items()
+            if name != primary.name or item.image.media != "image"
+        }
         record.duration_ms = round(item.fetch_ms + share_ms, 3)
         return record
 
@@ -290,6 +321,16 @@ class Pipeline:
                 self.notifier.failure(record)
                 outcomes.append(Outcome(event, Action.FAILED, record, reason=record.error or ""))
         return outcomes
+
+    def media_for(self, environment: str, key: str) -> str | None:
+        """``image`` or ``video`` by extension, when an analyzer of the environment takes that
+        kind of media; else None (the object is skipped)."""
+        media = (
+            "image" if looks_like_image_key(key) else "video" if looks_like_video_key(key) else None
+        )
+        if media and any(media in a.media for a in self._analyzers_for(environment)):
+            return media
+        return None
 
     def _analyzers_for(self, environment: str) -> list[Analyzer]:
         found = self.analyzers.get(environment) or self.analyzers.get("*")

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.local import FolderWatcher, scan
-from eventlens.imaging import looks_like_image_key
 from eventlens.intake import IntakeQueue, Job
 from eventlens.pipeline import Action, Outcome, Pipeline
 from eventlens.routing import Router
@@ -63,7 +62,7 @@ class LocalRunner:
         stale: list[ObjectEvent] = []
         for event in scan(self.store, self.router):
             route = self.router.route_for_key(event.key)
-            if route is None or not looks_like_image_key(event.key):
+            if route is None or self.pipeline.media_for(route.environment, event.key) is None:
                 continue  # the pipeline would skip it; don't requeue it on every start
             record = self.pipeline.results.get(route.environment, event.key)
             if record is None or record.etag != event.etag:

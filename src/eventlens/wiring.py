@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eventlens.analyzers import registry
 from eventlens.audit import AuditLog
@@ -10,6 +10,7 @@ from eventlens.config import Settings
 from eventlens.intake import IntakeQueue, RetryPolicy
 from eventlens.notify import LogNotifier, Notifier
 from eventlens.pipeline import Pipeline
+from eventlens.results.hash_index import SQLiteHashIndex
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.runner import LocalRunner
 from eventlens.storage.local import LocalFolderStore
@@ -26,6 +27,7 @@ class LocalApp:
     runner: LocalRunner
     notifier: Notifier
     audit: AuditLog | None = None
+    hash_index: SQLiteHashIndex | None = None
 
     def close(self) -> None:
         self.notifier.close()
@@ -33,6 +35,8 @@ class LocalApp:
         self.results.close()
         if self.audit is not None:
             self.audit.close()
+        if self.hash_index is not None:
+            self.hash_index.close()
 
 
 def open_results(settings: Settings) -> SQLiteResultStore:
@@ -54,7 +58,13 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     storage = LocalFolderStore(settings.root)
     results = open_results(settings)
     queue = IntakeQueue(settings.db_path, retry=RetryPolicy(max_attempts=settings.max_attempts))
-    analyzers = registry.build(settings.analyzers_by_environment(), settings.analyzer_settings())
+    per_env = settings.analyzers_by_environment()
+    analyzer_settings = settings.analyzer_settings()
+    hash_index = None
+    if any("duplicates" in names for names in per_env.values()):
+        hash_index = SQLiteHashIndex(settings.db_path)  # a table next to the results
+        analyzer_settings = replace(analyzer_settings, hash_index=hash_index)
+    analyzers = registry.build(per_env, analyzer_settings)
     audit = AuditLog(settings.audit_log) if settings.audit_log else None
     pipeline = Pipeline(
         storage, results, analyzers, router=settings.router,
@@ -65,4 +75,6 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
         lanes=worker_count(),
     )  # fmt: skip
-    return LocalApp(settings, storage, results, queue, pipeline, runner, notifier, audit)
+    return LocalApp(
+        settings, storage, results, queue, pipeline, runner, notifier, audit, hash_index
+    )

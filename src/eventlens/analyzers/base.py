@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from eventlens.imaging import ImageInput
 
@@ -20,6 +20,8 @@ class Analyzer(ABC):
     name: str = ""
     #: Value written to the record's ``analysis_method`` when this analyzer provides labels.
     method: str = ""
+    #: Media kinds this analyzer accepts (``ImageInput.media``); the pipeline skips the others.
+    media: ClassVar[frozenset[str]] = frozenset({"image"})
 
     @property
     @abstractmethod
@@ -32,6 +34,10 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, image: ImageInput) -> Findings:
         """Analyse one image. Raise ``ImageRejected`` for bad input; other errors are retried."""
+
+    def record_labels(self, findings: Findings) -> list[dict[str, Any]]:
+        """The DetectLabels-shaped labels for the record when this analyzer supplies them."""
+        return list(findings.get("Labels", []))
 
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Analyse several images; one failing image does not fail the others."""

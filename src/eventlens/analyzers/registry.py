@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from eventlens.analyzers.base import Analyzer
+
+if TYPE_CHECKING:
+    from eventlens.analyzers.duplicates import HashIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +17,14 @@ class AnalyzerSettings:
     max_labels: int = 10
     min_confidence: float = 55.0
     threads: int | None = None
+    #: duplicates: where earlier images' hashes are looked up (passed in by the wiring)
+    hash_index: HashIndex | None = None
+    duplicate_max_distance: int = 6
+    #: video: frames sampled per second, and the image analyzer that labels them
+    video_fps: float = 1.0
+    video_frame_analyzer: str = "labels"
+    #: set by ``build``: returns the shared instance of another analyzer (video → labels)
+    resolve: Callable[[str], Analyzer] | None = None
 
 
 def _labels(settings: AnalyzerSettings) -> Analyzer:
@@ -25,6 +37,40 @@ def _labels(settings: AnalyzerSettings) -> Analyzer:
     )
 
 
+def _text(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.text import TextAnalyzer
+
+    return TextAnalyzer(intra_op_threads=settings.threads)
+
+
+def _faces(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.faces import FaceAnalyzer
+
+    return FaceAnalyzer(intra_op_threads=settings.threads)
+
+
+def _moderation(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.moderation import ModerationAnalyzer
+
+    return ModerationAnalyzer()
+
+
+def _duplicates(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.duplicates import DuplicateAnalyzer
+
+    if settings.hash_index is None:
+        raise ValueError("the duplicates analyzer needs a hash index (AnalyzerSettings.hash_index)")
+    return DuplicateAnalyzer(settings.hash_index, max_distance=settings.duplicate_max_distance)
+
+
+def _video(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.video import VideoAnalyzer
+
+    name = settings.video_frame_analyzer
+    frames = settings.resolve(name) if settings.resolve else create(name, settings)
+    return VideoAnalyzer(frames, frames_per_second=settings.video_fps)
+
+
 def _rekognition(settings: AnalyzerSettings) -> Analyzer:
     from eventlens.analyzers.rekognition import RekognitionAnalyzer
 
@@ -35,6 +81,11 @@ def _rekognition(settings: AnalyzerSettings) -> Analyzer:
 
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
+    "text": _text,
+    "faces": _faces,
+    "moderation": _moderation,
+    "duplicates": _duplicates,
+    "video": _video,
     "rekognition": _rekognition,
 }
 
@@ -57,13 +108,15 @@ def build(
 ) -> dict[str, list[Analyzer]]:
     """Instantiate each named analyzer once, shared between environments."""
     instances: dict[str, Analyzer] = {}
+
+    def shared(name: str) -> Analyzer:
+        if name not in instances:
+            instances[name] = create(name, replace(settings, resolve=shared))
+        return instances[name]
+
     built: dict[str, list[Analyzer]] = {}
     for env, names in per_environment.items():
         if not names:
             raise ValueError(f"environment {env!r} has no analyzers")
-        built[env] = []
-        for name in names:
-            if name not in instances:
-                instances[name] = create(name, settings)
-            built[env].append(instances[name])
+        built[env] = [shared(name) for name in names]
     return built

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from eventlens.analyzers import registry
 from eventlens.cli import archive, aws, dlq, github, models, results
+from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
 from eventlens.cli.render import console, print_json, records_table
 from eventlens.cli.serve import serve
@@ -37,6 +38,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(github.app, name="github")
 app.command()(validate)
+app.command()(duplicates)
 app.command()(serve)
 app.command("archive")(archive.archive)
 app.command("restore")(archive.restore)
@@ -159,12 +161,26 @@ def analyze(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     max_labels: Annotated[int, typer.Option(min=1, help="MaxLabels")] = 10,
     min_confidence: Annotated[float, typer.Option(min=0, max=100, help="MinConfidence")] = 55.0,
+    analyzer_name: Annotated[
+        str,
+        typer.Option(
+            "--analyzer", "-a", help="labels, faces, text, moderation or video (a video file)"
+        ),
+    ] = "labels",
 ) -> None:
-    """Label image files and print Rekognition DetectLabels-shaped JSON (no store needed)."""
-    analyzer = registry.create(
-        "labels", registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence)
-    )
-    inputs = [ImageInput(path.read_bytes(), str(path)) for path in files]
+    """Analyse files and print Rekognition-shaped JSON (DetectLabels by default; no store
+    needed)."""
+    if analyzer_name == "duplicates":
+        raise typer.BadParameter("duplicates compares with stored images: use `eventlens run`")
+    try:
+        analyzer = registry.create(
+            analyzer_name,
+            registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    media = "video" if "video" in analyzer.media else "image"
+    inputs = [ImageInput(path.read_bytes(), str(path), media=media) for path in files]
     output = []
     failed = False
     for path, result in zip(files, analyzer.analyze_batch(inputs), strict=True):

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from eventlens.results.finding_terms import items_of
 from eventlens.results.record import Record
 
 console = Console()
@@ -33,13 +34,49 @@ def label_summary(record: Record, limit: int = 5) -> str:
     return escape(", ".join(parts[:limit]) + more)
 
 
+def findings_summary(record: Record, limit: int = 40) -> str:
+    """One line for the other analyzers: faces, text, moderation, duplicates, video."""
+    findings = record.findings if isinstance(record.findings, dict) else {}
+    parts: list[str] = []
+    if faces := items_of(findings.get("faces"), "FaceDetails"):
+        parts.append(f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
+    lines = [
+        str(d.get("DetectedText", ""))
+        for d in items_of(findings.get("text"), "TextDetections")
+        if d.get("Type") == "LINE"
+    ]
+    if lines:
+        text = " / ".join(lines)
+        parts.append(f'text "{text[:limit]}{"…" if len(text) > limit else ""}"')
+    moderation = [
+        str(label.get("Name", ""))
+        for label in items_of(findings.get("moderation"), "ModerationLabels")
+        if not label.get("ParentName")
+    ]
+    if moderation:
+        parts.append("[yellow]moderation: " + ", ".join(moderation) + "[/yellow]")
+    duplicates = findings.get("duplicates")
+    if isinstance(duplicates, dict) and duplicates.get("DuplicateOf"):
+        parts.append(f"duplicate of {duplicates['DuplicateOf']}")
+    video = findings.get("video")
+    if isinstance(video, dict):
+        parts.append(f"video, {video.get('SampledFrames', 0)} frames sampled")
+    return "; ".join(parts)
+
+
 def records_table(records: Sequence[Record], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False)
     table.add_column("filename", overflow="fold")
     table.add_column("status")
     table.add_column("labels", overflow="fold")
+    with_findings = any(record.findings for record in records)
+    if with_findings:
+        table.add_column("findings", overflow="fold")
     table.add_column("timestamp")
     for record in records:
         status = "[green]ok[/green]" if record.ok else "[red]error[/red]"
-        table.add_row(escape(record.filename), status, label_summary(record), record.timestamp)
+        row = [escape(record.filename), status, label_summary(record)]
+        if with_findings:
+            row.append(escape(findings_summary(record)))
+        table.add_row(*row, record.timestamp)
     return table

@@ -11,6 +11,7 @@ from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, l
 from eventlens.cli.render import console, err_console, print_json, records_table
 from eventlens.results.base import Query, ResultStore
 from eventlens.results.factory import Backend, open_store
+from eventlens.results.finding_terms import ANY
 from eventlens.results.record import Status
 
 app = typer.Typer(help="Read analysis records.", no_args_is_help=True)
@@ -59,7 +60,20 @@ def list_records(
 @app.command()
 def search(
     env: EnvOption,
-    label: Annotated[str, typer.Option("--label", "-l", help="Label name, e.g. Dog")],
+    label: Annotated[str | None, typer.Option("--label", "-l", help="Label name, e.g. Dog")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="A word (or whole line) of detected text")
+    ] = None,
+    faces: Annotated[bool, typer.Option("--faces", help="Only records with faces")] = False,
+    moderation: Annotated[
+        str | None,
+        typer.Option(
+            "--moderation", help="A moderation label or category (e.g. Suggestive), or 'any'"
+        ),
+    ] = None,
+    duplicates: Annotated[
+        bool, typer.Option("--duplicates", help="Only near/exact duplicates of earlier images")
+    ] = False,
     status: Annotated[Status | None, typer.Option(help="Only ok or error records")] = None,
     limit: LimitOption = 50,
     as_json: JsonOption = False,
@@ -68,10 +82,25 @@ def search(
     root: RootOption = None,
     db: DbOption = None,
 ) -> None:
-    """Find records carrying a label (case-insensitive)."""
+    """Find records by label and/or findings (all given conditions must hold;
+    case-insensitive)."""
+    findings: list[tuple[str, str]] = []
+    if text:
+        findings.append(("text", text.strip().lower()))
+    if faces:
+        findings.append(("faces", ANY))
+    if moderation:
+        findings.append(("moderation", ANY if moderation.lower() == "any" else moderation))
+    if duplicates:
+        findings.append(("duplicate", ANY))
+    if not label and not findings:
+        err_console.print(
+            "[red]give at least one of --label, --text, --faces, --moderation, --duplicates[/red]"
+        )
+        raise typer.Exit(2)
     _show(
         open_for(env, backend, table, root, db),
-        Query(env, label=label, status=status, limit=limit),
+        Query(env, label=label, status=status, limit=limit, findings=tuple(findings)),
         as_json,
     )
 

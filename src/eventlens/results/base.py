@@ -19,6 +19,10 @@ class Query:
     until: str | None = None  # ISO-8601 timestamp, exclusive
     prefix: str | None = None  # key prefix
     limit: int = 100
+    #: (kind, value) pairs that must all match the record's findings (``finding_terms``):
+    #: ("text", "word"), ("faces", "*"), ("moderation", "Suggestive"), ("duplicate", "*");
+    #: value "*" matches any value of that kind.
+    findings: tuple[tuple[str, str], ...] = ()
 
 
 class ResultStore(ABC):

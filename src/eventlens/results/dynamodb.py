@@ -26,6 +26,7 @@ from typing import Any
 from eventlens.aws.clients import client as make_client
 from eventlens.aws.clients import error_code
 from eventlens.results.base import Query, ResultStore
+from eventlens.results.finding_terms import matches
 from eventlens.results.record import Record, Status
 
 SEQUENCER_WIDTH = 32
@@ -180,14 +181,16 @@ class DynamoDBResultStore(ResultStore):
         yield from paginator.paginate(**request)
 
     def query(self, query: Query) -> list[Record]:
-        """Newest first. A Scan (see the module docstring for its cost); labels match
-        case-insensitively, as in the SQLite store."""
+        """Newest first. A Scan (see the module docstring for its cost); labels and findings
+        (``Query.findings``) match case-insensitively, as in the SQLite store."""
         wanted = query.label.casefold() if query.label else None
         found: list[Record] = []
         for page in self._scan(query.environment, query):
             for item in page.get("Items", []):
                 record = self._load(item)
-                if wanted is None or any(n.casefold() == wanted for n in record.label_names()):
+                if (
+                    wanted is None or any(n.casefold() == wanted for n in record.label_names())
+                ) and matches(record, query.findings):
                     found.append(record)
         found.sort(key=lambda r: (r.timestamp, r.filename), reverse=True)
         return found[: query.limit]

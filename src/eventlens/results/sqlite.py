@@ -12,6 +12,7 @@ from typing import Any
 
 from eventlens.events.base import sequencer_newer_or_equal
 from eventlens.results.base import Query, ResultStore
+from eventlens.results.finding_terms import ANY, finding_terms
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import (
     LATENCY_BOUNDS_MS,
@@ -60,6 +61,9 @@ class SQLiteResultStore(ResultStore):
                 self._create(table)
 
     def _create(self, t: str) -> None:
+        had_findings_index = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{t}_findings",)
+        ).fetchone()
         self._conn.executescript(
             f"""
             CREATE TABLE IF NOT EXISTS "{t}" (
@@ -83,8 +87,21 @@ class SQLiteResultStore(ResultStore):
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS "{t}_labels_by_name"
                 ON "{t}_labels" (name, timestamp DESC);
+            CREATE TABLE IF NOT EXISTS "{t}_findings" (
+                filename TEXT NOT NULL REFERENCES "{t}"(filename) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                value TEXT NOT NULL COLLATE NOCASE,
+                confidence REAL NOT NULL,
+                PRIMARY KEY (filename, kind, value)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS "{t}_findings_by_value" ON "{t}_findings" (kind, value);
             """
         )
+        if not had_findings_index:  # a database from before the index: fill it once
+            rows = self._conn.execute(f'SELECT filename, findings FROM "{t}"').fetchall()
+            for filename, findings in rows:
+                record = Record(filename=filename, environment="", findings=json.loads(findings))
+                self._index_findings(t, record)
 
     def _table(self, environment: str) -> str:
         try:
@@ -132,6 +149,8 @@ class SQLiteResultStore(ResultStore):
         self._conn.execute(
             f'INSERT OR REPLACE INTO "{t}" ({columns}) VALUES ({marks})', tuple(row.values())
         )
+        self._conn.execute(f'DELETE FROM "{t}_findings" WHERE filename = ?', (record.filename,))
+        self._index_findings(t, record)
         self._conn.executemany(
             f'INSERT OR REPLACE INTO "{t}_labels" VALUES (?, ?, ?, ?)',
             [
@@ -145,6 +164,12 @@ class SQLiteResultStore(ResultStore):
             ],
         )
         return True
+
+    def _index_findings(self, t: str, record: Record) -> None:
+        self._conn.executemany(
+            f'INSERT OR REPLACE INTO "{t}_findings" VALUES (?, ?, ?, ?)',
+            [(record.filename, kind, value, conf) for kind, value, conf in finding_terms(record)],
+        )
 
     def delete(self, environment: str, key: str) -> bool:
         t = self._table(environment)
@@ -232,6 +257,15 @@ class SQLiteResultStore(ResultStore):
         else:
             source = f'"{t}" AS r'
             order = "r.timestamp DESC"
+        for kind, value in query.findings:
+            match = (
+                f'SELECT 1 FROM "{t}_findings" AS f WHERE f.filename = r.filename AND f.kind = ?'
+            )
+            params.append(kind)
+            if value != ANY:
+                match += " AND f.value = ?"
+                params.append(value)
+            where.append(f"EXISTS ({match})")
         if query.status:
             where.append("r.status = ?")
             params.append(Status(query.status).value)

@@ -1,0 +1,165 @@
+"""DetectText offline: PP-OCRv4 (detection + recognition ONNX models bundled in
+``rapidocr-onnxruntime``) run on ONNX Runtime, output in Rekognition's DetectText shape.
+
+``rapidocr-onnxruntime`` declares ``opencv-python`` as a dependency, which would land beside
+``opencv-python-headless``; install it with ``pip install --no-deps rapidocr-onnxruntime==1.4.4``
+after ``pip install 'eventlens[text]'`` (the extra lists its real needs).
+
+Limitation: the PP-OCRv4 recogniser (trained mostly on Chinese) sometimes drops the space
+between Latin words set in small type, so two words can come back as one WORD.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.geometry import Point, geometry
+from eventlens.imaging import ImageInput
+
+INSTALL_HINT = (
+    "the text analyzer needs rapidocr-onnxruntime: pip install 'eventlens[text]' && "
+    "pip install --no-deps rapidocr-onnxruntime==1.4.4"
+)
+#: Images are decoded so that their short side is at least this (JPEG draft mode) ...
+DECODE_SHORT_SIDE = 1024
+#: ... and scaled down so that their long side is at most this: detection time and memory
+#: grow with the pixel count, and text smaller than ~1 % of a 1600-pixel side is rarely wanted.
+DEFAULT_MAX_SIDE = 1600
+
+
+class TextAnalyzer(Analyzer):
+    name = "text"
+    method = "pp-ocrv4-onnx"
+
+    def __init__(
+        self,
+        *,
+        min_confidence: float = 50.0,
+        max_side: int = DEFAULT_MAX_SIDE,
+        intra_op_threads: int | None = None,
+    ) -> None:
+        self.min_confidence = min_confidence
+        self.max_side = max_side
+        self.intra_op_threads = intra_op_threads
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_version(self) -> str:
+        try:
+            version = metadata.version("rapidocr-onnxruntime")
+        except metadata.PackageNotFoundError:
+            version = "missing"
+        return (
+            f"rapidocr-onnxruntime/{version}/PP-OCRv4/min{self.min_confidence:g}"
+            f"/side{self.max_side}"
+        )
+
+    def load(self) -> None:
+        with self._lock:
+            if self._engine is None:
+                try:
+                    from rapidocr_onnxruntime import RapidOCR
+                except ImportError as exc:
+                    raise RuntimeError(INSTALL_HINT) from exc
+                threads = self.intra_op_threads if self.intra_op_threads else -1
+                self._engine = RapidOCR(intra_op_num_threads=threads)
+
+    def analyze(self, image: ImageInput) -> Findings:
+        self.load()
+        picture = image.decode(min_short_side=DECODE_SHORT_SIDE).image
+        scale = self.max_side / max(picture.size)
+        if scale < 1:
+            size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+            picture = picture.resize(size, Image.Resampling.LANCZOS)
+        pixels = np.asarray(picture)
+        height, width = pixels.shape[:2]
+        # RapidOCR treats a 3-channel array as BGR (OpenCV order)
+        bgr = np.ascontiguousarray(pixels[:, :, ::-1])
+        with self._lock:  # per-call options are engine state in rapidocr
+            result, _ = self._engine(bgr, text_score=self.min_confidence / 100)
+        lines: list[tuple[list[Point], str, float]] = [
+            ([(float(x), float(y)) for x, y in box], str(text), float(score))
+            for box, text, score in result or []
+        ]
+        return {
+            "TextDetections": to_detections(lines, width, height, self.min_confidence),
+            "TextModelVersion": self.model_version,
+        }
+
+
+def to_detections(
+    lines: Sequence[tuple[Sequence[Point], str, float]],
+    width: int,
+    height: int,
+    min_confidence: float = 0.0,
+) -> list[dict[str, Any]]:
+    """OCR lines (quad in pixels, text, score 0-1) → DetectText ``TextDetections``: every LINE,
+    then its WORDs (``ParentId`` = the line's ``Id``), words boxed by interpolating along the
+    line's quadrilateral in proportion to character positions."""
+    line_items: list[dict[str, Any]] = []
+    word_items: list[dict[str, Any]] = []
+    next_id = 0
+    for quad, text, score in lines:
+        text = text.strip()
+        confidence = round(score * 100, 3)
+        if not text or confidence < min_confidence or len(quad) != 4:
+            continue
+        line_id = next_id
+        next_id += 1
+        line_items.append(
+            {
+                "DetectedText": text,
+                "Type": "LINE",
+                "Id": line_id,
+                "Confidence": confidence,
+                "Geometry": geometry(quad, width, height),
+            }
+        )
+        for start, end, word in _words(text):
+            word_quad = _sub_quad(quad, start / len(text), end / len(text))
+            word_items.append(
+                {
+                    "DetectedText": word,
+                    "Type": "WORD",
+                    "Id": -1,
+                    "ParentId": line_id,
+                    "Confidence": confidence,
+                    "Geometry": geometry(word_quad, width, height),
+                }
+            )
+    for item in word_items:
+        item["Id"] = next_id
+        next_id += 1
+    return line_items + word_items
+
+
+def _words(text: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    start = None
+    for i, char in enumerate(text + " "):
+        if char.isspace():
+            if start is not None:
+                spans.append((start, i, text[start:i]))
+                start = None
+        elif start is None:
+            start = i
+    return spans
+
+
+def _sub_quad(quad: Sequence[Point], t0: float, t1: float) -> list[Point]:
+    """The part of a quad (top-left, top-right, bottom-right, bottom-left) between fractions
+    ``t0`` and ``t1`` of its length."""
+    tl, tr, br, bl = quad
+
+    def lerp(a: Point, b: Point, t: float) -> Point:
+        return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
+
+    return [lerp(tl, tr, t0), lerp(tl, tr, t1), lerp(bl, br, t1), lerp(bl, br, t0)]

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from eventlens.analyzers import registry
+from eventlens.analyzers.duplicates import DuplicateAnalyzer, dhash, hamming, phash
+from eventlens.cli.main import app
+from eventlens.config import Settings, parse_analyzers
+from eventlens.events.local import event_for_key
+from eventlens.imaging import ImageInput
+from eventlens.pipeline import Action
+from eventlens.results.hash_index import SQLiteHashIndex, duplicate_groups
+from eventlens.wiring import build_local_app
+from tests.conftest import DominantColourAnalyzer
+from tests.images import encode
+
+skimage_data = pytest.importorskip("skimage.data", reason="scikit-image is in the dev extra")
+
+BETA = "rekognition-input/beta/"
+
+
+def astronaut() -> Image.Image:
+    return Image.fromarray(skimage_data.astronaut())
+
+
+def coffee() -> Image.Image:
+    return Image.fromarray(skimage_data.coffee())
+
+
+def degraded(image: Image.Image) -> bytes:
+    """Resized to 60 % and re-encoded as a low-quality JPEG."""
+    small = image.resize(
+        (int(image.width * 0.6), int(image.height * 0.6)), Image.Resampling.BILINEAR
+    )
+    return encode(small, "JPEG", quality=35)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[SQLiteHashIndex]:
+    idx = SQLiteHashIndex(tmp_path / "r.db")
+    yield idx
+    idx.close()
+
+
+def analyse(
+    analyzer: DuplicateAnalyzer, data: bytes, key: str, env: str = "beta"
+) -> dict[str, object]:
+    return analyzer.analyze(ImageInput(data, key, environment=env))
+
+
+def test_hashes_survive_recompression_and_resizing_but_tell_photos_apart() -> None:
+    original, copy, other = (
+        astronaut(),
+        Image.open(io.BytesIO(degraded(astronaut()))),
+        coffee(),
+    )
+    assert hamming(phash(original), phash(copy)) <= 4
+    assert hamming(dhash(original), dhash(copy)) <= 8
+    assert hamming(phash(original), phash(other)) > 16
+    assert hamming(dhash(original), dhash(other)) > 16
+    assert phash(original) != 0 and dhash(original) != 0
+
+
+def test_near_duplicate_names_the_earlier_image_and_a_different_photo_is_not_one(
+    index: SQLiteHashIndex,
+) -> None:
+    analyzer = DuplicateAnalyzer(index, max_distance=6)
+    first = analyse(analyzer, encode(astronaut(), "JPEG", quality=92), BETA + "a.jpg")
+    assert first["DuplicateOf"] is None and first["Exact"] is False
+    assert len(str(first["phash"])) == 16 and len(str(first["dhash"])) == 16
+    near = analyse(analyzer, degraded(astronaut()), BETA + "a-small.jpg")
+    assert near["DuplicateOf"] == BETA + "a.jpg" and near["Exact"] is False
+    assert isinstance(near["Distance"], int) and near["Distance"] <= 6
+    other = analyse(analyzer, encode(coffee(), "JPEG", quality=92), BETA + "coffee.jpg")
+    assert other["DuplicateOf"] is None and other["Distance"] is None
+    # another environment does not see beta's images
+    prod = analyse(analyzer, degraded(astronaut()), "rekognition-input/prod/a.jpg", env="prod")
+    assert prod["DuplicateOf"] is None
+
+
+def test_exact_copy_under_another_key_is_exact_and_reanalysis_does_not_match_itself(
+    index: SQLiteHashIndex,
+) -> None:
+    analyzer = DuplicateAnalyzer(index)
+    data = encode(coffee(), "JPEG", quality=90)
+    analyse(analyzer, data, BETA + "one.jpg")
+    again = analyse(analyzer, data, BETA + "one.jpg")
+    assert again["DuplicateOf"] is None
+    copy = analyse(analyzer, data, BETA + "copy/two.jpg")
+    assert copy == {**copy, "DuplicateOf": BETA + "one.jpg", "Exact": True, "Distance": 0}
+
+
+def test_groups_are_single_linkage_and_oldest_first(index: SQLiteHashIndex) -> None:
+    analyzer = DuplicateAnalyzer(index)
+    analyse(analyzer, encode(astronaut(), "JPEG", quality=90), "a1.jpg")
+    analyse(analyzer, encode(coffee(), "JPEG", quality=90), "c1.jpg")
+    analyse(analyzer, degraded(astronaut()), "a2.jpg")
+    analyse(analyzer, encode(coffee(), "JPEG", quality=90), "c2.jpg")
+    rng = np.random.default_rng(1)
+    noise = Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    analyse(analyzer, encode(noise, "PNG"), "noise.png")
+    groups = duplicate_groups(index.entries("beta"), 6)
+    assert [[e.key for e in g] for g in groups] == [["a1.jpg", "a2.jpg"], ["c1.jpg", "c2.jpg"]]
+    assert duplicate_groups(index.entries("beta"), 0)[0][0].key == "c1.jpg"  # exact only
+
+
+def test_pipeline_stores_duplicate_findings_and_cli_lists_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(root=tmp_path / "bucket")
+    settings.analyzers = parse_analyzers("beta=labels,duplicates")
+    monkeypatch.setitem(registry.FACTORIES, "labels", lambda s: DominantColourAnalyzer())
+    app_ = build_local_app(settings)
+    try:
+        keys = [BETA + "orig.jpg", BETA + "resized.jpg"]
+        app_.storage.write(keys[0], encode(astronaut(), "JPEG", quality=92))
+        app_.storage.write(keys[1], degraded(astronaut()))
+        for key in keys:
+            event = event_for_key(app_.storage, key, source="test")
+            assert event is not None
+            assert app_.pipeline.process(event).action is Action.STORED
+        record = app_.results.get("beta", keys[1])
+        assert record is not None
+        assert record.findings["duplicates"]["DuplicateOf"] == keys[0]
+        assert record.labels  # the first analyzer still supplies the labels
+    finally:
+        app_.close()
+    result = CliRunner().invoke(
+        app, ["duplicates", "--env", "beta", "--json", "--root", str(settings.root)]
+    )
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.output)
+    assert [[m["Key"] for m in g] for g in groups] == [keys]
+
+
+def test_copies_analysed_concurrently_still_find_each_other(index: SQLiteHashIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    analyzer = DuplicateAnalyzer(index)
+    data = encode(coffee(), "JPEG", quality=85)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: analyse(analyzer, data, f"c{i}.jpg"), range(8)))
+    originals = [r for r in results if r["DuplicateOf"] is None]
+    assert len(originals) == 1
+    assert all(r["Exact"] for r in results if r["DuplicateOf"] is not None)
