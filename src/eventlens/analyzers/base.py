@@ -48,3 +48,11 @@ class Analyzer(ABC):
             except Exception as exc:
                 results.append(exc)
         return results
+
+
+def check_label_limits(max_labels: int, min_confidence: float) -> None:
+    """DetectLabels' ``MaxLabels`` / ``MinConfidence`` bounds, shared by label analyzers."""
+    if max_labels < 1:
+        raise ValueError("max_labels must be at least 1")
+    if not 0.0 <= min_confidence <= 100.0:
+        raise ValueError("min_confidence must be between 0 and 100")

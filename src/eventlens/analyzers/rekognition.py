@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
 from eventlens.aws.clients import client as make_client
 from eventlens.aws.clients import error_code
 from eventlens.imaging import ImageInput, ImageRejected, probe
@@ -60,10 +60,7 @@ class RekognitionAnalyzer(Analyzer):
         use_s3_object: bool = True,
         max_attempts: int = 8,
     ) -> None:
-        if max_labels < 1:
-            raise ValueError("max_labels must be at least 1")
-        if not 0.0 <= min_confidence <= 100.0:
-            raise ValueError("min_confidence must be between 0 and 100")
+        check_label_limits(max_labels, min_confidence)
         self.max_labels = max_labels
         self.min_confidence = min_confidence
         self.use_s3_object = use_s3_object

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, OUTPUT_NAME
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import RESIZE, to_input
@@ -42,10 +42,7 @@ class LabelAnalyzer(Analyzer):
         model_path: Path | None = None,
     ) -> None:
         """``model_path`` overrides the cached model built by ``build_model()``."""
-        if max_labels < 1:
-            raise ValueError("max_labels must be at least 1")
-        if not 0.0 <= min_confidence <= 100.0:
-            raise ValueError("min_confidence must be between 0 and 100")
+        check_label_limits(max_labels, min_confidence)
         self.max_labels = max_labels
         self.min_confidence = min_confidence
         self.intra_op_threads = intra_op_threads
