@@ -1,0 +1,53 @@
+"""The dashboard and its API, read-only against DynamoDB (moto server over HTTP)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from eventlens.results.dynamodb import DynamoDBResultStore
+from eventlens.results.record import Record, Status
+
+if TYPE_CHECKING:
+    from tests.aws_fixtures import Stack
+
+pytest_plugins = ["tests.aws_fixtures"]
+fastapi_testclient = pytest.importorskip("fastapi.testclient")
+
+
+def test_gallery_api_stats_and_metrics_read_dynamodb(stack: Stack) -> None:
+    from eventlens.web.app import create_app
+
+    store = DynamoDBResultStore(stack.tables)
+    beta = "rekognition-input/beta/"
+    store.put(Record(beta + "cat one.jpg", "beta", labels=[
+        {"Name": "Cat", "Confidence": 97.5, "Parents": [{"Name": "Animal"}], "Instances": []}],
+        timestamp="2026-11-28T10:00:00.000000Z", duration_ms=21.0))  # fmt: skip
+    store.put(
+        Record(
+            beta + "bad+file.jpg",
+            "beta",
+            status=Status.ERROR,
+            error="not an image",
+            timestamp="2026-11-28T10:01:00.000000Z",
+            duration_ms=2.0,
+        )
+    )
+    client = fastapi_testclient.TestClient(create_app(store, environments=["beta", "prod"]))
+
+    records = client.get("/api/records", params={"env": "beta"}).json()["records"]
+    assert sorted(r["filename"] for r in records) == [beta + "bad+file.jpg", beta + "cat one.jpg"]
+    cats = client.get("/api/records", params={"env": "beta", "label": "cat"}).json()["records"]
+    assert [r["filename"] for r in cats] == [beta + "cat one.jpg"]
+    one = client.get(f"/api/records/beta/{beta}bad+file.jpg").json()
+    assert one["status"] == "error" and one["error"] == "not an image"
+
+    stats = client.get("/api/stats", params={"env": "beta"}).json()
+    assert stats["total"] == 2 and stats["errors"] == 1
+    assert stats["top_labels"] == [{"name": "Cat", "count": 1}]
+    page = client.get("/", params={"env": "beta"})
+    assert page.status_code == 200 and "cat one.jpg" in page.text
+    metrics = client.get("/metrics").text
+    assert 'eventlens_records{environment="beta",status="ok"} 1.0' in metrics
+    assert store.count("beta") == 2  # the dashboard never wrote
