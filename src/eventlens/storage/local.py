@@ -47,7 +47,8 @@ class LocalFolderStore(ObjectStore):
                     raise ObjectTooLarge(
                         f"file too large: {before.st_size:,} bytes (limit {max_bytes:,})"
                     )
-                data = handle.read(max_bytes + 1)
+                # read what fstat announced (+1 to notice growth), not a max_bytes buffer
+                data = handle.read(min(before.st_size, max_bytes) + 1)
                 after = os.fstat(handle.fileno())
         except FileNotFoundError as exc:
             raise ObjectUnavailable(f"{key!r} no longer exists") from exc
