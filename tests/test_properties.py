@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eventlens.config import Settings
 from eventlens.events.base import EventKind, ObjectEvent, sequencer_newer_or_equal
 from eventlens.events.codec import event_from_json, event_to_json
 from eventlens.routing import Route, Router, parse_route
@@ -83,3 +86,20 @@ def test_the_longest_matching_prefix_wins(rest: str) -> None:
     assert other is not None
     assert other.environment == ("beta" if rest.startswith("beta/") else "all")
     assert router.route_for_key("out/" + rest) is None
+
+
+def test_settings_from_environment_variables() -> None:
+    settings = Settings.from_env({
+        "EVENTLENS_ROOT": "/data/bucket", "EVENTLENS_ROUTES": "in/a/=alpha,in/b=beta:t_b",
+        "EVENTLENS_ANALYZERS": "alpha=labels,faces;beta=labels", "EVENTLENS_MAX_LABELS": "3",
+        "EVENTLENS_MIN_CONFIDENCE": "70.5", "GITHUB_REF_NAME": "main",
+    })  # fmt: skip
+    assert settings.root == Path("/data/bucket")
+    assert settings.db_path == Path("/data/bucket/.eventlens/eventlens.db")
+    assert settings.tables == {"alpha": "alpha_results", "beta": "t_b"}
+    assert settings.analyzers_by_environment() == {"alpha": ["labels", "faces"], "beta": ["labels"]}
+    assert (settings.max_labels, settings.min_confidence, settings.branch) == (3, 70.5, "main")
+    explicit = Settings.from_env({"EVENTLENS_BRANCH": "dev", "GITHUB_REF_NAME": "main"})
+    assert explicit.branch == "dev"
+    with pytest.raises(ValueError, match="EVENTLENS_MAX_LABELS='many'"):
+        Settings.from_env({"EVENTLENS_MAX_LABELS": "many"})

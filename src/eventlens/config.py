@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eventlens.analyzers.registry import AnalyzerSettings
 from eventlens.imaging import DEFAULT_MAX_PIXELS
@@ -78,35 +80,38 @@ class Settings:
         }
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         settings = cls()
-        if value := env.get("EVENTLENS_ROOT"):
-            settings.root = Path(value)
-        if value := env.get("EVENTLENS_DB"):
-            settings.db = Path(value)
-        if value := env.get("EVENTLENS_ROUTES"):
-            settings.routes = tuple(parse_route(s) for s in value.split(",") if s.strip())
-        if value := env.get("EVENTLENS_ANALYZERS"):
-            settings.analyzers = parse_analyzers(value)
-        if value := env.get("EVENTLENS_MAX_LABELS"):
-            settings.max_labels = int(value)
-        if value := env.get("EVENTLENS_MIN_CONFIDENCE"):
-            settings.min_confidence = float(value)
-        if value := env.get("EVENTLENS_MAX_BYTES"):
-            settings.max_bytes = int(value)
-        if value := env.get("EVENTLENS_MAX_PIXELS"):
-            settings.max_pixels = int(value)
-        if value := env.get("EVENTLENS_BRANCH") or env.get("GITHUB_REF_NAME"):
+        for variable, (attribute, convert) in _FROM_ENV.items():
+            if value := env.get(variable):
+                try:
+                    setattr(settings, attribute, convert(value))
+                except ValueError as exc:
+                    raise ValueError(f"{variable}={value!r}: {exc}") from exc
+        if not env.get("EVENTLENS_BRANCH") and (value := env.get("GITHUB_REF_NAME")):
             settings.branch = value
-        if value := env.get("EVENTLENS_VIDEO_FPS"):
-            settings.video_fps = float(value)
-        if value := env.get("EVENTLENS_DUPLICATE_MAX_DISTANCE"):
-            settings.duplicate_max_distance = int(value)
-        if value := env.get("EVENTLENS_AUDIT_LOG"):
-            settings.audit_log = Path(value)
-        if value := env.get("EVENTLENS_BATCH_SIZE"):
-            settings.batch_size = int(value)
-        if value := env.get("EVENTLENS_WEBHOOK_URL"):
-            settings.webhook_url = value
         return settings
+
+
+def _routes(value: str) -> tuple[Route, ...]:
+    return tuple(parse_route(s) for s in value.split(",") if s.strip())
+
+
+#: EVENTLENS_* variable → (Settings attribute, parser)
+_FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "EVENTLENS_ROOT": ("root", Path),
+    "EVENTLENS_DB": ("db", Path),
+    "EVENTLENS_ROUTES": ("routes", _routes),
+    "EVENTLENS_ANALYZERS": ("analyzers", parse_analyzers),
+    "EVENTLENS_MAX_LABELS": ("max_labels", int),
+    "EVENTLENS_MIN_CONFIDENCE": ("min_confidence", float),
+    "EVENTLENS_MAX_BYTES": ("max_bytes", int),
+    "EVENTLENS_MAX_PIXELS": ("max_pixels", int),
+    "EVENTLENS_BRANCH": ("branch", str),
+    "EVENTLENS_VIDEO_FPS": ("video_fps", float),
+    "EVENTLENS_DUPLICATE_MAX_DISTANCE": ("duplicate_max_distance", int),
+    "EVENTLENS_AUDIT_LOG": ("audit_log", Path),
+    "EVENTLENS_BATCH_SIZE": ("batch_size", int),
+    "EVENTLENS_WEBHOOK_URL": ("webhook_url", str),
+}
