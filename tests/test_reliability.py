@@ -57,21 +57,10 @@ def audit_lines(path: Path) -> list[dict[str, object]]:
 
 
 def start(root: Path, audit: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            EVENTLENS,
-            "run",
-            "--root",
-            str(root),
-            "--audit-log",
-            str(audit),
-            "--batch-size",
-            "8",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [EVENTLENS, "run", "--root", str(root), "--audit-log", str(audit),
+               "--batch-size", "8", *extra]  # fmt: skip
+    with audit.with_suffix(".stderr").open("ab") as stderr:  # read when a run fails
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def wait_until(predicate: object, timeout: float) -> None:
@@ -118,8 +107,8 @@ def test_two_runners_on_one_root_do_not_double_process(tmp_path: Path) -> None:
     make_backlog(root, 400)
     audits = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     procs = [start(root, audit, "--once") for audit in audits]
-    for proc in procs:
-        assert proc.wait(300) == 0
+    for proc, audit in zip(procs, audits, strict=True):
+        assert proc.wait(300) == 0, audit.with_suffix(".stderr").read_text()[-3000:]
     assert statuses(db) == {"ok": 400}
     lines = [line for audit in audits for line in audit_lines(audit)]
     stored = Counter(str(line["key"]) for line in lines if line["action"] == "stored")
