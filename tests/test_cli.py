@@ -191,3 +191,16 @@ def test_the_installed_console_script_runs() -> None:
     exe = Path(sys.executable).with_name("eventlens")
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
     assert "Event-driven image analysis" in out.stdout
+
+
+def test_summaries_put_the_most_specific_label_first() -> None:
+    from eventlens.cli.render import label_summary
+    from eventlens.results.record import Record
+
+    record = Record("k.jpg", "beta", labels=[
+        {"Name": "Animal", "Confidence": 96.0, "Parents": []},
+        {"Name": "Mammal", "Confidence": 95.0, "Parents": [{"Name": "Animal"}]},
+        {"Name": "Cat", "Confidence": 94.0, "Parents": [{"Name": "Mammal"}, {"Name": "Animal"}]},
+    ])  # fmt: skip
+    assert label_summary(record) == "Cat 94%, Animal 96%, Mammal 95%"
+    assert "no label above" in label_summary(Record("k.jpg", "beta"))

@@ -22,10 +22,7 @@ class Notifier(ABC):
 class LogNotifier(Notifier):
     def failure(self, record: Record) -> None:
         log.warning(
-            "analysis failed",
-            extra={
-                "key": record.filename,
-                "environment": record.environment,
-                "error": record.error,
-            },
-        )
+            "analysis failed for %s (%s): %s", record.filename, record.environment, record.error,
+            extra={"key": record.filename, "environment": record.environment,
+                   "error": record.error},
+        )  # fmt: skip

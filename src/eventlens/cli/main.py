@@ -13,13 +13,14 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
 from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
-from eventlens.cli.render import console, print_json, records_table
+from eventlens.cli.render import console, most_specific_first, print_json, records_table
 from eventlens.cli.serve import serve
 from eventlens.cli.validate import validate
 from eventlens.imaging import ImageInput, ImageRejected
@@ -143,10 +144,11 @@ def _drain_with_progress(
 def _print_outcome(outcome: Outcome) -> None:
     record = outcome.record
     if outcome.action.value == "stored" and record is not None:
-        names = ", ".join(record.label_names()[:5]) or "no labels"
-        console.print(f"[green]ok[/green] {record.filename}: {names}")
+        names = [str(label["Name"]) for label in most_specific_first(record.labels)[:5]]
+        summary = ", ".join(names) or "no label above the confidence threshold"
+        console.print(f"[green]ok[/green] {escape(record.filename)}: {escape(summary)}")
     elif outcome.action.value == "failed":
-        console.print(f"[red]error[/red] {outcome.event.key}: {outcome.reason}")
+        console.print(f"[red]error[/red] {escape(outcome.event.key)}: {escape(outcome.reason)}")
 
 
 def _print_stats(stats: RunStats) -> None:

@@ -21,15 +21,20 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def most_specific_first(labels: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Labels that are nobody's parent ("Cat") before their parents ("Feline", "Animal")."""
+    parents = {str(p.get("Name")) for label in labels for p in label.get("Parents") or []}
+    return sorted(labels, key=lambda label: str(label["Name"]) in parents)
+
+
 def label_summary(record: Record, limit: int = 5) -> str:
     """Most specific labels first: "Cat 94%" before its parents "Feline", "Mammal" ..."""
     if not record.ok:
         return f"[red]{escape(record.error or '')}[/red]"
     if not record.labels:
         return "[dim]no label above the confidence threshold[/dim]"
-    parents = {str(p.get("Name")) for label in record.labels for p in label.get("Parents") or []}
-    ordered = sorted(record.labels, key=lambda label: str(label["Name"]) in parents)
-    parts = [f"{label['Name']} {float(label['Confidence']):.0f}%" for label in ordered]
+    parts = [f"{label['Name']} {float(label['Confidence']):.0f}%"
+             for label in most_specific_first(record.labels)]  # fmt: skip
     more = f" (+{len(parts) - limit})" if len(parts) > limit else ""
     return escape(", ".join(parts[:limit]) + more)
 
