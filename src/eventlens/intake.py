@@ -109,21 +109,11 @@ class IntakeQueue:
             return self._conn.execute(sql, params).fetchall()
 
     def enqueue(self, events: Iterable[ObjectEvent]) -> int:
-        now = time.time()
-        rows = [(e.bucket, e.key, event_to_json(e), now, now) for e in events]
-        if rows:
+        batch = list(events)
+        if batch:
             with self._transaction() as conn:
-                conn.executemany(
-                    """
-                    INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
-                    VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (bucket, key) DO UPDATE SET
-                        event = excluded.event, version = intake.version + 1, attempts = 0,
-                        available_at = excluded.available_at, last_error = NULL
-                    """,
-                    rows,
-                )
-        return len(rows)
+                _upsert(conn, batch)
+        return len(batch)
 
     def claim(self, limit: int) -> list[Job]:
         now = time.time()
@@ -229,17 +219,7 @@ class IntakeQueue:
             selected = self._select_dead(ids)
             events = [event_from_json(e) for _, e in selected]
             with self._transaction() as conn:
-                now = time.time()
-                conn.executemany(
-                    """
-                    INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
-                    VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (bucket, key) DO UPDATE SET
-                        event = excluded.event, version = intake.version + 1, attempts = 0,
-                        available_at = excluded.available_at, last_error = NULL
-                    """,
-                    [(e.bucket, e.key, event_to_json(e), now, now) for e in events],
-                )
+                _upsert(conn, events)
                 self._delete_dead(conn, [i for i, _ in selected])
         return len(events)
 
@@ -258,6 +238,21 @@ class IntakeQueue:
     @staticmethod
     def _delete_dead(conn: sqlite3.Connection, ids: list[int]) -> None:
         conn.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in ids])
+
+
+def _upsert(conn: sqlite3.Connection, events: list[ObjectEvent]) -> None:
+    """Queue each event; a newer event for a queued key replaces it and resets its attempts."""
+    now = time.time()
+    conn.executemany(
+        """
+        INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (bucket, key) DO UPDATE SET
+            event = excluded.event, version = intake.version + 1, attempts = 0,
+            available_at = excluded.available_at, last_error = NULL
+        """,
+        [(e.bucket, e.key, event_to_json(e), now, now) for e in events],
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from eventlens.results.record import Record, Status
@@ -23,6 +23,15 @@ class Query:
     #: ("text", "word"), ("faces", "*"), ("moderation", "Suggestive"), ("duplicate", "*");
     #: value "*" matches any value of that kind.
     findings: tuple[tuple[str, str], ...] = ()
+
+
+def table_for(tables: Mapping[str, str], environment: str) -> str:
+    """The table of an environment, or a KeyError naming the configured ones."""
+    try:
+        return tables[environment]
+    except KeyError:
+        known = ", ".join(sorted(tables))
+        raise KeyError(f"unknown environment {environment!r} (configured: {known})") from None
 
 
 class ResultStore(ABC):

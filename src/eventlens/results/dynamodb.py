@@ -25,7 +25,7 @@ from typing import Any
 
 from eventlens.aws.clients import client as make_client
 from eventlens.aws.clients import error_code
-from eventlens.results.base import Query, ResultStore
+from eventlens.results.base import Query, ResultStore, table_for
 from eventlens.results.finding_terms import matches
 from eventlens.results.record import Record, Status
 
@@ -112,11 +112,7 @@ class DynamoDBResultStore(ResultStore):
         return self._client
 
     def _table(self, environment: str) -> str:
-        try:
-            return self.tables[environment]
-        except KeyError:
-            known = ", ".join(sorted(self.tables))
-            raise KeyError(f"unknown environment {environment!r} (configured: {known})") from None
+        return table_for(self.tables, environment)
 
     def _dump(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self._serializer.serialize(v) for k, v in item.items()}

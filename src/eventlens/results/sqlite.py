@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlens.events.base import sequencer_newer_or_equal
-from eventlens.results.base import Query, ResultStore
+from eventlens.results.base import Query, ResultStore, table_for
 from eventlens.results.finding_terms import ANY, finding_terms
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import (
@@ -121,11 +121,7 @@ class SQLiteResultStore(ResultStore):
                 self._index_findings(t, record)
 
     def _table(self, environment: str) -> str:
-        try:
-            return self.tables[environment]
-        except KeyError:
-            known = ", ".join(sorted(self.tables))
-            raise KeyError(f"unknown environment {environment!r} (configured: {known})") from None
+        return table_for(self.tables, environment)
 
     def get(self, environment: str, key: str) -> Record | None:
         t = self._table(environment)
