@@ -13,6 +13,7 @@ from eventlens.pipeline import Pipeline
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.routing import DEFAULT_ROUTES, Router
 from eventlens.storage.local import LocalFolderStore
+from tests.seed import Seeded, seed
 
 
 class DominantColourAnalyzer(Analyzer):
@@ -69,3 +70,11 @@ def pipeline(
     bucket: LocalFolderStore, results: SQLiteResultStore, analyzer: DominantColourAnalyzer
 ) -> Pipeline:
     return Pipeline(bucket, results, {"*": [analyzer]}, router=Router())
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[Seeded]:
+    """A bucket of real images with records, findings and a dead letter (see tests/seed.py)."""
+    s = seed(tmp_path)
+    yield s
+    s.close()

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from bench.peak_rss import run_measuring_peak_rss
 from PIL import Image
 
 from tests.images import encode, photo_like, png_bomb, write
+from tests.polling import wait_until
 
 EVENTLENS = str(Path(sys.executable).with_name("eventlens"))
 BETA = "rekognition-input/beta/"
@@ -61,15 +61,6 @@ def start(root: Path, audit: Path, *extra: str) -> subprocess.Popen[bytes]:
                "--batch-size", "8", *extra]  # fmt: skip
     with audit.with_suffix(".stderr").open("ab") as stderr:  # read when a run fails
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-
-
-def wait_until(predicate: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from eventlens.runner import LocalRunner
 from eventlens.storage.local import LocalFolderStore
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode, jpeg, photo_like, write
+from tests.polling import wait_until
 
 BETA = "rekognition-input/beta/"
 PROD = "rekognition-input/prod/"
@@ -35,15 +36,6 @@ def runner(
         pipeline, queue, bucket, Router(), batch_size=4, settle_s=0.3, lanes=request.param
     )
     queue.close()
-
-
-def wait_for(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_once_processes_the_backlog_and_a_second_run_does_nothing(
@@ -96,7 +88,7 @@ def test_watch_processes_new_files_once_they_are_completely_written(
     )
     thread.start()
     try:
-        wait_for(lambda: results.get("beta", BETA + "before.jpg") is not None)
+        wait_until(lambda: results.get("beta", BETA + "before.jpg") is not None)
         # a slow writer: the file is only complete after several chunks
         data = encode(photo_like(300, 200, seed=3), "JPEG")
         path = bucket.root / BETA / "slow.jpg"
@@ -108,7 +100,7 @@ def test_watch_processes_new_files_once_they_are_completely_written(
         # an atomic rename into the folder, and a prod file in a new sub-folder
         bucket.write(BETA + "renamed.jpg", jpeg((0, 200, 0)))
         write(bucket.root / PROD / "new" / "deep.jpg", jpeg((0, 0, 200)))
-        wait_for(
+        wait_until(
             lambda: all(
                 results.get(env, key) is not None
                 for env, key in [

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,14 +18,7 @@ from eventlens.results.stats import Granularity, stats_from_records
 from eventlens.web import create_app
 from eventlens.web.app import findings_summary, time_bound
 from eventlens.web.images import LocalImageSource
-from tests.seed import BETA, Seeded, seed
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[Seeded]:
-    s = seed(tmp_path)
-    yield s
-    s.close()
+from tests.seed import BETA, Seeded
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from playwright import sync_api
 
 from eventlens.web import create_app
 from eventlens.web.images import LocalImageSource
-from tests.seed import BETA, Seeded, seed
+from tests.seed import BETA, Seeded
 
 CHROMIUM = os.environ.get("EVENTLENS_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -34,13 +34,6 @@ pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
     reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)",
 )
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[Seeded]:
-    s = seed(tmp_path)
-    yield s
-    s.close()
 
 
 @pytest.fixture
