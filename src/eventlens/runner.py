@@ -30,10 +30,6 @@ class RunStats:
         with self._lock:
             self.counts[outcome.action.value] += 1
 
-    @property
-    def processed(self) -> int:
-        return sum(self.counts[a] for a in ("stored", "failed", "unchanged", "skipped"))
-
 
 class LocalRunner:
     def __init__(

@@ -7,7 +7,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from watchdog.events import (
     FileClosedEvent,
@@ -169,7 +168,3 @@ def _signature(path: str) -> tuple[int, int] | None:
 
 def _text(path: str | bytes) -> str:
     return os.fsdecode(path)
-
-
-def root_path(root: Path | str) -> Path:
-    return Path(root).expanduser().resolve()

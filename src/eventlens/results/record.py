@@ -46,10 +46,6 @@ class Record:
         self.label_count = len(self.labels)
 
     @property
-    def key(self) -> str:
-        return self.filename
-
-    @property
     def ok(self) -> bool:
         return self.status is Status.OK
 
