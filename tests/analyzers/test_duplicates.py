@@ -151,3 +151,65 @@ def test_copies_analysed_concurrently_still_find_each_other(index: SQLiteHashInd
     originals = [r for r in results if r["DuplicateOf"] is None]
     assert len(originals) == 1
     assert all(r["Exact"] for r in results if r["DuplicateOf"] is not None)
+
+
+def test_reanalysing_the_original_does_not_name_its_later_copy(index: SQLiteHashIndex) -> None:
+    analyzer = DuplicateAnalyzer(index)
+    photo, near = encode(astronaut(), "JPEG", quality=90), degraded(astronaut())
+    analyse(analyzer, photo, "orig.jpg")
+    analyse(analyzer, photo, "exact-copy.jpg")
+    analyse(analyzer, near, "near-copy.jpg")
+    assert analyse(analyzer, photo, "orig.jpg")["DuplicateOf"] is None
+    assert analyse(analyzer, near, "near-copy.jpg")["DuplicateOf"] == "orig.jpg"
+    # new bytes under the original's key make it a new image, later than its old copies
+    analyse(analyzer, encode(coffee(), "JPEG", quality=90), "orig.jpg")
+    assert analyse(analyzer, photo, "exact-copy.jpg")["DuplicateOf"] is None
+    assert analyse(analyzer, near, "near-copy.jpg")["DuplicateOf"] == "exact-copy.jpg"
+
+
+def test_an_index_sees_what_another_process_added_to_the_same_database(tmp_path: Path) -> None:
+    first, second = SQLiteHashIndex(tmp_path / "r.db"), SQLiteHashIndex(tmp_path / "r.db")
+    try:
+        ours, theirs = DuplicateAnalyzer(first), DuplicateAnalyzer(second)
+        assert analyse(ours, encode(coffee(), "JPEG", quality=90), "c1.jpg")["DuplicateOf"] is None
+        analyse(theirs, encode(astronaut(), "JPEG", quality=90), "a1.jpg")  # after ours loaded
+        assert analyse(ours, degraded(astronaut()), "a2.jpg")["DuplicateOf"] == "a1.jpg"
+        assert analyse(theirs, degraded(coffee()), "c2.jpg")["DuplicateOf"] == "c1.jpg"
+        assert analyse(ours, degraded(coffee()), "other-env.jpg", env="prod")["DuplicateOf"] is None
+    finally:
+        first.close()
+        second.close()
+
+
+def test_groups_match_a_pairwise_reference_across_blocks() -> None:
+    from eventlens.analyzers.duplicates import HashEntry
+    from eventlens.results import hash_index
+
+    rng = np.random.default_rng(5)
+    bases = [int(v) for v in rng.integers(0, 2**63, size=40, dtype=np.int64)]
+    entries = []
+    for i in range(1300):  # more than two blocks
+        base = bases[i % len(bases)]
+        flips = sum(
+            1 << int(b) for b in rng.choice(64, size=int(rng.integers(0, 9)), replace=False)
+        )
+        entries.append(HashEntry(f"k{i}", f"s{i}", base ^ flips, base ^ (flips >> 1)))
+    assert len(entries) // 2 > hash_index._BLOCK
+    expected_parent = list(range(len(entries)))
+
+    def root(i: int) -> int:
+        while expected_parent[i] != i:
+            i = expected_parent[i]
+        return i
+
+    for i, a in enumerate(entries):
+        for j in range(i):
+            b = entries[j]
+            if hamming(a.phash, b.phash) <= 6 and hamming(a.dhash, b.dhash) <= 12:
+                expected_parent[root(i)] = root(j)
+    expected: dict[int, list[str]] = {}
+    for i, entry in enumerate(entries):
+        expected.setdefault(root(i), []).append(entry.key)
+    got = [[e.key for e in g] for g in duplicate_groups(entries, 6)]
+    assert got == [g for g in expected.values() if len(g) > 1]
+    assert 1 < len(got) < len(entries) // 2
