@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
-pytest.importorskip("httpx", reason="TestClient needs httpx")
+pytest.importorskip("httpx2", reason="TestClient needs httpx2")
 
 from fastapi.testclient import TestClient
 from PIL import Image
