@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -51,6 +52,12 @@ def test_serve_command_binds_localhost_and_serves(tmp_path: Path) -> None:
             assert json.load(r)["count"] == 1
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             assert b'eventlens_records{environment="beta",status="ok"} 5.0' in r.read()
+        rebound = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/records", headers={"Host": f"evil.example:{port}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(rebound, timeout=5)
+        assert refused.value.code == 421  # DNS rebinding: loopback answers loopback names only
         listening = subprocess.run(
             ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=False
         ).stdout

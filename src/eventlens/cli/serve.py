@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 import typer
@@ -31,12 +32,27 @@ def serve(
         str | None,
         typer.Option(help="With --backend dynamodb: show pictures via presigned S3 URLs"),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EVENTLENS_WEB_TOKEN",
+            help="Require this token (Bearer header, or open the printed URL once); "
+            "made up for you when --host is not loopback",
+        ),
+    ] = None,
+    no_login: Annotated[
+        bool,
+        typer.Option(
+            "--no-login", help="No token on a non-loopback --host (behind your own auth proxy)"
+        ),
+    ] = False,
 ) -> None:
     """Serve the dashboard: gallery, charts, dead letters, JSON API (/docs) and /metrics."""
     try:
         import uvicorn
 
         from eventlens.web import create_app
+        from eventlens.web.access import LOOPBACK_NAMES, is_loopback
         from eventlens.web.images import ImageSource, LocalImageSource, S3ImageSource
     except ImportError as exc:
         err_console.print(
@@ -60,10 +76,20 @@ def serve(
         import boto3
 
         images = S3ImageSource(boto3.client("s3"), s3_bucket)
-    app = create_app(store, queue, images, environments=list(settings.tables))
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        err_console.print(f"[yellow]warning: binding {host}: the dashboard has no login[/yellow]")
-    console.print(f"eventlens dashboard on http://{host}:{port}/  (API: /docs, /metrics)")
+    loopback = is_loopback(host)
+    if not loopback and not token and not no_login:
+        token = secrets.token_urlsafe(24)
+    app = create_app(
+        store, queue, images, environments=list(settings.tables),
+        allowed_hosts=LOOPBACK_NAMES if loopback else None, token=token,
+    )  # fmt: skip
+    if not loopback and not token:
+        err_console.print(f"[yellow]warning: binding {host} with --no-login: no token[/yellow]")
+    address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    login = f"?token={token}" if token else ""
+    console.print(
+        f"eventlens dashboard on {address}{login}  (API: /docs, /metrics)", soft_wrap=True
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:

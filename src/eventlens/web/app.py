@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -33,6 +33,7 @@ from eventlens.results.stats import (
     ThroughputBucket,
     bucket_starts,
 )
+from eventlens.web.access import AccessGuard
 from eventlens.web.charts import Bar, bar_chart, donut, hbar_chart
 from eventlens.web.images import ImageSource, LocalImageSource, PathRefused
 from eventlens.web.metrics import build_registry
@@ -49,10 +50,14 @@ def create_app(
     *,
     environments: Sequence[str] | None = None,
     metrics_cache_s: float | None = None,
+    allowed_hosts: Collection[str] | None = None,
+    token: str | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
     ``metrics_cache_s``: how long /metrics reuses store aggregates (default: 0 for SQLite,
-    whose aggregates are index queries; 60 s for other stores, whose fallback reads all)."""
+    whose aggregates are index queries; 60 s for other stores, whose fallback reads all).
+    ``allowed_hosts`` (host names the app answers for; any if None) and ``token``: see
+    ``eventlens.web.access``."""
     envs = list(environments or getattr(store, "tables", None) or ["beta", "prod"])
     queue_lock = threading.Lock()  # IntakeQueue shares one SQLite connection
     if metrics_cache_s is None:
@@ -295,15 +300,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.middleware("http")
-    async def same_origin_posts(request: Request, call_next: Any) -> Response:
-        """Refuse cross-site form posts (CSRF): a browser sends Origin with every POST."""
-        origin = request.headers.get("origin")
-        host = request.headers.get("host", "")
-        if request.method == "POST" and origin and urlsplit(origin).netloc != host:
-            return JSONResponse({"detail": "cross-origin POST refused"}, status_code=403)
-        response: Response = await call_next(request)
-        return response
+    app.middleware("http")(AccessGuard(allowed_hosts=allowed_hosts, token=token))
 
     @app.exception_handler(ValueError)
     def bad_value(request: Request, exc: ValueError) -> JSONResponse:
