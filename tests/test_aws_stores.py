@@ -245,3 +245,52 @@ def test_put_many_reports_each_write(store: DynamoDBResultStore) -> None:
     written = store.put_many([record("a.jpg", "0F"), record("b.jpg", "01")])
     assert written == [False, True]
     assert list(itertools.islice(store.iter_all("beta"), 5))
+
+
+def test_query_reads_the_time_index_and_agrees_with_a_scan(stack: Stack) -> None:
+    import boto3
+
+    from eventlens.results.dynamodb import create_table
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    plain = {"beta": stack.tables["beta"] + "_noindex"}
+    create_table(client, plain["beta"], ttl=False, time_index=False)
+    indexed = DynamoDBResultStore(stack.tables, client, page_size=7)
+    scanning = DynamoDBResultStore(plain, client, page_size=7)
+    for i in range(60):  # timestamps tie in threes; every fifth is an error, every fourth a dog
+        fields: dict[str, Any] = {"timestamp": f"2026-11-28T00:{i // 3:02d}:00.000000Z"}
+        if i % 5 == 0:
+            fields.update(status=Status.ERROR, error="corrupt", labels=[])
+        elif i % 4 == 0:
+            fields["labels"] = [{"Name": "Dog", "Confidence": 90.0}]
+        for store in (indexed, scanning):
+            store.put(record(f"{'a' if i % 2 else 'b'}{i:02d}.jpg", "01", **fields))
+    calls: list[tuple[str, int]] = []
+    client.meta.events.register(
+        "after-call.dynamodb.*",
+        lambda http_response, parsed, model, **_: calls.append(
+            (model.name, int(parsed.get("ScannedCount", 0)))
+        ),
+    )
+    queries = [
+        Query("beta", limit=1), Query("beta", limit=4), Query("beta", limit=100),
+        Query("beta", label="dog", limit=3), Query("beta", status=Status.ERROR, limit=2),
+        Query("beta", since="2026-11-28T00:05", until="2026-11-28T00:09:00.000000Z", limit=50),
+        Query("beta", since="2026-11-28T00:15", limit=5), Query("beta", until="2026-11-28T00:02"),
+        Query("beta", prefix=BETA + "a", label="Cat", limit=6),
+    ]  # fmt: skip
+    for query in queries:
+        calls.clear()
+        got = [r.filename for r in indexed.query(query)]
+        assert {name for name, _ in calls} == {"Query"}, query
+        read = sum(n for _, n in calls)
+        assert got == [r.filename for r in scanning.query(query)], query
+        if query.limit <= 5 and not query.since:
+            assert read < 30, (query, read)  # a few pages of 7, not the 60-item table
+    newest = indexed.query(Query("beta", limit=4))
+    assert [r.filename.rsplit("/", 1)[1] for r in newest] == [
+        "b58.jpg",
+        "a59.jpg",
+        "a57.jpg",
+        "b56.jpg",
+    ]

@@ -280,6 +280,12 @@ def test_tables_have_pitr_ttl_and_sse(deployment: Deployment) -> None:
         assert desc["KeySchema"] == [{"AttributeName": "filename", "KeyType": "HASH"}]
         assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         assert desc["SSEDescription"]["Status"] == "ENABLED"
+        (index,) = desc["GlobalSecondaryIndexes"]
+        assert index["IndexName"] == "by_time" and index["KeySchema"] == [
+            {"AttributeName": "environment", "KeyType": "HASH"},
+            {"AttributeName": "timestamp", "KeyType": "RANGE"},
+        ]
+        assert index["Projection"]["ProjectionType"] == "ALL"
         backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
@@ -434,6 +440,11 @@ def test_github_oidc_role(deployment: Deployment) -> None:
             "dynamodb:DescribeTable",
         ]
     )
+    read = next(s for s in statements if s["Sid"] == "ReadResults")
+    ddb = deployment.client("dynamodb")
+    tables = [ddb.describe_table(TableName=f"{env}_results")["Table"]["TableArn"]
+              for env in ("beta", "prod")]  # fmt: skip
+    assert sorted(_as_list(read["Resource"])) == sorted(tables + [f"{t}/index/*" for t in tables])
     upload = next(s for s in statements if s["Sid"] == "UploadInputImages")
     assert sorted(_as_list(upload["Resource"])) == [
         f"arn:aws:s3:::{BUCKET}/rekognition-input/beta/*",

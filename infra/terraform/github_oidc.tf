@@ -70,7 +70,10 @@ data "aws_iam_policy_document" "github" {
       "dynamodb:Scan",
       "dynamodb:DescribeTable",
     ]
-    resources = [for t in aws_dynamodb_table.results : t.arn]
+    resources = concat(
+      [for t in aws_dynamodb_table.results : t.arn],
+      [for t in aws_dynamodb_table.results : "${t.arn}/index/*"],
+    )
   }
 
   dynamic "statement" {

@@ -11,9 +11,12 @@ back as ``Decimal`` by boto3's resource API), ``labels``/``findings`` as lists a
   deliveries leave the record of the newest object version, whatever order they arrive in.
 * ``expires_at`` — epoch seconds, only when a TTL is configured; enable TTL on that attribute.
 
-``query`` (label search, status/time filters), ``count`` and ``iter_all`` are Scans: they read
-the whole table (about one read unit per 8 KB, eventually consistent), paginated. That is cheap
-for thousands of records; for millions add a GSI (e.g. status + timestamp) and a label index.
+``query`` (newest first, with label, status, time and prefix filters) reads the
+``by_time`` global secondary index (hash ``environment``, range ``timestamp``, all attributes
+projected) newest first and stops once it has ``limit`` matches: a dashboard page or a recent
+search reads a few pages, not the table. A table without that index (one made before it
+existed, or by hand) falls back to a Scan. ``count`` and ``iter_all`` are Scans: they read the
+whole table (about one read unit per 8 KB, eventually consistent), paginated.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from eventlens.results.finding_terms import matches
 from eventlens.results.record import Record, Status
 
 SEQUENCER_WIDTH = 32
+TIME_INDEX = "by_time"
 _INT_FIELDS = ("label_count", "size", "width", "height", "expires_at")
 _FLOAT_FIELDS = ("duration_ms",)
 _DERIVED = ("sequencer_sort",)
@@ -91,15 +95,23 @@ def item_to_record(item: Mapping[str, Any]) -> Record:
 
 class DynamoDBResultStore(ResultStore):
     def __init__(
-        self, tables: Mapping[str, str], client: Any | None = None, *, page_size: int | None = None
+        self,
+        tables: Mapping[str, str],
+        client: Any | None = None,
+        *,
+        page_size: int | None = None,
+        time_index: str | None = TIME_INDEX,
     ) -> None:
         """``tables`` maps environment → table name (e.g. beta → beta_results); ``page_size``
-        caps the items per Scan page (default: DynamoDB's 1 MB pages)."""
+        caps the items per page (default: DynamoDB's 1 MB pages); ``time_index`` names the
+        environment + timestamp index that ``query`` reads (None: always Scan)."""
         if not tables:
             raise ValueError("at least one environment → table mapping is required")
         self.tables = dict(tables)
         self._client = client
         self.page_size = page_size
+        self.time_index = time_index
+        self._tables_without_index: set[str] = set()
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self._serializer = TypeSerializer()
@@ -177,19 +189,65 @@ class DynamoDBResultStore(ResultStore):
         yield from paginator.paginate(**request)
 
     def query(self, query: Query) -> list[Record]:
-        """Newest first. A Scan (see the module docstring for its cost); labels and findings
+        """Newest first (ties: the larger filename first); labels and findings
         (``Query.findings``) match case-insensitively, as in the SQLite store."""
-        wanted = query.label.casefold() if query.label else None
-        found: list[Record] = []
-        for page in self._scan(query.environment, query):
-            for item in page.get("Items", []):
-                record = self._load(item)
-                if (
-                    wanted is None or any(n.casefold() == wanted for n in record.label_names())
-                ) and matches(record, query.findings):
-                    found.append(record)
-        found.sort(key=lambda r: (r.timestamp, r.filename), reverse=True)
+        table = self._table(query.environment)
+        if self.time_index and table not in self._tables_without_index:
+            try:
+                return self._query_by_time(query, table)
+            except Exception as exc:
+                if not _missing_index(exc):
+                    raise
+                self._tables_without_index.add(table)
+        found = [
+            r for page in self._scan(query.environment, query) for r in self._matching(page, query)
+        ]
+        found.sort(key=_newest_first, reverse=True)
         return found[: query.limit]
+
+    def _query_by_time(self, query: Query, table: str) -> list[Record]:
+        names = {"#env": "environment"}
+        values: dict[str, Any] = {":env": {"S": query.environment}}
+        key = "#env = :env"
+        if query.since or query.until:  # a Query filter may not name the index's keys
+            names["#ts"] = "timestamp"
+            values.update({f":{k}": {"S": v} for k, v in _window(query).items()})
+            if query.since and query.until:
+                key += " AND #ts BETWEEN :since AND :until"  # inclusive: == until dropped below
+            else:
+                key += " AND #ts >= :since" if query.since else " AND #ts < :until"
+        filters, filter_names, filter_values = _filters(query, time=False)
+        request: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": self.time_index,
+            "KeyConditionExpression": key,
+            "ScanIndexForward": False,
+            "ExpressionAttributeNames": {**names, **filter_names},
+            "ExpressionAttributeValues": {**values, **filter_values},
+        }
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        if self.page_size:
+            request["Limit"] = self.page_size
+        found: list[Record] = []
+        for page in self.client.get_paginator("query").paginate(**request):
+            found.extend(r for r in self._matching(page, query) if r.timestamp != query.until)
+            # later pages are older than where this one stopped; read on only while they
+            # could still tie with the limit-th match (the index orders by timestamp alone)
+            resume = page.get("LastEvaluatedKey", {}).get("timestamp", {}).get("S")
+            if len(found) >= query.limit and resume and resume < found[query.limit - 1].timestamp:
+                break
+        found.sort(key=_newest_first, reverse=True)
+        return found[: query.limit]
+
+    def _matching(self, page: Mapping[str, Any], query: Query) -> Iterator[Record]:
+        wanted = query.label.casefold() if query.label else None
+        for item in page.get("Items", []):
+            record = self._load(item)
+            if (
+                wanted is None or any(n.casefold() == wanted for n in record.label_names())
+            ) and matches(record, query.findings):
+                yield record
 
     def iter_all(self, environment: str) -> Iterator[Record]:
         """Every record, in DynamoDB's (hash) order, one page at a time."""
@@ -204,7 +262,24 @@ class DynamoDBResultStore(ResultStore):
         )
 
 
-def _filters(query: Query | None) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+def _newest_first(record: Record) -> tuple[str, str]:
+    return record.timestamp, record.filename
+
+
+def _missing_index(exc: Exception) -> bool:
+    """DynamoDB answers ValidationException ("The table does not have the specified index"),
+    moto ResourceNotFoundException ("Invalid index")."""
+    code = error_code(exc)
+    return code in ("ValidationException", "ResourceNotFoundException") and "index" in str(exc)
+
+
+def _window(query: Query) -> dict[str, str]:
+    return {k: v for k, v in (("since", query.since), ("until", query.until)) if v}
+
+
+def _filters(
+    query: Query | None, *, time: bool = True
+) -> tuple[list[str], dict[str, str], dict[str, Any]]:
     filters: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -214,11 +289,11 @@ def _filters(query: Query | None) -> tuple[list[str], dict[str, str], dict[str, 
         filters.append("#status = :status")
         names["#status"] = "status"
         values[":status"] = {"S": Status(query.status).value}
-    if query.since:
+    if time and query.since:
         filters.append("#ts >= :since")
         names["#ts"] = "timestamp"
         values[":since"] = {"S": query.since}
-    if query.until:
+    if time and query.until:
         filters.append("#ts < :until")
         names["#ts"] = "timestamp"
         values[":until"] = {"S": query.until}
@@ -229,14 +304,33 @@ def _filters(query: Query | None) -> tuple[list[str], dict[str, str], dict[str, 
     return filters, names, values
 
 
-def create_table(client: Any, table: str, *, ttl: bool = True) -> None:
-    """Create a results table (on-demand billing) and enable TTL on ``expires_at``.
-    For tests, local emulators and quick starts; production tables belong in infrastructure code."""
+def create_table(client: Any, table: str, *, ttl: bool = True, time_index: bool = True) -> None:
+    """Create a results table (on-demand billing, with the ``by_time`` index unless
+    ``time_index`` is False) and enable TTL on ``expires_at``. For tests, local emulators and
+    quick starts; production tables belong in infrastructure code (``infra/terraform``)."""
+    attributes = [{"AttributeName": "filename", "AttributeType": "S"}]
+    extra: dict[str, Any] = {}
+    if time_index:
+        attributes += [
+            {"AttributeName": "environment", "AttributeType": "S"},
+            {"AttributeName": "timestamp", "AttributeType": "S"},
+        ]
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": TIME_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "environment", "KeyType": "HASH"},
+                    {"AttributeName": "timestamp", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
     client.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "filename", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "filename", "AttributeType": "S"}],
+        AttributeDefinitions=attributes,
         BillingMode="PAY_PER_REQUEST",
+        **extra,
     )
     client.get_waiter("table_exists").wait(TableName=table)
     if ttl:
