@@ -55,8 +55,19 @@ def sqs_message(body: str, message_id: str = "m-1", receive_count: int = 1) -> d
     }
 
 
-def sns_envelope(message: str) -> dict[str, Any]:
-    return {"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:t", "Message": message}
+def sns_envelope(message: str, **attributes: tuple[str, str]) -> dict[str, Any]:
+    """``attributes``: name=(Type, Value), as SNS writes MessageAttributes for subscribers."""
+    return {
+        "Type": "Notification",
+        "MessageId": "sns-1",
+        "TopicArn": "arn:t",
+        "Message": message,
+        "MessageAttributes": {k: {"Type": t, "Value": v} for k, (t, v) in attributes.items()},
+    }
+
+
+def sns_invocation(*envelopes: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": [{"EventSource": "aws:sns", "Sns": e} for e in envelopes]}
 
 
 def eventbridge(key: str, detail_type: str = "Object Created") -> dict[str, Any]:
@@ -116,11 +127,50 @@ def test_s3_notification_in_sqs_round_trips(key: str, size: int, sequencer: str)
 def test_sns_wrapped_notification_in_sqs_and_direct_sns_agree(key: str) -> None:
     s3_json = json.dumps({"Records": [s3_record(encode_key(key), sequencer="0A")]})
     via_sqs = parse_lambda_event({"Records": [sqs_message(json.dumps(sns_envelope(s3_json)))]})
-    direct = parse_lambda_event(
-        {"Records": [{"EventSource": "aws:sns", "Sns": sns_envelope(s3_json)}]}
-    )
+    direct = parse_lambda_event(sns_invocation(sns_envelope(s3_json)))
     assert direct.source == "sns" and not direct.is_sqs
     assert [e.event.key for e in via_sqs.events] == [e.event.key for e in direct.events] == [key]
+    assert [e.dead_letter_error for e in via_sqs.events + direct.events] == [None, None]
+
+
+# The AWS Lambda Developer Guide (dlq.html) documents ErrorCode as a Number; accept either type.
+@pytest.mark.parametrize("code_type", ["Number", "String"])
+def test_lambda_dead_letter_messages_mark_their_events(code_type: str) -> None:
+    s3_json = json.dumps({"Records": [s3_record("beta/my+cat.jpg", eTag="e1", sequencer="0A")]})
+    attributes = {
+        "RequestID": ("String", "8b0c5f5e-1b2a-4a5e-9d0e-0f3d2f1c7a11"),
+        "ErrorCode": (code_type, "200"),
+        "ErrorMessage": ("String", "Task timed out after 60.00 seconds"),
+    }
+    direct = parse_lambda_event(sns_invocation(sns_envelope(s3_json, **attributes)))
+    (item,) = direct.events
+    assert item.event.key == "beta/my cat.jpg" and item.event.etag == "e1"
+    assert item.dead_letter_error == "Task timed out after 60.00 seconds"
+    assert item.message_id is None and not direct.unparseable
+    # the same SNS message delivered to an SQS queue: the SQS message id is kept as well
+    body = json.dumps(sns_envelope(s3_json, **attributes))
+    (queued,) = parse_lambda_event({"Records": [sqs_message(body, "m-9")]}).events
+    assert queued.dead_letter_error == item.dead_letter_error and queued.message_id == "m-9"
+    # no ErrorMessage: the code stands in for it
+    del attributes["ErrorMessage"]
+    (bare,) = parse_lambda_event(sns_invocation(sns_envelope(s3_json, **attributes))).events
+    assert bare.dead_letter_error == "ErrorCode 200"
+
+
+def test_sns_messages_that_are_not_object_events_are_reported_not_raised() -> None:
+    failure_notice = json.dumps({"key": "beta/x.jpg", "environment": "beta", "error": "boom"})
+    alarm = json.dumps({"AlarmName": "rekognition-beta-handler-errors", "NewStateValue": "ALARM"})
+    dead_letter = sns_envelope(
+        json.dumps({"Records": [s3_record("beta/x.jpg")]}), ErrorCode=("Number", "200")
+    )
+    # a dead letter of an SNS invocation: its Message is a Lambda SNS event, not an S3 one
+    nested = sns_envelope(json.dumps(sns_invocation(dead_letter)), ErrorCode=("Number", "200"))
+    envelopes = [sns_envelope(m) for m in (failure_notice, alarm, "plain text")] + [nested]
+    for i, envelope in enumerate(envelopes):
+        envelope["MessageId"] = f"sns-{i}"
+    batch = parse_lambda_event(sns_invocation(*envelopes))
+    assert batch.source == "sns" and batch.events == [] and batch.message_ids == []
+    assert set(batch.unparseable) == {"sns-0", "sns-1", "sns-2", "sns-3"}
 
 
 @given(key_text)

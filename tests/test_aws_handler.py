@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +29,14 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.aws_fixtures"]
 
 BETA = "rekognition-input/beta/"
+analysed: list[str] = []  # keys FlakyAnalyzer was asked to analyse, reset for every test
 
 
 class FlakyAnalyzer(DominantColourAnalyzer):
     """Fails (like an exhausted Rekognition throttle) for keys containing 'flaky'."""
 
     def analyze(self, image: ImageInput) -> Findings:
+        analysed.append(image.key)
         if "flaky" in image.key:
             raise RuntimeError("ThrottlingException: rate exceeded")
         return super().analyze(image)
@@ -41,6 +44,7 @@ class FlakyAnalyzer(DominantColourAnalyzer):
 
 @pytest.fixture(autouse=True)
 def _test_analyzers() -> Iterator[None]:
+    analysed.clear()
     registry.register("test-colour", lambda settings: FlakyAnalyzer())
     yield
     registry.FACTORIES.pop("test-colour", None)
@@ -221,6 +225,180 @@ def test_direct_s3_invocation_raises_for_lambda_async_retry(lambda_env: Stack) -
     assert raw_item(stack, BETA + "direct.jpg") is not None  # the good one is stored anyway
     good = {"Records": [r for r in records if "flaky" not in r["s3"]["object"]["key"]]}
     assert lambda_handler.handler(good, None) == {"processed": 1}
+
+
+# -- direct mode: events back from Lambda's dead-letter topic ---------------------------------
+
+DEAD_LETTER_FILTER = {"ErrorCode": [{"exists": True}]}  # infra/terraform's Lambda subscription
+
+
+@pytest.fixture
+def dead_letters(lambda_env: Stack) -> str:
+    """An SQS queue subscribed to the failure topic with the Lambda subscription's filter policy:
+    it receives what the direct-mode handler would be invoked with."""
+    stack = lambda_env
+    url = stack.sqs.create_queue(QueueName=f"dead-letters-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    arn = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    stack.sns.subscribe(
+        TopicArn=stack.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn["Attributes"]["QueueArn"],
+        Attributes={
+            "FilterPolicy": json.dumps(DEAD_LETTER_FILTER),
+            "FilterPolicyScope": "MessageAttributes",
+        },
+    )
+    return str(url)
+
+
+def publish_dead_letter(stack: Stack, payload: dict[str, Any], error: str) -> None:
+    """What Lambda does with an asynchronous event that failed every attempt, when the function's
+    dead_letter_config names an SNS topic: the payload unchanged as the Message, and the
+    attributes RequestID, ErrorCode (a Number) and ErrorMessage (AWS Lambda Developer Guide)."""
+    stack.sns.publish(
+        TopicArn=stack.topic_arn,
+        Message=json.dumps(payload),
+        MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": error},
+        },
+    )
+
+
+def sns_invocation(stack: Stack, url: str, wanted: int, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The SNS messages that reached ``url``, as Lambda's SNS event (``Records[].Sns``): the
+    envelope SNS delivers to SQS, with the two URL fields spelled as in Lambda's event."""
+    messages = stack.receive(url, wanted, timeout_s)
+    assert len(messages) == wanted, f"expected {wanted} SNS messages, got {len(messages)}"
+    records = []
+    for message in messages:
+        sns = json.loads(message["Body"])
+        sns["SigningCertUrl"] = sns.pop("SigningCertURL")
+        sns["UnsubscribeUrl"] = sns.pop("UnsubscribeURL")
+        records.append(
+            {
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{stack.topic_arn}:{uuid.uuid4()}",
+                "EventSource": "aws:sns",
+                "Sns": sns,
+            }
+        )
+    return {"Records": records}
+
+
+def failure_notices(stack: Stack, wanted: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    """The handler's failure messages on the topic (the dead letters published there too are
+    left out: their Message is an S3 notification)."""
+    return [m for m in stack.failure_messages(wanted, timeout_s) if "key" in m]
+
+
+def test_dead_letter_gets_an_error_record_and_an_sns_message_without_reanalysis(
+    lambda_env: Stack, dead_letters: str
+) -> None:
+    stack = lambda_env
+    stack.put_image(BETA + "flaky-direct.jpg", jpeg())
+    stack.put_image(BETA + "direct.jpg", jpeg())
+    messages = stack.receive(stack.queue_url, 2)
+    payload = {"Records": [r for m in messages for r in json.loads(m["Body"])["Records"]]}
+    with pytest.raises(RetryLater) as failed:  # Lambda's last attempt
+        lambda_handler.handler(payload, None)
+    good = DynamoDBResultStore(stack.tables).get("beta", BETA + "direct.jpg")
+    assert good is not None and good.ok
+    publish_dead_letter(stack, payload, str(failed.value))
+    analysed.clear()
+
+    response = lambda_handler.handler(sns_invocation(stack, dead_letters, 1), None)
+
+    assert response == {"processed": 2} and analysed == []
+    item = raw_item(stack, BETA + "flaky-direct.jpg")
+    assert item is not None and item["status"] == {"S": "error"} and item["labels"] == {"L": []}
+    error = item["error"]["S"]
+    assert error.startswith("gave up after Lambda's retries: 1 event(s) to retry: ")
+    assert "ThrottlingException" in error
+    # the event that succeeded on an earlier attempt keeps its record (same object version)
+    assert DynamoDBResultStore(stack.tables).get("beta", BETA + "direct.jpg") == good
+    (notice,) = failure_notices(stack, 2)
+    assert notice["key"] == BETA + "flaky-direct.jpg" and notice["error"] == error
+    # the failure notice carries no ErrorCode: it never comes back as a dead letter
+    assert stack.receive(dead_letters, 1, timeout_s=2) == []
+
+
+def test_dead_letter_for_an_object_replaced_since_leaves_the_newer_good_record(
+    lambda_env: Stack, dead_letters: str
+) -> None:
+    stack = lambda_env
+    key = BETA + "replaced.jpg"
+    stack.put_image(key, jpeg((200, 10, 10)))
+    (first,) = stack.receive(stack.queue_url, 1)
+    stale = json.loads(first["Body"])  # this version's event fails every attempt ...
+    stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=first["ReceiptHandle"])
+    stack.put_image(key, jpeg((10, 10, 200)))  # ... while the next version is labelled
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    newer = DynamoDBResultStore(stack.tables).get("beta", key)
+    assert newer is not None and newer.ok and newer.labels[0]["Name"] == "Blue"
+    publish_dead_letter(stack, stale, "Task timed out after 60.00 seconds")
+
+    response = lambda_handler.handler(sns_invocation(stack, dead_letters, 1), None)
+
+    assert response == {"processed": 1}
+    assert DynamoDBResultStore(stack.tables).get("beta", key) == newer
+    assert failure_notices(stack, 2, timeout_s=2) == []
+
+
+def test_another_environments_dead_letter_is_skipped(lambda_env: Stack, dead_letters: str) -> None:
+    stack = lambda_env
+    stack.put_image("rekognition-input/prod/p.jpg", jpeg())
+    (message,) = stack.receive(stack.queue_url, 1)
+    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
+
+    response = lambda_handler.handler(sns_invocation(stack, dead_letters, 1), None)
+
+    assert response == {"processed": 1}  # the beta function: skipped, not an error
+    for env in ("beta", "prod"):
+        assert raw_item(stack, "rekognition-input/prod/p.jpg", env=env) is None
+    assert failure_notices(stack, 2, timeout_s=2) == []
+
+
+def test_sns_messages_that_are_not_dead_letters_are_ignored(
+    lambda_env: Stack, dead_letters: str
+) -> None:
+    stack = lambda_env
+    stack.put_image(BETA + "broken.jpg", jpeg()[:40])
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    alarm = {"AlarmName": "rekognition-beta-handler-errors", "NewStateValue": "ALARM"}
+    stack.sns.publish(TopicArn=stack.topic_arn, Subject="ALARM", Message=json.dumps(alarm))
+    # the Lambda subscription's filter keeps both away from the handler ...
+    assert stack.receive(dead_letters, 1, timeout_s=2) == []
+    # ... and delivered anyway (a subscription without the filter), they are ignored
+    unfiltered = sns_invocation(stack, stack.failures_url, 2)
+    kinds = {"key" in json.loads(r["Sns"]["Message"]) for r in unfiltered["Records"]}
+    assert kinds == {True, False}  # a failure notice and the alarm
+    items = stack.dynamodb.scan(TableName=stack.tables["beta"])["Items"]
+
+    assert lambda_handler.handler(unfiltered, None) == {"processed": 0}
+
+    assert stack.dynamodb.scan(TableName=stack.tables["beta"])["Items"] == items
+    assert failure_notices(stack, 1, timeout_s=2) == []
+
+
+def test_a_dead_letter_that_cannot_be_recorded_is_retried_then_its_own_dead_letter_ignored(
+    lambda_env: Stack, dead_letters: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = lambda_env
+    stack.put_image(BETA + "lost.jpg", jpeg())
+    (message,) = stack.receive(stack.queue_url, 1)
+    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
+    invocation = sns_invocation(stack, dead_letters, 1)
+    monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", "no-such-table")  # DynamoDB rejects every call
+    lambda_handler.reset()
+
+    with pytest.raises(RetryLater, match=r"lost\.jpg: store failed"):
+        lambda_handler.handler(invocation, None)  # Lambda retries this SNS invocation ...
+    publish_dead_letter(stack, invocation, "1 event(s) to retry")  # ... then dead-letters it
+    nested = sns_invocation(stack, dead_letters, 1)
+    assert lambda_handler.handler(nested, None) == {"processed": 0}  # no third round
+    assert analysed == []
 
 
 def test_keys_outside_the_prefix_and_non_images_are_skipped_without_writes(

@@ -311,8 +311,12 @@ def test_queues_have_dlq_redrive_and_visibility(deployment: Deployment) -> None:
 @pytest.mark.slow
 def test_topic_log_groups_and_alarms(deployment: Deployment) -> None:
     topic_arn = deployment.outputs["failure_topic_arn"]
-    attrs = deployment.client("sns").get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    sns = deployment.client("sns")
+    attrs = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
     assert attrs.get("KmsMasterKeyId"), "failure topic must be encrypted"
+    # in sqs mode the functions do not subscribe to Lambda's dead letters (direct mode only)
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    assert [s for s in subscriptions if s["Protocol"] == "lambda"] == []
 
     logs = deployment.client("logs")
     groups = {
@@ -619,6 +623,17 @@ def test_direct_trigger_mode_plan(deployment: Deployment) -> None:
         fn = f'aws_lambda_function.handler["{env}"]'
         assert actions[fn] in (["no-op"], ["update"])
         assert set(_changed_attrs(plan, fn)) <= {"dead_letter_config"}, _changed_attrs(plan, fn)
+        # each function subscribes to the failure topic, for Lambda's dead letters only
+        assert actions[f'aws_lambda_permission.dead_letters["{env}"]'] == ["create"]
+        permission = _after(plan, f'aws_lambda_permission.dead_letters["{env}"]')
+        assert permission["principal"] == "sns.amazonaws.com"
+        assert permission["source_arn"] == deployment.outputs["failure_topic_arn"]
+        subscription = _after(plan, f'aws_sns_topic_subscription.dead_letters["{env}"]')
+        assert subscription["protocol"] == "lambda"
+        assert subscription["topic_arn"] == deployment.outputs["failure_topic_arn"]
+        assert subscription["endpoint"].endswith(f":function:rekognition-{env}-handler")
+        assert subscription["filter_policy_scope"] == "MessageAttributes"
+        assert json.loads(subscription["filter_policy"]) == {"ErrorCode": [{"exists": True}]}
     notification = next(
         rc
         for rc in plan["resource_changes"]
@@ -695,6 +710,12 @@ def test_deploy_guide_names_real_variables_and_outputs() -> None:
     assert mentioned and mentioned <= declared, mentioned - declared
     for name in re.findall(r"terraform output -raw ([a-z_]+)", guide):
         assert name in outputs, name
+
+
+def _after(plan: dict[str, Any], address: str) -> dict[str, Any]:
+    rc = next(r for r in plan["resource_changes"] if r["address"] == address)
+    after: dict[str, Any] = rc["change"]["after"]
+    return after
 
 
 def _changed_attrs(plan: dict[str, Any], address: str) -> dict[str, Any]:

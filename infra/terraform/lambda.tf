@@ -86,3 +86,29 @@ resource "aws_lambda_permission" "s3" {
   source_arn     = aws_s3_bucket.images.arn
   source_account = local.account_id
 }
+
+# Direct mode: an event that fails all of Lambda's async attempts reaches the failure topic
+# (dead_letter_config above). Each function subscribes back, filtered to Lambda's dead letters
+# (they carry an ErrorCode attribute; failure notices and alarms do not), and writes the error
+# record; keys of other environments are skipped by the handler's prefix check.
+resource "aws_lambda_permission" "dead_letters" {
+  for_each = local.use_sqs ? {} : local.lambda_envs
+
+  statement_id  = "AllowFailureTopicInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.handler[each.key].function_name
+  principal     = "sns.amazonaws.com"
+  source_arn    = aws_sns_topic.failures.arn
+}
+
+resource "aws_sns_topic_subscription" "dead_letters" {
+  for_each = local.use_sqs ? {} : local.lambda_envs
+
+  topic_arn           = aws_sns_topic.failures.arn
+  protocol            = "lambda"
+  endpoint            = aws_lambda_function.handler[each.key].arn
+  filter_policy_scope = "MessageAttributes"
+  filter_policy       = jsonencode({ ErrorCode = [{ exists = true }] })
+
+  depends_on = [aws_lambda_permission.dead_letters]
+}

@@ -1,5 +1,6 @@
 # Failure topic: the handlers publish per-image failures, CloudWatch alarms publish alarm
-# state changes, and (direct mode) Lambda sends failed async events here as its DLQ.
+# state changes, and (direct mode) Lambda sends failed async events here as its DLQ; the
+# functions subscribe to those dead letters to record them (lambda.tf).
 #
 # CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed aws/sns key, so
 # the topic gets its own customer-managed key whose policy admits CloudWatch.

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from eventlens.analyzers.base import Analyzer, Findings
@@ -127,11 +128,22 @@ class Pipeline:
         return ordered
 
     def record_failure(self, event: ObjectEvent, error: str) -> Outcome:
-        """Write an error record for an event whose retries are exhausted, and notify."""
+        """Write an error record for an event whose retries are exhausted, and notify; skipped
+        for events the pipeline would not analyse, and when the stored record is a good one of
+        this object version or a newer one (the store itself refuses older sequencers)."""
+        started = time.perf_counter()
         route = self.router.route_for_key(event.key)
         if route is None:
             return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
-        record = self._error_record(event, route, error, time.perf_counter())
+        if event.kind is EventKind.REMOVED or self.media_for(route.environment, event.key) is None:
+            return Outcome(event, Action.SKIPPED, reason="a removal or not a media file")
+        try:
+            existing = self.results.get(route.environment, event.key)
+        except Exception as exc:
+            return Outcome(event, Action.RETRY, reason=f"store failed: {exc!r}", error=exc)
+        if existing is not None and _is_current(existing, event):
+            return Outcome(event, Action.SKIPPED, existing, reason="a good record is stored")
+        record = self._error_record(event, route, error, started)
         outcome = self._store([(record, event)])[0]
         self._observe(outcome)
         return outcome
@@ -344,3 +356,18 @@ class Pipeline:
                 observer(outcome)
             except Exception:  # an observer (metrics, logs) must never break processing
                 log.exception("observer failed")
+
+
+def _is_current(record: Record, event: ObjectEvent) -> bool:
+    """Whether ``record`` is a good result of ``event``'s object version or a newer one: the
+    same ETag, or written after the event happened (so it describes those bytes or newer ones;
+    this also covers events without a sequencer, which the store cannot order)."""
+    if not record.ok:
+        return False
+    if event.etag is not None and record.etag == event.etag:
+        return True
+    try:
+        written = datetime.fromisoformat(record.timestamp)
+    except ValueError:
+        return False
+    return written.tzinfo is not None and written >= event.event_time

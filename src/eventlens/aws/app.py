@@ -2,7 +2,9 @@
 
 Shared by the Lambda handler and the SQS worker. It turns a parsed batch into pipeline calls
 and decides, per SQS message, whether it succeeded, must be retried (``batchItemFailures``),
-or has used up its attempts (an error record and an SNS message instead).
+or has used up its attempts (an error record and an SNS message instead). Events that come back
+from Lambda's dead-letter topic are past their retries too: they get the error record and the
+SNS message without being analysed again.
 """
 
 from __future__ import annotations
@@ -123,25 +125,17 @@ class AwsApp:
             by_bucket.setdefault(item.event.bucket, []).append(item)
         failed: set[str] = set(batch.unparseable)
         for message_id, reason in batch.unparseable.items():
-            log.error("unparseable SQS message %s left for the DLQ: %s", message_id, reason)
+            if batch.is_sqs:
+                log.error("unparseable SQS message %s left for the DLQ: %s", message_id, reason)
+            else:
+                log.warning("ignored %s message %s: %s", batch.source, message_id, reason)
         for bucket, items in by_bucket.items():
             pipeline = self.pipeline_for(bucket)
-            started = time.perf_counter()
-            outcomes = pipeline.process_batch([item.event for item in items])
-            share_ms = (time.perf_counter() - started) * 1000 / max(1, len(items))
-            for item, outcome in zip(items, outcomes, strict=True):
-                if outcome.action is Action.RETRY and self._exhausted(item):
-                    attempts = item.receive_count
-                    outcome = pipeline.record_failure(
-                        item.event, f"gave up after {attempts} attempts: {outcome.reason}"
-                    )
-                    if outcome.action is Action.RETRY:  # could not even store the error
-                        failed.add(str(item.message_id))
-                elif outcome.action is Action.RETRY and item.message_id is not None:
+            fresh = [item for item in items if item.dead_letter_error is None]
+            dead = [item for item in items if item.dead_letter_error is not None]
+            for item, outcome, ms in self._process(pipeline, fresh) + self._give_up(pipeline, dead):
+                if outcome.action is Action.RETRY and item.message_id is not None:
                     failed.add(item.message_id)
-                ms = outcome.record.duration_ms if outcome.record is not None else share_ms
-                if outcome.action in (Action.UNCHANGED, Action.SKIPPED):
-                    ms = share_ms
                 result.outcomes.append((outcome, ms))
         result.failed_message_ids = [m for m in batch.message_ids if m in failed]
         result.succeeded_message_ids = [m for m in batch.message_ids if m not in failed]
@@ -151,6 +145,42 @@ class AwsApp:
             **({"emit": self._emit} if self._emit else {}),
         )
         return result
+
+    def _process(
+        self, pipeline: Pipeline, items: list[SourcedEvent]
+    ) -> list[tuple[SourcedEvent, Outcome, float]]:
+        """Analyse; an SQS message out of attempts gets an error record instead of a retry."""
+        if not items:
+            return []
+        started = time.perf_counter()
+        outcomes = pipeline.process_batch([item.event for item in items])
+        share_ms = (time.perf_counter() - started) * 1000 / len(items)
+        done = []
+        for item, outcome in zip(items, outcomes, strict=True):
+            if outcome.action is Action.RETRY and self._exhausted(item):
+                attempts = item.receive_count
+                outcome = pipeline.record_failure(
+                    item.event, f"gave up after {attempts} attempts: {outcome.reason}"
+                )
+            ms = outcome.record.duration_ms if outcome.record is not None else share_ms
+            if outcome.action in (Action.UNCHANGED, Action.SKIPPED):
+                ms = share_ms
+            done.append((item, outcome, ms))
+        return done
+
+    def _give_up(
+        self, pipeline: Pipeline, items: list[SourcedEvent]
+    ) -> list[tuple[SourcedEvent, Outcome, float]]:
+        """Events back from Lambda's dead-letter topic: its retries are used up, so record the
+        failure (and notify) without analysing them again."""
+        done = []
+        for item in items:
+            started = time.perf_counter()
+            outcome = pipeline.record_failure(
+                item.event, f"gave up after Lambda's retries: {item.dead_letter_error}"
+            )
+            done.append((item, outcome, (time.perf_counter() - started) * 1000))
+        return done
 
     def _exhausted(self, item: SourcedEvent) -> bool:
         return item.message_id is not None and item.receive_count >= self.settings.max_attempts

@@ -9,8 +9,14 @@ analyzer and prefix (see ``eventlens.aws.settings``). The pipeline is built once
   an SNS message instead, and is acknowledged. Set the queue's ``maxReceiveCount`` ≥
   ``EVENTLENS_MAX_ATTEMPTS``; the DLQ then only collects unparseable messages.
 * Direct S3, SNS or EventBridge invocations (asynchronous): a transient failure raises
-  ``RetryLater`` so that Lambda's own async retries (2 by default) apply; configure an
-  on-failure destination or DLQ on the function to keep events that still fail.
+  ``RetryLater`` so that Lambda's own async retries (2 by default) apply. An event that still
+  fails goes to the function's dead-letter SNS topic (``dead_letter_config``). Subscribed to that
+  topic with a filter on the ``ErrorCode`` message attribute (as ``infra/terraform`` does in
+  direct mode), the handler gets the event back, marked as a dead letter, and writes the error
+  record and the SNS failure message for it instead of analysing it again. Keys outside
+  ``EVENTLENS_PREFIX`` are skipped, so environments can share the topic. SNS messages that are
+  not object events (failure notices, alarms, a dead letter of a dead letter) are logged and
+  ignored rather than raised on, which would only send them round again.
 """
 
 from __future__ import annotations

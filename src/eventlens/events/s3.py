@@ -7,7 +7,12 @@ Understands, in any nesting Lambda or a worker sees them:
 * SQS batches (``Records[].eventSource == "aws:sqs"``) whose bodies are any of the others —
   the SQS ``messageId`` and ``ApproximateReceiveCount`` are kept per event so a handler can
   report ``batchItemFailures``;
-* SNS notifications (direct ``Records[].Sns`` or an SNS envelope as an SQS body);
+* SNS notifications (direct ``Records[].Sns`` or an SNS envelope as an SQS body), including
+  the ones Lambda publishes to a function's dead-letter topic once its asynchronous retries are
+  used up: the original payload as ``Message`` plus the message attributes ``RequestID``,
+  ``ErrorCode`` and ``ErrorMessage``. Their events carry ``dead_letter_error``. A direct SNS
+  message that is not an object event (a failure notice or an alarm on a shared topic) is
+  reported in ``unparseable`` instead of raising;
 * EventBridge ``Object Created`` / ``Object Deleted`` events from ``aws.s3``.
 
 Object keys arrive URL-encoded in the form encoding (``my+cat.jpg`` is ``my cat.jpg``, ``%2B`` is
@@ -38,6 +43,8 @@ class SourcedEvent:
     event: ObjectEvent
     message_id: str | None = None  # the SQS messageId, when delivered through SQS
     receive_count: int = 1  # SQS ApproximateReceiveCount (1 on the first delivery)
+    #: Set when the event came back through a Lambda dead-letter topic: Lambda's error.
+    dead_letter_error: str | None = None
 
 
 @dataclass(slots=True)
@@ -46,7 +53,7 @@ class ParsedBatch:
 
     source: str  # "sqs", "s3", "sns", "eventbridge" or "empty"
     events: list[SourcedEvent] = field(default_factory=list)
-    #: SQS message ids whose bodies could not be parsed, with the reason.
+    #: SQS (or SNS) message ids whose bodies could not be parsed, with the reason.
     unparseable: dict[str, str] = field(default_factory=dict)
     #: SQS message ids seen in the batch (including ones that carried only test events).
     message_ids: list[str] = field(default_factory=list)
@@ -73,9 +80,8 @@ def parse_lambda_event(payload: Mapping[str, Any]) -> ParsedBatch:
     records = payload.get("Records")
     if isinstance(records, list) and records and _source_of(records[0]) == "aws:sqs":
         return _parse_sqs(records)
-    if isinstance(records, list) and records and "Sns" in records[0]:
-        events = [e for r in records for e in parse_sns_envelope(_mapping(r.get("Sns")))]
-        return ParsedBatch("sns", [SourcedEvent(e) for e in events])
+    if isinstance(records, list) and records and "Sns" in _mapping(records[0]):
+        return _parse_sns(records)
     source = "eventbridge" if "detail" in payload else "s3"
     return ParsedBatch(source, [SourcedEvent(e) for e in parse_document(payload)])
 
@@ -96,13 +102,7 @@ def parse_document(doc: Mapping[str, Any]) -> list[ObjectEvent]:
 
 def parse_body(body: str) -> list[ObjectEvent]:
     """An SQS message body (JSON text)."""
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise UnrecognisedEvent(f"body is not JSON: {exc}") from exc
-    if not isinstance(doc, Mapping):
-        raise UnrecognisedEvent("body is not a JSON object")
-    return parse_document(doc)
+    return parse_document(_json_object(body))
 
 
 def parse_sns_envelope(envelope: Mapping[str, Any]) -> list[ObjectEvent]:
@@ -111,6 +111,17 @@ def parse_sns_envelope(envelope: Mapping[str, Any]) -> list[ObjectEvent]:
     if not isinstance(message, str):
         raise UnrecognisedEvent("SNS notification without a Message")
     return parse_body(message)
+
+
+def dead_letter_error(envelope: Mapping[str, Any]) -> str | None:
+    """Lambda's error when ``envelope`` is an SNS message Lambda sent to a function's dead-letter
+    topic (it has an ``ErrorCode`` attribute): ``ErrorMessage``, else the code; otherwise None."""
+    attributes = _mapping(envelope.get("MessageAttributes"))
+    code = _str_or_none(_mapping(attributes.get("ErrorCode")).get("Value"))
+    if code is None:
+        return None
+    message = _str_or_none(_mapping(attributes.get("ErrorMessage")).get("Value"))
+    return message or f"ErrorCode {code}"
 
 
 def parse_s3_notification(doc: Mapping[str, Any]) -> list[ObjectEvent]:
@@ -175,12 +186,40 @@ def _parse_sqs(records: Iterable[Any]) -> ParsedBatch:
         count = _int_or_none(attributes.get("ApproximateReceiveCount")) or 1
         batch.message_ids.append(message_id)
         try:
-            events = parse_body(str(message.get("body") or ""))
+            doc = _json_object(str(message.get("body") or ""))
+            events = parse_document(doc)
         except UnrecognisedEvent as exc:
             batch.unparseable[message_id] = str(exc)
             continue
-        batch.events.extend(SourcedEvent(e, message_id, count) for e in events)
+        error = dead_letter_error(doc)
+        batch.events.extend(SourcedEvent(e, message_id, count, error) for e in events)
     return batch
+
+
+def _parse_sns(records: Iterable[Any]) -> ParsedBatch:
+    # Unparseable messages are reported, not raised: SNS invokes Lambda asynchronously, so an
+    # exception would only come back from the function's dead-letter topic, wrapped once more.
+    batch = ParsedBatch("sns")
+    for record in records:
+        envelope = _mapping(_mapping(record).get("Sns"))
+        try:
+            events = parse_sns_envelope(envelope)
+        except UnrecognisedEvent as exc:
+            batch.unparseable[str(envelope.get("MessageId") or "")] = str(exc)
+            continue
+        error = dead_letter_error(envelope)
+        batch.events.extend(SourcedEvent(e, dead_letter_error=error) for e in events)
+    return batch
+
+
+def _json_object(text: str) -> Mapping[str, Any]:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise UnrecognisedEvent(f"body is not JSON: {exc}") from exc
+    if not isinstance(doc, Mapping):
+        raise UnrecognisedEvent("body is not a JSON object")
+    return doc
 
 
 def _source_of(record: Any) -> str:
