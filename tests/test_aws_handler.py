@@ -401,6 +401,23 @@ def test_a_dead_letter_that_cannot_be_recorded_is_retried_then_its_own_dead_lett
     assert analysed == []
 
 
+def test_with_a_broken_configuration_a_nested_dead_letter_still_ends_the_round(
+    lambda_env: Stack, dead_letters: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = lambda_env
+    stack.put_image(BETA + "stuck.jpg", jpeg())
+    (message,) = stack.receive(stack.queue_url, 1)
+    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
+    invocation = sns_invocation(stack, dead_letters, 1)
+    monkeypatch.setenv("EVENTLENS_ANALYZER", "no-such-analyzer")  # the app cannot be built
+    lambda_handler.reset()
+    with pytest.raises(Exception, match="no-such-analyzer"):
+        lambda_handler.handler(invocation, None)
+    publish_dead_letter(stack, invocation, "Unknown analyzer")
+    nested = sns_invocation(stack, dead_letters, 1)
+    assert lambda_handler.handler(nested, None) == {"processed": 0}  # parsed before building
+
+
 def test_keys_outside_the_prefix_and_non_images_are_skipped_without_writes(
     lambda_env: Stack,
 ) -> None:

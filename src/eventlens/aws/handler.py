@@ -55,8 +55,14 @@ def reset() -> None:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    app = get_app()
     batch = parse_lambda_event(event)
+    if not batch.is_sqs and not batch.events:
+        # nothing to do; and not building the app here means a broken configuration cannot
+        # send a dead letter of a dead letter round again
+        for reason in batch.unparseable.values():
+            log.warning("ignored a message that is not an object event: %s", reason)
+        return {"processed": 0}
+    app = get_app()
     result = app.handle(batch)
     if batch.is_sqs:
         return result.lambda_response()
