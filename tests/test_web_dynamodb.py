@@ -51,3 +51,41 @@ def test_gallery_api_stats_and_metrics_read_dynamodb(stack: Stack) -> None:
     metrics = client.get("/metrics").text
     assert 'eventlens_records{environment="beta",status="ok"} 1.0' in metrics
     assert store.count("beta") == 2  # the dashboard never wrote
+
+
+def test_pages_read_the_time_index_not_the_whole_table(stack: Stack) -> None:
+    import boto3
+
+    from eventlens.web.app import create_app
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    store = DynamoDBResultStore(stack.tables, client)
+    beta = "rekognition-input/beta/"
+    for i in range(40):
+        store.put(Record(
+            f"{beta}img{i:02d}.jpg", "beta", labels=[{"Name": "Cat", "Confidence": 90.0}],
+            timestamp=f"2026-11-{1 + i // 2:02d}T10:00:00.000000Z", duration_ms=10.0,
+            status=Status.ERROR if i % 10 == 0 else Status.OK,
+        ))  # fmt: skip
+    calls: list[str] = []
+    client.meta.events.register(
+        "after-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    web = fastapi_testclient.TestClient(create_app(store, environments=["beta"]))
+
+    first = web.get("/", params={"env": "beta", "limit": 5})
+    assert first.status_code == 200 and "img39.jpg" in first.text
+    assert "Query" in calls and calls.count("Scan") <= 2  # totals, computed once and cached
+    calls.clear()
+    for _ in range(3):
+        assert web.get("/", params={"env": "beta", "limit": 5}).status_code == 200
+    assert calls and set(calls) == {"Query"}  # later views: the index only
+
+    calls.clear()
+    window = {"env": "beta", "since": "2026-11-15", "until": "2026-11-17"}  # whole days
+    stats = web.get("/api/stats", params=window).json()
+    assert set(calls) == {"Query"}
+    days = {"2026-11-15", "2026-11-16", "2026-11-17"}
+    expected = [r for r in store.iter_all("beta") if r.timestamp[:10] in days]
+    assert stats["total"] == len(expected) == 6
+    assert stats["errors"] == sum(1 for r in expected if r.status is Status.ERROR) == 1

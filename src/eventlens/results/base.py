@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import Granularity, Stats, stats_from_records
@@ -36,6 +37,10 @@ def table_for(tables: Mapping[str, str], environment: str) -> str:
 
 class ResultStore(ABC):
     """One record per (environment, key)."""
+
+    #: Whether ``count`` and an all-time ``stats`` are index look-ups (SQLite) rather than
+    #: reads of every record (DynamoDB): dashboards cache them when they are not.
+    cheap_aggregates: ClassVar[bool] = False
 
     @abstractmethod
     def get(self, environment: str, key: str) -> Record | None: ...

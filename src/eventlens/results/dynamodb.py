@@ -22,7 +22,7 @@ whole table (about one read unit per 8 KB, eventually consistent), paginated.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from eventlens.aws.clients import error_code
 from eventlens.results.base import Query, ResultStore, table_for
 from eventlens.results.finding_terms import matches
 from eventlens.results.record import Record, Status
+from eventlens.results.stats import Granularity, Stats, stats_from_records
 
 SEQUENCER_WIDTH = 32
 TIME_INDEX = "by_time"
@@ -206,6 +207,19 @@ class DynamoDBResultStore(ResultStore):
         return found[: query.limit]
 
     def _query_by_time(self, query: Query, table: str) -> list[Record]:
+        found: list[Record] = []
+        for page in self._index_pages(query, table):
+            found.extend(r for r in self._matching(page, query) if r.timestamp != query.until)
+            # later pages are older than where this one stopped; read on only while they
+            # could still tie with the limit-th match (the index orders by timestamp alone)
+            resume = page.get("LastEvaluatedKey", {}).get("timestamp", {}).get("S")
+            if len(found) >= query.limit and resume and resume < found[query.limit - 1].timestamp:
+                break
+        found.sort(key=_newest_first, reverse=True)
+        return found[: query.limit]
+
+    def _index_pages(self, query: Query, table: str) -> Iterator[dict[str, Any]]:
+        """Pages of the time index, newest first, within the query's window and filters."""
         names = {"#env": "environment"}
         values: dict[str, Any] = {":env": {"S": query.environment}}
         key = "#env = :env"
@@ -229,16 +243,7 @@ class DynamoDBResultStore(ResultStore):
             request["FilterExpression"] = " AND ".join(filters)
         if self.page_size:
             request["Limit"] = self.page_size
-        found: list[Record] = []
-        for page in self.client.get_paginator("query").paginate(**request):
-            found.extend(r for r in self._matching(page, query) if r.timestamp != query.until)
-            # later pages are older than where this one stopped; read on only while they
-            # could still tie with the limit-th match (the index orders by timestamp alone)
-            resume = page.get("LastEvaluatedKey", {}).get("timestamp", {}).get("S")
-            if len(found) >= query.limit and resume and resume < found[query.limit - 1].timestamp:
-                break
-        found.sort(key=_newest_first, reverse=True)
-        return found[: query.limit]
+        yield from self.client.get_paginator("query").paginate(**request)
 
     def _matching(self, page: Mapping[str, Any], query: Query) -> Iterator[Record]:
         wanted = query.label.casefold() if query.label else None
@@ -248,6 +253,37 @@ class DynamoDBResultStore(ResultStore):
                 wanted is None or any(n.casefold() == wanted for n in record.label_names())
             ) and matches(record, query.findings):
                 yield record
+
+    def stats(
+        self,
+        environment: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        granularity: Granularity = Granularity.AUTO,
+        top: int = 10,
+    ) -> Stats:
+        """Aggregated here from the records: those of the window only, read from the time
+        index, when ``since`` or ``until`` is given and the index exists; else all of them."""
+        table = self._table(environment)
+        if (since or until) and self.time_index and table not in self._tables_without_index:
+            window = Query(environment, since=since, until=until)
+            records: Iterable[Record] = (
+                r for page in self._index_pages(window, table)
+                for r in self._matching(page, window) if r.timestamp != until
+            )  # fmt: skip
+            try:
+                return stats_from_records(
+                    environment, records, since=since, until=until,
+                    granularity=granularity, top=top,
+                )  # fmt: skip
+            except Exception as exc:
+                if not _missing_index(exc):
+                    raise
+                self._tables_without_index.add(table)
+        return super().stats(
+            environment, since=since, until=until, granularity=granularity, top=top
+        )
 
     def iter_all(self, environment: str) -> Iterator[Record]:
         """Every record, in DynamoDB's (hash) order, one page at a time."""

@@ -64,6 +64,8 @@ def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
 
 
 class SQLiteResultStore(ResultStore):
+    cheap_aggregates = True
+
     def __init__(self, path: Path | str, tables: Mapping[str, str]) -> None:
         """``tables`` maps environment → table name (e.g. beta → beta_results)."""
         for table in tables.values():

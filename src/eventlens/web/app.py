@@ -36,7 +36,7 @@ from eventlens.results.stats import (
 from eventlens.web.access import AccessGuard
 from eventlens.web.charts import Bar, bar_chart, donut, hbar_chart
 from eventlens.web.images import ImageSource, LocalImageSource, PathRefused
-from eventlens.web.metrics import build_registry
+from eventlens.web.metrics import StoreCollector, build_registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_LIMIT = 500
@@ -54,15 +54,16 @@ def create_app(
     token: str | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
-    ``metrics_cache_s``: how long /metrics reuses store aggregates (default: 0 for SQLite,
-    whose aggregates are index queries; 60 s for other stores, whose fallback reads all).
+    ``metrics_cache_s``: how long /metrics and the gallery's totals reuse store aggregates
+    (default: 0 where they are cheap (SQLite), else 60 s: a DynamoDB count reads the table).
     ``allowed_hosts`` (host names the app answers for; any if None) and ``token``: see
     ``eventlens.web.access``."""
     envs = list(environments or getattr(store, "tables", None) or ["beta", "prod"])
     queue_lock = threading.Lock()  # IntakeQueue shares one SQLite connection
     if metrics_cache_s is None:
-        metrics_cache_s = 60.0 if type(store).stats is ResultStore.stats else 0.0
-    registry = build_registry(store, envs, queue, cache_s=metrics_cache_s)
+        metrics_cache_s = 0.0 if store.cheap_aggregates else 60.0
+    collector = StoreCollector(store, envs, queue, cache_s=metrics_cache_s)
+    registry = build_registry(collector)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(
         version=__version__, environments=envs, has_queue=queue is not None
@@ -119,6 +120,7 @@ def create_app(
     ) -> Response:
         status_ = _status_or_422(status)
         env, records = records_for(env, label, status_, since, until, None, limit)
+        total, errors = collector.totals(env)
         cards = [
             {"record": r, "thumb": image_source.thumbnail_url(r) if image_source else None}
             for r in records
@@ -130,7 +132,7 @@ def create_app(
                 "page": "gallery", "env": env, "cards": cards, "label": label or "",
                 "status": status_.value if status_ else "", "since": since or "",
                 "until": until or "", "limit": limit,
-                "total": store.count(env), "errors": store.count(env, Status.ERROR),
+                "total": total, "errors": errors,
             },
         )  # fmt: skip
 

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
+from eventlens.results.record import Status
 from eventlens.results.stats import LATENCY_BOUNDS_MS, Stats
 
 
@@ -33,6 +34,14 @@ class StoreCollector(Collector):
         self.queue = queue
         self.cache_s = cache_s
         self._cached: tuple[float, dict[str, Stats]] | None = None
+
+    def totals(self, environment: str) -> tuple[int, int]:
+        """(records, errors): exact counts where counting is cheap (``cache_s`` 0), else the
+        cached aggregates, so a page view does not scan a DynamoDB table twice."""
+        if not self.cache_s:
+            return self.store.count(environment), self.store.count(environment, Status.ERROR)
+        stats = self._stats().get(environment)
+        return (stats.total, stats.errors) if stats else (0, 0)
 
     def _stats(self) -> dict[str, Stats]:
         now = time.monotonic()
@@ -76,13 +85,7 @@ class StoreCollector(Collector):
             )  # fmt: skip
 
 
-def build_registry(
-    store: ResultStore,
-    environments: Sequence[str],
-    queue: IntakeQueue | None,
-    *,
-    cache_s: float = 0.0,
-) -> CollectorRegistry:
+def build_registry(collector: StoreCollector) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store, environments, queue, cache_s=cache_s))
+    registry.register(collector)
     return registry
