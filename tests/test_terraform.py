@@ -595,6 +595,13 @@ def test_variable_validation_rejects_bad_analyzer(deployment: Deployment) -> Non
     )
     assert proc.returncode != 0
     assert "analyzer must be" in proc.stderr
+    args = [a for a in args if not a.startswith("-var=lambda_runtime=")]
+    proc = deployment.tf.run(
+        "plan", "-no-color", "-refresh=false", "-lock=false", *args,
+        "-var=analyzer=bundled", "-var=lambda_runtime=python3.11", check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "needs lambda_runtime python3.12 or later" in " ".join(proc.stderr.split())
 
 
 @pytest.mark.slow

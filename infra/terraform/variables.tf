@@ -144,8 +144,14 @@ variable "lambda_runtime" {
   default     = "python3.12"
 
   validation {
-    condition     = contains(["python3.11", "python3.12"], var.lambda_runtime)
-    error_message = "lambda_runtime must be python3.11 or python3.12."
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13."
+  }
+
+  # onnxruntime >= 1.17 has no wheels for python3.11's Amazon Linux 2 (glibc 2.26)
+  validation {
+    condition     = !(var.analyzer == "bundled" && var.lambda_runtime == "python3.11")
+    error_message = "analyzer = \"bundled\" needs lambda_runtime python3.12 or later (onnxruntime does not run on python3.11's Amazon Linux 2)."
   }
 }
 
