@@ -22,9 +22,9 @@ whole table (about one read unit per 8 KB, eventually consistent), paginated.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from eventlens.aws.clients import client as make_client
 from eventlens.aws.clients import error_code
@@ -35,6 +35,7 @@ from eventlens.results.stats import Granularity, Stats, stats_from_records
 
 SEQUENCER_WIDTH = 32
 TIME_INDEX = "by_time"
+T = TypeVar("T")
 _INT_FIELDS = ("label_count", "size", "width", "height", "expires_at")
 _FLOAT_FIELDS = ("duration_ms",)
 _DERIVED = ("sequencer_sort",)
@@ -193,13 +194,23 @@ class DynamoDBResultStore(ResultStore):
         """Newest first (ties: the larger filename first); labels and findings
         (``Query.findings``) match case-insensitively, as in the SQLite store."""
         table = self._table(query.environment)
+        return self._via_index(
+            table, lambda: self._query_by_time(query, table), lambda: self._query_by_scan(query)
+        )
+
+    def _via_index(self, table: str, read: Callable[[], T], fallback: Callable[[], T]) -> T:
+        """``read()`` through the time index, or ``fallback()`` where the table has none
+        (remembered, so such a table costs one failed request, not one per call)."""
         if self.time_index and table not in self._tables_without_index:
             try:
-                return self._query_by_time(query, table)
+                return read()
             except Exception as exc:
                 if not _missing_index(exc):
                     raise
                 self._tables_without_index.add(table)
+        return fallback()
+
+    def _query_by_scan(self, query: Query) -> list[Record]:
         found = [
             r for page in self._scan(query.environment, query) for r in self._matching(page, query)
         ]
@@ -209,7 +220,7 @@ class DynamoDBResultStore(ResultStore):
     def _query_by_time(self, query: Query, table: str) -> list[Record]:
         found: list[Record] = []
         for page in self._index_pages(query, table):
-            found.extend(r for r in self._matching(page, query) if r.timestamp != query.until)
+            found.extend(self._matching(page, query))
             # later pages are older than where this one stopped; read on only while they
             # could still tie with the limit-th match (the index orders by timestamp alone)
             resume = page.get("LastEvaluatedKey", {}).get("timestamp", {}).get("S")
@@ -249,6 +260,8 @@ class DynamoDBResultStore(ResultStore):
         wanted = query.label.casefold() if query.label else None
         for item in page.get("Items", []):
             record = self._load(item)
+            if record.timestamp == query.until:  # exclusive; the index's BETWEEN includes it
+                continue
             if (
                 wanted is None or any(n.casefold() == wanted for n in record.label_names())
             ) and matches(record, query.findings):
@@ -265,24 +278,25 @@ class DynamoDBResultStore(ResultStore):
     ) -> Stats:
         """Aggregated here from the records: those of the window only, read from the time
         index, when ``since`` or ``until`` is given and the index exists; else all of them."""
+        everything = super().stats
+        if not (since or until):
+            return everything(environment, granularity=granularity, top=top)
         table = self._table(environment)
-        if (since or until) and self.time_index and table not in self._tables_without_index:
-            window = Query(environment, since=since, until=until)
-            records: Iterable[Record] = (
-                r for page in self._index_pages(window, table)
-                for r in self._matching(page, window) if r.timestamp != until
-            )  # fmt: skip
-            try:
-                return stats_from_records(
-                    environment, records, since=since, until=until,
-                    granularity=granularity, top=top,
-                )  # fmt: skip
-            except Exception as exc:
-                if not _missing_index(exc):
-                    raise
-                self._tables_without_index.add(table)
-        return super().stats(
-            environment, since=since, until=until, granularity=granularity, top=top
+        window = Query(environment, since=since, until=until)
+
+        def from_index() -> Stats:
+            records = (r for page in self._index_pages(window, table)
+                       for r in self._matching(page, window))  # fmt: skip
+            return stats_from_records(
+                environment, records, since=since, until=until, granularity=granularity, top=top
+            )
+
+        return self._via_index(
+            table,
+            from_index,
+            lambda: everything(
+                environment, since=since, until=until, granularity=granularity, top=top
+            ),
         )
 
     def iter_all(self, environment: str) -> Iterator[Record]:
