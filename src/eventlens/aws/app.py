@@ -124,11 +124,7 @@ class AwsApp:
         for item in batch.events:
             by_bucket.setdefault(item.event.bucket, []).append(item)
         failed: set[str] = set(batch.unparseable)
-        for message_id, reason in batch.unparseable.items():
-            if batch.is_sqs:
-                log.error("unparseable SQS message %s left for the DLQ: %s", message_id, reason)
-            else:
-                log.warning("ignored %s message %s: %s", batch.source, message_id, reason)
+        log_unparseable(batch)
         for bucket, items in by_bucket.items():
             pipeline = self.pipeline_for(bucket)
             fresh = [item for item in items if item.dead_letter_error is None]
@@ -184,6 +180,14 @@ class AwsApp:
 
     def _exhausted(self, item: SourcedEvent) -> bool:
         return item.message_id is not None and item.receive_count >= self.settings.max_attempts
+
+
+def log_unparseable(batch: ParsedBatch) -> None:
+    for message_id, reason in batch.unparseable.items():
+        if batch.is_sqs:
+            log.error("unparseable SQS message %s left for the DLQ: %s", message_id, reason)
+        else:
+            log.warning("ignored %s message %s: %s", batch.source, message_id, reason)
 
 
 def _s3_store(bucket: str) -> ObjectStore:

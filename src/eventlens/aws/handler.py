@@ -26,13 +26,12 @@ import os
 import threading
 from typing import Any
 
-from eventlens.aws.app import AwsApp, RetryLater, describe
+from eventlens.aws.app import AwsApp, RetryLater, describe, log_unparseable
 from eventlens.aws.settings import AwsSettings
 from eventlens.events.s3 import parse_lambda_event
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # the runtime's root handler: show our warnings
     logging.getLogger("eventlens").setLevel(logging.INFO)
-log = logging.getLogger("eventlens.aws.handler")
 
 _app: AwsApp | None = None
 _lock = threading.Lock()
@@ -59,8 +58,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if not batch.is_sqs and not batch.events:
         # nothing to do; and not building the app here means a broken configuration cannot
         # send a dead letter of a dead letter round again
-        for reason in batch.unparseable.values():
-            log.warning("ignored a message that is not an object event: %s", reason)
+        log_unparseable(batch)
         return {"processed": 0}
     app = get_app()
     result = app.handle(batch)
