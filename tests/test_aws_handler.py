@@ -293,6 +293,15 @@ def failure_notices(stack: Stack, wanted: int, timeout_s: float = 5.0) -> list[d
     return [m for m in stack.failure_messages(wanted, timeout_s) if "key" in m]
 
 
+def timed_out_upload(stack: Stack, dead_letters: str, key: str) -> dict[str, Any]:
+    """Upload ``key``; its S3 event times out on every attempt and comes back from the
+    dead-letter topic: the SNS invocation the handler then gets."""
+    stack.put_image(key, jpeg())
+    (message,) = stack.receive(stack.queue_url, 1)
+    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
+    return sns_invocation(stack, dead_letters, 1)
+
+
 def test_dead_letter_gets_an_error_record_and_an_sns_message_without_reanalysis(
     lambda_env: Stack, dead_letters: str
 ) -> None:
@@ -348,11 +357,9 @@ def test_dead_letter_for_an_object_replaced_since_leaves_the_newer_good_record(
 
 def test_another_environments_dead_letter_is_skipped(lambda_env: Stack, dead_letters: str) -> None:
     stack = lambda_env
-    stack.put_image("rekognition-input/prod/p.jpg", jpeg())
-    (message,) = stack.receive(stack.queue_url, 1)
-    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
+    invocation = timed_out_upload(stack, dead_letters, "rekognition-input/prod/p.jpg")
 
-    response = lambda_handler.handler(sns_invocation(stack, dead_letters, 1), None)
+    response = lambda_handler.handler(invocation, None)
 
     assert response == {"processed": 1}  # the beta function: skipped, not an error
     for env in ("beta", "prod"):
@@ -386,10 +393,7 @@ def test_a_dead_letter_that_cannot_be_recorded_is_retried_then_its_own_dead_lett
     lambda_env: Stack, dead_letters: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = lambda_env
-    stack.put_image(BETA + "lost.jpg", jpeg())
-    (message,) = stack.receive(stack.queue_url, 1)
-    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
-    invocation = sns_invocation(stack, dead_letters, 1)
+    invocation = timed_out_upload(stack, dead_letters, BETA + "lost.jpg")
     monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", "no-such-table")  # DynamoDB rejects every call
     lambda_handler.reset()
 
@@ -405,10 +409,7 @@ def test_with_a_broken_configuration_a_nested_dead_letter_still_ends_the_round(
     lambda_env: Stack, dead_letters: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = lambda_env
-    stack.put_image(BETA + "stuck.jpg", jpeg())
-    (message,) = stack.receive(stack.queue_url, 1)
-    publish_dead_letter(stack, json.loads(message["Body"]), "Task timed out after 60.00 seconds")
-    invocation = sns_invocation(stack, dead_letters, 1)
+    invocation = timed_out_upload(stack, dead_letters, BETA + "stuck.jpg")
     monkeypatch.setenv("EVENTLENS_ANALYZER", "no-such-analyzer")  # the app cannot be built
     lambda_handler.reset()
     with pytest.raises(Exception, match="no-such-analyzer"):
