@@ -5,7 +5,7 @@ pHash against every earlier image, which SQLite could only do as a full scan cal
 function per row (about 60 ms per image at 100,000 images). So each index keeps the hashes in
 numpy arrays addressed by rowid, brings them up to date from the table before every look-up
 (rows whose ``seq`` is newer than the last one seen; other processes writing the same database
-included), and compares all of them at once: about 1 ms per image at 100,000 images.
+included), and compares all of them at once: about 0.25 ms per image at 100,000 images.
 
 ``seq`` orders images by when their content was first seen: it is assigned on insert and
 renewed only when a key's bytes change, and a look-up only matches images with a smaller
@@ -50,6 +50,7 @@ class _Hashes:
         self.env = np.zeros(0, np.int32)
         self.env_ids: dict[str, int] = {}
         self.last_seq = 0
+        self.used = 0  # slots up to the largest rowid seen; the rest is spare capacity
 
     def env_id(self, environment: str) -> int:
         return self.env_ids.setdefault(environment, len(self.env_ids))
@@ -58,7 +59,8 @@ class _Hashes:
         if not rows:
             return
         rowids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        self._grow(int(rowids.max()) + 1)
+        self.used = max(self.used, int(rowids.max()) + 1)
+        self._grow(self.used)
         self.env[rowids] = [self.env_id(r[1]) for r in rows]
         self.phash[rowids] = np.fromiter((_unsigned(r[2]) for r in rows), np.uint64, len(rows))
         self.dhash[rowids] = np.fromiter((_unsigned(r[3]) for r in rows), np.uint64, len(rows))
@@ -81,17 +83,19 @@ class _Hashes:
         """(rowid, pHash distance) of the nearest earlier image, the earliest on ties."""
         if environment not in self.env_ids:
             return None
-        p_dist = np.bitwise_count(self.phash ^ np.uint64(phash))
-        d_dist = np.bitwise_count(self.dhash ^ np.uint64(dhash))
+        used = slice(0, self.used)
+        p_dist = np.bitwise_count(self.phash[used] ^ np.uint64(phash))
+        d_dist = np.bitwise_count(self.dhash[used] ^ np.uint64(dhash))
+        seq = self.seq[used]
         candidates = np.flatnonzero(
-            (self.env == self.env_ids[environment])
-            & (self.seq < before_seq)
+            (self.env[used] == self.env_ids[environment])
+            & (seq < before_seq)
             & (p_dist <= max_distance)
             & (d_dist <= 2 * max_distance)
         )
         if not len(candidates):
             return None
-        best = candidates[np.lexsort((self.seq[candidates], p_dist[candidates]))[0]]
+        best = candidates[np.lexsort((seq[candidates], p_dist[candidates]))[0]]
         return int(best), int(p_dist[best])
 
 
