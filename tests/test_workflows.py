@@ -173,7 +173,8 @@ def _eventlens_github_invocations() -> list[list[str]]:
     """Every `eventlens github ...` / `python -m eventlens.github ...` command in run: blocks."""
     calls = []
     for wf in workflow_files():
-        for step in steps(load(wf.name)):
+        jobs = load(wf.name)["jobs"].values()
+        for step in (step for job in jobs for step in job["steps"]):
             run = step.get("run", "")
             joined = re.sub(r"\\\n\s*", " ", run)
             for line in joined.splitlines():
