@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tests.polling import wait_until
 
@@ -19,10 +24,12 @@ def db_of(root: Path) -> Path:
     return root / ".eventlens" / "eventlens.db"
 
 
-def rows(root: Path, table: str = "beta_results") -> dict[str, dict[str, object]]:
+def rows(
+    root: Path, table: str = "beta_results", *, db: Path | None = None
+) -> dict[str, dict[str, object]]:
     """key (below the beta prefix) → the record's columns; empty before the first write."""
     try:
-        with sqlite3.connect(db_of(root), timeout=10) as conn:
+        with sqlite3.connect(db or db_of(root), timeout=10) as conn:
             conn.row_factory = sqlite3.Row
             found = conn.execute(f'SELECT * FROM "{table}"').fetchall()
     except sqlite3.OperationalError:
@@ -64,5 +71,55 @@ class Runner:
 
     def __exit__(self, *exc: object) -> None:
         if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``eventlens serve`` on 127.0.0.1 in the background."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        self.port = free_port()
+        self.log = root.parent / f"{root.name}-serve.log"
+        command = [EVENTLENS, "serve", "--root", str(root), "--port", str(self.port), *args]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout=60)
+        assert self.proc.poll() is None, self.log.read_text()[-3000:]
+
+    def _answers(self) -> bool:
+        try:
+            self.get("/healthz")
+        except OSError:
+            return False
+        return True
+
+    def get(self, path: str, timeout: float = 30) -> tuple[int, bytes]:
+        """(status, body), for error statuses too."""
+        url = f"http://127.0.0.1:{self.port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        status, body = self.get("/healthz")
+        return status, json.loads(body)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)

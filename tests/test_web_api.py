@@ -236,7 +236,7 @@ def test_openapi_and_offline_docs(client: TestClient) -> None:
     assert "/api/stats" in docs.text and "cdn" not in docs.text.lower()
     assert client.get("/redoc").status_code == 404
     assert client.get("/api/environments").json() == {"environments": ["beta", "prod"]}
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "store": "ok", "runners": []}
 
 
 def test_time_bound() -> None:

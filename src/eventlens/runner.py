@@ -161,6 +161,7 @@ class LocalRunner:
             self._report("reconcile", exc, stop)
             return False
         self.health.recovered("reconcile")
+        self.health.recovered("watcher")  # the events it could not queue are queued now
         return True
 
     def _report(self, part: str, exc: BaseException, stop: threading.Event) -> None:
