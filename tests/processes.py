@@ -84,10 +84,13 @@ def free_port() -> int:
 class Server:
     """``eventlens serve`` on 127.0.0.1 in the background."""
 
-    def __init__(self, root: Path, *args: str) -> None:
+    def __init__(self, root: Path, *args: str, token: str | None = None) -> None:
         self.port = free_port()
+        self.token = token
         self.log = root.parent / f"{root.name}-serve.log"
         command = [EVENTLENS, "serve", "--root", str(root), "--port", str(self.port), *args]
+        if token:
+            command += ["--token", token]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout=60)
@@ -103,8 +106,10 @@ class Server:
     def get(self, path: str, timeout: float = 30) -> tuple[int, bytes]:
         """(status, body), for error statuses too."""
         url = f"http://127.0.0.1:{self.port}{path}"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                        timeout=timeout) as response:  # fmt: skip
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

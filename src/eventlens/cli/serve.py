@@ -74,7 +74,7 @@ def serve(
     health = HealthProbe(store, list(settings.tables))
     if backend is Backend.SQLITE:
         queue = IntakeQueue(settings.db_path)
-        images = LocalImageSource(settings.root)
+        images = LocalImageSource(settings.root, [r.prefix for r in settings.routes])
         health.status_dir = status_dir_for(settings.db_path)
     elif s3_bucket:
         import boto3
