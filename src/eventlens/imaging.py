@@ -19,6 +19,10 @@ from eventlens.memory_budget import BUDGET
 DEFAULT_MAX_PIXELS = (
     120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
 )
+# our own pixel limit (``max_pixels``) decides; Pillow still refuses > 2x its limit outright.
+# A filter for the process: ``warnings.catch_warnings`` is not thread-safe.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 #: non-JPEG images above this many pixels are shrunk while they are read (libvips)
 SHRINK_ON_LOAD_PIXELS = 16_000_000
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
@@ -100,10 +104,11 @@ def decode(
 
 
 def _streaming_estimate(width: int, height: int, min_short_side: int) -> int:
-    """Peak bytes of a shrink-on-load: a band of source rows (pessimistically 256, 4 bytes
-    a pixel) and the result (twice, while it is handed to Pillow)."""
+    """Peak bytes of a shrink-on-load: libvips' line buffers grow with the width (measured:
+    ~70 MB for a 10,900-pixel-wide PNG, bench/bench_memory.py), plus the result (twice,
+    while it is handed to Pillow)."""
     scale = min(1.0, min_short_side / min(width, height))
-    return width * 4 * 256 + int(width * height * scale * scale) * 3 * 2
+    return width * 6_500 + int(width * height * scale * scale) * 3 * 2
 
 
 def _pillow_estimate(width: int, height: int, fmt: str, min_short_side: int | None) -> int:
@@ -121,10 +126,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageRejected("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # our own pixel limit below decides; Pillow still refuses > 2x its limit outright
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(trim_metadata(data)))
+        img = Image.open(io.BytesIO(trim_metadata(data)))
     except UnidentifiedImageError as exc:
         raise ImageRejected("not an image (format not recognised)") from exc
     except Image.DecompressionBombError as exc:
