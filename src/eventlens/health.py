@@ -216,7 +216,7 @@ def read_runner_statuses(status_dir: Path) -> list[RunnerStatus]:
             pid, heartbeat = int(data["pid"]), float(data["heartbeat"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if data.get("host") == host and not _alive(pid):
+        if data.get("host") == host and not process_alive(pid):
             continue  # killed without removing its file
         state = "stale" if now - heartbeat > STALE_AFTER_S else str(data.get("state"))
         found.append(
@@ -231,7 +231,8 @@ def read_runner_statuses(status_dir: Path) -> list[RunnerStatus]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

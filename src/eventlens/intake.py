@@ -27,6 +27,7 @@ from typing import Any
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.codec import event_from_json, event_to_json
+from eventlens.health import process_alive
 from eventlens.results.sqlite import connect
 
 _SCHEMA = """
@@ -212,7 +213,7 @@ class IntakeQueue:
         for (owner,) in owners:
             owner_host, _, rest = str(owner).partition(":")
             pid_text = rest.partition(":")[0]
-            if owner_host != host or not pid_text.isdigit() or _alive(int(pid_text)):
+            if owner_host != host or not pid_text.isdigit() or process_alive(int(pid_text)):
                 continue
             with self._transaction() as conn:
                 cursor = conn.execute(
@@ -305,13 +306,3 @@ def _advance_clock(conn: sqlite3.Connection, count: int) -> int:
         (first + count - 1,),
     )
     return first
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -215,8 +215,8 @@ class Pipeline:
                 return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")
             # a new version of the same bytes (touched, copied back, restored): remember it,
             # so the next reconcile need not read the file again
-            refreshed = replace(existing, etag=info.etag, sequencer=event.sequencer,
-                                deleted_at=None)  # fmt: skip
+            refreshed = replace(existing, etag=info.etag, deleted_at=None,
+                                sequencer=event.sequencer or existing.sequencer)  # fmt: skip
             return _Write(refreshed, Action.UNCHANGED, "same bytes")
         image = ImageInput(
             data, event.key, self.storage.bucket, self.options.max_pixels,
@@ -233,7 +233,8 @@ class Pipeline:
         if existing.deleted_at is not None:
             return Outcome(event, Action.UNCHANGED, existing, reason="already marked deleted")
         deleted_at = event.event_time.astimezone(UTC).strftime(ISO_FORMAT)
-        marked = replace(existing, deleted_at=deleted_at, sequencer=event.sequencer)
+        marked = replace(existing, deleted_at=deleted_at,
+                         sequencer=event.sequencer or existing.sequencer)  # fmt: skip
         return _Write(marked, Action.DELETED, "object removed")
 
     def _analyze(self, environment: str, items: list[_Work]) -> list[Record | Outcome]:
