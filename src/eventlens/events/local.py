@@ -153,8 +153,8 @@ class FolderWatcher(FileSystemEventHandler):
         with self._lock:
             self._pending.pop(path, None)
 
-    def _routed_key(self, path: str) -> str | None:
-        """The key of a file under a route, or None (hidden names are logged)."""
+    def _routed_key(self, path: str, *, log_hidden: bool = True) -> str | None:
+        """The key of a file under a route, or None (hidden names logged if asked)."""
         name = os.path.basename(path)
         if name.endswith(METADATA_SUFFIX):
             return None
@@ -165,7 +165,8 @@ class FolderWatcher(FileSystemEventHandler):
         if self.router.route_for_key(key) is None:
             return None
         if reason := hidden_name_reason(name):
-            log.info("skipped %s: %s", key, reason)
+            if log_hidden:
+                log.info("skipped %s: %s", key, reason)
             return None
         return key
 
@@ -182,7 +183,8 @@ class FolderWatcher(FileSystemEventHandler):
             self.emit(event)
 
     def _emit_removal(self, path: str) -> None:
-        key = self._routed_key(path)
+        # quietly: a hidden temporary file renamed into place (rsync, editors) is no news
+        key = self._routed_key(path, log_hidden=False)
         if key is not None:
             self.emit(removal_event(self.store, key, source="watch"))
 
