@@ -50,6 +50,8 @@ def test_reads_name_the_known_environments_and_never_write(tmp_path: Path) -> No
     root = tmp_path / "bucket"
     line = one_line(run("results", "list", "--env", "beta", "--root", str(root)), 2)
     assert "no results database" in line and not root.exists()  # nothing created
+    line = one_line(run("dlq", "list", "--root", str(root)), 2)
+    assert "no database" in line and not root.exists()
     write(root / BETA / "a.jpg", jpeg())
     assert run("run", "--once", "--root", str(root)).returncode == 0
     before = (tables(db_of(root)), db_of(root).stat().st_mtime_ns)
