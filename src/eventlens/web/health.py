@@ -12,7 +12,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from eventlens.health import RunnerStatus, read_runner_statuses
-from eventlens.results.base import Query, ResultStore
+from eventlens.results.base import ResultStore
+
+PROBE_KEY = ".eventlens/health-probe"  # never an object key (hidden names are skipped)
 
 
 class HealthProbe:
@@ -24,10 +26,11 @@ class HealthProbe:
         self.status_dir = status_dir
 
     def store_error(self) -> str | None:
-        """None when the store answers a one-record read of every environment."""
+        """None when the store answers a key look-up in every environment (one GetItem on
+        DynamoDB, not a page of the index)."""
         try:
             for env in self.environments:
-                self.store.query(Query(env, limit=1))
+                self.store.get(env, PROBE_KEY)
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
         return None
