@@ -6,11 +6,17 @@ import time
 from collections.abc import Callable
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0) -> None:
-    """Poll ``predicate`` every 50 ms until it is true; fail the test after ``timeout`` s."""
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    explain: Callable[[], object] | None = None,
+) -> None:
+    """Poll ``predicate`` every 50 ms until it is true; fail the test after ``timeout`` s
+    (with what ``explain`` returns then, if given)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout:g} s")
+    detail = f": {explain()}" if explain else ""
+    raise AssertionError(f"condition not met within {timeout:g} s{detail}")

@@ -19,6 +19,7 @@ from eventlens.aws.settings import AwsSettings
 from eventlens.aws.worker import Worker, to_lambda_records
 from eventlens.events.s3 import decode_key, encode_key
 from eventlens.imaging import ImageInput
+from eventlens.results.base import Query
 from eventlens.results.dynamodb import DynamoDBResultStore
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode, jpeg, photo_like
@@ -564,3 +565,26 @@ def test_bundled_and_rekognition_analyzers_write_the_same_record_shape(
     assert bundled_shape["inner"] <= rekognition_shape["inner"]
     names = [label["M"]["Name"]["S"] for label in bundled["labels"]["L"]]
     assert "Cat" in names
+
+
+def test_s3_object_removed_marks_the_record_deleted_and_a_new_upload_revives_it(
+    lambda_env: Stack,
+) -> None:
+    stack = lambda_env
+    key = BETA + "gone.jpg"
+    stack.put_image(key, jpeg((200, 20, 20)))
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    stack.s3.delete_object(Bucket=stack.bucket, Key=key)
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    item = raw_item(stack, key)
+    assert item is not None and item["deleted_at"]["S"].endswith("Z")
+    assert item["labels"]["L"][0]["M"]["Name"] == {"S": "Red"}  # kept, marked deleted
+    store = DynamoDBResultStore(stack.tables)
+    assert store.query(Query("beta")) == []
+    assert [r.filename for r in store.query(Query("beta", include_deleted=True))] == [key]
+
+    stack.put_image(key, jpeg((20, 20, 200)))
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    item = raw_item(stack, key)
+    assert item is not None and "deleted_at" not in item
+    assert item["labels"]["L"][0]["M"]["Name"] == {"S": "Blue"}

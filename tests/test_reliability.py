@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.hostile import BIG_SIDE, thumbnails_at_once, whole_hostile_set
 from bench.peak_rss import run_measuring_peak_rss
 from PIL import Image
 
-from tests.images import encode, photo_like, png_bomb, write
 from tests.polling import wait_until
 
 EVENTLENS = str(Path(sys.executable).with_name("eventlens"))
 BETA = "rekognition-input/beta/"
+CACHE = Path(__file__).parents[1] / ".cache" / "hostile"  # the big PNG, made once
 
 
 def make_backlog(root: Path, count: int) -> None:
@@ -111,67 +112,14 @@ def test_two_runners_on_one_root_do_not_double_process(tmp_path: Path) -> None:
     assert len(stored) == 400 and max(stored.values()) == 1
 
 
-def hostile_corpus(folder: Path) -> dict[str, str | None]:
-    """name → expected error fragment (None: an ok record)."""
-    folder.mkdir(parents=True)
-    photo = photo_like(640, 480, seed=1)
-    cases: dict[str, tuple[bytes, str | None]] = {
-        "zero.jpg": (b"", "empty file"),
-        "truncated.jpg": (encode(photo, "JPEG")[:2000], "corrupt or truncated"),
-        "truncated.png": (encode(photo, "PNG")[:5000], "corrupt or truncated"),
-        "text.jpg": (b"Lorem ipsum dolor sit amet\n" * 100, "not an image"),
-        "bomb.png": (png_bomb(), "decompression bomb"),
-        "one-pixel.png": (encode(Image.new("RGB", (1, 1), (255, 0, 0)), "PNG"), None),
-        "cmyk.jpg": (encode(photo.convert("CMYK"), "JPEG"), None),
-        "sixteen-bit.png": (
-            encode(
-                Image.fromarray(np.arange(200 * 150, dtype=np.uint16).reshape(150, 200) * 2), "PNG"
-            ),
-            None,
-        ),
-        "animated.gif": (_animated_gif(), None),
-        "palette-alpha.png": (encode(photo.convert("RGBA").convert("P"), "PNG"), None),
-        "photo.webp": (encode(photo, "WEBP"), None),
-        "spaces and + and ünïcødé ☕.jpg": (encode(photo, "JPEG"), None),
-        ("x" * 200) + ".jpg": (encode(photo, "JPEG"), None),
-        "huge-canvas.png": (_huge_canvas_png(), "image too large"),
-    }
-    for name, (data, _) in cases.items():
-        write(folder / name, data)
-    exif = photo.copy()
-    exif_data = Image.Exif()
-    exif_data[0x0112] = 6  # rotated 90° clockwise: width and height swap when applied
-    exif.save(folder / "exif-rotated.jpg", "JPEG", exif=exif_data)
-    with (folder / "hundred-mb.jpg").open("wb") as handle:
-        handle.write(encode(photo, "JPEG"))
-        handle.truncate(100 * 1024 * 1024)
-    os.symlink("/etc/passwd", folder / "escape.jpg")
-    expected = {name: fragment for name, (_, fragment) in cases.items()}
-    expected["exif-rotated.jpg"] = None
-    expected["hundred-mb.jpg"] = "file too large"
-    return expected
-
-
-def _animated_gif() -> bytes:
-    frames = [Image.new("RGB", (64, 64), colour) for colour in ((255, 0, 0), (0, 255, 0))]
-    import io
-
-    buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    return buffer.getvalue()
-
-
-def _huge_canvas_png() -> bytes:
-    """11,000 x 11,000 = 121 MP: over eventlens' 120 MP limit, under Pillow's own bomb limit."""
-    return png_bomb(11_000)
-
-
 @pytest.mark.slow
 def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
     tmp_path: Path,
 ) -> None:
+    """All at once, with eight copies of a 346 KB PNG of 10,900 x 10,900 pixels, a JPEG
+    behind 600 Exif segments, a FIFO and a socket: one record each (or a skip), <= 600 MB."""
     root = tmp_path / "bucket"
-    expected = hostile_corpus(root / BETA)
+    expected = whole_hostile_set(root / BETA, CACHE)
     result = run_measuring_peak_rss([EVENTLENS, "run", "--once", "--root", str(root)], timeout=300)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(root / ".eventlens" / "eventlens.db") as conn:
@@ -182,7 +130,7 @@ def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
             )
         }
     assert "escape.jpg" not in rows  # a symlink out of the root is skipped, never read
-    assert set(rows) == set(expected)
+    assert set(rows) == set(expected)  # the FIFO and the socket: skipped, never opened
     for name, fragment in expected.items():
         status, error, _, _ = rows[name]
         if fragment is None:
@@ -190,4 +138,7 @@ def test_hostile_corpus_gets_one_clear_record_each_and_memory_stays_bounded(
         else:
             assert status == "error" and fragment in error, (name, error)
     assert rows["exif-rotated.jpg"][2:] == (640, 480)  # original size is recorded
-    assert 20 < result.peak_mb < 500, f"peak RSS {result.peak_mb:.0f} MB"
+    assert rows["big-0.png"][2:] == (BIG_SIDE, BIG_SIDE)
+    assert 20 < result.peak_mb <= 600, f"run: peak RSS {result.peak_mb:.0f} MB"
+    serve_peak_mb, _, _ = thumbnails_at_once(root)
+    assert serve_peak_mb <= 600, f"serve: peak RSS {serve_peak_mb:.0f} MB"

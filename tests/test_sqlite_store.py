@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,33 @@ for i in range(300):
     store = SQLiteResultStore(db, TABLES)
     assert store.count("beta") == 900
     assert len(store.query(Query("beta", label="Dog", limit=1000))) == 900
+
+
+def test_a_results_file_from_before_deleted_at_is_migrated_once_and_read_only_refuses(
+    tmp_path: Path,
+) -> None:
+    """Files written before ``deleted_at`` existed gain the column when opened for writing;
+    a read-only open never changes the file and says how to upgrade it."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE beta_results (filename TEXT PRIMARY KEY, timestamp TEXT NOT NULL, "
+            "branch TEXT, environment TEXT NOT NULL, label_count INTEGER NOT NULL, "
+            "analysis_method TEXT, s3_bucket TEXT, sha256 TEXT, size INTEGER, width INTEGER, "
+            "height INTEGER, model_version TEXT, duration_ms REAL, status TEXT NOT NULL, "
+            "error TEXT, etag TEXT, sequencer TEXT, expires_at INTEGER, labels TEXT NOT NULL, "
+            "metadata TEXT NOT NULL, findings TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO beta_results (filename, timestamp, environment, label_count, status, "
+            "labels, metadata, findings) VALUES ('k.jpg', '2026-01-01T00:00:00Z', 'beta', 0, "
+            "'ok', '[]', '{}', '{}')"
+        )
+    with pytest.raises(sqlite3.OperationalError, match="older eventlens"):
+        SQLiteResultStore(path, {"beta": "beta_results"}, read_only=True)
+    with SQLiteResultStore(path, {"beta": "beta_results"}) as store:
+        record = store.get("beta", "k.jpg")
+        assert record is not None and record.deleted_at is None
+        assert [r.filename for r in store.query(Query("beta"))] == ["k.jpg"]
+    with SQLiteResultStore(path, {"beta": "beta_results"}, read_only=True) as store:
+        assert store.get("beta", "k.jpg") is not None

@@ -43,6 +43,7 @@ class Settings:
     duplicate_max_distance: int = 6  # duplicates analyzer: largest pHash distance (bits)
     audit_log: Path | None = None
     webhook_url: str | None = None  # POST failure notices here (local mode)
+    give_up_after_s: float = 0.0  # exit non-zero when a fault lasts longer (0: never)
 
     @property
     def db_path(self) -> Path:
@@ -114,4 +115,5 @@ _FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EVENTLENS_AUDIT_LOG": ("audit_log", Path),
     "EVENTLENS_BATCH_SIZE": ("batch_size", int),
     "EVENTLENS_WEBHOOK_URL": ("webhook_url", str),
+    "EVENTLENS_GIVE_UP_AFTER": ("give_up_after_s", float),
 }

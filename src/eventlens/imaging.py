@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from eventlens import vips_decode
+from eventlens.jpeg_segments import trim_metadata
+from eventlens.memory_budget import BUDGET
+
 DEFAULT_MAX_PIXELS = (
     120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
 )
+# our own pixel limit (``max_pixels``) decides; Pillow still refuses > 2x its limit outright.
+# A filter for the process: ``warnings.catch_warnings`` is not thread-safe.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+#: non-JPEG images above this many pixels are shrunk while they are read (libvips)
+SHRINK_ON_LOAD_PIXELS = 16_000_000
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"})
 
@@ -53,34 +63,70 @@ def probe(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, in
 def decode(
     data: bytes, *, min_short_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> DecodedImage:
-    """Decode to RGB. With ``min_short_side`` JPEGs are DCT-scaled (draft mode) to the smallest
-    size whose short side is still at least that, which is several times faster on big photos."""
+    """Decode to RGB, within the process's decoded-memory budget (``memory_budget``).
+
+    With ``min_short_side`` the result is reduced to the smallest size whose short side is
+    still at least that (never enlarged): JPEGs are DCT-scaled while decoding (draft mode),
+    big images of other formats are shrunk while they are read by libvips where it is
+    installed, and anything else is reduced right after decoding, so only small images are
+    kept while a batch is analysed."""
     img = _open(data, max_pixels)
     width, height, fmt = img.width, img.height, img.format or "unknown"
-    try:
-        if min_short_side and fmt == "JPEG":
-            scale = min(width, height) / min_short_side
-            if scale >= 2:
-                img.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))
-        if getattr(img, "is_animated", False):
-            img.seek(0)
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-        if img.mode != "RGB":
-            img = _to_rgb(img)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
+    if (
+        min_short_side
+        and fmt != "JPEG"
+        and width * height > SHRINK_ON_LOAD_PIXELS
+        and vips_decode.available
+    ):
+        with BUDGET.reserve(_streaming_estimate(width, height, min_short_side)):
+            try:
+                small = vips_decode.shrink_on_load(data, width, height, min_short_side)
+            except vips_decode.VipsDecodeError as exc:
+                raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
+        return DecodedImage(small, width, height, fmt)
+    with BUDGET.reserve(_pillow_estimate(width, height, fmt, min_short_side)):
+        try:
+            if min_short_side and fmt == "JPEG":
+                scale = min(width, height) / min_short_side
+                if scale >= 2:
+                    img.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))
+            if getattr(img, "is_animated", False):
+                img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            if img.mode != "RGB":
+                img = _to_rgb(img)
+            if min_short_side and min(img.size) >= 2 * min_short_side:
+                img = img.reduce(min(img.size) // min_short_side)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
     return DecodedImage(img, width, height, fmt)
+
+
+def _streaming_estimate(width: int, height: int, min_short_side: int) -> int:
+    """Peak bytes of a shrink-on-load: libvips' line buffers grow with the width (measured:
+    ~70 MB for a 10,900-pixel-wide PNG, bench/bench_memory.py), plus the result (twice,
+    while it is handed to Pillow)."""
+    scale = min(1.0, min_short_side / min(width, height))
+    return width * 6_500 + int(width * height * scale * scale) * 3 * 2
+
+
+def _pillow_estimate(width: int, height: int, fmt: str, min_short_side: int | None) -> int:
+    """Peak bytes of a Pillow decode: 4 bytes a pixel, up to three copies while modes are
+    converted; JPEG draft mode decodes at most 8x smaller on each side."""
+    pixels = width * height
+    if min_short_side and fmt == "JPEG":
+        reduction = min(8, max(1, min(width, height) // min_short_side))
+        reduction = 1 << (reduction.bit_length() - 1)  # the DCT scales by powers of two
+        pixels //= reduction * reduction
+    return pixels * 4 * 3
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageRejected("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # our own pixel limit below decides; Pillow still refuses > 2x its limit outright
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(trim_metadata(data)))
     except UnidentifiedImageError as exc:
         raise ImageRejected("not an image (format not recognised)") from exc
     except Image.DecompressionBombError as exc:

@@ -3,6 +3,11 @@ lease, retried with backoff and dead-lettered after too many attempts.
 
 One row per (bucket, key): a burst of events for the same file collapses into one job, and a
 newer event for a key that is being processed makes the job run again after the current attempt.
+
+Local events carry no sequencer of their own (an mtime can be set back: ``cp -p``, ``touch -d``,
+``mv`` of an older file); the queue numbers them as they arrive, from a clock kept in the
+database that only ever moves forward, so a later event for a key always orders after an
+earlier one, across restarts and clock steps.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.codec import event_from_json, event_to_json
+from eventlens.health import process_alive
 from eventlens.results.sqlite import connect
 
 _SCHEMA = """
@@ -33,6 +39,9 @@ CREATE TABLE IF NOT EXISTS intake (
     PRIMARY KEY (bucket, key)
 );
 CREATE INDEX IF NOT EXISTS intake_ready ON intake (available_at);
+CREATE TABLE IF NOT EXISTS intake_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, key TEXT NOT NULL,
     event TEXT NOT NULL, attempts INTEGER NOT NULL, error TEXT, failed_at REAL NOT NULL
@@ -108,6 +117,19 @@ class IntakeQueue:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def check_writable(self) -> None:
+        """Raise sqlite3.Error now when the database takes no writes (a read-only file, a full
+        disk); a rolled-back write of the queue's clock, so nothing changes."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT INTO intake_clock (id, last) VALUES (1, 0) "
+                    "ON CONFLICT (id) DO UPDATE SET last = last"
+                )
+            finally:
+                self._conn.execute("ROLLBACK")
+
     def enqueue(self, events: Iterable[ObjectEvent]) -> int:
         batch = list(events)
         if batch:
@@ -148,6 +170,16 @@ class IntakeQueue:
                 [(bucket, key, self.owner) for bucket, key, _ in keys],
             )
 
+    def release(self, jobs: Iterable[Job]) -> None:
+        """Hand claimed jobs back untried (the store failed, not them): claimable at once,
+        and the attempt does not count."""
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE intake SET lease_owner = NULL, lease_until = NULL, "
+                "attempts = MAX(0, attempts - 1) WHERE bucket = ? AND key = ? AND lease_owner = ?",
+                [(j.event.bucket, j.event.key, self.owner) for j in jobs],
+            )
+
     def fail(self, job: Job, error: str) -> bool:
         """Schedule a retry with backoff. Returns True when the job was dead-lettered instead."""
         key = (job.event.bucket, job.event.key)
@@ -181,7 +213,7 @@ class IntakeQueue:
         for (owner,) in owners:
             owner_host, _, rest = str(owner).partition(":")
             pid_text = rest.partition(":")[0]
-            if owner_host != host or not pid_text.isdigit() or _alive(int(pid_text)):
+            if owner_host != host or not pid_text.isdigit() or process_alive(int(pid_text)):
                 continue
             with self._transaction() as conn:
                 cursor = conn.execute(
@@ -241,8 +273,15 @@ class IntakeQueue:
 
 
 def _upsert(conn: sqlite3.Connection, events: list[ObjectEvent]) -> None:
-    """Queue each event; a newer event for a queued key replaces it and resets its attempts."""
+    """Queue each event; a newer event for a queued key replaces it and resets its attempts.
+    Events without a sequencer get the next numbers of the queue's clock."""
     now = time.time()
+    unsequenced = sum(1 for e in events if e.sequencer is None)
+    if unsequenced:
+        first = _advance_clock(conn, unsequenced)
+        numbers = iter(range(first, first + unsequenced))
+        events = [e if e.sequencer else replace(e, sequencer=f"{next(numbers):020d}")
+                  for e in events]  # fmt: skip
     conn.executemany(
         """
         INSERT INTO intake (bucket, key, event, enqueued_at, available_at)
@@ -255,11 +294,15 @@ def _upsert(conn: sqlite3.Connection, events: list[ObjectEvent]) -> None:
     )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _advance_clock(conn: sqlite3.Connection, count: int) -> int:
+    """Reserve ``count`` sequence numbers; returns the first. The numbers are nanoseconds of
+    wall-clock time where that is ahead, so they also order after sequencers written by
+    versions that used the file's mtime; a clock set back never makes them go back."""
+    row = conn.execute("SELECT last FROM intake_clock WHERE id = 1").fetchone()
+    first = max(int(row[0]) + 1 if row else 0, time.time_ns())
+    conn.execute(
+        "INSERT INTO intake_clock (id, last) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET last = excluded.last",
+        (first + count - 1,),
+    )
+    return first

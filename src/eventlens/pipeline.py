@@ -6,8 +6,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from eventlens.analyzers.base import Analyzer, Findings
@@ -21,7 +21,7 @@ from eventlens.imaging import (
 )
 from eventlens.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
-from eventlens.results.record import Record, Status
+from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
 from eventlens.workers import map_in_pool
@@ -35,7 +35,8 @@ class Action(StrEnum):
     STORED = "stored"  # a new or changed object was analysed and its record written
     FAILED = "failed"  # an error record was written (bad input or retries exhausted)
     UNCHANGED = "unchanged"  # same bytes, same model: nothing to do
-    SKIPPED = "skipped"  # not ours: outside the prefixes, not an image, a removal, stale
+    DELETED = "deleted"  # the object was removed: its record is marked deleted
+    SKIPPED = "skipped"  # not ours: outside the prefixes, not an image, stale
     RETRY = "retry"  # a transient error; the caller retries the event later
 
 
@@ -57,6 +58,16 @@ class PipelineOptions:
 
 
 Observer = Callable[[Outcome], None]
+
+
+@dataclass(slots=True)
+class _Write:
+    """A record write that is not a new analysis (a deletion mark, a refreshed version):
+    reported as ``action``, never notified as a failure."""
+
+    record: Record
+    action: Action
+    reason: str
 
 
 @dataclass(slots=True)
@@ -100,13 +111,13 @@ class Pipeline:
         """Process events; one event's failure never affects another's outcome.
         ``force`` re-analyses objects whose bytes and model are unchanged."""
         outcomes: dict[int, Outcome] = {}
-        to_store: dict[int, Record] = {}
+        to_store: dict[int, Record | _Write] = {}
         by_env: dict[str, list[tuple[int, _Work]]] = {}
         prepared_all = map_in_pool(lambda e: self._prepare_safely(e, force), events)
         for index, prepared in enumerate(prepared_all):
             if isinstance(prepared, Outcome):
                 outcomes[index] = prepared
-            elif isinstance(prepared, Record):
+            elif isinstance(prepared, Record | _Write):
                 to_store[index] = prepared
             else:
                 by_env.setdefault(prepared.route.environment, []).append((index, prepared))
@@ -150,19 +161,21 @@ class Pipeline:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _prepare_safely(self, event: ObjectEvent, force: bool) -> _Work | Record | Outcome:
+    def _prepare_safely(self, event: ObjectEvent, force: bool) -> _Work | Record | _Write | Outcome:
         try:
             return self._prepare(event, force)
         except Exception as exc:
             return Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
 
-    def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | Outcome:
+    def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | _Write | Outcome:
         started = time.perf_counter()
         route = self.router.route_for_key(event.key)
         if route is None:
             return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
         if event.kind is EventKind.REMOVED:
-            return Outcome(event, Action.SKIPPED, reason="object removed; its record is kept")
+            if self.storage.exists(event.key) is not True:
+                return self._removal(event, route)
+            event = replace(event, kind=EventKind.CREATED)  # it is back: a stale removal
         media = self.media_for(route.environment, event.key)
         if media is None:
             reason = "not an image file extension"
@@ -177,6 +190,7 @@ class Pipeline:
             not force
             and existing is not None
             and existing.ok
+            and existing.deleted_at is None
             and existing.model_version == version
             and event.etag is not None
             and existing.etag == event.etag
@@ -197,13 +211,31 @@ class Pipeline:
             and existing.sha256 == sha256
             and existing.model_version == version
         ):
-            return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")
+            if (existing.etag, existing.deleted_at) == (info.etag, None):
+                return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")
+            # a new version of the same bytes (touched, copied back, restored): remember it,
+            # so the next reconcile need not read the file again
+            refreshed = replace(existing, etag=info.etag, deleted_at=None,
+                                sequencer=event.sequencer or existing.sequencer)  # fmt: skip
+            return _Write(refreshed, Action.UNCHANGED, "same bytes")
         image = ImageInput(
             data, event.key, self.storage.bucket, self.options.max_pixels,
             environment=route.environment, media=media,
         )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
         return _Work(event, route, started, image, info, sha256, fetch_ms)
+
+    def _removal(self, event: ObjectEvent, route: Route) -> _Write | Outcome:
+        """Mark the record of a removed object deleted (kept, but no longer current)."""
+        existing = self.results.get(route.environment, event.key)
+        if existing is None:
+            return Outcome(event, Action.SKIPPED, reason="removed; it had no record")
+        if existing.deleted_at is not None:
+            return Outcome(event, Action.UNCHANGED, existing, reason="already marked deleted")
+        deleted_at = event.event_time.astimezone(UTC).strftime(ISO_FORMAT)
+        marked = replace(existing, deleted_at=deleted_at,
+                         sequencer=event.sequencer or existing.sequencer)  # fmt: skip
+        return _Write(marked, Action.DELETED, "object removed")
 
     def _analyze(self, environment: str, items: list[_Work]) -> list[Record | Outcome]:
         analyzers = self._analyzers_for(environment)
@@ -311,10 +343,10 @@ class Pipeline:
             record.expires_at = int(time.time()) + self.options.ttl_days * 86400
         return record
 
-    def _store(self, items: list[tuple[Record, ObjectEvent]]) -> list[Outcome]:
+    def _store(self, items: list[tuple[Record | _Write, ObjectEvent]]) -> list[Outcome]:
         if not items:
             return []
-        records = [record for record, _ in items]
+        records = [item.record if isinstance(item, _Write) else item for item, _ in items]
         put_many = getattr(self.results, "put_many", None)
         try:
             written = put_many(records) if put_many else [self.results.put(r) for r in records]
@@ -324,9 +356,11 @@ class Pipeline:
                 for _, e in items
             ]
         outcomes = []
-        for (record, event), ok in zip(items, written, strict=True):
+        for (item, event), record, ok in zip(items, records, written, strict=True):
             if not ok:
                 outcomes.append(Outcome(event, Action.SKIPPED, reason="a newer version is stored"))
+            elif isinstance(item, _Write):
+                outcomes.append(Outcome(event, item.action, record, reason=item.reason))
             elif record.ok:
                 outcomes.append(Outcome(event, Action.STORED, record))
             else:

@@ -1,15 +1,25 @@
-"""The local runner: reconcile, watch, and drain the durable intake queue through the pipeline."""
+"""The local runner: reconcile, watch, and drain the durable intake queue through the pipeline.
+
+Every background thread is supervised. A fault of the machine (a full disk, a read-only or
+locked database) is logged, reported to ``Health`` and retried with backoff while it lasts;
+claimed work is handed back, and once the fault is gone the runner reconciles the folder with
+the store, so files written meanwhile are not lost. A fault that waiting cannot cure (a bug, a
+corrupt database, or a fault outlasting ``give_up_after_s``) stops the run with an
+``Unrecoverable`` error, so the process exits non-zero and a supervisor can restart it.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from eventlens.events.base import ObjectEvent
-from eventlens.events.local import FolderWatcher, scan
+from eventlens.events.local import FolderWatcher, removal_event, scan
+from eventlens.health import Backoff, Health, is_transient
 from eventlens.intake import IntakeQueue, Job
 from eventlens.pipeline import Action, Outcome, Pipeline
 from eventlens.routing import Router
@@ -18,6 +28,8 @@ from eventlens.storage.local import LocalFolderStore
 log = logging.getLogger("eventlens.runner")
 
 Progress = Callable[[Outcome], None]
+
+RECONCILE_BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -42,6 +54,7 @@ class LocalRunner:
         batch_size: int = 16,
         settle_s: float = 1.0,
         lanes: int = 1,
+        health: Health | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
@@ -50,97 +63,217 @@ class LocalRunner:
         self.batch_size = batch_size
         self.settle_s = settle_s
         self.lanes = max(1, lanes)
+        self.health = health or Health()
         self._wake = threading.Event()
+        self._reconcile_wanted = threading.Event()
 
     def reconcile(self) -> int:
-        """Enqueue every file that has no record for its current version (missed events)."""
+        """Enqueue every file that has no record for its current version (missed events), and
+        a removal for every record whose file is gone (deleted or renamed while not watched)."""
         self.queue.release_dead_owners()
-        stale: list[ObjectEvent] = []
+        batch: list[ObjectEvent] = []
+        for event in self._missed_events():
+            batch.append(event)
+            if len(batch) >= RECONCILE_BATCH:
+                self.queue.enqueue(batch)
+                batch.clear()
+        self.queue.enqueue(batch)
+        self._wake.set()
+        return self.queue.pending()
+
+    def _missed_events(self) -> Iterator[ObjectEvent]:
+        results = self.pipeline.results
         for event in scan(self.store, self.router):
             route = self.router.route_for_key(event.key)
             if route is None or self.pipeline.media_for(route.environment, event.key) is None:
                 continue  # the pipeline would skip it; don't requeue it on every start
-            record = self.pipeline.results.get(route.environment, event.key)
-            if record is None or record.etag != event.etag:
-                stale.append(event)
-            if len(stale) >= 1000:
-                self.queue.enqueue(stale)
-                stale.clear()
-        self.queue.enqueue(stale)
-        return self.queue.pending()
+            record = results.get(route.environment, event.key)
+            if record is None or record.etag != event.etag or record.deleted_at is not None:
+                yield event
+        for route in self.router.routes:
+            for key in results.live_keys(route.environment, prefix=route.prefix):
+                if not self.store.exists(key):
+                    yield removal_event(self.store, key, source="scan")
 
-    def drain(self, progress: Progress | None = None, *, wait_for_retries: bool = True) -> RunStats:
-        """Process until the queue is empty (waiting out retry back-offs if asked)."""
+    def request_reconcile(self) -> None:
+        self._reconcile_wanted.set()
+
+    def drain(
+        self,
+        progress: Progress | None = None,
+        *,
+        wait_for_retries: bool = True,
+        stop: threading.Event | None = None,
+    ) -> RunStats:
+        """Process until the queue is empty (waiting out retry back-offs if asked), or until
+        ``stop`` is set. Raises Unrecoverable when processing cannot go on."""
         stats = RunStats()
-        self._in_lanes(lambda: self._lane(stats, progress, None, wait_for_retries))
+        stop = stop or threading.Event()
+        lanes = self._start_lanes(stats, progress, stop, until_empty=True,
+                                  wait_for_retries=wait_for_retries)  # fmt: skip
+        for lane in lanes:
+            lane.join()
+        self.health.check()
         return stats
 
     def watch(self, stop: threading.Event, progress: Progress | None = None) -> RunStats:
-        """Reconcile, then process new files as they are written until ``stop`` is set."""
+        """Reconcile, then process new files as they are written until ``stop`` is set.
+        Raises Unrecoverable when processing cannot go on."""
         stats = RunStats()
-        watcher = FolderWatcher(self.store, self.router, self._on_event, settle_s=self.settle_s)
-        watcher.start()  # before reconciling, so nothing written in between is missed
+        self._reconcile_wanted.set()
+        lanes = self._start_lanes(stats, progress, stop, until_empty=False)
+        watcher: FolderWatcher | None = None
+        backoff = Backoff()
         try:
-            self.reconcile()
-            self._in_lanes(lambda: self._lane(stats, progress, stop, True))
+            while not stop.is_set():
+                if watcher is None or not watcher.is_alive():
+                    if watcher is not None:
+                        log.warning("the folder watcher stopped; restarting it")
+                        watcher.stop()
+                    # before reconciling, so nothing written in between is missed
+                    watcher = self._new_watcher()
+                    watcher.start()
+                    self._reconcile_wanted.set()
+                if self._reconcile_wanted.is_set():
+                    if self._supervised_reconcile(stop):
+                        backoff.reset()
+                    else:
+                        stop.wait(backoff.next_delay())
+                self.health.check()
+                stop.wait(0.25)
         finally:
-            watcher.stop()
+            stop.set()
+            self._wake.set()
+            for lane in lanes:
+                lane.join()
+            if watcher is not None:
+                watcher.stop()
+        self.health.check()
         return stats
 
-    def _in_lanes(self, loop: Callable[[], None]) -> None:
-        """Run ``loop`` in ``self.lanes`` threads: while one batch is in the model, the next
-        one is read and decoded, so both cores stay busy."""
-        if self.lanes == 1:
-            loop()
-            return
-        errors: list[BaseException] = []
+    def _supervised_reconcile(self, stop: threading.Event) -> bool:
+        """One reconcile; a fault is reported (and retried later), never raised."""
+        self._reconcile_wanted.clear()
+        try:
+            self.reconcile()
+        except Exception as exc:
+            self._reconcile_wanted.set()
+            self._report("reconcile", exc, stop)
+            return False
+        self.health.recovered("reconcile")
+        self.health.recovered("watcher")  # the events it could not queue are queued now
+        return True
 
-        def guarded() -> None:
-            try:
-                loop()
-            except BaseException as exc:
-                errors.append(exc)
-                self._wake.set()
+    def _report(self, part: str, exc: BaseException, stop: threading.Event) -> None:
+        if is_transient(exc):
+            self.health.fault(part, exc)
+        else:
+            log.exception("%s failed", part)
+            self.health.fatal(part, exc)
+            stop.set()
+            self._wake.set()
 
-        threads = [threading.Thread(target=guarded, name=f"lane-{i}") for i in range(self.lanes)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+    def _new_watcher(self) -> FolderWatcher:
+        return FolderWatcher(
+            self.store, self.router, self._on_event, settle_s=self.settle_s,
+            on_folder_gone=self.request_reconcile,
+        )  # fmt: skip
 
-    def _lane(
+    def _start_lanes(
         self,
         stats: RunStats,
         progress: Progress | None,
-        stop: threading.Event | None,
+        stop: threading.Event,
+        *,
+        until_empty: bool,
+        wait_for_retries: bool = True,
+    ) -> list[threading.Thread]:
+        """``self.lanes`` threads: while one batch is in the model, the next one is read and
+        decoded, so both cores stay busy."""
+        threads = [
+            threading.Thread(
+                target=self._lane,
+                args=(f"lane-{i}", stats, progress, stop, until_empty, wait_for_retries),
+                name=f"lane-{i}",
+            )
+            for i in range(self.lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _lane(
+        self,
+        name: str,
+        stats: RunStats,
+        progress: Progress | None,
+        stop: threading.Event,
+        until_empty: bool,
         wait_for_retries: bool,
     ) -> None:
-        """Claim and process batches; without ``stop``, return once nothing is left."""
-        while stop is None or not stop.is_set():
-            jobs = self.queue.claim(self.batch_size)
-            if jobs:
-                self._run(jobs, stats, progress)
+        """Claim and process batches until ``stop`` (or, ``until_empty``, nothing is left).
+        A storage fault hands the claimed jobs back once the database takes writes again."""
+        backoff = Backoff()
+        unsettled: list[Job] = []
+        while not stop.is_set():
+            try:
+                if unsettled:
+                    self.queue.release(unsettled)
+                    unsettled = []
+                jobs = self.queue.claim(self.batch_size)
+                if jobs:
+                    unsettled = jobs
+                    self._run(jobs, stats, progress)
+                    unsettled = []
+                elif not self._idle(until_empty, wait_for_retries):
+                    return
+            except Exception as exc:
+                self._report(name, exc, stop)
+                try:
+                    self.health.check()
+                except Exception:
+                    stop.set()
+                    return
+                stop.wait(backoff.next_delay())
                 continue
-            wait = self.queue.next_available_in()
-            if stop is None and (wait is None or not wait_for_retries):
-                return
-            self._wake.wait(0.5 if wait is None else min(wait, 0.5) + 0.005)
-            self._wake.clear()
+            if self.health.recovered(name):
+                self.request_reconcile()  # events may have been lost while it failed
+            backoff.reset()
+
+    def _idle(self, until_empty: bool, wait_for_retries: bool) -> bool:
+        """Wait for work; False when the lane should end (drained)."""
+        wait = self.queue.next_available_in()
+        if until_empty and (wait is None or not wait_for_retries):
+            return False
+        self._wake.wait(0.5 if wait is None else min(wait, 0.5) + 0.005)
+        self._wake.clear()
+        return True
 
     def stop_waiting(self) -> None:
         self._wake.set()
 
     def _on_event(self, event: ObjectEvent) -> None:
-        self.queue.enqueue([event])
+        """Called on watchdog's thread: must not raise. An event that cannot be queued is
+        recovered by the reconcile that follows the fault."""
+        try:
+            self.queue.enqueue([event])
+        except Exception as exc:
+            self.health.fault("watcher", exc)
+            self.request_reconcile()
+        else:
+            self.health.recovered("watcher")
         self._wake.set()
 
     def _run(self, jobs: list[Job], stats: RunStats, progress: Progress | None) -> None:
         outcomes = self.pipeline.process_batch([job.event for job in jobs])
+        for outcome in outcomes:
+            # the database failed, not these files: retry them all once it works again
+            if outcome.action is Action.RETRY and isinstance(outcome.error, sqlite3.Error):
+                raise outcome.error
         self.queue.ack_many(
             job for job, o in zip(jobs, outcomes, strict=True) if o.action is not Action.RETRY
         )
+        self.health.progress()
         for job, outcome in zip(jobs, outcomes, strict=True):
             if outcome.action is Action.RETRY:
                 log.warning("will retry %s: %s", job.event.key, outcome.reason)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from eventlens.analyzers import registry
 from eventlens.audit import AuditLog
 from eventlens.config import Settings
+from eventlens.health import Health, status_dir_for
 from eventlens.intake import IntakeQueue, RetryPolicy
 from eventlens.notify import LogNotifier, Notifier
 from eventlens.pipeline import Pipeline
@@ -26,6 +27,7 @@ class LocalApp:
     pipeline: Pipeline
     runner: LocalRunner
     notifier: Notifier
+    health: Health
     audit: AuditLog | None = None
     hash_index: SQLiteHashIndex | None = None
 
@@ -71,10 +73,11 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
         notifier=notifier, options=settings.pipeline_options(),
         observers=[audit] if audit else [],
     )  # fmt: skip
+    health = Health(status_dir_for(settings.db_path), give_up_after_s=settings.give_up_after_s)
     runner = LocalRunner(
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
-        lanes=worker_count(),
+        lanes=worker_count(), health=health,
     )  # fmt: skip
     return LocalApp(
-        settings, storage, results, queue, pipeline, runner, notifier, audit, hash_index
+        settings, storage, results, queue, pipeline, runner, notifier, health, audit, hash_index
     )

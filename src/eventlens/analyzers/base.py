@@ -15,6 +15,10 @@ from eventlens.imaging import ImageInput
 Findings = dict[str, Any]
 
 
+class AnalyzerUnavailable(RuntimeError):
+    """A package or model the analyzer needs is not installed; the message says how to get it."""
+
+
 class Analyzer(ABC):
     #: Short name used in configuration (``labels``, ``faces``, ``text`` ...).
     name: str = ""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable, Findings
 from eventlens.imaging import ImageInput
 
 INSTALL_HINT = (
@@ -88,7 +88,7 @@ class ModerationAnalyzer(Analyzer):
                 try:
                     from nudenet import NudeDetector
                 except ImportError as exc:
-                    raise RuntimeError(INSTALL_HINT) from exc
+                    raise AnalyzerUnavailable(INSTALL_HINT) from exc
                 self._detector = NudeDetector()
 
     def analyze(self, image: ImageInput) -> Findings:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable, Findings
 from eventlens.analyzers.geometry import Point, geometry
 from eventlens.imaging import ImageInput
 
@@ -68,7 +68,7 @@ class TextAnalyzer(Analyzer):
                 try:
                     from rapidocr_onnxruntime import RapidOCR
                 except ImportError as exc:
-                    raise RuntimeError(INSTALL_HINT) from exc
+                    raise AnalyzerUnavailable(INSTALL_HINT) from exc
                 threads = self.intra_op_threads if self.intra_op_threads else -1
                 self._engine = RapidOCR(intra_op_num_threads=threads)
 

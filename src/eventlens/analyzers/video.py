@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable, Findings
 from eventlens.imaging import ImageInput, ImageRejected
 
 INSTALL_HINT = "the video analyzer needs PyAV: pip install 'eventlens[video]'"
@@ -50,13 +50,11 @@ class VideoAnalyzer(Analyzer):
         )
 
     def load(self) -> None:
+        _import_av()
         self.frame_analyzer.load()
 
     def analyze(self, image: ImageInput) -> Findings:
-        try:
-            import av
-        except ImportError as exc:
-            raise RuntimeError(INSTALL_HINT) from exc
+        av = _import_av()
         labels: list[dict[str, Any]] = []
         try:
             with av.open(io.BytesIO(image.data), mode="r") as container:
@@ -161,3 +159,11 @@ def _metadata(container: Any, stream: Any) -> dict[str, Any]:
         "FrameHeight": stream.codec_context.height,
         "FrameWidth": stream.codec_context.width,
     }
+
+
+def _import_av() -> Any:
+    try:
+        import av
+    except ImportError as exc:
+        raise AnalyzerUnavailable(INSTALL_HINT) from exc
+    return av

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from eventlens.cli.options import DbOption, JsonOption, RootOption, load_settings
-from eventlens.cli.render import console, print_json
+from eventlens.cli.render import console, err_console, print_json
 from eventlens.intake import IntakeQueue
 
 app = typer.Typer(
@@ -19,7 +19,11 @@ IdsArgument = Annotated[list[int] | None, typer.Argument(help="Dead-letter ids (
 
 
 def _queue(root: RootOption, db: DbOption) -> IntakeQueue:
-    return IntakeQueue(load_settings(root=root, db=db).db_path)
+    path = load_settings(root=root, db=db).db_path
+    if not path.is_file():  # never create a database (or its folders) to show it is empty
+        err_console.print(f"[red]no database at {path} (pass --root/--db)[/red]")
+        raise typer.Exit(2)
+    return IntakeQueue(path)
 
 
 @app.command("list")

@@ -46,7 +46,7 @@ def make_reader(
         }
         store = DynamoDBResultStore({env: table}, client("dynamodb", **kwargs))
     elif backend == Backend.SQLITE:
-        store = open_store(Backend.SQLITE, Settings.from_env(), tables={env: table})
+        store = open_store(Backend.SQLITE, Settings.from_env(), tables={env: table}, read_only=True)
     else:
         raise typer.BadParameter(f"unsupported backend {backend!r} (dynamodb or sqlite)")
 

@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
+from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
-from eventlens.cli.render import console, most_specific_first, print_json, records_table
+from eventlens.cli.render import (
+    console,
+    err_console,
+    most_specific_first,
+    print_json,
+    records_table,
+)
 from eventlens.cli.serve import serve
 from eventlens.cli.validate import validate
+from eventlens.health import Unrecoverable
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.pipeline import Outcome
 from eventlens.results.base import Query
 from eventlens.runner import RunStats
-from eventlens.wiring import build_local_app
+from eventlens.wiring import LocalApp, build_local_app
 
 app = typer.Typer(
     help="Event-driven image analysis: a folder or S3 bucket in, Rekognition-shaped labels out.",
@@ -73,6 +84,9 @@ def run(
     route: RouteOption = None,
     analyzers: AnalyzersOption = None,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit")] = False,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the root folder when it does not exist")
+    ] = False,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Images per model batch")] = None,
     audit_log: Annotated[
         Path | None,
@@ -90,7 +104,10 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Watch the bucket folder and analyse every new or changed image (reconciling first)."""
+    """Watch the bucket folder and analyse every new or changed image (reconciling first).
+
+    SIGTERM or Ctrl-C stops after the current batch; a second one stops at once. Exits 1 when
+    processing cannot go on (see EVENTLENS_GIVE_UP_AFTER), so a supervisor can restart it."""
     settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
     if batch_size:
         settings.batch_size = batch_size
@@ -98,28 +115,79 @@ def run(
         settings.audit_log = audit_log
     if webhook:
         settings.webhook_url = webhook
-    app_ = build_local_app(settings)
+    if not settings.root.is_dir():
+        if not create:
+            fail(f"the bucket folder {settings.root} does not exist (pass --create to make it)", 2)
+        settings.root.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    interrupted = _stop_on_signals(stop)
     try:
+        app_ = build_local_app(settings)
+    except (sqlite3.Error, OSError) as exc:
+        fail(f"cannot open the database {settings.db_path}: {exc}")
+    except AnalyzerUnavailable as exc:
+        fail(str(exc), 2)
+    try:
+        _check_ready(app_)
+        app_.health.start_heartbeat()
         if once:
             pending = app_.runner.reconcile()
-            stats = _drain_with_progress(app_.runner.drain, pending)
+            stats = _drain_with_progress(partial(app_.runner.drain, stop=stop), pending)
         else:
             console.print(
                 f"watching [bold]{settings.root.resolve()}[/bold] "
                 f"({', '.join(r.prefix for r in settings.routes)}); Ctrl-C to stop"
             )
-            stop = threading.Event()
-
-            def _stop(signum: int, frame: FrameType | None) -> None:
-                stop.set()
-                app_.runner.stop_waiting()
-
-            signal.signal(signal.SIGINT, _stop)
-            signal.signal(signal.SIGTERM, _stop)
             stats = app_.runner.watch(stop, progress=_print_outcome)
+        left = app_.queue.pending() if once and interrupted else 0
+    except Unrecoverable as exc:
+        fail(f"stopped: {exc}")
+    except sqlite3.Error as exc:
+        fail(f"the database {settings.db_path} failed: {exc}")
     finally:
+        app_.health.stop_heartbeat()
         app_.close()
     _print_stats(stats)
+    if once and interrupted:
+        err_console.print(f"interrupted: {left} events left for the next run")
+        raise typer.Exit(128 + interrupted[0])
+
+
+def _check_ready(app_: LocalApp) -> None:
+    """Refuse to start on a database that takes no writes, or without an analyzer's model:
+    one line, not a traceback per image later."""
+    try:
+        app_.queue.check_writable()
+    except sqlite3.Error as exc:
+        fail(f"cannot write the database {app_.settings.db_path}: {exc}")
+    try:
+        for found in app_.pipeline.analyzers.values():
+            for analyzer in found:
+                analyzer.load()
+    except AnalyzerUnavailable as exc:
+        fail(str(exc), 2)
+
+
+def _stop_on_signals(stop: threading.Event) -> list[int]:
+    """SIGINT/SIGTERM: stop after the current batch; a second one: exit at once (leases of a
+    process that is gone are released by the next run). Returns the signals received."""
+    received: list[int] = []
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            os._exit(128 + signum)
+        err_console.print("stopping after the current batch (again to stop at once)")
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return received
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _drain_with_progress(
@@ -181,6 +249,10 @@ def analyze(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    try:
+        analyzer.load()
+    except AnalyzerUnavailable as exc:
+        fail(str(exc), 2)
     media = "video" if "video" in analyzer.media else "image"
     inputs = [ImageInput(path.read_bytes(), str(path), media=media) for path in files]
     output = []

@@ -80,6 +80,8 @@ def records_table(records: Sequence[Record], title: str | None = None) -> Table:
     table.add_column("timestamp")
     for record in records:
         status = "[green]ok[/green]" if record.ok else "[red]error[/red]"
+        if record.deleted_at is not None:  # when: in --json and `results get --json`
+            status += " [yellow](deleted)[/yellow]"
         row = [escape(record.filename), status, label_summary(record)]
         if with_findings:
             row.append(escape(findings_summary(record)))

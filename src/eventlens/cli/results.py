@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json, records_table
+from eventlens.config import Settings
 from eventlens.results.base import Query, ResultStore
 from eventlens.results.factory import Backend, open_store
 from eventlens.results.finding_terms import ANY
@@ -23,16 +25,33 @@ TableOption = Annotated[
     str | None, typer.Option("--table", help="Table name (default: <env>_results)")
 ]
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many")]
+IncludeDeletedOption = Annotated[
+    bool,
+    typer.Option("--include-deleted", help="Also records of objects deleted since (marked so)"),
+]
+
+
+def require_known_env(settings: Settings, env: str, table: str | None) -> None:
+    """Exit 2 naming the configured environments, unless ``--table`` says where to read."""
+    if table is None and env not in settings.tables:
+        known = ", ".join(sorted(settings.tables))
+        err_console.print(
+            f"[red]unknown environment {env!r}: configured are {known} "
+            "(see --route / EVENTLENS_ROUTES), or pass --table[/red]"
+        )
+        raise typer.Exit(2)
 
 
 def open_for(
     env: str, backend: Backend, table: str | None, root: Path | None, db: Path | None
 ) -> ResultStore:
+    """The store to read ``env``'s records from; opened read-only (a read never writes)."""
     settings = load_settings(root=root, db=db)
-    tables = {env: table or settings.tables.get(env, f"{env}_results")}
+    require_known_env(settings, env, table)
+    tables = {env: table or settings.tables[env]}
     try:
-        return open_store(backend, settings, tables=tables)
-    except FileNotFoundError as exc:
+        return open_store(backend, settings, tables=tables, read_only=True)
+    except (FileNotFoundError, sqlite3.Error) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
 
@@ -43,16 +62,17 @@ def list_records(
     status: Annotated[Status | None, typer.Option(help="Only ok or error records")] = None,
     since: Annotated[str | None, typer.Option(help="ISO-8601 time or date, inclusive")] = None,
     limit: LimitOption = 50,
+    include_deleted: IncludeDeletedOption = False,
     as_json: JsonOption = False,
     backend: BackendOption = Backend.SQLITE,
     table: TableOption = None,
     root: RootOption = None,
     db: DbOption = None,
 ) -> None:
-    """List the newest records of an environment."""
+    """List the newest records of an environment (of deleted objects: --include-deleted)."""
     _show(
         open_for(env, backend, table, root, db),
-        Query(env, status=status, since=since, limit=limit),
+        Query(env, status=status, since=since, limit=limit, include_deleted=include_deleted),
         as_json,
     )
 
@@ -76,6 +96,7 @@ def search(
     ] = False,
     status: Annotated[Status | None, typer.Option(help="Only ok or error records")] = None,
     limit: LimitOption = 50,
+    include_deleted: IncludeDeletedOption = False,
     as_json: JsonOption = False,
     backend: BackendOption = Backend.SQLITE,
     table: TableOption = None,
@@ -83,7 +104,7 @@ def search(
     db: DbOption = None,
 ) -> None:
     """Find records by label and/or findings (all given conditions must hold;
-    case-insensitive)."""
+    case-insensitive; records of deleted objects only with --include-deleted)."""
     findings: list[tuple[str, str]] = []
     if text:
         findings.append(("text", text.strip().lower()))
@@ -100,7 +121,14 @@ def search(
         raise typer.Exit(2)
     _show(
         open_for(env, backend, table, root, db),
-        Query(env, label=label, status=status, limit=limit, findings=tuple(findings)),
+        Query(
+            env,
+            label=label,
+            status=status,
+            limit=limit,
+            findings=tuple(findings),
+            include_deleted=include_deleted,
+        ),
         as_json,
     )
 

@@ -53,12 +53,14 @@ def serve(
 
         from eventlens.web import create_app
         from eventlens.web.access import LOOPBACK_NAMES, is_loopback
+        from eventlens.web.health import HealthProbe
         from eventlens.web.images import ImageSource, LocalImageSource, S3ImageSource
     except ImportError as exc:
         err_console.print(
             f"[red]{escape(str(exc))}[/red]: install the extra: pip install 'eventlens\\[web]'"
         )
         raise typer.Exit(2) from exc
+    from eventlens.health import status_dir_for
     from eventlens.intake import IntakeQueue
 
     settings = load_settings(root=root, db=db)
@@ -69,9 +71,11 @@ def serve(
         raise typer.Exit(2) from exc
     queue: IntakeQueue | None = None
     images: ImageSource | None = None
+    health = HealthProbe(store, list(settings.tables))
     if backend is Backend.SQLITE:
         queue = IntakeQueue(settings.db_path)
-        images = LocalImageSource(settings.root)
+        images = LocalImageSource(settings.root, [r.prefix for r in settings.routes])
+        health.status_dir = status_dir_for(settings.db_path)
     elif s3_bucket:
         import boto3
 
@@ -81,7 +85,7 @@ def serve(
         token = secrets.token_urlsafe(24)
     app = create_app(
         store, queue, images, environments=list(settings.tables),
-        allowed_hosts=LOOPBACK_NAMES if loopback else None, token=token,
+        allowed_hosts=LOOPBACK_NAMES if loopback else None, token=token, health=health,
     )  # fmt: skip
     if not loopback and not token:
         err_console.print(f"[yellow]warning: binding {host} with --no-login: no token[/yellow]")

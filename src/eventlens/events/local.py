@@ -9,8 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 
 from watchdog.events import (
+    DirDeletedEvent,
+    DirMovedEvent,
     FileClosedEvent,
     FileCreatedEvent,
+    FileDeletedEvent,
     FileModifiedEvent,
     FileMovedEvent,
     FileSystemEvent,
@@ -22,7 +25,12 @@ from watchdog.observers.api import BaseObserver
 from eventlens.events.base import EventKind, ObjectEvent
 from eventlens.routing import Router
 from eventlens.storage.base import ObjectUnavailable
-from eventlens.storage.local import METADATA_SUFFIX, LocalFolderStore
+from eventlens.storage.local import (
+    METADATA_SUFFIX,
+    LocalFolderStore,
+    hidden_name_reason,
+    not_regular_reason,
+)
 
 log = logging.getLogger("eventlens.events.local")
 
@@ -30,7 +38,8 @@ log = logging.getLogger("eventlens.events.local")
 def event_for_key(store: LocalFolderStore, key: str, source: str) -> ObjectEvent | None:
     try:
         info = store.stat(key)
-    except ObjectUnavailable:
+    except ObjectUnavailable as exc:
+        log.info("skipped %s: %s", key, exc)
         return None
     return ObjectEvent(
         bucket=store.bucket, key=key, kind=EventKind.CREATED, size=info.size, etag=info.etag,
@@ -48,8 +57,8 @@ def scan(store: LocalFolderStore, router: Router) -> Iterator[ObjectEvent]:
             )  # fmt: skip
 
 
-def is_ignored_name(name: str) -> bool:
-    return name.startswith(".") or name.endswith(METADATA_SUFFIX)
+def removal_event(store: LocalFolderStore, key: str, source: str) -> ObjectEvent:
+    return ObjectEvent(bucket=store.bucket, key=key, kind=EventKind.REMOVED, source=source)
 
 
 class FolderWatcher(FileSystemEventHandler):
@@ -60,7 +69,12 @@ class FolderWatcher(FileSystemEventHandler):
       (moved in from an unwatched folder shows up as a bare "created"): emit after
       ``quiet_s`` if its size and mtime did not change;
     - files being written where no close event arrives (other platforms, mmap writers): emit
-      once size and mtime have been stable for ``settle_s``.
+      once size and mtime have been stable for ``settle_s``;
+    - a file deleted or renamed away: a removal event; a directory deleted or renamed away:
+      ``on_folder_gone`` (the runner reconciles, which finds the records of its files).
+
+    Anything that is not a regular file (FIFO, socket, device) is skipped with a logged reason.
+    ``emit`` must not raise (the runner's does not): watchdog's thread would die of it.
     """
 
     def __init__(
@@ -71,15 +85,17 @@ class FolderWatcher(FileSystemEventHandler):
         *,
         settle_s: float = 1.0,
         quiet_s: float = 0.03,
+        on_folder_gone: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.router = router
         self.emit = emit
+        self.on_folder_gone = on_folder_gone
         self.settle_s = settle_s
         self.quiet_s = quiet_s
         # path -> (being written?, when last seen active, size/mtime then)
-        self._pending: dict[str, tuple[bool, float, tuple[int, int] | None]] = {}
+        self._pending: dict[str, tuple[bool, float, _Signature | None]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._observer: BaseObserver | None = None
@@ -104,39 +120,73 @@ class FolderWatcher(FileSystemEventHandler):
         if self._settler is not None:
             self._settler.join(timeout=5)
 
+    def is_alive(self) -> bool:
+        threads = [self._observer, self._settler]
+        return all(t is not None and t.is_alive() for t in threads)
+
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory:
-            return
         path = _text(event.src_path)
+        if event.is_directory:
+            if isinstance(event, DirDeletedEvent | DirMovedEvent) and self.on_folder_gone:
+                self.on_folder_gone()
+            return
         if isinstance(event, FileClosedEvent):
             self._forget(path)
             self._emit_path(path)
         elif isinstance(event, FileMovedEvent):
             self._forget(path)
+            self._emit_removal(path)
             self._emit_path(_text(event.dest_path))
-        elif isinstance(event, FileCreatedEvent):
+        elif isinstance(event, FileDeletedEvent):
+            self._forget(path)
+            self._emit_removal(path)
+        elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
+            signature = _signature(path)
+            if signature is not None and signature[2] is not None:
+                self._skip(path, signature[2])  # a FIFO or a device: never waited for
+                return
             with self._lock:
-                self._pending[path] = (False, time.monotonic(), _signature(path))
-        elif isinstance(event, FileModifiedEvent):
-            with self._lock:
-                self._pending[path] = (True, time.monotonic(), _signature(path))
+                writing = isinstance(event, FileModifiedEvent)
+                self._pending[path] = (writing, time.monotonic(), signature)
 
     def _forget(self, path: str) -> None:
         with self._lock:
             self._pending.pop(path, None)
 
-    def _emit_path(self, path: str) -> None:
-        if is_ignored_name(os.path.basename(path)):
-            return
+    def _routed_key(self, path: str, *, log_hidden: bool = True) -> str | None:
+        """The key of a file under a route, or None (hidden names logged if asked)."""
+        name = os.path.basename(path)
+        if name.endswith(METADATA_SUFFIX):
+            return None
         try:
             key = self.store.key_for(path)
         except ValueError:
-            return
+            return None
         if self.router.route_for_key(key) is None:
+            return None
+        if reason := hidden_name_reason(name):
+            if log_hidden:
+                log.info("skipped %s: %s", key, reason)
+            return None
+        return key
+
+    def _skip(self, path: str, reason: str) -> None:
+        if (key := self._routed_key(path)) is not None:
+            log.info("skipped %s: %s", key, reason)
+
+    def _emit_path(self, path: str) -> None:
+        key = self._routed_key(path)
+        if key is None:
             return
         event = event_for_key(self.store, key, source="watch")
         if event is not None:
             self.emit(event)
+
+    def _emit_removal(self, path: str) -> None:
+        # quietly: a hidden temporary file renamed into place (rsync, editors) is no news
+        key = self._routed_key(path, log_hidden=False)
+        if key is not None:
+            self.emit(removal_event(self.store, key, source="watch"))
 
     def _settle_loop(self) -> None:
         while not self._stop.wait(min(self.quiet_s, self.settle_s / 4)):
@@ -147,8 +197,8 @@ class FolderWatcher(FileSystemEventHandler):
                     if now - since < (self.settle_s if writing else self.quiet_s):
                         continue
                     current = _signature(path)
-                    if current is None:
-                        del self._pending[path]
+                    if current is None or current[2] is not None:
+                        del self._pending[path]  # gone, or no longer a regular file
                     elif current == signature and current[0] > 0:
                         del self._pending[path]
                         ready.append(path)
@@ -158,12 +208,16 @@ class FolderWatcher(FileSystemEventHandler):
                 self._emit_path(path)
 
 
-def _signature(path: str) -> tuple[int, int] | None:
+_Signature = tuple[int, int, str | None]
+
+
+def _signature(path: str) -> _Signature | None:
+    """(size, mtime, why it is not a regular file or None), or None when it is gone."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, not_regular_reason(st.st_mode)
 
 
 def _text(path: str | bytes) -> str:

@@ -24,6 +24,7 @@ class Query:
     #: ("text", "word"), ("faces", "*"), ("moderation", "Suggestive"), ("duplicate", "*");
     #: value "*" matches any value of that kind.
     findings: tuple[tuple[str, str], ...] = ()
+    include_deleted: bool = False  # records of deleted objects (``deleted_at`` set) too
 
 
 def table_for(tables: Mapping[str, str], environment: str) -> str:
@@ -62,6 +63,13 @@ class ResultStore(ABC):
 
     @abstractmethod
     def count(self, environment: str, status: Status | None = None) -> int: ...
+
+    def live_keys(self, environment: str, *, prefix: str = "") -> Iterator[str]:
+        """Keys below ``prefix`` whose records are not marked deleted (stores with a query
+        engine read only the keys)."""
+        for record in self.iter_all(environment):
+            if record.deleted_at is None and record.filename.startswith(prefix):
+                yield record.filename
 
     def delete_many(
         self, environment: str, keys: Sequence[str], *, timestamps: Sequence[str] | None = None

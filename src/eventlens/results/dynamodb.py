@@ -182,7 +182,8 @@ class DynamoDBResultStore(ResultStore):
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
             request["ExpressionAttributeNames"] = names
-            request["ExpressionAttributeValues"] = values
+            if values:  # DynamoDB refuses an empty map
+                request["ExpressionAttributeValues"] = values
         if select_count:
             request["Select"] = "COUNT"
         if self.page_size:
@@ -282,7 +283,7 @@ class DynamoDBResultStore(ResultStore):
         if not (since or until):
             return everything(environment, granularity=granularity, top=top)
         table = self._table(environment)
-        window = Query(environment, since=since, until=until)
+        window = Query(environment, since=since, until=until, include_deleted=True)
 
         def from_index() -> Stats:
             records = (r for page in self._index_pages(window, table)
@@ -351,6 +352,9 @@ def _filters(
         filters.append("begins_with(#fn, :prefix)")
         names["#fn"] = "filename"
         values[":prefix"] = {"S": query.prefix}
+    if not query.include_deleted:  # records of deleted objects: an S3 ObjectRemoved event
+        filters.append("attribute_not_exists(#deleted)")
+        names["#deleted"] = "deleted_at"
     return filters, names, values
 
 

@@ -14,9 +14,14 @@ class Backend(StrEnum):
 
 
 def open_store(
-    backend: Backend, settings: Settings, *, tables: dict[str, str] | None = None
+    backend: Backend,
+    settings: Settings,
+    *,
+    tables: dict[str, str] | None = None,
+    read_only: bool = False,
 ) -> ResultStore:
-    """``tables`` overrides environment → table (e.g. ``{"beta": "beta_results"}``)."""
+    """``tables`` overrides environment → table (e.g. ``{"beta": "beta_results"}``);
+    ``read_only`` (SQLite) never creates or changes anything in the file."""
     mapping = settings.tables | (tables or {})
     if backend is Backend.SQLITE:
         from eventlens.results.sqlite import SQLiteResultStore
@@ -26,7 +31,7 @@ def open_store(
                 f"no results database at {settings.db_path} (run `eventlens run` first, "
                 "or pass --root/--db)"
             )
-        return SQLiteResultStore(settings.db_path, mapping)
+        return SQLiteResultStore(settings.db_path, mapping, read_only=read_only)
     from eventlens.results.dynamodb import DynamoDBResultStore
 
     return DynamoDBResultStore(mapping)

@@ -13,8 +13,11 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, as in ``timestamp``
+
+
 def utc_now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(ISO_FORMAT)
 
 
 @dataclass(slots=True)
@@ -40,6 +43,7 @@ class Record:
     metadata: dict[str, str] = field(default_factory=dict)
     findings: dict[str, Any] = field(default_factory=dict)  # other analyzers: faces, text ...
     expires_at: int | None = None  # epoch seconds, DynamoDB TTL
+    deleted_at: str | None = None  # ISO UTC time the object was deleted; None while it exists
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)

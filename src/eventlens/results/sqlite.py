@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from eventlens.events.base import sequencer_newer_or_equal
 from eventlens.results.base import Query, ResultStore, table_for
@@ -28,13 +29,25 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _SCALAR_COLUMNS = (
     "filename", "timestamp", "branch", "environment", "label_count", "analysis_method",
     "s3_bucket", "sha256", "size", "width", "height", "model_version", "duration_ms",
-    "status", "error", "etag", "sequencer", "expires_at",
+    "status", "error", "etag", "sequencer", "expires_at", "deleted_at",
 )  # fmt: skip
+#: columns added after the first release: (name, type), added to older files when missing
+_ADDED_COLUMNS = (("deleted_at", "TEXT"),)
 _JSON_COLUMNS = ("labels", "metadata", "findings")
 
 
-def connect(path: Path | str, *, timeout_s: float = 30.0) -> sqlite3.Connection:
-    """A connection tuned for many short writers: WAL, a busy timeout, autocommit mode."""
+def connect(
+    path: Path | str, *, timeout_s: float = 30.0, read_only: bool = False
+) -> sqlite3.Connection:
+    """A connection tuned for many short writers: WAL, a busy timeout, autocommit mode.
+    ``read_only`` opens an existing file for reading and never creates or changes anything."""
+    if read_only:
+        conn = sqlite3.connect(
+            f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, timeout=timeout_s,
+            isolation_level=None, check_same_thread=False,
+        )  # fmt: skip
+        conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+        return conn
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
@@ -66,26 +79,46 @@ def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
 class SQLiteResultStore(ResultStore):
     cheap_aggregates = True
 
-    def __init__(self, path: Path | str, tables: Mapping[str, str]) -> None:
-        """``tables`` maps environment → table name (e.g. beta → beta_results)."""
+    def __init__(
+        self, path: Path | str, tables: Mapping[str, str], *, read_only: bool = False
+    ) -> None:
+        """``tables`` maps environment → table name (e.g. beta → beta_results).
+        ``read_only``: an existing file, opened for reading; tables it lacks read as empty."""
         for table in tables.values():
             if not _IDENTIFIER.match(table):
                 raise ValueError(f"invalid table name {table!r}")
         self.path = path
         self.tables = dict(tables)
-        self._conn = connect(path)
+        self._conn = connect(path, read_only=read_only)
         self._lock = threading.RLock()
         with self._lock:
             for table in self.tables.values():
-                self._create(table)
+                if not read_only:
+                    self._create(table)
+                elif not self._exists(table):
+                    self._create(table, temporary=True)  # reads as empty, nothing written
+                elif not self._has_added_columns(table):
+                    raise sqlite3.OperationalError(
+                        f"{path} was written by an older eventlens: run `eventlens run --once` "
+                        "once to upgrade it"
+                    )
 
-    def _create(self, t: str) -> None:
-        had_findings_index = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{t}_findings",)
+    def _exists(self, table: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
         ).fetchone()
+        return row is not None
+
+    def _has_added_columns(self, table: str) -> bool:
+        present = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table}")')}
+        return all(name in present for name, _ in _ADDED_COLUMNS)
+
+    def _create(self, t: str, *, temporary: bool = False) -> None:
+        had_findings_index = self._exists(f"{t}_findings")
+        temp = "TEMP" if temporary else ""
         self._conn.executescript(
             f"""
-            CREATE TABLE IF NOT EXISTS "{t}" (
+            CREATE {temp} TABLE IF NOT EXISTS "{t}" (
                 filename TEXT PRIMARY KEY,
                 timestamp TEXT NOT NULL,
                 branch TEXT, environment TEXT NOT NULL, label_count INTEGER NOT NULL,
@@ -93,11 +126,12 @@ class SQLiteResultStore(ResultStore):
                 width INTEGER, height INTEGER, model_version TEXT, duration_ms REAL,
                 status TEXT NOT NULL, error TEXT, etag TEXT, sequencer TEXT,
                 expires_at INTEGER,
-                labels TEXT NOT NULL, metadata TEXT NOT NULL, findings TEXT NOT NULL
+                labels TEXT NOT NULL, metadata TEXT NOT NULL, findings TEXT NOT NULL,
+                deleted_at TEXT
             );
             CREATE INDEX IF NOT EXISTS "{t}_by_time" ON "{t}" (timestamp);
             CREATE INDEX IF NOT EXISTS "{t}_by_status" ON "{t}" (status, timestamp);
-            CREATE TABLE IF NOT EXISTS "{t}_labels" (
+            CREATE {temp} TABLE IF NOT EXISTS "{t}_labels" (
                 filename TEXT NOT NULL REFERENCES "{t}"(filename) ON DELETE CASCADE,
                 name TEXT NOT NULL COLLATE NOCASE,
                 confidence REAL NOT NULL,
@@ -106,7 +140,7 @@ class SQLiteResultStore(ResultStore):
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS "{t}_labels_by_name"
                 ON "{t}_labels" (name, timestamp DESC);
-            CREATE TABLE IF NOT EXISTS "{t}_findings" (
+            CREATE {temp} TABLE IF NOT EXISTS "{t}_findings" (
                 filename TEXT NOT NULL REFERENCES "{t}"(filename) ON DELETE CASCADE,
                 kind TEXT NOT NULL,
                 value TEXT NOT NULL COLLATE NOCASE,
@@ -116,6 +150,7 @@ class SQLiteResultStore(ResultStore):
             CREATE INDEX IF NOT EXISTS "{t}_findings_by_value" ON "{t}_findings" (kind, value);
             """
         )
+        _add_missing_columns(self._conn, t)
         if not had_findings_index:  # a database from before the index: fill it once
             rows = self._conn.execute(f'SELECT filename, findings FROM "{t}"').fetchall()
             for filename, findings in rows:
@@ -293,6 +328,8 @@ class SQLiteResultStore(ResultStore):
         if query.prefix:
             where.append("substr(r.filename, 1, ?) = ?")
             params.extend([len(query.prefix), query.prefix])
+        if not query.include_deleted:
+            where.append("r.deleted_at IS NULL")
         sql = f"SELECT r.* FROM {source}"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -321,6 +358,22 @@ class SQLiteResultStore(ResultStore):
                 last = record.filename
                 yield record
 
+    def live_keys(self, environment: str, *, prefix: str = "") -> Iterator[str]:
+        t = self._table(environment)
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f'SELECT filename FROM "{t}" WHERE filename > ? AND deleted_at IS NULL '
+                    "AND substr(filename, 1, ?) = ? ORDER BY filename LIMIT 5000",
+                    (last, len(prefix), prefix),
+                ).fetchall()
+            if not rows:
+                return
+            for (key,) in rows:
+                yield key
+            last = rows[-1][0]
+
     def count(self, environment: str, status: Status | None = None) -> int:
         t = self._table(environment)
         sql, params = f'SELECT COUNT(*) FROM "{t}"', []
@@ -333,6 +386,14 @@ class SQLiteResultStore(ResultStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _add_missing_columns(conn: sqlite3.Connection, table: str) -> None:
+    """Migrate a results table written by an older version: add the columns it lacks."""
+    present = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+    for name, sql_type in _ADDED_COLUMNS:
+        if name not in present:
+            conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {name} {sql_type}')
 
 
 def _time_filter(column: str, since: str | None, until: str | None) -> tuple[str, list[Any]]:

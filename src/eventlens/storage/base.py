@@ -38,6 +38,11 @@ class ObjectStore(ABC):
     @abstractmethod
     def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
 
+    def exists(self, key: str) -> bool | None:
+        """Whether the object exists, where that is cheap to know; None when it is not
+        (S3: a removal event is trusted, ordered by its sequencer)."""
+        return None
+
     @abstractmethod
     def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> ObjectInfo:
         """Store an object (used by ``eventlens upload`` and tests)."""

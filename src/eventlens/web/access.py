@@ -1,7 +1,8 @@
 """Who may use the dashboard: same-origin writes, loopback host names, an optional token.
 
-* **Cross-site writes** (CSRF): a browser sends ``Origin`` with every POST; one naming another
-  site is refused, so a page elsewhere cannot make a visitor's browser retry dead letters.
+* **Cross-site writes** (CSRF): a browser sends ``Origin`` (and ``Sec-Fetch-Site``) with every
+  POST; one from another origin (another site, scheme or port, or ``null``) is refused, so a
+  page elsewhere cannot make a visitor's browser retry dead letters.
 * **DNS rebinding**: a dashboard bound to loopback answers only requests addressed to a
   loopback name (``127.0.0.1``, ``localhost``, ``[::1]``). A hostile page whose name was
   rebound to 127.0.0.1 sends its own name in ``Host`` and is refused.
@@ -51,9 +52,8 @@ class AccessGuard:
         host = request.headers.get("host", "")
         if self.allowed_hosts is not None and host_name(host) not in self.allowed_hosts:
             return _refuse(421, f"this dashboard does not answer for host {host!r}")
-        origin = request.headers.get("origin")
         writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        if writes and origin and urlsplit(origin).netloc != host:
+        if writes and not _same_origin(request, host):
             return _refuse(403, "cross-origin POST refused")
         if self.token and request.url.path not in OPEN_PATHS:
             offered = request.query_params.get("token")
@@ -77,10 +77,24 @@ class AccessGuard:
     def _login(request: Request, token: str) -> Response:
         """Trade ``?token=`` for a cookie and drop it from the address bar (and history)."""
         rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-        target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+        # one leading slash: "//evil.example/" or "/\\evil.example/" would leave the site
+        path = "/" + request.url.path.lstrip("/\\")
+        target = path + (f"?{urlencode(rest)}" if rest else "")
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
         return response
+
+
+def _same_origin(request: Request, host: str) -> bool:
+    """Browsers say where a request comes from; other clients (curl, scripts) say nothing."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    return (parts.scheme, parts.netloc) == (request.url.scheme, host)
 
 
 def _refuse(status: int, detail: str) -> Response:

@@ -35,6 +35,7 @@ from eventlens.results.stats import (
 )
 from eventlens.web.access import AccessGuard
 from eventlens.web.charts import Bar, bar_chart, donut, hbar_chart
+from eventlens.web.health import HealthCollector, HealthProbe
 from eventlens.web.images import ImageSource, LocalImageSource, PathRefused
 from eventlens.web.metrics import StoreCollector, build_registry
 
@@ -52,6 +53,7 @@ def create_app(
     metrics_cache_s: float | None = None,
     allowed_hosts: Collection[str] | None = None,
     token: str | None = None,
+    health: HealthProbe | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
     ``metrics_cache_s``: how long /metrics and the gallery's totals reuse store aggregates
@@ -64,6 +66,8 @@ def create_app(
         metrics_cache_s = 0.0 if store.cheap_aggregates else 60.0
     collector = StoreCollector(store, envs, queue, cache_s=metrics_cache_s)
     registry = build_registry(collector)
+    health = health or HealthProbe(store, envs)
+    registry.register(HealthCollector(health))
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(
         version=__version__, environments=envs, has_queue=queue is not None
@@ -299,8 +303,10 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """200 when the store answers and every runner is healthy, else 503; says which."""
+        healthy, report = health.report()
+        return JSONResponse(report, status_code=200 if healthy else 503)
 
     app.middleware("http")(AccessGuard(allowed_hosts=allowed_hosts, token=token))
 

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import io
+import threading
 from abc import ABC, abstractmethod
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from PIL import Image
 
-from eventlens.imaging import ImageRejected, decode
+from eventlens.imaging import ImageRejected, decode, looks_like_image_key
 from eventlens.results.record import Record
+from eventlens.routing import DEFAULT_ROUTES
+from eventlens.storage.base import ObjectUnavailable
+from eventlens.storage.local import LocalFolderStore
 
 THUMB_SIDE = 320
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 
 
 class PathRefused(ValueError):
-    """The key resolves outside the bucket root (``..``, absolute path or symlink)."""
+    """The key resolves outside the bucket root (``..``, absolute path or symlink) or the
+    route prefixes, or names a hidden file: decided before the file system is touched, except
+    for symlinks, whose targets are checked."""
 
 
 class ImageSource(ABC):
@@ -29,10 +37,14 @@ class ImageSource(ABC):
 
 
 class LocalImageSource(ImageSource):
-    """Thumbnails rendered from files below ``root`` by ``GET /thumb?key=...``."""
+    """Thumbnails rendered from images below ``root`` by ``GET /thumb?key=...``, for keys
+    under the route ``prefixes`` only (default: the default routes')."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, prefixes: Sequence[str] | None = None) -> None:
         self.root = Path(root).resolve()
+        self.prefixes = tuple(prefixes or (r.prefix for r in DEFAULT_ROUTES))
+        self.store = LocalFolderStore(self.root)
+        self.cache = ThumbnailCache()
 
     def thumbnail_url(self, record: Record) -> str | None:
         return f"/thumb?key={quote(record.filename, safe='')}"
@@ -40,29 +52,78 @@ class LocalImageSource(ImageSource):
     def resolve(self, key: str) -> Path:
         if not key or "\x00" in key or key.startswith(("/", "\\")) or Path(key).is_absolute():
             raise PathRefused(f"refused key {key!r}")
+        parts = key.split("/")
+        if ".." in parts or not key.startswith(self.prefixes) or parts[-1].startswith("."):
+            raise PathRefused(f"refused key {key!r}: not an image key of a route")
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root) or path == self.root:
             raise PathRefused(f"refused key {key!r}: outside the bucket root")
         return path
 
     def thumbnail(self, key: str, side: int = THUMB_SIDE) -> bytes:
-        """JPEG bytes. Raises PathRefused, FileNotFoundError or ImageRejected."""
-        path = self.resolve(key)
-        if not path.is_file():
-            raise FileNotFoundError(key)
-        st = path.stat()
-        if st.st_size > MAX_SOURCE_BYTES:
-            raise ImageRejected("file too large for a thumbnail")
-        return _render_thumbnail(path, st.st_mtime_ns, st.st_size, side)
+        """JPEG bytes. Raises PathRefused, or FileNotFoundError for anything else that has
+        no thumbnail (missing, not a regular file, not an image, unreadable, too large)
+        alike, so answers do not tell whether a file exists."""
+        self.resolve(key)
+        try:
+            if not looks_like_image_key(key):
+                raise ImageRejected("not an image file extension")
+            info = self.store.stat(key)  # a FIFO or a device is refused here, never opened
+            if info.size > MAX_SOURCE_BYTES:
+                raise ImageRejected("file too large for a thumbnail")
+            return self.cache.get((key, info.etag, side), lambda: self._render(key, side))
+        except (OSError, ObjectUnavailable, ImageRejected) as exc:
+            raise FileNotFoundError(key) from exc
+
+    def _render(self, key: str, side: int) -> bytes:
+        data, _ = self.store.read(key, max_bytes=MAX_SOURCE_BYTES)
+        image = decode(data, min_short_side=side).image  # within the memory budget
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=82)
+        return buffer.getvalue()
 
 
-@lru_cache(maxsize=512)  # keyed by mtime and size too: a rewritten file gets a new thumbnail
-def _render_thumbnail(path: Path, mtime_ns: int, size: int, side: int) -> bytes:
-    image = decode(path.read_bytes(), min_short_side=side).image
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=82)
-    return buffer.getvalue()
+class ThumbnailCache:
+    """Rendered thumbnails by (key, version, side), least recently used out past
+    ``max_bytes``; concurrent requests for one thumbnail wait for a single rendering."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._size = 0
+        self._rendering: dict[Hashable, Future[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            pending = self._rendering.get(key)
+            if pending is None:
+                self._rendering[key] = mine = Future[bytes]()
+        if pending is not None:
+            return pending.result()
+        try:
+            data = render()
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                del self._rendering[key]
+        mine.set_result(data)
+        self._keep(key, data)
+        return data
+
+    def _keep(self, key: Hashable, data: bytes) -> None:
+        with self._lock:
+            self._items[key] = data
+            self._size += len(data)
+            while self._size > self.max_bytes and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
 
 
 class S3ImageSource(ImageSource):

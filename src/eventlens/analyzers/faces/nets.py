@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.analyzers.labels.onnx_writer import Graph
 from eventlens.analyzers.labels.torch_pickle import load_state_dict
 
@@ -29,7 +30,7 @@ INSTALL_HINT = (
 )
 
 
-class WeightsMissing(RuntimeError):
+class WeightsMissing(AnalyzerUnavailable):
     pass
 
 

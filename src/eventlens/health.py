@@ -1,0 +1,242 @@
+"""How a runner is doing, told truthfully to its log and to whoever monitors it.
+
+A runner keeps one ``Health``: every background part (the watcher, each processing lane, the
+reconcile scan, the notifier) reports faults and recoveries to it. A heartbeat thread writes a
+small status file next to the database every ``HEARTBEAT_S``; ``eventlens serve`` reads those
+files for ``/healthz`` and ``/metrics``. A status file that stops being rewritten (the process
+hangs, or the disk is full) goes stale, and a stale one counts as down: silence is never
+taken for health.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("eventlens.health")
+
+HEARTBEAT_S = 2.0
+STALE_AFTER_S = 5 * HEARTBEAT_S
+
+_TRANSIENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM, errno.EAGAIN}
+)
+
+
+class Unrecoverable(RuntimeError):
+    """A fault that waiting will not cure: the process exits non-zero (a supervisor restarts it)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Faults of the machine rather than of the code: a full disk, a read-only or locked
+    database, an I/O error. They are retried with backoff for as long as they last."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True  # full, read-only, locked, I/O error, cannot open
+    if isinstance(exc, sqlite3.DatabaseError):
+        return False  # a corrupt file ("database disk image is malformed")
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
+
+
+def status_dir_for(db_path: Path) -> Path:
+    """Where the runners using ``db_path`` publish their status."""
+    return db_path.with_name(db_path.name + ".runners")
+
+
+class Backoff:
+    """Exponential delays for retrying while a fault lasts: 0.5 s doubling to ``max_s``."""
+
+    def __init__(self, first_s: float = 0.5, max_s: float = 30.0) -> None:
+        self.first_s, self.max_s = first_s, max_s
+        self._next = first_s
+
+    def next_delay(self) -> float:
+        delay = self._next
+        self._next = min(self.max_s, self._next * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.first_s
+
+
+class Health:
+    """Thread-safe record of faults, recoveries and progress of one runner process."""
+
+    def __init__(
+        self,
+        status_dir: Path | None = None,
+        *,
+        give_up_after_s: float = 0.0,
+        owner: str | None = None,
+    ) -> None:
+        """``give_up_after_s``: a fault lasting longer makes ``check`` raise Unrecoverable
+        (0: retry for as long as it lasts)."""
+        self.status_dir = status_dir
+        self.give_up_after_s = give_up_after_s
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.started = time.time()
+        self.last_progress: float | None = None
+        self._faults: dict[str, tuple[float, str]] = {}  # part -> (since, message)
+        self._fatal: BaseException | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    # -- what the parts report ---------------------------------------------------------------
+
+    def fault(self, part: str, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            first = part not in self._faults
+            since = self._faults[part][0] if not first else time.time()
+            self._faults[part] = (since, message)
+        if first:
+            log.warning("%s failing, will retry until it works: %s", part, message)
+
+    def recovered(self, part: str) -> bool:
+        """Clear ``part``'s fault; True when it had one."""
+        with self._lock:
+            fault = self._faults.pop(part, None)
+        if fault is not None:
+            log.warning("%s recovered after %.1f s", part, time.time() - fault[0])
+        return fault is not None
+
+    def progress(self) -> None:
+        self.last_progress = time.time()
+
+    def fatal(self, part: str, exc: BaseException) -> None:
+        """A part died of a fault that waiting cannot cure; ``check`` raises it."""
+        log.error("%s failed and cannot recover: %s: %s", part, type(exc).__name__, exc)
+        with self._lock:
+            if self._fatal is None:
+                self._fatal = Unrecoverable(f"{part}: {type(exc).__name__}: {exc}")
+
+    def check(self) -> None:
+        """Raise Unrecoverable when a part died, or a fault outlasted ``give_up_after_s``."""
+        with self._lock:
+            if self._fatal is not None:
+                raise self._fatal
+            if not self.give_up_after_s:
+                return
+            for part, (since, message) in self._faults.items():
+                if time.time() - since > self.give_up_after_s:
+                    raise Unrecoverable(
+                        f"{part} failing for over {self.give_up_after_s:g} s: {message}"
+                    )
+
+    @property
+    def healthy(self) -> bool:
+        with self._lock:
+            return not self._faults and self._fatal is None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            faults = {part: {"since": s, "error": m} for part, (s, m) in self._faults.items()}
+            state = "failed" if self._fatal else "degraded" if faults else "ok"
+        return {
+            "owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
+            "state": state, "faults": faults, "started": self.started,
+            "last_progress": self.last_progress, "heartbeat": time.time(),
+        }  # fmt: skip
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def start_heartbeat(self) -> None:
+        if self.status_dir is None:
+            return
+        self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def stop_heartbeat(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+        if self.status_dir is not None:
+            self._path().unlink(missing_ok=True)
+
+    def _path(self) -> Path:
+        assert self.status_dir is not None
+        return self.status_dir / f"{self.owner.replace(':', '_')}.json"
+
+    def _beat(self) -> None:
+        failing = False
+        while True:
+            try:
+                self.write_status()
+                failing = False
+            except OSError as exc:  # a full disk: the file goes stale, which readers see
+                if not failing:
+                    log.warning("cannot write the status file: %s", exc)
+                failing = True
+            if self._stop.wait(HEARTBEAT_S):
+                return
+
+    def write_status(self) -> None:
+        path = self._path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.snapshot()), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerStatus:
+    """A runner as its status file tells, judged by a reader."""
+
+    owner: str
+    state: str  # ok, degraded, failed, or stale (no heartbeat for STALE_AFTER_S)
+    faults: dict[str, Any]
+    last_progress: float | None
+    heartbeat: float
+
+    @property
+    def up(self) -> bool:
+        return self.state == "ok"
+
+
+def read_runner_statuses(status_dir: Path) -> list[RunnerStatus]:
+    """Live runners (processes on other hosts are trusted to be alive while they beat)."""
+    found: list[RunnerStatus] = []
+    try:
+        paths = sorted(status_dir.glob("*.json"))
+    except OSError:
+        return found
+    host, now = socket.gethostname(), time.time()
+    for path in paths:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            pid, heartbeat = int(data["pid"]), float(data["heartbeat"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if data.get("host") == host and not process_alive(pid):
+            continue  # killed without removing its file
+        state = "stale" if now - heartbeat > STALE_AFTER_S else str(data.get("state"))
+        found.append(
+            RunnerStatus(
+                str(data.get("owner")),
+                state,
+                dict(data.get("faults") or {}),
+                data.get("last_progress"),
+                heartbeat,
+            )
+        )
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
