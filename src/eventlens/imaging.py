@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from eventlens.exif import PhotoInfo, photo_info
+
 DEFAULT_MAX_PIXELS = (
     120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
 )
@@ -29,6 +31,7 @@ class DecodedImage:
     width: int  # the original size, before any draft reduction
     height: int
     format: str
+    photo: PhotoInfo = field(default_factory=PhotoInfo)  # capture time, camera, place (EXIF)
 
 
 def looks_like_image_key(key: str) -> bool:
@@ -65,12 +68,13 @@ def decode(
         if getattr(img, "is_animated", False):
             img.seek(0)
         img.load()
+        photo = photo_info(img)
         img = ImageOps.exif_transpose(img) or img
         if img.mode != "RGB":
             img = _to_rgb(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
-    return DecodedImage(img, width, height, fmt)
+    return DecodedImage(img, width, height, fmt, photo)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -139,3 +143,16 @@ class ImageInput:
             return decoded.width, decoded.height
         width, height, _ = probe(self.data, max_pixels=self.max_pixels)
         return width, height
+
+    def photo_info(self) -> PhotoInfo:
+        """The EXIF facts, from a decode already done or else from the header; never a decode
+        of its own (empty for a PNG whose EXIF follows its pixels, when nothing decoded it)."""
+        for decoded in self._decoded.values():
+            return decoded.photo
+        try:
+            img = _open(self.data, self.max_pixels)
+        except ImageRejected:
+            return PhotoInfo()
+        if img.format == "PNG" and "exif" not in img.info:
+            return PhotoInfo()
+        return photo_info(img)

@@ -262,17 +262,21 @@ class Pipeline:
         record.labels = primary.record_labels(findings[primary.name])
         record.label_count = len(record.labels)
         record.analysis_method = primary.method
-        if item.image.media == "image":
-            record.width, record.height = item.image.dimensions()
-        else:
-            meta = findings[primary.name].get("VideoMetadata", {})
-            record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
         # an image's labels are the record's labels; a video's timestamped labels are kept whole
         record.findings = {
             name: f
             for name, f in findings.items()
             if name != primary.name or item.image.media != "image"
         }
+        if item.image.media == "image":
+            record.width, record.height = item.image.dimensions()
+            photo = item.image.photo_info()
+            record.captured_at = photo.captured_at
+            if photo.details():
+                record.findings["exif"] = photo.details()
+        else:
+            meta = findings[primary.name].get("VideoMetadata", {})
+            record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
         record.duration_ms = round(item.fetch_ms + share_ms, 3)
         return record
 
