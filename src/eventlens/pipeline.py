@@ -29,6 +29,9 @@ from eventlens.workers import map_in_pool
 log = logging.getLogger("eventlens.pipeline")
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+#: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
+#: the bytes and the model are unchanged
+REQUESTED = "reanalyse"
 
 
 class Action(StrEnum):
@@ -158,6 +161,7 @@ class Pipeline:
 
     def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | Outcome:
         started = time.perf_counter()
+        force = force or event.source == REQUESTED
         route = self.router.route_for_key(event.key)
         if route is None:
             return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
