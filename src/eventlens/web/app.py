@@ -1,7 +1,8 @@
 """The dashboard: a FastAPI app over any ResultStore (read-only) and, locally, the intake queue.
 
-HTML pages (gallery, charts, dead letters) are rendered server-side with inline SVG charts, so
-they work offline; the same data is served as JSON under ``/api``; ``/metrics`` is Prometheus.
+HTML pages (gallery, record pages, labels, charts, dead letters) are rendered server-side with
+inline SVG charts, so they work offline; the same data is served as JSON under ``/api``;
+``/metrics`` is Prometheus.
 Routes live in ``eventlens.web.routers`` (one router per concern) and get the store, queue and
 settings through the dependencies in ``eventlens.web.deps``.
 """
@@ -10,19 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from eventlens import __version__
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
 from eventlens.web.access import AccessGuard
 from eventlens.web.deps import Dashboard, WebSettings
-from eventlens.web.images import ImageSource
+from eventlens.web.errors import install_error_pages
+from eventlens.web.images import ImageSource, LocalImageSource
+from eventlens.web.labels import LabelCatalogue
 from eventlens.web.metrics import StoreCollector, build_registry
 from eventlens.web.params import time_bound
 from eventlens.web.rendering import findings_summary, make_templates
-from eventlens.web.routers import dead_letters, images, ops, pages, records, stats
+from eventlens.web.routers import (
+    dead_letters,
+    images,
+    ops,
+    pages,
+    reanalyse,
+    record_page,
+    records,
+    stats,
+)
 
 __all__ = ["create_app", "findings_summary", "time_bound"]
 
@@ -58,17 +69,18 @@ def create_app(
         store=store,
         queue=queue,
         images=image_source,
-        settings=WebSettings(environments=envs, metrics_cache_s=metrics_cache_s),
+        settings=WebSettings(
+            environments=envs,
+            metrics_cache_s=metrics_cache_s,
+            bucket=str(image_source.root) if isinstance(image_source, LocalImageSource) else None,
+        ),
         collector=collector,
         registry=build_registry(collector),
         templates=make_templates(envs, has_queue=queue is not None),
+        labels=LabelCatalogue(store, cache_s=metrics_cache_s),
     )
-    for module in (pages, stats, dead_letters, images, records, ops):
+    for module in (pages, record_page, stats, dead_letters, reanalyse, images, records, ops):
         app.include_router(module.router)
     app.middleware("http")(AccessGuard(allowed_hosts=allowed_hosts, token=token))
-    app.exception_handler(ValueError)(_bad_value)
+    install_error_pages(app)
     return app
-
-
-def _bad_value(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=422)

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
 from eventlens.web.images import ImageSource
+from eventlens.web.labels import LabelCatalogue
 from eventlens.web.metrics import StoreCollector
 
 
@@ -24,6 +25,7 @@ from eventlens.web.metrics import StoreCollector
 class WebSettings:
     environments: tuple[str, ...]  # the environments (tables) the dashboard reads
     metrics_cache_s: float  # how long /metrics and the gallery's totals reuse aggregates
+    bucket: str | None = None  # the local bucket folder: re-analyse events name it
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Dashboard:
     collector: StoreCollector
     registry: CollectorRegistry  # what /metrics exports: the collector above
     templates: Jinja2Templates
+    labels: LabelCatalogue
 
 
 def dashboard(request: Request) -> Dashboard:
@@ -70,6 +73,10 @@ def get_templates(request: Request) -> Jinja2Templates:
     return dashboard(request).templates
 
 
+def get_labels(request: Request) -> LabelCatalogue:
+    return dashboard(request).labels
+
+
 Store = Annotated[ResultStore, Depends(get_store)]
 OptionalQueue = Annotated[IntakeQueue | None, Depends(get_queue)]
 Images = Annotated[ImageSource | None, Depends(get_images)]
@@ -77,6 +84,7 @@ Settings = Annotated[WebSettings, Depends(get_settings)]
 Collector = Annotated[StoreCollector, Depends(get_collector)]
 Registry = Annotated[CollectorRegistry, Depends(get_registry)]
 Templates = Annotated[Jinja2Templates, Depends(get_templates)]
+Labels = Annotated[LabelCatalogue, Depends(get_labels)]
 
 
 def require_queue(queue: OptionalQueue) -> IntakeQueue:
