@@ -373,20 +373,25 @@ class SQLiteResultStore(ResultStore):
         else:
             sort = ("l.timestamp", "l.filename") if query.label else ("r.timestamp", "r.filename")
         for kind, value in query.findings:
-            match = (
-                f'SELECT 1 FROM "{t}_findings" AS f WHERE f.filename = r.filename AND f.kind = ?'
-            )
-            params.append(kind)
-            if value != ANY:
-                match += " AND f.value = ?"
-                params.append(value)
-            where.append(f"EXISTS ({match})")
+            if value == ANY:  # common: read in sort order, check each record
+                where.append(
+                    f'EXISTS (SELECT 1 FROM "{t}_findings" AS f '
+                    "WHERE f.filename = r.filename AND f.kind = ?)"
+                )
+                params.append(kind)
+            else:  # rare: start from the findings index
+                where.append(
+                    f'r.filename IN (SELECT f.filename FROM "{t}_findings" AS f '
+                    "WHERE f.kind = ? AND f.value = ?)"
+                )
+                params.extend([kind, value])
         for clause, bound in (
             ("r.status = ?", Status(query.status).value if query.status else None),
             ("r.timestamp >= ?", query.since),
             ("r.timestamp < ?", query.until),
-            ("r.captured_at >= ?", query.captured_since),
-            ("r.captured_at < ?", query.captured_until),
+            # in terms of the capture index's expression, so a window reads only its range
+            (f"{_CAPTURED_KEY} >= ?", query.captured_since),
+            (f"{_CAPTURED_KEY} > '' AND {_CAPTURED_KEY} < ?", query.captured_until),
         ):
             if bound:
                 where.append(clause)

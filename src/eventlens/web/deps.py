@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 
@@ -105,7 +105,10 @@ def known_environment(settings: WebSettings, env: str | None) -> str:
     return env
 
 
-def query_environment(settings: Settings, env: str | None = None) -> str:
+def query_environment(
+    settings: Settings,
+    env: Annotated[str | None, Query(description="an environment (default: the first)")] = None,
+) -> str:
     return known_environment(settings, env)
 
 

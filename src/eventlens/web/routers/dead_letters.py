@@ -45,7 +45,7 @@ async def dlq_retry_form(request: Request, queue: Queue) -> Response:
     return RedirectResponse(f"/dlq?moved={moved}", status_code=303)
 
 
-@router.get("/api/dlq", tags=["dead letters"])
+@router.get("/api/dlq", tags=["dead letters"], summary="List dead letters")
 def api_dlq(queue: Queue, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Dead-lettered events of the local intake queue, newest first."""
     letters = queue.dead_letters(limit=limit)
@@ -62,10 +62,12 @@ def api_dlq(queue: Queue, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> 
     }  # fmt: skip
 
 
-@router.post("/api/dlq/retry", tags=["dead letters"])
+@router.post("/api/dlq/retry", tags=["dead letters"], summary="Retry dead letters")
 def api_dlq_retry(
     queue: Queue,
-    ids: Annotated[list[int] | None, Body(embed=True, description="null: all")] = None,
+    ids: Annotated[
+        list[int] | None, Body(embed=True, description="dead-letter ids; null: all", examples=[[3]])
+    ] = None,
 ) -> dict[str, int]:
     """Move dead letters back into the intake queue; `eventlens run` processes them."""
     return {"requeued": queue.retry_dead(ids)}

@@ -11,12 +11,14 @@ from eventlens.web.deps import Registry
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
 def metrics(registry: Registry) -> Response:
-    """Prometheus text format: records by env/status, duration histogram, DLQ depth."""
+    """Prometheus text format: records by environment and status, the error ratio, the
+    processing-time histogram, dead-letter depth and intake backlog (local mode)."""
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/healthz")
+@router.get("/healthz", summary="Liveness")
 def healthz() -> dict[str, str]:
+    """Always `{"status": "ok"}` while the server runs; needs no token."""
     return {"status": "ok"}

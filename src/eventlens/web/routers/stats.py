@@ -40,16 +40,19 @@ def charts(
     )  # fmt: skip
 
 
-@router.get("/api/stats", tags=["stats"])
+@router.get("/api/stats", tags=["stats"], summary="Aggregates")
 def api_stats(
     store: Store,
     env: Environment,
-    since: str | None = None,
-    until: str | None = None,
-    granularity: Granularity = Granularity.AUTO,
-    top: Annotated[int, Query(ge=0, le=100)] = 10,
+    since: Annotated[str | None, Query(description="ISO date or time (UTC), inclusive")] = None,
+    until: Annotated[str | None, Query(description="ISO time (exclusive) or date")] = None,
+    granularity: Annotated[
+        Granularity, Query(description="throughput buckets; auto: about 120 at most")
+    ] = Granularity.AUTO,
+    top: Annotated[int, Query(ge=0, le=100, description="how many top labels")] = 10,
 ) -> dict[str, Any]:
-    """Throughput per minute/hour/day, latency histogram, top labels, error rate."""
+    """Throughput per minute/hour/day (UTC), the processing-time histogram, the error rate and
+    the top labels (each record's most specific label)."""
     return store.stats(
         env, since=time_bound(since), until=time_bound(until, end=True),
         granularity=granularity, top=top,
