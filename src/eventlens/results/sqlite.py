@@ -348,6 +348,13 @@ class SQLiteResultStore(ResultStore):
         return [_to_record(dict(zip(names, row, strict=True))) for row in rows]
 
     def count_matching(self, query: Query) -> int:
+        if query.label and _label_only(query):  # the count the triggers keep
+            t = self._table(query.environment)
+            with self._lock:
+                row = self._conn.execute(
+                    f'SELECT records FROM "{t}_label_counts" WHERE name = ?', (query.label,)
+                ).fetchone()
+            return int(row[0]) if row else 0
         source, where, params, _ = self._select(query)
         with self._lock:
             return int(
@@ -455,6 +462,14 @@ def _time_filter(column: str, since: str | None, until: str | None) -> tuple[str
         clauses.append(f"{column} < ?")
         params.append(until)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _label_only(query: Query) -> bool:
+    """Whether ``query`` filters by nothing but its label."""
+    return not (
+        query.status or query.since or query.until or query.prefix or query.findings
+        or query.captured_since or query.captured_until or query.no_labels
+    )  # fmt: skip
 
 
 def _where(terms: list[str]) -> str:
