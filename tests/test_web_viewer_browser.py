@@ -21,6 +21,7 @@ from playwright import sync_api
 from eventlens.events.local import event_for_key
 from eventlens.pipeline import Pipeline
 from eventlens.results.base import Query
+from eventlens.results.record import Record
 from eventlens.routing import Router
 from eventlens.runner import LocalRunner
 from eventlens.storage.local import LocalFolderStore
@@ -65,6 +66,8 @@ def site(seeded: Seeded) -> Iterator[Site]:
     runner.drain()
     failed = seeded.store.get("beta", UPLOAD)
     assert failed is not None and not failed.ok and "Truncated" in (failed.error or "")
+    long_name = BETA + "a holiday photo with a very long name from a phone 2024-07-14 15.02.11.jpg"
+    seeded.store.put(Record(long_name, "beta", timestamp="2026-11-01T00:00:00.000000Z"))
     app = create_app(seeded.store, seeded.queue, LocalImageSource(seeded.root))
     with serving(app) as url:
         yield Site(url, seeded, runner, bucket)
@@ -97,9 +100,13 @@ def test_browsing_photos_in_chromium(site: Site) -> None:
         # the gallery: every beta record, newest first
         page.goto("/?env=beta")
         newest_first = [r.filename for r in store.query(Query("beta"))]
-        assert keys(page) == newest_first and len(newest_first) == 9
+        assert keys(page) == newest_first and len(newest_first) == 10
+        long_card = page.locator("article.card", has_text="a holiday photo")
+        card_box, badge = long_card.bounding_box(), long_card.locator(".badge").bounding_box()
+        assert card_box and badge  # the name is cut with an ellipsis, never the badge
+        assert badge["x"] + badge["width"] <= card_box["x"] + card_box["width"]
         after_people = newest_first[newest_first.index(PEOPLE) + 1]
-        sync_api.expect(page.locator("#match-count")).to_have_text("9")
+        sync_api.expect(page.locator("#match-count")).to_have_text("10")
         check_page(page, "gallery", 1400)
 
         # the labels page: specific labels first; following one filters the gallery
@@ -205,3 +212,6 @@ def test_browsing_photos_in_chromium(site: Site) -> None:
         ):  # fmt: skip
             phone.goto(path)
             check_page(phone, name, 400)
+            if name == "charts":  # one column: the panels are stacked
+                panels = [phone.locator(".panel").nth(i).bounding_box() for i in range(2)]
+                assert panels[0] and panels[1] and panels[0]["x"] == panels[1]["x"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
@@ -97,7 +97,7 @@ class LabelSummary:
     cover: str | None = None  # a key
 
 
-def summarise_labels(records: Iterator[Record]) -> list[LabelSummary]:
+def summarise_labels(records: Iterable[Record]) -> list[LabelSummary]:
     """The generic (one pass over every record) label summary, most records first."""
     counts: dict[str, list[int]] = {}
     names: dict[str, str] = {}
