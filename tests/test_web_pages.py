@@ -134,6 +134,14 @@ def test_labels_page_and_suggestions(client: TestClient) -> None:
     assert 'href="/?env=beta&label=Astronaut"' in page and "Broader labels" not in page
     assert "Broader labels" in client.get("/labels?env=beta&parents=true").text
     assert client.get("/api/labels?env=nope").status_code == 404
+    fast = client.get("/api/labels?env=beta&covers=false").json()["labels"]
+    assert [la["name"] for la in fast] == [la["name"] for la in labels]
+    assert {la["cover"] for la in fast} == {None}
+    for env, newest in (("beta", PEOPLE), ("all", "rekognition-input/prod/astronaut.jpg")):
+        cover = client.get(f"/labels/cover?env={env}&label=astronaut", follow_redirects=False)
+        assert cover.status_code == 302
+        assert cover.headers["location"] == f"/thumb?key={quote(newest, safe='')}"
+    assert client.get("/labels/cover?env=beta&label=Unicorn").status_code == 404
 
 
 def test_reanalyse_goes_through_the_queue_and_forces_analysis(

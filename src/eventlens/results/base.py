@@ -160,9 +160,10 @@ class ResultStore(ABC):
         where that would mean reading every record (the default)."""
         return None
 
-    def label_summary(self, environment: str) -> list[LabelSummary]:
-        """Every label of the environment, most records first. This fallback reads every
-        record; stores that keep label counts override it."""
+    def label_summary(self, environment: str, *, covers: bool = True) -> list[LabelSummary]:
+        """Every label of the environment, most records first; ``covers``: with the newest
+        record of each (else ``cover`` may be None). This fallback reads every record; stores
+        that keep label counts override it."""
         return summarise_labels(self.iter_all(environment))
 
     def delete_many(

@@ -410,16 +410,22 @@ class SQLiteResultStore(ResultStore):
             where.append("r.label_count = 0")
         return source, where, params, sort
 
-    def label_summary(self, environment: str) -> list[LabelSummary]:
-        """From the counts the triggers keep; the cover is the newest record with the label."""
+    def label_summary(self, environment: str, *, covers: bool = True) -> list[LabelSummary]:
+        """From the counts the triggers keep; a cover is the newest record with the label."""
         t = self._table(environment)
+        cover = (
+            f'(SELECT l.filename FROM "{t}_labels" AS l WHERE l.name = c.name AND l.timestamp = '
+            f'(SELECT max(m.timestamp) FROM "{t}_labels" AS m WHERE m.name = c.name) '
+            "ORDER BY l.filename DESC LIMIT 1)"
+            if covers
+            else "NULL"
+        )
         with self._lock:
             rows = self._conn.execute(
-                f'SELECT c.name, c.records, c.specific, (SELECT l.filename FROM "{t}_labels" AS l '
-                "WHERE l.name = c.name ORDER BY l.timestamp DESC, l.filename DESC LIMIT 1) "
+                f"SELECT c.name, c.records, c.specific, {cover} "
                 f'FROM "{t}_label_counts" AS c ORDER BY c.records DESC, c.name'
             ).fetchall()
-        return [LabelSummary(str(n), int(r), int(sp), cover) for n, r, sp, cover in rows]
+        return [LabelSummary(str(n), int(r), int(sp), key) for n, r, sp, key in rows]
 
     def iter_all(self, environment: str) -> Iterator[Record]:
         t = self._table(environment)

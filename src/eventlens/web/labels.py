@@ -31,28 +31,28 @@ class LabelCatalogue:
     def __init__(self, store: ResultStore, *, cache_s: float = 0.0) -> None:
         self.store = store
         self.cache_s = cache_s
-        self._cached: dict[str, tuple[float, list[LabelSummary]]] = {}
+        self._cached: dict[tuple[str, bool], tuple[float, list[LabelSummary]]] = {}
         self._lock = threading.Lock()
 
-    def summary(self, environment: str) -> list[LabelSummary]:
+    def summary(self, environment: str, *, covers: bool = True) -> list[LabelSummary]:
         if not self.cache_s:
-            return self.store.label_summary(environment)
+            return self.store.label_summary(environment, covers=covers)
         now = time.monotonic()
         with self._lock:
-            hit = self._cached.get(environment)
+            hit = self._cached.get((environment, covers)) or self._cached.get((environment, True))
             if hit and now - hit[0] < self.cache_s:
                 return hit[1]
-        fresh = self.store.label_summary(environment)
+        fresh = self.store.label_summary(environment, covers=covers)
         with self._lock:
-            self._cached[environment] = (now, fresh)
+            self._cached[(environment, covers)] = (now, fresh)
         return fresh
 
-    def entries(self, environments: Sequence[str]) -> list[LabelEntry]:
+    def entries(self, environments: Sequence[str], *, covers: bool = True) -> list[LabelEntry]:
         """Labels of these environments summed by name (any case), most specific first: those
         that are some record's most specific label by records, then parents-only ones."""
         merged: dict[str, LabelEntry] = {}
         for env in environments:
-            for found in self.summary(env):
+            for found in self.summary(env, covers=covers):
                 key = found.name.casefold()
                 seen = merged.get(key)
                 if seen is None:

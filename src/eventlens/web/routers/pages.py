@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from eventlens.results.base import sort_value
+from eventlens.results.base import Query, sort_value
 from eventlens.results.record import Record
 from eventlens.web.deps import (
     Collector,
@@ -118,22 +118,30 @@ def labels_page(
 ) -> Response:
     """Every label with its count and the newest picture that has it."""
     env = ALL if env == ALL else known_environment(settings, env)
-    entries = labels.entries(settings.environments if env == ALL else (env,))
-    specific = [e for e in entries if not e.is_parent_only]
-    broader = [e for e in entries if e.is_parent_only]
-    covers = {
-        e.name: images.thumbnail_url(Record(e.cover, e.cover_env))
-        for e in entries
-        if images and e.cover and e.cover_env
-    }
+    entries = labels.entries(settings.environments if env == ALL else (env,), covers=False)
     return templates.TemplateResponse(
         request,
         "labels.html",
         {
-            "page": "labels", "env": env, "specific": specific, "broader": broader,
-            "show_parents": parents, "covers": covers,
+            "page": "labels", "env": env, "show_parents": parents, "has_images": bool(images),
+            "specific": [e for e in entries if not e.is_parent_only],
+            "broader": [e for e in entries if e.is_parent_only],
         },
     )  # fmt: skip
+
+
+@router.get("/labels/cover")
+def label_cover(
+    store: Store, images: Images, settings: Settings, label: str, env: str | None = None
+) -> Response:
+    """A label's cover picture: a redirect to the thumbnail of its newest record (looked up
+    when the browser shows the card, so the labels page itself reads only the counts)."""
+    scope = settings.environments if env == ALL else (known_environment(settings, env),)
+    found = [r for e in scope for r in store.query(Query(e, label=label, limit=1))]
+    url = images.thumbnail_url(max(found, key=lambda r: r.timestamp)) if found and images else None
+    if url is None:
+        raise HTTPException(404, f"no picture with the label {label!r}")
+    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "max-age=60"})
 
 
 @router.get("/docs")

@@ -50,7 +50,7 @@ const typing = (event) =>
     if (loaded) return;
     loaded = true;
     const env = document.getElementById("filter-env").value;
-    const response = await fetch("/api/labels?env=" + encodeURIComponent(env));
+    const response = await fetch("/api/labels?covers=false&env=" + encodeURIComponent(env));
     if (!response.ok) return;
     for (const label of (await response.json()).labels) {
       const option = document.createElement("option");
