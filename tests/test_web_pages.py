@@ -221,3 +221,39 @@ def test_favicon_charts_and_openapi_docs(client: TestClient) -> None:
     assert "example" in listing["responses"]["200"]["content"]["application/json"]
     docs = client.get("/docs").text
     assert "capture" in docs and "taken_since" in docs
+
+
+def test_hostile_keys_and_findings_render_safely(client: TestClient, seeded: Seeded) -> None:
+    key = BETA + 'we?ird #1 "quote" <b>.jpg'  # (a literal %xx: TestClient decodes paths twice)
+    evil = "<script>alert(1)</script>"
+    seeded.store.put(
+        Record(
+            key, "beta", captured_at="2024-01-01T00:00:00",
+            labels=[{"Name": evil, "Confidence": "NaN", "Parents": [{"Name": 5}],
+                     "Instances": [{"BoundingBox": {"Left": "1e309", "Top": -3, "Width": 2,
+                                                    "Height": None}}, "junk"]}],
+            findings={
+                "faces": {"FaceDetails": [{"BoundingBox": {"Left": -1, "Top": 0.5,
+                                                           "Width": 5, "Height": 0.2}}]},
+                "text": "not a list", "image_properties": {"DominantColors": [
+                    {"HexCode": "#zzz;background:url(//evil)", "CSSColor": evil},
+                    {"Red": 300, "Green": 0, "Blue": 0}, {"HexCode": "#A1B2C3", "CSSColor": evil},
+                ], "Quality": {"Brightness": "bright"}},
+                "exif": {"Make": evil, "GPSLatitude": "north", "GPSLongitude": 2.0},
+                "duplicates": {"DuplicateOf": BETA + "../x.jpg"},
+            },
+        )
+    )  # fmt: skip
+    gallery = client.get("/?env=beta").text
+    page = client.get(f"/records/beta/{quote(key)}")
+    assert page.status_code == 200 and f'data-key="{key}"' not in page.text
+    shown = page.text.split('id="raw-record"')[0]  # the raw record quotes it all, escaped
+    for text in (gallery, shown):
+        assert evil not in text and "url(//evil)" not in text
+    assert "#a1b2c3" in page.text and "&lt;script&gt;" in page.text
+    assert 'class="box face" style="left:0.000%;top:50.000%;width:100.000%;height:20.000%"' in (
+        page.text
+    )
+    assert "north" not in shown and "Position" not in shown  # an unreadable one is left out
+    assert client.get(f"/original/beta/{quote(key)}").status_code == 404  # no such file
+    assert client.get(f"/api/records/beta/{quote(key)}").json()["filename"] == key

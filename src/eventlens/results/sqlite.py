@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -488,13 +489,22 @@ def _label_rows(record: Record) -> list[tuple[str, str, float, str, int]]:
     specific = {name.casefold() for name in record.specific_label_names()}
     best: dict[str, tuple[str, float]] = {}
     for label in record.labels:
-        name, confidence = str(label["Name"]), float(label.get("Confidence", 0.0))
+        name, confidence = str(label["Name"]), _confidence(label.get("Confidence"))
         first, best_confidence = best.get(name.casefold(), (name, confidence))
         best[name.casefold()] = (first, max(confidence, best_confidence))
     return [
         (record.filename, name, confidence, record.timestamp, int(folded in specific))
         for folded, (name, confidence) in best.items()
     ]
+
+
+def _confidence(value: Any) -> float:
+    """A label's confidence for the index: 0 when it is missing, not a number or not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _to_row(record: Record) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def finding_chips(findings: dict[str, Any]) -> list[Chip]:
     """Short chips for the other analyzers' output: "2 faces", "text: STOP, EXIT",
     "copy of cat.jpg" (linked), "moderation: Suggestive"."""
     chips: list[Chip] = []
+    if not isinstance(findings, dict):
+        return chips
     for name, value in sorted(findings.items()):
         if name in _NOT_CHIPS:
             continue

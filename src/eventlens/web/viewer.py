@@ -67,11 +67,11 @@ def boxes(record: Record) -> list[Box]:
             box = _box("label", str(label.get("Name", "")), instance.get("BoundingBox"), instance)
             if box:
                 found.append(box)
-    for face in items_of(record.findings.get("faces"), "FaceDetails"):
+    for face in items_of(_findings(record).get("faces"), "FaceDetails"):
         box = _box("face", "face", face.get("BoundingBox"), face)
         if box:
             found.append(box)
-    detections = items_of(record.findings.get("text"), "TextDetections")
+    detections = items_of(_findings(record).get("text"), "TextDetections")
     lines = [d for d in detections if d.get("Type") == "LINE"] or detections
     for detection in lines:
         geometry = detection.get("Geometry")
@@ -102,7 +102,7 @@ def label_rows(record: Record) -> list[LabelRow]:
 
 def image_properties(record: Record) -> ImageProperties | None:
     """DetectLabels' ``ImageProperties``: quality and dominant colours (None when absent)."""
-    found = record.findings.get("image_properties")
+    found = _findings(record).get("image_properties")
     if not isinstance(found, dict):
         return None
     quality_in = found.get("Quality")
@@ -125,7 +125,7 @@ def image_properties(record: Record) -> ImageProperties | None:
 
 def exif_rows(record: Record) -> list[tuple[str, str]]:
     """(what, value) lines: capture time, camera, lens, position."""
-    exif = record.findings.get("exif")
+    exif = _findings(record).get("exif")
     exif = exif if isinstance(exif, dict) else {}
     rows = []
     taken = record.captured_at or exif.get("DateTimeOriginal")
@@ -145,7 +145,7 @@ def exif_rows(record: Record) -> list[tuple[str, str]]:
 
 
 def duplicate_of(record: Record) -> str | None:
-    found = record.findings.get("duplicates")
+    found = _findings(record).get("duplicates")
     original = found.get("DuplicateOf") if isinstance(found, dict) else None
     return str(original) if original else None
 
@@ -162,6 +162,10 @@ def duplicate_group(store: ResultStore, record: Record, limit: int = 24) -> list
         record.environment, original_key
     )  # fmt: skip
     return ([original] if original else []) + copies
+
+
+def _findings(record: Record) -> dict[str, Any]:
+    return record.findings if isinstance(record.findings, dict) else {}
 
 
 def _box(kind: str, name: str, where: Any, source: dict[str, Any]) -> Box | None:
