@@ -89,7 +89,9 @@ Labels = Annotated[LabelCatalogue, Depends(get_labels)]
 
 def require_queue(queue: OptionalQueue) -> IntakeQueue:
     if queue is None:
-        raise HTTPException(404, "no intake queue: dead letters exist only in local mode")
+        raise HTTPException(
+            404, "no intake queue here: dead letters and re-analysis exist only in local mode"
+        )
     return queue
 
 

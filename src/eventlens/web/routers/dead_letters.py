@@ -46,7 +46,10 @@ async def dlq_retry_form(request: Request, queue: Queue) -> Response:
 
 
 @router.get("/api/dlq", tags=["dead letters"], summary="List dead letters")
-def api_dlq(queue: Queue, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+def api_dlq(
+    queue: Queue,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
+) -> dict[str, Any]:
     """Dead-lettered events of the local intake queue, newest first."""
     letters = queue.dead_letters(limit=limit)
     return {

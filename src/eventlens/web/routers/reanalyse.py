@@ -21,14 +21,18 @@ from eventlens.web.deps import Queue, Settings, Store, WebSettings, known_enviro
 
 router = APIRouter(tags=["records"])
 
+MAX_KEYS = 1000  # per request: two gallery pages of the largest size
+
 
 def requeue(
     store: ResultStore, queue: IntakeQueue, settings: WebSettings, env: str, keys: list[str]
 ) -> tuple[list[str], list[str]]:
-    """Queue the objects of the records ``keys`` of ``env``; (queued, unknown keys)."""
+    """Queue the objects of the records ``keys`` of ``env`` (a known environment); returns
+    (queued keys, keys without a record)."""
     if settings.bucket is None:
         raise HTTPException(404, "re-analysis needs the local bucket folder (eventlens serve)")
-    env = known_environment(settings, env)
+    if len(keys) > MAX_KEYS:
+        raise HTTPException(422, f"at most {MAX_KEYS} keys at a time")
     found = [key for key in dict.fromkeys(keys) if store.get(env, key) is not None]
     queue.enqueue(ObjectEvent(bucket=settings.bucket, key=key, source=REQUESTED) for key in found)
     return found, [key for key in keys if key not in found]
@@ -40,7 +44,7 @@ async def reanalyse_form(
 ) -> Response:
     """The record page's and the gallery's buttons: a form with ``env`` and ``key`` (repeated)."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    env = form.get("env", [""])[0]
+    env = known_environment(settings, form.get("env", [""])[0])
     queued, _ = requeue(store, queue, settings, env, form.get("key", []))
     if len(queued) == 1:
         target = f"/records/{quote(env, safe='')}/{quote(queued[0])}?queued=1"
@@ -66,5 +70,6 @@ def api_reanalyse(
     """Put the objects of these records back into the local intake queue; `eventlens run`
     analyses them again even if the file and the model are unchanged. Keys without a record
     are returned under `unknown` and not queued."""
-    queued, unknown = requeue(store, queue, settings, environment, keys)
+    env = known_environment(settings, environment)
+    queued, unknown = requeue(store, queue, settings, env, keys)
     return {"queued": len(queued), "unknown": unknown}
