@@ -105,3 +105,120 @@ def seed(tmp: Path) -> Seeded:
     (job,) = queue.claim(1)
     assert queue.fail(job, "ImageRejected: cannot identify image file")
     return Seeded(root, db, store, queue, records, dead_key)
+
+
+PEOPLE = BETA + "astronaut portrait.jpg"
+COPY = BETA + "tabby-copy.jpg"
+
+
+def box(left: float, top: float, width: float, height: float) -> dict[str, float]:
+    return {"Width": width, "Height": height, "Left": left, "Top": top}
+
+
+def add_photos(seeded: Seeded) -> None:
+    """Beside ``seed``: a portrait with the shapes the detectors write (a Person instance, a
+    face, text lines and words, image properties, EXIF), and a duplicate of the cat."""
+    data = (SAMPLES / "prod" / "astronaut.jpg").read_bytes()
+    write(seeded.root / PEOPLE, data)
+    person = {
+        "Name": "Person",
+        "Confidence": 98.4,
+        "Parents": [],
+        "Instances": [{"BoundingBox": box(0.03, 0.03, 0.70, 0.97), "Confidence": 98.4}],
+    }
+    shuttle = {
+        "Name": "Space Shuttle",
+        "Confidence": 81.0,
+        "Parents": [{"Name": "Spacecraft"}, {"Name": "Vehicle"}],
+        "Instances": [{"BoundingBox": box(0.69, 0.0, 0.24, 0.57), "Confidence": 81.0}],
+    }
+    labels = [
+        person,
+        {"Name": "Astronaut", "Confidence": 95.2, "Parents": [{"Name": "Person"}], "Instances": []},
+        shuttle,
+        {
+            "Name": "Spacecraft",
+            "Confidence": 82.0,
+            "Parents": [{"Name": "Vehicle"}],
+            "Instances": [],
+        },
+        {"Name": "Vehicle", "Confidence": 83.0, "Parents": [], "Instances": []},
+    ]
+    text = [
+        {
+            "DetectedText": "EILEEN M. COLLINS",
+            "Type": "LINE",
+            "Id": 0,
+            "Confidence": 91.0,
+            "Geometry": {"BoundingBox": box(0.545, 0.665, 0.095, 0.06)},
+        },
+        {
+            "DetectedText": "EILEEN",
+            "Type": "WORD",
+            "Id": 1,
+            "ParentId": 0,
+            "Confidence": 93.0,
+            "Geometry": {"BoundingBox": box(0.545, 0.665, 0.04, 0.06)},
+        },
+    ]
+    properties = {
+        "Quality": {"Brightness": 71.5, "Sharpness": 83.9, "Contrast": 64.0},
+        "DominantColors": [
+            {
+                "Red": 229,
+                "Green": 95,
+                "Blue": 43,
+                "HexCode": "#e55f2b",
+                "CSSColor": "orangered",
+                "SimplifiedColor": "orange",
+                "PixelPercent": 38.5,
+            },
+            {
+                "Red": 201,
+                "Green": 196,
+                "Blue": 190,
+                "HexCode": "#c9c4be",
+                "CSSColor": "silver",
+                "SimplifiedColor": "grey",
+                "PixelPercent": 27.0,
+            },
+            {
+                "Red": 20,
+                "Green": 20,
+                "Blue": 24,
+                "HexCode": "#141418",
+                "CSSColor": "black",
+                "SimplifiedColor": "black",
+                "PixelPercent": 16.2,
+            },
+        ],
+    }
+    exif = {
+        "DateTimeOriginal": "1999-07-23T04:31:00-04:00",
+        "Make": "Hasselblad",
+        "Model": "500 EL/M",
+        "GPSLatitude": 28.5729,
+        "GPSLongitude": -80.649,
+    }
+    portrait = Record(
+        filename=PEOPLE, environment="beta", labels=labels,
+        timestamp=iso(NOW - timedelta(minutes=1)), captured_at="1999-07-23T04:31:00-04:00",
+        analysis_method="test", s3_bucket=str(seeded.root), size=len(data), width=512,
+        height=512, sha256=hashlib.sha256(data).hexdigest(), duration_ms=60.0,
+        findings={
+            "faces": {"FaceDetails": [{"BoundingBox": box(0.34, 0.12, 0.24, 0.26),
+                                       "Confidence": 99.9}]},
+            "text": {"TextDetections": text}, "image_properties": properties, "exif": exif,
+        },
+    )  # fmt: skip
+    cat = seeded.records[0]
+    write(seeded.root / COPY, (seeded.root / cat.filename).read_bytes())
+    copy = Record(
+        filename=COPY, environment="beta", labels=cat.labels,
+        timestamp=iso(NOW - timedelta(minutes=2)), captured_at="2025-05-01T09:00:00",
+        analysis_method="test", s3_bucket=str(seeded.root), sha256=cat.sha256, size=cat.size,
+        width=cat.width, height=cat.height, duration_ms=30.0,
+        findings={"duplicates": {"phash": "f186a0", "dhash": "0020ff", "DuplicateOf":
+                                 cat.filename, "Distance": 0, "Exact": True}},
+    )  # fmt: skip
+    assert seeded.store.put(portrait) and seeded.store.put(copy)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,25 @@ def test_queries_by_label_status_time_and_prefix(store: SQLiteResultStore) -> No
     assert keys(store.query(Query("beta", prefix="rekognition-input/beta/sub/"))) == ["sub/c.jpg"]
     assert keys(store.query(Query("prod", label="Dog"))) == ["p.jpg"]
     assert store.count("beta") == 4 and store.count("beta", Status.OK) == 3
+
+
+def test_records_of_deleted_objects_leave_label_counts_and_covers(
+    store: SQLiteResultStore,
+) -> None:
+    """The labels page and the label count match what a label search lists: records whose
+    object was deleted are left out of both unless asked for."""
+    b = store.get("beta", "rekognition-input/beta/b.jpg")
+    assert b is not None
+    store.put(replace(b, deleted_at="2026-02-01T00:00:00.000000Z"))
+    summary = {s.name: s for s in store.label_summary("beta")}
+    assert "Cat" not in summary  # its only record is deleted
+    assert summary["Animal"].records == 1
+    assert summary["Animal"].cover == "rekognition-input/beta/a.jpg"  # not the deleted b.jpg
+    assert store.count_matching(Query("beta", label="Animal")) == 1
+    assert len(store.query(Query("beta", label="Animal"))) == 1
+    assert store.count_matching(Query("beta", label="animal", include_deleted=True)) == 2
+    store.put(replace(b, deleted_at=None, sequencer="2"))  # uploaded again
+    assert {s.name: s.records for s in store.label_summary("beta")}["Cat"] == 1
 
 
 def test_relabelling_replaces_the_label_index(store: SQLiteResultStore) -> None:

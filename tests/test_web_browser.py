@@ -6,13 +6,7 @@ Needs: ``apt-get install -y chromium`` and the ``playwright`` Python package (de
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,52 +14,26 @@ pytest.importorskip("fastapi", reason="the web extra is not installed")
 pytest.importorskip("uvicorn", reason="the web extra is not installed")
 pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra has it)")
 
-import uvicorn
 from playwright import sync_api
 
 from eventlens.web import create_app
 from eventlens.web.images import LocalImageSource
+from tests.browser import artifact, chromium, needs_chromium, serving
 from tests.seed import BETA, Seeded
 
-CHROMIUM = os.environ.get("EVENTLENS_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
-    reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def base_url(seeded: Seeded) -> Iterator[str]:
-    app = create_app(seeded.store, seeded.queue, LocalImageSource(seeded.root))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(create_app(seeded.store, seeded.queue, LocalImageSource(seeded.root))) as url:
+        yield url
 
 
 @pytest.fixture
 def page(base_url: str) -> Iterator[sync_api.Page]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium(base_url) as page:
+        yield page
 
 
 @pytest.mark.timeout(120)
@@ -78,14 +46,14 @@ def test_dashboard_in_chromium(page: sync_api.Page, seeded: Seeded) -> None:
     assert keys == [r.filename for r in seeded.records]
     cat = page.locator(f'article.card[data-key="{BETA}tabby-cat.jpg"]')
     assert cat.locator("a.chip.label").all_inner_texts()[:3] == ["Cat 98%", "Pet 91%", "Animal 90%"]
-    sync_api.expect(cat.locator(".finding")).to_have_text("1 faces")
+    sync_api.expect(cat.locator(".finding")).to_have_text("1 face")
     page.wait_for_function(
         "() => [...document.images].length === 6 && "
         "[...document.images].every(i => i.complete && i.naturalWidth > 100)"
     )
     error_card = page.locator(f'article.card[data-key="{BETA}night.jpg"]')
     sync_api.expect(error_card.locator(".badge.error")).to_be_visible()
-    page.screenshot(path=str(_artifact("gallery.png")), full_page=True)
+    page.screenshot(path=str(artifact("gallery.png")), full_page=True)
 
     # filtering by label through the form
     page.fill("#filter-label", "Pet")
@@ -118,7 +86,7 @@ def test_dashboard_in_chromium(page: sync_api.Page, seeded: Seeded) -> None:
     box = page.locator("#chart-latency").bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 100
     assert page.locator("#chart-labels g.bar").count() >= 5
-    page.screenshot(path=str(_artifact("charts.png")), full_page=True)
+    page.screenshot(path=str(artifact("charts.png")), full_page=True)
 
     # dead letters: the retry button moves the event back into the intake queue
     page.click("text=Dead letters")
@@ -126,7 +94,7 @@ def test_dashboard_in_chromium(page: sync_api.Page, seeded: Seeded) -> None:
     sync_api.expect(rows).to_have_count(1)
     sync_api.expect(rows.first).to_contain_text(seeded.dead_key)
     assert seeded.queue.pending() == 0
-    page.screenshot(path=str(_artifact("dlq.png")), full_page=True)
+    page.screenshot(path=str(artifact("dlq.png")), full_page=True)
     rows.first.locator("button.retry").click()
     sync_api.expect(page.locator("#retry-notice")).to_contain_text("Re-queued 1 event(s)")
     sync_api.expect(page.locator("#dlq-empty")).to_be_visible()
@@ -143,10 +111,5 @@ def test_dashboard_in_chromium(page: sync_api.Page, seeded: Seeded) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto("/?env=beta")
     page.wait_for_function("() => [...document.images].every(i => i.complete)")
-    page.screenshot(path=str(_artifact("dashboard.png")), full_page=True)
-    assert _artifact("dashboard.png").stat().st_size > 10_000
-
-
-def _artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS / name
+    page.screenshot(path=str(artifact("dashboard.png")), full_page=True)
+    assert artifact("dashboard.png").stat().st_size > 10_000

@@ -89,3 +89,34 @@ def test_pages_read_the_time_index_not_the_whole_table(stack: Stack) -> None:
     expected = [r for r in store.iter_all("beta") if r.timestamp[:10] in days]
     assert stats["total"] == len(expected) == 6
     assert stats["errors"] == sum(1 for r in expected if r.status is Status.ERROR) == 1
+
+
+def test_api_pages_walk_the_time_index_with_a_cursor(stack: Stack) -> None:
+    import boto3
+
+    from eventlens.web.app import create_app
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    store = DynamoDBResultStore(stack.tables, client, page_size=4)
+    beta = "rekognition-input/beta/"
+    for i in range(13):  # pairs share a timestamp: ties are broken by key
+        store.put(Record(f"{beta}p{i:02d}.jpg", "beta", labels=[{"Name": "Cat", "Confidence": 90}],
+                         timestamp=f"2026-11-{1 + i // 2:02d}T10:00:00.000000Z"))  # fmt: skip
+    calls: list[str] = []
+    client.meta.events.register(
+        "after-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    web = fastapi_testclient.TestClient(create_app(store, environments=["beta"]))
+    walked: list[str] = []
+    after = None
+    while True:
+        body = web.get("/api/records", params={"env": "beta", "limit": 5, "after": after}).json()
+        assert body["matched"] is None  # counting would read the table
+        walked += [r["filename"] for r in body["records"]]
+        after = body["next"]
+        if after is None:
+            break
+    assert walked == [f"{beta}p{i:02d}.jpg" for i in reversed(range(13))]
+    assert set(calls) == {"Query"}
+    page = web.get("/", params={"env": "beta", "limit": 5, "label": "cat"})
+    assert page.status_code == 200 and 'id="page-older"' in page.text

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from eventlens import vips_decode
+from eventlens.exif import PhotoInfo, photo_info
 from eventlens.jpeg_segments import trim_metadata
 from eventlens.memory_budget import BUDGET
 
@@ -39,6 +40,7 @@ class DecodedImage:
     width: int  # the original size, before any draft reduction
     height: int
     format: str
+    photo: PhotoInfo = field(default_factory=PhotoInfo)  # capture time, camera, place (EXIF)
 
 
 def looks_like_image_key(key: str) -> bool:
@@ -78,12 +80,13 @@ def decode(
         and width * height > SHRINK_ON_LOAD_PIXELS
         and vips_decode.available
     ):
+        photo = photo_info(img)  # from the header: libvips reads the pixels
         with BUDGET.reserve(_streaming_estimate(width, height, min_short_side)):
             try:
                 small = vips_decode.shrink_on_load(data, width, height, min_short_side)
             except vips_decode.VipsDecodeError as exc:
                 raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
-        return DecodedImage(small, width, height, fmt)
+        return DecodedImage(small, width, height, fmt, photo)
     with BUDGET.reserve(_pillow_estimate(width, height, fmt, min_short_side)):
         try:
             if min_short_side and fmt == "JPEG":
@@ -93,6 +96,7 @@ def decode(
             if getattr(img, "is_animated", False):
                 img.seek(0)
             img.load()
+            photo = photo_info(img)
             img = ImageOps.exif_transpose(img) or img
             if img.mode != "RGB":
                 img = _to_rgb(img)
@@ -100,7 +104,7 @@ def decode(
                 img = img.reduce(min(img.size) // min_short_side)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise ImageRejected(f"corrupt or truncated {fmt} image: {exc}") from exc
-    return DecodedImage(img, width, height, fmt)
+    return DecodedImage(img, width, height, fmt, photo)
 
 
 def _streaming_estimate(width: int, height: int, min_short_side: int) -> int:
@@ -185,3 +189,16 @@ class ImageInput:
             return decoded.width, decoded.height
         width, height, _ = probe(self.data, max_pixels=self.max_pixels)
         return width, height
+
+    def photo_info(self) -> PhotoInfo:
+        """The EXIF facts, from a decode already done or else from the header; never a decode
+        of its own (empty for a PNG whose EXIF follows its pixels, when nothing decoded it)."""
+        for decoded in self._decoded.values():
+            return decoded.photo
+        try:
+            img = _open(self.data, self.max_pixels)
+        except ImageRejected:
+            return PhotoInfo()
+        if img.format == "PNG" and "exif" not in img.info:
+            return PhotoInfo()
+        return photo_info(img)

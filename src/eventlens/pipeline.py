@@ -29,6 +29,9 @@ from eventlens.workers import map_in_pool
 log = logging.getLogger("eventlens.pipeline")
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+#: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
+#: the bytes and the model are unchanged
+REQUESTED = "reanalyse"
 
 
 class Action(StrEnum):
@@ -169,6 +172,7 @@ class Pipeline:
 
     def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | _Write | Outcome:
         started = time.perf_counter()
+        force = force or event.source == REQUESTED
         route = self.router.route_for_key(event.key)
         if route is None:
             return Outcome(event, Action.SKIPPED, reason="outside the configured prefixes")
@@ -294,17 +298,21 @@ class Pipeline:
         record.labels = primary.record_labels(findings[primary.name])
         record.label_count = len(record.labels)
         record.analysis_method = primary.method
-        if item.image.media == "image":
-            record.width, record.height = item.image.dimensions()
-        else:
-            meta = findings[primary.name].get("VideoMetadata", {})
-            record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
         # an image's labels are the record's labels; a video's timestamped labels are kept whole
         record.findings = {
             name: f
             for name, f in findings.items()
             if name != primary.name or item.image.media != "image"
         }
+        if item.image.media == "image":
+            record.width, record.height = item.image.dimensions()
+            photo = item.image.photo_info()
+            record.captured_at = photo.captured_at
+            if photo.details():
+                record.findings["exif"] = photo.details()
+        else:
+            meta = findings[primary.name].get("VideoMetadata", {})
+            record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
         record.duration_ms = round(item.fetch_ms + share_ms, 3)
         return record
 

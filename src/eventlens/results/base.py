@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar
 
+from eventlens.results.finding_terms import matches
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import Granularity, Stats, stats_from_records
+
+
+class Order(StrEnum):
+    """How listings are sorted, newest first (ties: the larger key first)."""
+
+    PROCESSED = "processed"  # the record's timestamp
+    CAPTURED = "captured"  # captured_at; records without one come last
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A position in a listing: the sort value and key of the last record seen."""
+
+    value: str
+    filename: str
+
+
+def sort_value(record: Record, order: Order) -> str:
+    """What ``order`` sorts by ("" for a record without a capture time)."""
+    return record.timestamp if order is Order.PROCESSED else record.captured_at or ""
+
+
+def position(record: Record, order: Order) -> Cursor:
+    return Cursor(sort_value(record, order), record.filename)
+
+
+def is_past(record: Record, cursor: Cursor, order: Order, *, ascending: bool = False) -> bool:
+    """Whether ``record`` comes after ``cursor`` in the listing's direction."""
+    here = (sort_value(record, order), record.filename)
+    there = (cursor.value, cursor.filename)
+    return here > there if ascending else here < there
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +58,66 @@ class Query:
     #: value "*" matches any value of that kind.
     findings: tuple[tuple[str, str], ...] = ()
     include_deleted: bool = False  # records of deleted objects (``deleted_at`` set) too
+    order: Order = Order.PROCESSED
+    #: only records after this position (the last record of the previous page)
+    after: Cursor | None = None
+    #: oldest first: paging backwards from ``after``
+    ascending: bool = False
+    captured_since: str | None = None  # capture-time window: inclusive, on the local time
+    captured_until: str | None = None  # exclusive
+    no_labels: bool = False  # only records without labels
+
+    def accepts(self, record: Record) -> bool:
+        """The filters as a predicate on one record (for stores that filter in Python); labels
+        and findings compare case-insensitively, as SQLite's indexes do."""
+        label = self.label.casefold() if self.label else None
+        captured = record.captured_at
+        return (
+            (label is None or any(n.casefold() == label for n in record.label_names()))
+            and (self.status is None or record.status is Status(self.status))
+            and (self.since is None or record.timestamp >= self.since)
+            and (self.until is None or record.timestamp < self.until)
+            and (self.prefix is None or record.filename.startswith(self.prefix))
+            and (self.captured_since is None or (captured or "") >= self.captured_since)
+            and (self.captured_until is None or (captured or "~") < self.captured_until)
+            and (not self.no_labels or not record.labels)
+            and (self.include_deleted or record.deleted_at is None)
+            and (self.after is None or is_past(record, self.after, self.order,
+                                               ascending=self.ascending))
+            and matches(record, self.findings)
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSummary:
+    """One label of an environment: on how many records, as their most specific label on how
+    many (0: only ever a parent, such as "Animal"), and the newest record that has it."""
+
+    name: str
+    records: int
+    specific: int
+    cover: str | None = None  # a key
+
+
+def summarise_labels(records: Iterable[Record]) -> list[LabelSummary]:
+    """The generic (one pass over every record) label summary, most records first."""
+    counts: dict[str, list[int]] = {}
+    names: dict[str, str] = {}
+    covers: dict[str, tuple[str, str]] = {}
+    for record in records:
+        specific = {n.casefold() for n in record.specific_label_names()}
+        spellings = {name.casefold(): name for name in reversed(record.label_names())}
+        for folded, name in spellings.items():
+            names.setdefault(folded, name)
+            count = counts.setdefault(folded, [0, 0])
+            count[0] += 1
+            count[1] += folded in specific
+            if folded not in covers or covers[folded] < (record.timestamp, record.filename):
+                covers[folded] = (record.timestamp, record.filename)
+    return sorted(
+        (LabelSummary(names[k], n, s, covers[k][1]) for k, (n, s) in counts.items()),
+        key=lambda summary: (-summary.records, summary.name.casefold()),
+    )
 
 
 def table_for(tables: Mapping[str, str], environment: str) -> str:
@@ -70,6 +163,17 @@ class ResultStore(ABC):
         for record in self.iter_all(environment):
             if record.deleted_at is None and record.filename.startswith(prefix):
                 yield record.filename
+
+    def count_matching(self, query: Query) -> int | None:
+        """How many records match ``query``'s filters (its cursor and limit aside), or None
+        where that would mean reading every record (the default)."""
+        return None
+
+    def label_summary(self, environment: str, *, covers: bool = True) -> list[LabelSummary]:
+        """Every label of the environment, most records first; ``covers``: with the newest
+        record of each (else ``cover`` may be None). This fallback reads every record; stores
+        that keep label counts override it."""
+        return summarise_labels(self.iter_all(environment))
 
     def delete_many(
         self, environment: str, keys: Sequence[str], *, timestamps: Sequence[str] | None = None

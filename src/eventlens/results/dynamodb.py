@@ -28,8 +28,7 @@ from typing import Any, TypeVar
 
 from eventlens.aws.clients import client as make_client
 from eventlens.aws.clients import error_code
-from eventlens.results.base import Query, ResultStore, table_for
-from eventlens.results.finding_terms import matches
+from eventlens.results.base import Order, Query, ResultStore, sort_value, table_for
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import Granularity, Stats, stats_from_records
 
@@ -192,9 +191,13 @@ class DynamoDBResultStore(ResultStore):
         yield from paginator.paginate(**request)
 
     def query(self, query: Query) -> list[Record]:
-        """Newest first (ties: the larger filename first); labels and findings
-        (``Query.findings``) match case-insensitively, as in the SQLite store."""
+        """Newest first (ties: the larger filename first; oldest first when ``ascending``),
+        after ``query.after``; labels and findings (``Query.findings``) match
+        case-insensitively, as in the SQLite store. Capture-time order has no index: it
+        Scans."""
         table = self._table(query.environment)
+        if query.order is not Order.PROCESSED:
+            return self._query_by_scan(query)
         return self._via_index(
             table, lambda: self._query_by_time(query, table), lambda: self._query_by_scan(query)
         )
@@ -215,39 +218,40 @@ class DynamoDBResultStore(ResultStore):
         found = [
             r for page in self._scan(query.environment, query) for r in self._matching(page, query)
         ]
-        found.sort(key=_newest_first, reverse=True)
-        return found[: query.limit]
+        return _in_order(found, query)
 
     def _query_by_time(self, query: Query, table: str) -> list[Record]:
         found: list[Record] = []
         for page in self._index_pages(query, table):
             found.extend(self._matching(page, query))
-            # later pages are older than where this one stopped; read on only while they
-            # could still tie with the limit-th match (the index orders by timestamp alone)
+            # later pages lie beyond where this one stopped; read on only while they could
+            # still tie with the limit-th match (the index orders by timestamp alone)
             resume = page.get("LastEvaluatedKey", {}).get("timestamp", {}).get("S")
-            if len(found) >= query.limit and resume and resume < found[query.limit - 1].timestamp:
-                break
-        found.sort(key=_newest_first, reverse=True)
-        return found[: query.limit]
+            if len(found) >= query.limit and resume:
+                last = _in_order(found, query)[-1].timestamp
+                if (resume > last) if query.ascending else (resume < last):
+                    break
+        return _in_order(found, query)
 
     def _index_pages(self, query: Query, table: str) -> Iterator[dict[str, Any]]:
         """Pages of the time index, newest first, within the query's window and filters."""
         names = {"#env": "environment"}
         values: dict[str, Any] = {":env": {"S": query.environment}}
         key = "#env = :env"
-        if query.since or query.until:  # a Query filter may not name the index's keys
+        low, high = _index_range(query)
+        if low or high:  # a Query filter may not name the index's keys
             names["#ts"] = "timestamp"
-            values.update({f":{k}": {"S": v} for k, v in _window(query).items()})
-            if query.since and query.until:
-                key += " AND #ts BETWEEN :since AND :until"  # inclusive: == until dropped below
+            values.update({f":{k}": {"S": v} for k, v in (("low", low), ("high", high)) if v})
+            if low and high:
+                key += " AND #ts BETWEEN :low AND :high"  # inclusive: ends dropped in _matching
             else:
-                key += " AND #ts >= :since" if query.since else " AND #ts < :until"
+                key += " AND #ts >= :low" if low else " AND #ts <= :high"
         filters, filter_names, filter_values = _filters(query, time=False)
         request: dict[str, Any] = {
             "TableName": table,
             "IndexName": self.time_index,
             "KeyConditionExpression": key,
-            "ScanIndexForward": False,
+            "ScanIndexForward": query.ascending,
             "ExpressionAttributeNames": {**names, **filter_names},
             "ExpressionAttributeValues": {**values, **filter_values},
         }
@@ -258,14 +262,10 @@ class DynamoDBResultStore(ResultStore):
         yield from self.client.get_paginator("query").paginate(**request)
 
     def _matching(self, page: Mapping[str, Any], query: Query) -> Iterator[Record]:
-        wanted = query.label.casefold() if query.label else None
+        """The page's records that pass every filter (exclusive ends and the cursor too)."""
         for item in page.get("Items", []):
             record = self._load(item)
-            if record.timestamp == query.until:  # exclusive; the index's BETWEEN includes it
-                continue
-            if (
-                wanted is None or any(n.casefold() == wanted for n in record.label_names())
-            ) and matches(record, query.findings):
+            if query.accepts(record):
                 yield record
 
     def stats(
@@ -313,8 +313,24 @@ class DynamoDBResultStore(ResultStore):
         )
 
 
-def _newest_first(record: Record) -> tuple[str, str]:
-    return record.timestamp, record.filename
+def _in_order(records: list[Record], query: Query) -> list[Record]:
+    """The first ``query.limit`` of ``records`` in the query's order and direction."""
+    records.sort(key=lambda r: (sort_value(r, query.order), r.filename))
+    if not query.ascending:
+        records.reverse()
+    return records[: query.limit]
+
+
+def _index_range(query: Query) -> tuple[str | None, str | None]:
+    """Inclusive bounds on the time index from the window and the cursor (``until`` and the
+    cursor's own position are excluded when the records are matched)."""
+    low, high = query.since, query.until
+    if query.after is not None:
+        if query.ascending:
+            low = max(low or "", query.after.value)
+        else:
+            high = min(high, query.after.value) if high else query.after.value
+    return low or None, high
 
 
 def _missing_index(exc: Exception) -> bool:
@@ -322,10 +338,6 @@ def _missing_index(exc: Exception) -> bool:
     moto ResourceNotFoundException ("Invalid index")."""
     code = error_code(exc)
     return code in ("ValidationException", "ResourceNotFoundException") and "index" in str(exc)
-
-
-def _window(query: Query) -> dict[str, str]:
-    return {k: v for k, v in (("since", query.since), ("until", query.until)) if v}
 
 
 def _filters(

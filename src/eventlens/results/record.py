@@ -44,6 +44,9 @@ class Record:
     findings: dict[str, Any] = field(default_factory=dict)  # other analyzers: faces, text ...
     expires_at: int | None = None  # epoch seconds, DynamoDB TTL
     deleted_at: str | None = None  # ISO UTC time the object was deleted; None while it exists
+    #: when the photo was taken: EXIF DateTimeOriginal as the camera's local time
+    #: (``2024-07-14T15:02:11``), with ``+02:00`` appended when OffsetTimeOriginal says it
+    captured_at: str | None = None
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
@@ -56,6 +59,10 @@ class Record:
     def label_names(self) -> list[str]:
         return [str(label["Name"]) for label in self.labels]
 
+    def specific_label_names(self) -> list[str]:
+        """The labels no other label of this record names as a parent: "Cat", not "Animal"."""
+        return specific_labels(self.labels)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
@@ -65,3 +72,15 @@ class Record:
     def from_dict(cls, data: dict[str, Any]) -> Record:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
+
+
+def specific_labels(labels: list[dict[str, Any]]) -> list[str]:
+    """Names of the labels that are not a parent (``Parents[].Name``) of another label in the
+    same list, compared case-insensitively, in their order."""
+    parents = {
+        str(parent.get("Name", "")).casefold()
+        for label in labels
+        for parent in label.get("Parents") or []
+        if isinstance(parent, dict)
+    }
+    return [str(label["Name"]) for label in labels if str(label["Name"]).casefold() not in parents]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from eventlens.events.base import sequencer_newer_or_equal
-from eventlens.results.base import Query, ResultStore, table_for
+from eventlens.results.base import LabelSummary, Order, Query, ResultStore, table_for
 from eventlens.results.finding_terms import ANY, finding_terms
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import (
@@ -29,10 +31,17 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _SCALAR_COLUMNS = (
     "filename", "timestamp", "branch", "environment", "label_count", "analysis_method",
     "s3_bucket", "sha256", "size", "width", "height", "model_version", "duration_ms",
-    "status", "error", "etag", "sequencer", "expires_at", "deleted_at",
+    "status", "error", "etag", "sequencer", "expires_at", "deleted_at", "captured_at",
 )  # fmt: skip
-#: columns added after the first release: (name, type), added to older files when missing
-_ADDED_COLUMNS = (("deleted_at", "TEXT"),)
+#: columns added after the first release: (table suffix, column, declaration); a database file
+#: from before gets them by ALTER TABLE when it is opened (see ``_add_missing_columns``)
+_ADDED_COLUMNS = (
+    ("", "deleted_at", "TEXT"),
+    ("", "captured_at", "TEXT"),
+    ("_labels", "specific", "INTEGER NOT NULL DEFAULT 1"),
+)
+#: the capture-time sort key: records without a capture time sort as "" (last, newest first)
+_CAPTURED_KEY = "ifnull(r.captured_at, '')"
 _JSON_COLUMNS = ("labels", "metadata", "findings")
 
 
@@ -97,7 +106,7 @@ class SQLiteResultStore(ResultStore):
                     self._create(table)
                 elif not self._exists(table):
                     self._create(table, temporary=True)  # reads as empty, nothing written
-                elif not self._has_added_columns(table):
+                elif not self._is_current(table):
                     raise sqlite3.OperationalError(
                         f"{path} was written by an older eventlens: run `eventlens run --once` "
                         "once to upgrade it"
@@ -109,9 +118,13 @@ class SQLiteResultStore(ResultStore):
         ).fetchone()
         return row is not None
 
-    def _has_added_columns(self, table: str) -> bool:
-        present = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table}")')}
-        return all(name in present for name, _ in _ADDED_COLUMNS)
+    def _is_current(self, t: str) -> bool:
+        """Whether a table has what this version adds to older files (columns, label counts)."""
+        for suffix, column, _ in _ADDED_COLUMNS:
+            present = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{t}{suffix}")')}
+            if column not in present:
+                return False
+        return self._exists(f"{t}_label_counts")
 
     def _create(self, t: str, *, temporary: bool = False) -> None:
         had_findings_index = self._exists(f"{t}_findings")
@@ -127,7 +140,8 @@ class SQLiteResultStore(ResultStore):
                 status TEXT NOT NULL, error TEXT, etag TEXT, sequencer TEXT,
                 expires_at INTEGER,
                 labels TEXT NOT NULL, metadata TEXT NOT NULL, findings TEXT NOT NULL,
-                deleted_at TEXT
+                deleted_at TEXT,
+                captured_at TEXT
             );
             CREATE INDEX IF NOT EXISTS "{t}_by_time" ON "{t}" (timestamp);
             CREATE INDEX IF NOT EXISTS "{t}_by_status" ON "{t}" (status, timestamp);
@@ -136,6 +150,7 @@ class SQLiteResultStore(ResultStore):
                 name TEXT NOT NULL COLLATE NOCASE,
                 confidence REAL NOT NULL,
                 timestamp TEXT NOT NULL,
+                specific INTEGER NOT NULL DEFAULT 1,
                 PRIMARY KEY (filename, name)
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS "{t}_labels_by_name"
@@ -150,12 +165,87 @@ class SQLiteResultStore(ResultStore):
             CREATE INDEX IF NOT EXISTS "{t}_findings_by_value" ON "{t}_findings" (kind, value);
             """
         )
-        _add_missing_columns(self._conn, t)
+        if temporary:  # an empty stand-in for a table a read-only file lacks
+            self._create_label_counts(t, temp)
+            return
+        with self._transaction():
+            added = self._add_missing_columns(t)
+            if ("_labels", "specific") in added:
+                self._mark_parent_labels(t)
+            self._create_label_counts(t)
+            self._conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{t}_by_captured" '
+                f"ON \"{t}\" (ifnull(captured_at, ''), filename)"
+            )
+            # few records are deleted: counts subtract them through this small index
+            self._conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{t}_deleted" ON "{t}" (filename) '
+                "WHERE deleted_at IS NOT NULL"
+            )
         if not had_findings_index:  # a database from before the index: fill it once
             rows = self._conn.execute(f'SELECT filename, findings FROM "{t}"').fetchall()
             for filename, findings in rows:
                 record = Record(filename=filename, environment="", findings=json.loads(findings))
                 self._index_findings(t, record)
+
+    def _add_missing_columns(self, t: str) -> set[tuple[str, str]]:
+        """ALTER TABLE ADD COLUMN for each of ``_ADDED_COLUMNS`` a (older) file lacks."""
+        added = set()
+        for suffix, column, declaration in _ADDED_COLUMNS:
+            table = f"{t}{suffix}"
+            have = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table}")')}
+            if column not in have:
+                self._conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} {declaration}')
+                added.add((suffix, column))
+        return added
+
+    def _mark_parent_labels(self, t: str) -> None:
+        """Label rows written before ``specific`` existed: mark the parents of each record."""
+        for filename, labels in self._conn.execute(f'SELECT filename, labels FROM "{t}"'):
+            record = Record(filename=filename, environment="", labels=json.loads(labels))
+            specific = {name.casefold() for name in record.specific_label_names()}
+            parents = [n for n in record.label_names() if n.casefold() not in specific]
+            self._conn.executemany(
+                f'UPDATE "{t}_labels" SET specific = 0 WHERE filename = ? AND name = ?',
+                [(filename, name) for name in parents],
+            )
+
+    def _create_label_counts(self, t: str, temp: str = "") -> None:
+        """Per-label record counts, kept by triggers on the label index, so the labels page
+        reads a row per label instead of counting the index (filled once when created)."""
+        if self._exists(f"{t}_label_counts"):
+            return
+        for statement in (
+            f"""CREATE {temp} TABLE "{t}_label_counts" (
+                name TEXT PRIMARY KEY COLLATE NOCASE,
+                records INTEGER NOT NULL, specific INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            f"""INSERT INTO "{t}_label_counts"
+                SELECT name, COUNT(*), SUM(specific) FROM "{t}_labels" GROUP BY name""",
+            f"""CREATE {temp} TRIGGER "{t}_label_added" AFTER INSERT ON "{t}_labels" BEGIN
+                INSERT INTO "{t}_label_counts" VALUES (new.name, 1, new.specific)
+                ON CONFLICT (name) DO UPDATE
+                SET records = records + 1, specific = specific + new.specific;
+            END""",
+            f"""CREATE {temp} TRIGGER "{t}_label_removed" AFTER DELETE ON "{t}_labels" BEGIN
+                UPDATE "{t}_label_counts"
+                SET records = records - 1, specific = specific - old.specific
+                WHERE name = old.name;
+                DELETE FROM "{t}_label_counts" WHERE name = old.name AND records <= 0;
+            END""",
+        ):
+            self._conn.execute(statement)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def _table(self, environment: str) -> str:
         return table_for(self.tables, environment)
@@ -173,17 +263,8 @@ class SQLiteResultStore(ResultStore):
 
     def put_many(self, records: list[Record]) -> list[bool]:
         """Write several records in one transaction (much faster than one commit each)."""
-        written: list[bool] = []
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for record in records:
-                    written.append(self._put_locked(record))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-        return written
+        with self._transaction():
+            return [self._put_locked(record) for record in records]
 
     def _put_locked(self, record: Record) -> bool:
         t = self._table(record.environment)
@@ -202,16 +283,9 @@ class SQLiteResultStore(ResultStore):
         self._conn.execute(f'DELETE FROM "{t}_findings" WHERE filename = ?', (record.filename,))
         self._index_findings(t, record)
         self._conn.executemany(
-            f'INSERT OR REPLACE INTO "{t}_labels" VALUES (?, ?, ?, ?)',
-            [
-                (
-                    record.filename,
-                    str(label["Name"]),
-                    float(label.get("Confidence", 0.0)),
-                    record.timestamp,
-                )
-                for label in record.labels
-            ],
+            f'INSERT INTO "{t}_labels" (filename, name, confidence, timestamp, specific) '
+            "VALUES (?, ?, ?, ?, ?)",
+            _label_rows(record),
         )
         return True
 
@@ -234,21 +308,15 @@ class SQLiteResultStore(ResultStore):
         t = self._table(environment)
         if timestamps is not None and len(timestamps) != len(keys):
             raise ValueError("one timestamp per key")
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                deleted = 0
-                for i, key in enumerate(keys):
-                    if timestamps is None:
-                        sql, params = f'DELETE FROM "{t}" WHERE filename = ?', [key]
-                    else:
-                        sql = f'DELETE FROM "{t}" WHERE filename = ? AND timestamp = ?'
-                        params = [key, timestamps[i]]
-                    deleted += self._conn.execute(sql, params).rowcount
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        deleted = 0
+        with self._transaction():
+            for i, key in enumerate(keys):
+                if timestamps is None:
+                    sql, params = f'DELETE FROM "{t}" WHERE filename = ?', [key]
+                else:
+                    sql = f'DELETE FROM "{t}" WHERE filename = ? AND timestamp = ?'
+                    params = [key, timestamps[i]]
+                deleted += self._conn.execute(sql, params).rowcount
         return deleted
 
     def stats(
@@ -284,18 +352,64 @@ class SQLiteResultStore(ResultStore):
                 params,
             ).fetchall()
             stats.throughput = [ThroughputBucket(b, int(o), int(e)) for b, o, e in rows]
-            lwhere, lparams = _time_filter("timestamp", since, until)
+            if since or until:
+                lwhere, lparams = _time_filter("timestamp", since, until)
+                top_sql = (
+                    f'SELECT name, COUNT(*) AS n FROM "{t}_labels"{lwhere} '
+                    f"{'AND' if lwhere else 'WHERE'} specific = 1 "
+                    "GROUP BY name ORDER BY n DESC, name LIMIT ?"
+                )
+            else:  # all time: the counts the triggers keep
+                lparams = []
+                top_sql = (
+                    f'SELECT name, specific FROM "{t}_label_counts" WHERE specific > 0 '
+                    "ORDER BY specific DESC, name LIMIT ?"
+                )
             stats.top_labels = [
                 (str(name), int(count))
-                for name, count in self._conn.execute(
-                    f'SELECT name, COUNT(*) AS n FROM "{t}_labels"{lwhere} '
-                    "GROUP BY name ORDER BY n DESC, name LIMIT ?",
-                    [*lparams, top],
-                )
+                for name, count in self._conn.execute(top_sql, [*lparams, top])
             ]
         return stats
 
     def query(self, query: Query) -> list[Record]:
+        """In ``query.order``, newest first (oldest first when ``ascending``), after
+        ``query.after``; ties are broken by the key."""
+        source, where, params, (key, name) = self._select(query)
+        if query.after:
+            past = ">" if query.ascending else "<"
+            # the first term alone can use an index on the sort value
+            where.append(f"{key} {past}= ? AND ({key} {past} ? OR {name} {past} ?)")
+            params.extend([query.after.value, query.after.value, query.after.filename])
+        direction = "ASC" if query.ascending else "DESC"
+        sql = f"SELECT r.* FROM {source}{_where(where)} "
+        sql += f"ORDER BY {key} {direction}, {name} {direction} LIMIT ?"
+        params.append(query.limit)
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        return [_to_record(dict(zip(names, row, strict=True))) for row in rows]
+
+    def count_matching(self, query: Query) -> int:
+        if query.label and _label_only(query):  # the count the triggers keep
+            t = self._table(query.environment)
+            with self._lock:
+                row = self._conn.execute(
+                    f'SELECT records FROM "{t}_label_counts" WHERE name = ?', (query.label,)
+                ).fetchone()
+                deleted = 0 if query.include_deleted else self._deleted_with(t, query.label)
+            return int(row[0]) - deleted if row else 0
+        source, where, params, _ = self._select(query)
+        with self._lock:
+            return int(
+                self._conn.execute(
+                    f"SELECT COUNT(*) FROM {source}{_where(where)}", params
+                ).fetchone()[0]
+            )
+
+    def _select(self, query: Query) -> tuple[str, list[str], list[Any], tuple[str, str]]:
+        """FROM, WHERE terms and parameters for ``query``'s filters, and its sort columns
+        (sort value, key): the label index's own copy of the timestamp when it can."""
         t = self._table(query.environment)
         where: list[str] = []
         params: list[Any] = []
@@ -303,43 +417,78 @@ class SQLiteResultStore(ResultStore):
             source = f'"{t}_labels" AS l JOIN "{t}" AS r ON r.filename = l.filename'
             where.append("l.name = ?")
             params.append(query.label)
-            order = "l.timestamp DESC"
         else:
             source = f'"{t}" AS r'
-            order = "r.timestamp DESC"
+        if query.order is Order.CAPTURED:
+            sort = (_CAPTURED_KEY, "r.filename")
+        else:
+            sort = ("l.timestamp", "l.filename") if query.label else ("r.timestamp", "r.filename")
         for kind, value in query.findings:
-            match = (
-                f'SELECT 1 FROM "{t}_findings" AS f WHERE f.filename = r.filename AND f.kind = ?'
-            )
-            params.append(kind)
-            if value != ANY:
-                match += " AND f.value = ?"
-                params.append(value)
-            where.append(f"EXISTS ({match})")
-        if query.status:
-            where.append("r.status = ?")
-            params.append(Status(query.status).value)
-        if query.since:
-            where.append("r.timestamp >= ?")
-            params.append(query.since)
-        if query.until:
-            where.append("r.timestamp < ?")
-            params.append(query.until)
+            if value == ANY:  # common: read in sort order, check each record
+                where.append(
+                    f'EXISTS (SELECT 1 FROM "{t}_findings" AS f '
+                    "WHERE f.filename = r.filename AND f.kind = ?)"
+                )
+                params.append(kind)
+            else:  # rare: start from the findings index
+                where.append(
+                    f'r.filename IN (SELECT f.filename FROM "{t}_findings" AS f '
+                    "WHERE f.kind = ? AND f.value = ?)"
+                )
+                params.extend([kind, value])
+        for clause, bound in (
+            ("r.status = ?", Status(query.status).value if query.status else None),
+            ("r.timestamp >= ?", query.since),
+            ("r.timestamp < ?", query.until),
+            # in terms of the capture index's expression, so a window reads only its range
+            (f"{_CAPTURED_KEY} >= ?", query.captured_since),
+            (f"{_CAPTURED_KEY} > '' AND {_CAPTURED_KEY} < ?", query.captured_until),
+        ):
+            if bound:
+                where.append(clause)
+                params.append(bound)
         if query.prefix:
             where.append("substr(r.filename, 1, ?) = ?")
             params.extend([len(query.prefix), query.prefix])
         if not query.include_deleted:
             where.append("r.deleted_at IS NULL")
-        sql = f"SELECT r.* FROM {source}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order} LIMIT ?"
-        params.append(query.limit)
+        if query.no_labels:
+            where.append("r.label_count = 0")
+        return source, where, params, sort
+
+    def label_summary(self, environment: str, *, covers: bool = True) -> list[LabelSummary]:
+        """From the counts the triggers keep, less the records of deleted objects; a cover is
+        the newest record with the label whose object is not deleted."""
+        t = self._table(environment)
+        cover = (
+            f'(SELECT l.filename FROM "{t}_labels" AS l JOIN "{t}" AS r '
+            "ON r.filename = l.filename WHERE l.name = c.name AND r.deleted_at IS NULL "
+            "ORDER BY l.timestamp DESC, l.filename DESC LIMIT 1)"
+            if covers
+            else "NULL"
+        )
         with self._lock:
-            cursor = self._conn.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-        return [_to_record(dict(zip(names, row, strict=True))) for row in rows]
+            rows = self._conn.execute(
+                f"SELECT c.name, c.records - ifnull(d.records, 0), "
+                f"c.specific - ifnull(d.specific, 0), {cover} "
+                f'FROM "{t}_label_counts" AS c LEFT JOIN ('
+                f"SELECT l.name AS name, COUNT(*) AS records, SUM(l.specific) AS specific "
+                f'FROM "{t}" AS r CROSS JOIN "{t}_labels" AS l '
+                "ON l.filename = r.filename WHERE r.deleted_at IS NOT NULL GROUP BY l.name"
+                ") AS d ON d.name = c.name"
+            ).fetchall()
+        summaries = [LabelSummary(str(n), int(r), int(sp), key) for n, r, sp, key in rows if r]
+        return sorted(summaries, key=lambda s: (-s.records, s.name.casefold()))
+
+    def _deleted_with(self, t: str, label: str) -> int:
+        """Records of deleted objects that carry ``label``; CROSS JOIN makes SQLite start from
+        the deleted records (a small partial index), not from every record with the label."""
+        row = self._conn.execute(
+            f'SELECT COUNT(*) FROM "{t}" AS r CROSS JOIN "{t}_labels" AS l '
+            "ON l.filename = r.filename AND l.name = ? WHERE r.deleted_at IS NOT NULL",
+            (label,),
+        ).fetchone()
+        return int(row[0])
 
     def iter_all(self, environment: str) -> Iterator[Record]:
         t = self._table(environment)
@@ -388,14 +537,6 @@ class SQLiteResultStore(ResultStore):
             self._conn.close()
 
 
-def _add_missing_columns(conn: sqlite3.Connection, table: str) -> None:
-    """Migrate a results table written by an older version: add the columns it lacks."""
-    present = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
-    for name, sql_type in _ADDED_COLUMNS:
-        if name not in present:
-            conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {name} {sql_type}')
-
-
 def _time_filter(column: str, since: str | None, until: str | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -406,6 +547,42 @@ def _time_filter(column: str, since: str | None, until: str | None) -> tuple[str
         clauses.append(f"{column} < ?")
         params.append(until)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _label_only(query: Query) -> bool:
+    """Whether ``query`` filters by nothing but its label."""
+    return not (
+        query.status or query.since or query.until or query.prefix or query.findings
+        or query.captured_since or query.captured_until or query.no_labels
+    )  # fmt: skip
+
+
+def _where(terms: list[str]) -> str:
+    return " WHERE " + " AND ".join(terms) if terms else ""
+
+
+def _label_rows(record: Record) -> list[tuple[str, str, float, str, int]]:
+    """Rows of the label index: one per name (case-insensitively: the first spelling, the best
+    confidence), ``specific`` 0 for labels another label of the record names as a parent."""
+    specific = {name.casefold() for name in record.specific_label_names()}
+    best: dict[str, tuple[str, float]] = {}
+    for label in record.labels:
+        name, confidence = str(label["Name"]), _confidence(label.get("Confidence"))
+        first, best_confidence = best.get(name.casefold(), (name, confidence))
+        best[name.casefold()] = (first, max(confidence, best_confidence))
+    return [
+        (record.filename, name, confidence, record.timestamp, int(folded in specific))
+        for folded, (name, confidence) in best.items()
+    ]
+
+
+def _confidence(value: Any) -> float:
+    """A label's confidence for the index: 0 when it is missing, not a number or not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _to_row(record: Record) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class Stats:
     # cumulative counts per LATENCY_BOUNDS_MS upper bound (Prometheus style: le)
     latency_cumulative: list[int] = field(default_factory=list)
     latency_sum_ms: float = 0.0
+    #: the most specific labels (not a parent of another label of the same record), by records
     top_labels: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -164,10 +165,10 @@ def stats_from_records(
     labels: Counter[str] = Counter()
     for record in selected:
         (err if record.status is Status.ERROR else ok)[record.timestamp[:width]] += 1
-        labels.update({name.lower(): 1 for name in record.label_names()}.keys())
+        labels.update({name.lower(): 1 for name in record.specific_label_names()}.keys())
     display: dict[str, str] = {}
     for record in selected:
-        for name in record.label_names():
+        for name in record.specific_label_names():
             display.setdefault(name.lower(), name)
     stats.throughput = [
         ThroughputBucket(start, ok[start], err[start]) for start in sorted(set(ok) | set(err))

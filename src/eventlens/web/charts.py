@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-_FONT = "font-family:system-ui,sans-serif;font-size:11px;fill:#555"
+_FONT = "font-family:system-ui,sans-serif;font-size:11px;fill:#4b5563"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,12 @@ def bar_chart(
     height: int = 220,
     colour: str = "#3b82f6",
     max_x_labels: int = 12,
+    x_title: str = "",
+    y_title: str = "",
 ) -> str:
-    """Vertical bars, each optionally with a red stacked part, a y axis and sparse x labels."""
-    left, right, top, bottom = 40, 10, 24, 36
+    """Vertical bars, each optionally with a red stacked part, a y axis and sparse x labels,
+    and axis titles."""
+    left, right, top, bottom = 54, 10, 24, 50
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max((b.value + b.error for b in bars), default=0.0))
     parts = [
@@ -51,6 +54,7 @@ def bar_chart(
         f"<title>{escape(title)}</title>",
         f'<text x="{left}" y="14" style="{_FONT};font-size:13px;font-weight:600;fill:#222">'
         f"{escape(title)}</text>",
+        _axis_titles(x_title, y_title, x=left + plot_w / 2, y=height - 6, mid=top + plot_h / 2),
     ]
     for i in range(5):
         value = peak * i / 4
@@ -107,10 +111,13 @@ def hbar_chart(
     width: int = 640,
     row_h: int = 22,
     colour: str = "#10b981",
+    links: Sequence[str] | None = None,
+    x_title: str = "",
 ) -> str:
-    """Horizontal bars with the name on the left and the value at the bar's end."""
+    """Horizontal bars with the name on the left and the value at the bar's end; with
+    ``links`` (one URL per row) each row is a link."""
     left, right, top = 130, 40, 26
-    height = top + max(1, len(rows)) * row_h + 8
+    height = top + max(1, len(rows)) * row_h + 8 + (20 if x_title else 0)
     peak = max((v for _, v in rows), default=0.0) or 1.0
     plot_w = width - left - right
     parts = [
@@ -126,7 +133,7 @@ def hbar_chart(
     for i, (name, value) in enumerate(rows):
         y = top + i * row_h
         w = max(1.0, plot_w * value / peak)
-        parts.append(
+        row = (
             f'<g class="bar"><title>{escape(name)}: {_fmt(value)}</title>'
             f'<text x="{left - 6}" y="{y + row_h * 0.65:.1f}" text-anchor="end" '
             f'style="{_FONT};fill:#222">{escape(name[:20])}</text>'
@@ -135,8 +142,29 @@ def hbar_chart(
             f'<text x="{left + w + 4:.1f}" y="{y + row_h * 0.65:.1f}" style="{_FONT}">'
             f"{_fmt(value)}</text></g>"
         )
+        if links is not None:
+            row = f'<a href="{escape(links[i])}">{row}</a>'
+        parts.append(row)
+    if x_title:
+        parts.append(_axis_titles(x_title, "", x=left + plot_w / 2, y=height - 6, mid=0))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _axis_titles(x_title: str, y_title: str, *, x: float, y: float, mid: float) -> str:
+    style = f"{_FONT};font-size:12px;fill:#374151"
+    out = ""
+    if x_title:
+        out += (
+            f'<text class="axis-title" x="{x:.1f}" y="{y:.1f}" text-anchor="middle" '
+            f'style="{style}">{escape(x_title)}</text>'
+        )
+    if y_title:
+        out += (
+            f'<text class="axis-title" x="12" y="{mid:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 12 {mid:.1f})" style="{style}">{escape(y_title)}</text>'
+        )
+    return out
 
 
 def donut(fraction: float, *, chart_id: str, title: str, caption: str, size: int = 190) -> str:

@@ -1,0 +1,1 @@
+"""The dashboard's routes, one router per concern (see ``eventlens.web.app.create_app``)."""
