@@ -127,6 +127,23 @@ def bench_handler(analyzer: str, count: int, batch: int, size: tuple[int, int]) 
         server.stop()
 
 
+def bench_import(runs: int = 7) -> dict[str, float]:
+    """A cold start's import cost: a fresh interpreter importing the handler module (which
+    brings in the logging and metrics code), median of ``runs``."""
+    import subprocess
+
+    script = (
+        "import time; started = time.perf_counter(); import eventlens.aws.handler; "
+        "print((time.perf_counter() - started) * 1000)"
+    )
+    times = [
+        float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             check=True).stdout)
+        for _ in range(runs)
+    ]  # fmt: skip
+    return {"import_handler_p50_ms": round(statistics.median(times), 1), "runs": runs}
+
+
 def bench_packages() -> dict[str, dict[str, object]]:
     from eventlens.aws.package import build_package
 
@@ -159,6 +176,7 @@ def main() -> None:
         "image_size": args.size,
         "batch": args.batch,
         "handler": bench_handler(args.analyzer, args.images, args.batch, (width, height)),
+        "cold_import": bench_import(),
     }
     if not args.no_package:
         report["packages"] = bench_packages()
