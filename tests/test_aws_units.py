@@ -175,19 +175,48 @@ def test_settings_from_environment() -> None:
     settings = AwsSettings.from_env(
         {
             "EVENTLENS_ENVIRONMENT": "prod",
-            "EVENTLENS_ANALYZER": "bundled",
+            "EVENTLENS_ANALYZERS": "rekognition,duplicates",
             "EVENTLENS_PREFIX": "in/prod",
             "EVENTLENS_MAX_ATTEMPTS": "4",
             "EVENTLENS_TTL_DAYS": "30",
             "EVENTLENS_MIN_CONFIDENCE": "70.5",
             "EVENTLENS_MAX_LABELS": "5",
+            "EVENTLENS_MAX_PIXELS": "1000000",
         }
     )
     assert settings.table == "prod_results" and settings.key_prefix == "in/prod/"
-    assert settings.analyzer_name == "labels" and settings.max_attempts == 4
+    assert settings.analyzer_names == ["rekognition", "duplicates"]
+    assert settings.max_attempts == 4 and settings.max_pixels == 1_000_000
     assert (settings.ttl_days, settings.min_confidence, settings.max_labels) == (30, 70.5, 5)
-    assert AwsSettings.from_env({}).analyzer_name == "rekognition"
+    assert settings.hash_table == "prod_image_hashes"
+    assert AwsSettings.from_env({}).analyzer_names == ["rekognition"]
     with pytest.raises(ValueError, match="beta or prod"):
         AwsSettings.from_env({"EVENTLENS_ENVIRONMENT": "staging"})
     with pytest.raises(ValueError, match="dynamodb"):
         AwsSettings.from_env({"EVENTLENS_RESULTS_BACKEND": "sqlite"})
+    with pytest.raises(ValueError, match="EVENTLENS_MAX_PIXELS='many' is not a number"):
+        AwsSettings.from_env({"EVENTLENS_MAX_PIXELS": "many"})
+
+
+def test_analyzers_take_the_embedded_syntax_per_environment() -> None:
+    spec = "beta=rekognition,rekognition-faces,duplicates;prod=bundled"
+    beta = AwsSettings.from_env({"EVENTLENS_ANALYZERS": spec})
+    prod = AwsSettings.from_env({"EVENTLENS_ANALYZERS": spec, "EVENTLENS_ENVIRONMENT": "prod"})
+    assert beta.analyzer_names == ["rekognition", "rekognition-faces", "duplicates"]
+    assert prod.analyzer_names == ["labels"]  # "bundled" is the old name of the label model
+    # an environment the spec does not name falls back to the spec's default, or fails at start
+    fallback = "labels;prod=rekognition"
+    assert AwsSettings.from_env({"EVENTLENS_ANALYZERS": fallback}).analyzer_names == ["labels"]
+    with pytest.raises(ValueError, match="names no analyzers for 'beta'"):
+        AwsSettings.from_env({"EVENTLENS_ANALYZERS": "prod=rekognition"})
+
+
+def test_the_deprecated_single_analyzer_variable_still_works_and_yields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    old = AwsSettings.from_env({"EVENTLENS_ANALYZER": "Bundled"})
+    assert old.analyzer_names == ["labels"]
+    assert "EVENTLENS_ANALYZER is deprecated" in caplog.text
+    both = {"EVENTLENS_ANALYZER": "bundled", "EVENTLENS_ANALYZERS": "rekognition,duplicates"}
+    assert AwsSettings.from_env(both).analyzer_names == ["rekognition", "duplicates"]
+    assert "EVENTLENS_ANALYZER=bundled is ignored" in caplog.text

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +67,15 @@ class AwsApp:
         self,
         settings: AwsSettings,
         results: ResultStore,
-        analyzer: Analyzer,
+        analyzers: Sequence[Analyzer],
         notifier: Notifier | None = None,
         storage_factory: StorageFactory | None = None,
         emit: observability.Emit | None = None,
     ) -> None:
+        """``analyzers``: this environment's, in order; the first one supplies the labels."""
         self.settings = settings
         self.results = results
-        self.analyzer = analyzer
+        self.analyzers = list(analyzers)
         self.notifier = notifier or LogNotifier()
         self.router = Router([Route(settings.key_prefix, settings.environment, settings.table)])
         self._storage_factory = storage_factory or _s3_store
@@ -89,17 +90,11 @@ class AwsApp:
         from eventlens.results.dynamodb import DynamoDBResultStore
 
         use_packaged_model_cache()
-        analyzer = registry.create(
-            settings.analyzer_name,
-            registry.AnalyzerSettings(
-                max_labels=settings.max_labels, min_confidence=settings.min_confidence
-            ),
-        )
         notifier: Notifier = (
             SnsNotifier(settings.failure_topic_arn) if settings.failure_topic_arn else LogNotifier()
         )
         results = DynamoDBResultStore({settings.environment: settings.table})
-        return cls(settings, results, analyzer, notifier, emit=emit)
+        return cls(settings, results, build_analyzers(settings), notifier, emit=emit)
 
     def pipeline_for(self, bucket: str) -> Pipeline:
         """One pipeline per source bucket; the analyzer and the results store are shared."""
@@ -107,11 +102,12 @@ class AwsApp:
             self._pipelines[bucket] = Pipeline(
                 self._storage_factory(bucket),
                 self.results,
-                {self.settings.environment: [self.analyzer]},
+                {self.settings.environment: self.analyzers},
                 router=self.router,
                 notifier=self.notifier,
                 options=PipelineOptions(
                     max_bytes=self.settings.max_bytes,
+                    max_pixels=self.settings.max_pixels,
                     branch=self.settings.branch,
                     ttl_days=self.settings.ttl_days,
                 ),
@@ -180,6 +176,26 @@ class AwsApp:
 
     def _exhausted(self, item: SourcedEvent) -> bool:
         return item.message_id is not None and item.receive_count >= self.settings.max_attempts
+
+
+def build_analyzers(settings: AwsSettings) -> list[Analyzer]:
+    """The environment's analyzers (``EVENTLENS_ANALYZERS``); ``duplicates`` looks earlier
+    images up in the environment's DynamoDB hash table."""
+    names = settings.analyzer_names
+    options = registry.AnalyzerSettings(
+        max_labels=settings.max_labels,
+        min_confidence=settings.min_confidence,
+        duplicate_max_distance=settings.duplicate_max_distance,
+        video_topic_arn=settings.video_topic_arn,
+        video_role_arn=settings.video_role_arn,
+    )
+    if "duplicates" in names:
+        from eventlens.results.dynamodb_hashes import DynamoDBHashIndex
+
+        DynamoDBHashIndex.check_distance(settings.duplicate_max_distance)
+        index = DynamoDBHashIndex({settings.environment: settings.hash_table})
+        options = replace(options, hash_index=index)
+    return registry.build({settings.environment: names}, options)[settings.environment]
 
 
 def log_unparseable(batch: ParsedBatch) -> None:

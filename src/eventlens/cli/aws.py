@@ -17,6 +17,7 @@ import typer
 
 from eventlens.aws.settings import AwsSettings
 from eventlens.cli.render import console, err_console, print_json
+from eventlens.config import parse_analyzers
 
 app = typer.Typer(help="Deploy to AWS: build the Lambda package.", no_args_is_help=True)
 
@@ -156,8 +157,14 @@ def worker(
     table: Annotated[
         str | None, typer.Option(help="Results table (env: EVENTLENS_RESULTS_TABLE)")
     ] = None,
-    analyzer: Annotated[
-        str | None, typer.Option(help="rekognition or bundled (env: EVENTLENS_ANALYZER)")
+    analyzers: Annotated[
+        str | None,
+        typer.Option(
+            "--analyzers",
+            "--analyzer",
+            help="e.g. rekognition,duplicates or beta=labels;prod=rekognition "
+            "(env: EVENTLENS_ANALYZERS)",
+        ),
     ] = None,
     prefix: PrefixOption = None,
     wait: Annotated[int, typer.Option(min=0, max=20, help="Long-poll seconds")] = 20,
@@ -173,8 +180,8 @@ def worker(
     settings = _settings(env, prefix)
     if table:
         settings = replace(settings, results_table=table)
-    if analyzer:
-        settings = replace(settings, analyzer=analyzer)
+    if analyzers:
+        settings = replace(settings, analyzers=parse_analyzers(analyzers))
     loop = Worker(AwsApp.from_settings(settings), queue, wait_s=wait)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
