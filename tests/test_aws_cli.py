@@ -38,7 +38,7 @@ def env(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     registry.register("test-colour", lambda settings: DominantColourAnalyzer())
     monkeypatch.setenv("EVENTLENS_ENVIRONMENT", "beta")
     monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", stack.tables["beta"])
-    monkeypatch.setenv("EVENTLENS_ANALYZER", "test-colour")
+    monkeypatch.setenv("EVENTLENS_ANALYZERS", "test-colour")
     monkeypatch.setenv("EVENTLENS_BUCKET", stack.bucket)
     for name in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME"):
         monkeypatch.delenv(name, raising=False)
