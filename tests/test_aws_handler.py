@@ -83,8 +83,9 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_uploaded_jpeg_becomes_a_dynamodb_record(
-    lambda_env: Stack, capsys: pytest.CaptureFixture[str]
+    lambda_env: Stack, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", logger="eventlens.aws.outcomes")
     stack = lambda_env
     key = BETA + "holiday/my cat+dog ☀.jpg"
     data = jpeg((20, 200, 30), (96, 64))
@@ -113,15 +114,16 @@ def test_uploaded_jpeg_becomes_a_dynamodb_record(
     record = DynamoDBResultStore(stack.tables).get("beta", key)
     assert record is not None and isinstance(record.labels[0]["Confidence"], float)
 
-    lines = json_lines(capsys.readouterr().out)
-    (outcome,) = [line for line in lines if line.get("message") == "outcome"]
+    (outcome,) = [r.__dict__ for r in caplog.records if r.getMessage() == "outcome"]
     assert outcome["key"] == key and outcome["env"] == "beta" and outcome["action"] == "stored"
     assert outcome["duration_ms"] > 0 and outcome["error"] is None
-    (emf,) = [line for line in lines if "_aws" in line]
+    assert outcome["correlation_id"] == event["Records"][0]["messageId"]
+    (emf,) = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
     directive = emf["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Namespace"] == "eventlens" and directive["Dimensions"] == [["environment"]]
+    assert directive["Namespace"] == "eventlens"
+    assert sorted(directive["Dimensions"][0]) == ["environment", "service"]
     assert {m["Name"] for m in directive["Metrics"]} >= {"Processed", "Failed", "DurationMs"}
-    assert emf["environment"] == "beta" and emf["Processed"] == 1 and emf["Failed"] == 0
+    assert emf["environment"] == "beta" and emf["Processed"] == [1.0] and emf["Failed"] == [0.0]
     assert len(emf["DurationMs"]) == 1
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from eventlens.aws.package import FIXED_TIME, UNZIPPED_LIMIT, build_package, write_zip
 from eventlens.cli.main import app
 from tests.images import jpeg
+from tests.lambda_task import run_task
 
 if TYPE_CHECKING:
     from tests.aws_fixtures import Stack
@@ -69,44 +70,15 @@ def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: P
 def run_from_zip(
     task: Path, stack: Stack, extra_env: dict[str, str], cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    """What Lambda does: unzip to a directory, put it first on sys.path (boto3 comes from the
-    runtime), import ``eventlens.aws.handler`` and call ``handler`` with an SQS batch."""
+    """The extracted zip in a fresh interpreter of this machine's Python, boto3 from this
+    environment's site-packages (as the Lambda runtime provides it)."""
     import boto3
 
-    from eventlens.aws.worker import to_lambda_records
-
-    messages = stack.receive(stack.queue_url, 1)
-    assert len(messages) == 1
-    event = {"Records": to_lambda_records(messages, stack.queue_arn)}
-    runtime_site = str(Path(boto3.__file__).resolve().parent.parent)
-    script = (
-        "import json, os, sys\n"
-        f"sys.path[:0] = [{str(task)!r}]\n"
-        f"sys.path.append({runtime_site!r})\n"
-        "from eventlens.aws.handler import handler\n"
-        "import eventlens, PIL\n"
-        "assert eventlens.__file__.startswith(sys.path[0]), eventlens.__file__\n"
-        "assert PIL.__file__.startswith(sys.path[0]), PIL.__file__\n"
-        "print('RESULT ' + json.dumps(handler(json.loads(sys.stdin.read()), None)))\n"
-        "print('CACHE ' + str(os.environ.get('EVENTLENS_CACHE_DIR')))\n"
-    )
-    environ = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME")}
-    environ.update(
-        EVENTLENS_ENVIRONMENT="beta",
-        EVENTLENS_RESULTS_TABLE=stack.tables["beta"],
-        EVENTLENS_FAILURE_TOPIC_ARN=stack.topic_arn,
-        AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
-        **extra_env,
-    )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", script],
-        input=json.dumps(event), capture_output=True, text=True, env=environ, timeout=300,
-        cwd=cwd,
-    )  # fmt: skip
-    if done.returncode == 0:
-        (line,) = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        assert json.loads(line.removeprefix("RESULT ")) == {"batchItemFailures": []}
-    return done
+    runtime_site = Path(boto3.__file__).resolve().parent.parent
+    run = run_task(task, runtime_site, stack, extra_env, cwd, [sys.executable, "-S", "-I"])
+    if run.returncode == 0:
+        assert run.result == {"batchItemFailures": []}
+    return subprocess.CompletedProcess([], run.returncode, run.stdout, run.stderr)
 
 
 @pytest.mark.slow

@@ -37,13 +37,13 @@ class RetryLater(RuntimeError):
 
 @dataclass(slots=True)
 class BatchResult:
-    outcomes: list[tuple[Outcome, float]] = field(default_factory=list)  # (outcome, ms)
+    outcomes: list[observability.Reported] = field(default_factory=list)
     failed_message_ids: list[str] = field(default_factory=list)
     succeeded_message_ids: list[str] = field(default_factory=list)
 
     @property
     def retry(self) -> list[Outcome]:
-        return [o for o, _ in self.outcomes if o.action is Action.RETRY]
+        return [r.outcome for r in self.outcomes if r.outcome.action is Action.RETRY]
 
     def lambda_response(self) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": i} for i in self.failed_message_ids]}
@@ -70,7 +70,6 @@ class AwsApp:
         analyzers: Sequence[Analyzer],
         notifier: Notifier | None = None,
         storage_factory: StorageFactory | None = None,
-        emit: observability.Emit | None = None,
     ) -> None:
         """``analyzers``: this environment's, in order; the first one supplies the labels."""
         self.settings = settings
@@ -80,12 +79,9 @@ class AwsApp:
         self.router = Router([Route(settings.key_prefix, settings.environment, settings.table)])
         self._storage_factory = storage_factory or _s3_store
         self._pipelines: dict[str, Pipeline] = {}
-        self._emit = emit
 
     @classmethod
-    def from_settings(
-        cls, settings: AwsSettings, *, emit: observability.Emit | None = None
-    ) -> AwsApp:
+    def from_settings(cls, settings: AwsSettings) -> AwsApp:
         from eventlens.aws.sns import SnsNotifier
         from eventlens.results.dynamodb import DynamoDBResultStore
 
@@ -94,7 +90,7 @@ class AwsApp:
             SnsNotifier(settings.failure_topic_arn) if settings.failure_topic_arn else LogNotifier()
         )
         results = DynamoDBResultStore({settings.environment: settings.table})
-        return cls(settings, results, build_analyzers(settings), notifier, emit=emit)
+        return cls(settings, results, build_analyzers(settings), notifier)
 
     def pipeline_for(self, bucket: str) -> Pipeline:
         """One pipeline per source bucket; the analyzer and the results store are shared."""
@@ -128,14 +124,10 @@ class AwsApp:
             for item, outcome, ms in self._process(pipeline, fresh) + self._give_up(pipeline, dead):
                 if outcome.action is Action.RETRY and item.message_id is not None:
                     failed.add(item.message_id)
-                result.outcomes.append((outcome, ms))
+                result.outcomes.append(observability.Reported(outcome, ms, correlation_id(item)))
         result.failed_message_ids = [m for m in batch.message_ids if m in failed]
         result.succeeded_message_ids = [m for m in batch.message_ids if m not in failed]
-        observability.report(
-            result.outcomes,
-            self.settings.environment,
-            **({"emit": self._emit} if self._emit else {}),
-        )
+        observability.report(result.outcomes, self.settings.environment)
         return result
 
     def _process(
@@ -196,6 +188,11 @@ def build_analyzers(settings: AwsSettings) -> list[Analyzer]:
         index = DynamoDBHashIndex({settings.environment: settings.hash_table})
         options = replace(options, hash_index=index)
     return registry.build({settings.environment: names}, options)[settings.environment]
+
+
+def correlation_id(item: SourcedEvent) -> str:
+    """What ties an outcome's log line to its delivery: the SQS message, else the S3 event."""
+    return item.message_id or item.event.sequencer or item.event.key
 
 
 def log_unparseable(batch: ParsedBatch) -> None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eventlens.analyzers.rekognition_video import IN_PROGRESS, label_detection
 from eventlens.analyzers.video import best_labels
+from eventlens.aws import observability
 from eventlens.aws.clients import client as make_client
 from eventlens.aws.settings import AwsSettings
 from eventlens.notify import LogNotifier, Notifier
@@ -107,7 +109,7 @@ class VideoJobs:
 _jobs: VideoJobs | None = None
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     global _jobs
     if _jobs is None:
         from eventlens.aws.sns import SnsNotifier
@@ -125,3 +127,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         outcomes[done.job_id] = _jobs.complete(done)
         log.info("video job %s for %s: %s", done.job_id, done.key, outcomes[done.job_id])
     return {"jobs": outcomes}
+
+
+#: In Lambda: Powertools' JSON logs with the invocation's request id and cold start.
+handler = (
+    observability.lambda_entry(handle) if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else handle
+)
