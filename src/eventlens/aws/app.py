@@ -93,7 +93,7 @@ class AwsApp:
         return cls(settings, results, build_analyzers(settings), notifier)
 
     def pipeline_for(self, bucket: str) -> Pipeline:
-        """One pipeline per source bucket; the analyzer and the results store are shared."""
+        """One pipeline per source bucket; the analyzers and the results store are shared."""
         if bucket not in self._pipelines:
             self._pipelines[bucket] = Pipeline(
                 self._storage_factory(bucket),

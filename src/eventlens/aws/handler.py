@@ -21,7 +21,6 @@ analyzer and prefix (see ``eventlens.aws.settings``). The pipeline is built once
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -66,7 +65,5 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"processed": len(result.outcomes)}
 
 
-#: In Lambda: Powertools' JSON logs with the invocation's request id and cold start.
-handler = (
-    observability.lambda_entry(handle) if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else handle
-)
+#: The entry point; in Lambda with Powertools' JSON logs and the invocation's context.
+handler = observability.lambda_entry(handle)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -89,7 +90,10 @@ def structured_logs(stream: IO[str] | None = None) -> Logger:
 
 
 def lambda_entry(handler: F) -> F:
-    """``handler`` with the invocation's context (request id, cold start) on every log line."""
+    """In Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set): ``handler`` with JSON logs carrying the
+    invocation's context (request id, cold start); elsewhere ``handler`` itself."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return handler
     decorated: F = structured_logs().inject_lambda_context(handler, clear_state=True)
     return decorated
 
@@ -100,7 +104,8 @@ def report(reported: Sequence[Reported], environment: str) -> None:
         level = LEVELS.get(item.outcome.action, logging.INFO)
         log.log(level, "outcome", extra=outcome_fields(item, environment))
     sink = metrics()
-    sink.set_default_dimensions(environment=environment)
+    if sink.default_dimensions.get("environment") != environment:  # once per process
+        sink.set_default_dimensions(environment=environment)
     counts = Counter(item.outcome.action for item in reported)
     for name, action in COUNTS:  # first, so they are in the first of several documents
         sink.add_metric(name=name, unit="Count", value=counts.get(action, 0))

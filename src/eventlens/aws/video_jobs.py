@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +128,5 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"jobs": outcomes}
 
 
-#: In Lambda: Powertools' JSON logs with the invocation's request id and cold start.
-handler = (
-    observability.lambda_entry(handle) if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else handle
-)
+#: The entry point; in Lambda with Powertools' JSON logs and the invocation's context.
+handler = observability.lambda_entry(handle)
