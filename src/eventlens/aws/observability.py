@@ -105,6 +105,8 @@ def report(reported: Sequence[Reported], environment: str) -> None:
         log.log(level, "outcome", extra=outcome_fields(item, environment))
     sink = metrics()
     if sink.default_dimensions.get("environment") != environment:  # once per process
+        sink.clear_default_dimensions()
+        sink.clear_metrics()  # nothing is pending: every report flushes
         sink.set_default_dimensions(environment=environment)
     counts = Counter(item.outcome.action for item in reported)
     for name, action in COUNTS:  # first, so they are in the first of several documents
