@@ -948,7 +948,6 @@ def test_create_lambdas_false_keeps_storage_and_ci(deployment: Deployment) -> No
         "aws_iam_role_policy.video_jobs",
         "aws_lambda_permission.video_jobs",
         "aws_sns_topic_subscription.video_jobs",
-        "aws_cloudwatch_metric_alarm.video_jobs_errors",
     }  # tables (results and hashes), log groups, queues and the CI roles stay
     replaced = [
         rc["address"] for rc in plan["resource_changes"] if "create" in rc["change"]["actions"]

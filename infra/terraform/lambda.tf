@@ -1,13 +1,15 @@
+# Every function's log group, keyed by environment (the handlers) or "<env>-video-jobs"; kept
+# when create_lambdas is false.
 resource "aws_cloudwatch_log_group" "handler" {
-  for_each = var.environments
+  for_each = local.log_groups
 
   #checkov:skip=CKV_AWS_338:Retention is deliberately short (7 days beta, 14 days prod) to bound cost; results of record live in DynamoDB.
   #checkov:skip=CKV_AWS_158:Log lines hold object keys and label names only, no secrets; CloudWatch Logs encrypts at rest by default, a CMK would add a key policy for logs.<region>.amazonaws.com.
-  name              = "/aws/lambda/${local.function_names[each.key]}"
-  retention_in_days = each.value.log_retention_days
+  name              = "/aws/lambda/${each.value.function}"
+  retention_in_days = each.value.retention_days
 
   tags = {
-    Environment = each.key
+    Environment = each.value.environment
   }
 }
 

@@ -27,6 +27,17 @@ locals {
   # The handler gives up (error record + SNS) on the last receive SQS allows, never after it.
   handler_max_attempts = coalesce(var.handler_max_attempts, var.sqs_max_receive_count)
 
+  # Every function (handlers keyed by environment, video-job functions by "<env>-video-jobs"),
+  # for log groups (kept without Lambdas) and error alarms (only with them).
+  log_groups = merge(
+    { for env, cfg in var.environments : env => { function = local.function_names[env], environment = env, retention_days = cfg.log_retention_days } },
+    { for env, cfg in local.video_log_envs : "${env}-video-jobs" => { function = local.video_function_names[env], environment = env, retention_days = cfg.log_retention_days } },
+  )
+  alarmed_functions = merge(
+    { for env, _ in local.lambda_envs : env => local.log_groups[env] },
+    { for env, _ in local.video_envs : "${env}-video-jobs" => local.log_groups["${env}-video-jobs"] },
+  )
+
   lambda_handler = "eventlens.aws.handler.handler"
   video_handler  = "eventlens.aws.video_jobs.handler"
 

@@ -1,13 +1,13 @@
 # Alarms publish to the failure topic. Log groups live in lambda.tf next to the functions.
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  for_each = local.lambda_envs
+  for_each = local.alarmed_functions
 
-  alarm_name          = "${local.function_names[each.key]}-errors"
-  alarm_description   = "${local.function_names[each.key]} reported errors (failed invocations)."
+  alarm_name          = "${each.value.function}-errors"
+  alarm_description   = "${each.value.function} reported errors (failed invocations)."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.handler[each.key].function_name }
+  dimensions          = { FunctionName = each.value.function }
   statistic           = "Sum"
   period              = var.alarm_period_seconds
   evaluation_periods  = 1
@@ -18,8 +18,10 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   ok_actions          = [aws_sns_topic.failures.arn]
 
   tags = {
-    Environment = each.key
+    Environment = each.value.environment
   }
+
+  depends_on = [aws_lambda_function.handler, aws_lambda_function.video_jobs]
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {

@@ -35,7 +35,7 @@ output "function_names" {
 
 output "log_group_names" {
   description = "CloudWatch log group per environment."
-  value       = { for env, g in aws_cloudwatch_log_group.handler : env => g.name }
+  value       = { for env, _ in var.environments : env => aws_cloudwatch_log_group.handler[env].name }
 }
 
 output "github_actions_role_arns" {

@@ -61,19 +61,6 @@ resource "aws_iam_role_policy" "rekognition_video" {
   policy = data.aws_iam_policy_document.rekognition_video[0].json
 }
 
-resource "aws_cloudwatch_log_group" "video_jobs" {
-  for_each = local.video_log_envs
-
-  #checkov:skip=CKV_AWS_338:Retention as the environment's handler log group, to bound cost.
-  #checkov:skip=CKV_AWS_158:Log lines hold object keys and label names only, as the handler's.
-  name              = "/aws/lambda/${local.video_function_names[each.key]}"
-  retention_in_days = each.value.log_retention_days
-
-  tags = {
-    Environment = each.key
-  }
-}
-
 resource "aws_iam_role" "video_jobs" {
   for_each = local.video_envs
 
@@ -92,7 +79,7 @@ data "aws_iam_policy_document" "video_jobs" {
   statement {
     sid       = "WriteOwnLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.video_jobs[each.key].arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.handler["${each.key}-video-jobs"].arn}:*"]
   }
 
   statement {
@@ -188,7 +175,7 @@ resource "aws_lambda_function" "video_jobs" {
   }
 
   depends_on = [
-    aws_cloudwatch_log_group.video_jobs,
+    aws_cloudwatch_log_group.handler,
     aws_iam_role_policy.video_jobs,
     aws_ecr_repository_policy.lambda,
   ]
@@ -214,26 +201,4 @@ resource "aws_sns_topic_subscription" "video_jobs" {
   filter_policy       = jsonencode({ JobTag = [each.key], API = ["StartLabelDetection"] })
 
   depends_on = [aws_lambda_permission.video_jobs]
-}
-
-resource "aws_cloudwatch_metric_alarm" "video_jobs_errors" {
-  for_each = local.video_envs
-
-  alarm_name          = "${local.video_function_names[each.key]}-errors"
-  alarm_description   = "${local.video_function_names[each.key]} failed to store a video's labels."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.video_jobs[each.key].function_name }
-  statistic           = "Sum"
-  period              = var.alarm_period_seconds
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.failures.arn]
-  ok_actions          = [aws_sns_topic.failures.arn]
-
-  tags = {
-    Environment = each.key
-  }
 }

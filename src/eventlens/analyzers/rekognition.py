@@ -63,16 +63,27 @@ def normalise_label(label: dict[str, Any]) -> dict[str, Any]:
 
 
 class RekognitionImageAnalyzer(Analyzer):
-    """One Rekognition Image operation: client, image argument and error mapping."""
+    """One Rekognition Image operation: client, image argument, error mapping, and the lowest
+    confidence kept."""
 
     operation: ClassVar[str] = ""  # the boto3 method, e.g. "detect_faces"
 
     def __init__(
-        self, client: Any | None = None, *, use_s3_object: bool = True, max_attempts: int = 8
+        self,
+        min_confidence: float,
+        client: Any | None = None,
+        *,
+        use_s3_object: bool = True,
+        max_attempts: int = 8,
     ) -> None:
+        self.min_confidence = min_confidence
         self.use_s3_object = use_s3_object
         self.max_attempts = max_attempts
         self._client = client
+
+    @property
+    def model_version(self) -> str:
+        return f"rekognition-{self.operation.replace('_', '-')}/min{self.min_confidence:g}"
 
     @property
     def client(self) -> Any:
@@ -126,9 +137,10 @@ class RekognitionAnalyzer(RekognitionImageAnalyzer):
         max_attempts: int = 8,
     ) -> None:
         check_label_limits(max_labels, min_confidence)
-        super().__init__(client, use_s3_object=use_s3_object, max_attempts=max_attempts)
+        super().__init__(
+            min_confidence, client, use_s3_object=use_s3_object, max_attempts=max_attempts
+        )
         self.max_labels = max_labels
-        self.min_confidence = min_confidence
 
     @property
     def model_version(self) -> str:
@@ -153,12 +165,7 @@ class RekognitionFaceAnalyzer(RekognitionImageAnalyzer):
     operation = "detect_faces"
 
     def __init__(self, min_confidence: float = 90.0, client: Any | None = None) -> None:
-        super().__init__(client)
-        self.min_confidence = min_confidence
-
-    @property
-    def model_version(self) -> str:
-        return f"rekognition-detect-faces/min{self.min_confidence:g}"
+        super().__init__(min_confidence, client)
 
     def analyze(self, image: ImageInput) -> Findings:
         response = self.call(image, Attributes=["DEFAULT"])
@@ -197,12 +204,7 @@ class RekognitionTextAnalyzer(RekognitionImageAnalyzer):
     operation = "detect_text"
 
     def __init__(self, min_confidence: float = 0.0, client: Any | None = None) -> None:
-        super().__init__(client)
-        self.min_confidence = min_confidence
-
-    @property
-    def model_version(self) -> str:
-        return f"rekognition-detect-text/min{self.min_confidence:g}"
+        super().__init__(min_confidence, client)
 
     def analyze(self, image: ImageInput) -> Findings:
         response = self.call(image)
@@ -242,12 +244,7 @@ class RekognitionModerationAnalyzer(RekognitionImageAnalyzer):
     operation = "detect_moderation_labels"
 
     def __init__(self, min_confidence: float = 50.0, client: Any | None = None) -> None:
-        super().__init__(client)
-        self.min_confidence = min_confidence
-
-    @property
-    def model_version(self) -> str:
-        return f"rekognition-detect-moderation-labels/min{self.min_confidence:g}"
+        super().__init__(min_confidence, client)
 
     def analyze(self, image: ImageInput) -> Findings:
         response = self.call(image, MinConfidence=self.min_confidence)
