@@ -187,6 +187,11 @@ def test_stale_foreign_and_failed_jobs(
     assert other.startswith("skipped: job of 'prod'")
     # not a label-detection completion (e.g. a failure notice on a shared topic): ignored
     assert video_jobs.handler({"Records": [{"Sns": {"Message": "{}"}}]}) == {"jobs": {}}
+    # a job whose record is not written yet (or gone): Lambda is asked to retry
+    stack.dynamodb.delete_item(TableName=stack.tables["beta"], Key={"filename": {"S": KEY}})
+    with pytest.raises(video_jobs.JobNotRecorded):
+        video_jobs.handler(completion("job-new"))
+    start_job(stack, stub, "job-new")
 
     stub.add_response(
         "get_label_detection",

@@ -6,7 +6,8 @@ Rekognition Video announces each finished ``StartLabelDetection`` job on an SNS 
 function's environment whose record still names it (a newer upload of the key starts a newer
 job, and only that one may write), the handler reads the labels (``GetLabelDetection``) into
 the record; a failed job turns the record into an error record and publishes the failure.
-A transient error (throttling, DynamoDB) raises, so Lambda retries the invocation.
+A transient error (throttling, DynamoDB) or a missing record raises, so Lambda retries the
+invocation (twice, then it goes to the failure topic as the function's dead letter).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from eventlens.results.record import Status, utc_now_iso
 log = logging.getLogger("eventlens.aws.video_jobs")
 
 API = "StartLabelDetection"
+
+
+class JobNotRecorded(RuntimeError):
+    """The job's record is not there (yet): Lambda retries the invocation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,13 @@ class VideoJobs:
         if done.tag != env or not done.key.startswith(self.settings.key_prefix):
             return f"skipped: job of {done.tag!r} for {done.key!r}, not {env!r}"
         record = self.results.get(env, done.key)
-        video = record.findings.get("video") if record is not None else None
-        if record is None or not isinstance(video, dict) or video.get("JobId") != done.job_id:
-            return "skipped: the record names another job (a newer upload) or is gone"
+        if record is None:
+            # the handler writes the record right after starting the job, so a job can finish
+            # first only by a hair: raising lets Lambda retry the invocation a little later
+            raise JobNotRecorded(f"no record of {done.key!r} names job {done.job_id} yet")
+        video = record.findings.get("video")
+        if not isinstance(video, dict) or video.get("JobId") != done.job_id:
+            return "skipped: the record names another job (a newer upload)"
         if video.get("JobStatus") != IN_PROGRESS:
             return "skipped: this job's result is already stored"
         findings = label_detection(self.client, done.job_id)
