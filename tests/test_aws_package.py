@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 import pytest
 from typer.testing import CliRunner
 
-from eventlens.aws.package import FIXED_TIME, UNZIPPED_LIMIT, build_package, write_zip
+from eventlens.aws.package import (
+    FIXED_TIME,
+    UNZIPPED_LIMIT,
+    analyzers_of,
+    build_package,
+    requirements_for,
+    write_zip,
+)
 from eventlens.cli.main import app
 from tests.images import jpeg
 from tests.lambda_task import run_task
@@ -43,6 +50,20 @@ def test_zip_writer_is_deterministic_and_normalises_metadata(tmp_path: Path) -> 
     assert {i.date_time for i in infos} == {FIXED_TIME}
     modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
     assert modes == {"pkg/a.py": 0o644, "pkg/b.py": 0o644, "tool.sh": 0o755}
+
+
+def test_a_package_carries_what_its_analyzers_need_once() -> None:
+    spec = "beta=rekognition,rekognition-faces,duplicates;prod=bundled"
+    assert analyzers_of(spec) == ("rekognition", "rekognition-faces", "duplicates", "labels")
+    needs = requirements_for(analyzers_of(spec))
+    assert needs[:3] == ("pillow", "aws-lambda-powertools", "typing-extensions")
+    assert needs.count("numpy") == 1 and "onnxruntime" in needs and "boto3" not in needs
+    assert requirements_for(analyzers_of("rekognition")) == needs[:3]
+    assert analyzers_of("bundled") == ("labels",)  # the old variant names
+    with pytest.raises(ValueError, match="AGPL"):
+        requirements_for(["moderation"])  # never bundled; rekognition-moderation instead
+    with pytest.raises(ValueError, match="unknown analyzer 'gpt'"):
+        requirements_for(["gpt"])
 
 
 @pytest.mark.slow

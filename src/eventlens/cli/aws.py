@@ -85,6 +85,7 @@ def package(
                 "sha256": report.sha256,
                 "requirements": list(report.requirements),
                 "within_limits": report.within_limits,
+                "for_image": report.for_image,
             }
         )
     else:
