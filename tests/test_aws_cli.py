@@ -38,7 +38,7 @@ def env(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     registry.register("test-colour", lambda settings: DominantColourAnalyzer())
     monkeypatch.setenv("EVENTLENS_ENVIRONMENT", "beta")
     monkeypatch.setenv("EVENTLENS_RESULTS_TABLE", stack.tables["beta"])
-    monkeypatch.setenv("EVENTLENS_ANALYZER", "test-colour")
+    monkeypatch.setenv("EVENTLENS_ANALYZERS", "test-colour")
     monkeypatch.setenv("EVENTLENS_BUCKET", stack.bucket)
     for name in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME"):
         monkeypatch.delenv(name, raising=False)
@@ -160,4 +160,7 @@ def test_worker_command_drains_and_stops_on_sigterm(env: Stack, tmp_path: Path) 
     assert process.returncode == 0, err
     stats = json.loads(err.strip().splitlines()[-1])
     assert stats["deleted"] == 3 and stats["left_for_retry"] == 0
-    assert len([line for line in out.splitlines() if '"action": "stored"' in line]) == 3
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    stored = [x for x in lines if x.get("message") == "outcome" and x["action"] == "stored"]
+    assert len(stored) == 3  # Powertools' JSON log lines, as in Lambda
+    assert all(x["service"] == "eventlens" and x["correlation_id"] for x in stored)

@@ -13,9 +13,17 @@ from typing import TYPE_CHECKING
 import pytest
 from typer.testing import CliRunner
 
-from eventlens.aws.package import FIXED_TIME, UNZIPPED_LIMIT, build_package, write_zip
+from eventlens.aws.package import (
+    FIXED_TIME,
+    UNZIPPED_LIMIT,
+    analyzers_of,
+    build_package,
+    requirements_for,
+    write_zip,
+)
 from eventlens.cli.main import app
 from tests.images import jpeg
+from tests.lambda_task import run_task
 
 if TYPE_CHECKING:
     from tests.aws_fixtures import Stack
@@ -44,6 +52,20 @@ def test_zip_writer_is_deterministic_and_normalises_metadata(tmp_path: Path) -> 
     assert modes == {"pkg/a.py": 0o644, "pkg/b.py": 0o644, "tool.sh": 0o755}
 
 
+def test_a_package_carries_what_its_analyzers_need_once() -> None:
+    spec = "beta=rekognition,rekognition-faces,duplicates;prod=bundled"
+    assert analyzers_of(spec) == ("rekognition", "rekognition-faces", "duplicates", "labels")
+    needs = requirements_for(analyzers_of(spec))
+    assert needs[:3] == ("pillow", "aws-lambda-powertools", "typing-extensions")
+    assert needs.count("numpy") == 1 and "onnxruntime" in needs and "boto3" not in needs
+    assert requirements_for(analyzers_of("rekognition")) == needs[:3]
+    assert analyzers_of("bundled") == ("labels",)  # the old variant names
+    with pytest.raises(ValueError, match="AGPL"):
+        requirements_for(["moderation"])  # never bundled; rekognition-moderation instead
+    with pytest.raises(ValueError, match="unknown analyzer 'gpt'"):
+        requirements_for(["gpt"])
+
+
 @pytest.mark.slow
 def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: Path) -> None:
     runner = CliRunner()
@@ -69,44 +91,15 @@ def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: P
 def run_from_zip(
     task: Path, stack: Stack, extra_env: dict[str, str], cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    """What Lambda does: unzip to a directory, put it first on sys.path (boto3 comes from the
-    runtime), import ``eventlens.aws.handler`` and call ``handler`` with an SQS batch."""
+    """The extracted zip in a fresh interpreter of this machine's Python, boto3 from this
+    environment's site-packages (as the Lambda runtime provides it)."""
     import boto3
 
-    from eventlens.aws.worker import to_lambda_records
-
-    messages = stack.receive(stack.queue_url, 1)
-    assert len(messages) == 1
-    event = {"Records": to_lambda_records(messages, stack.queue_arn)}
-    runtime_site = str(Path(boto3.__file__).resolve().parent.parent)
-    script = (
-        "import json, os, sys\n"
-        f"sys.path[:0] = [{str(task)!r}]\n"
-        f"sys.path.append({runtime_site!r})\n"
-        "from eventlens.aws.handler import handler\n"
-        "import eventlens, PIL\n"
-        "assert eventlens.__file__.startswith(sys.path[0]), eventlens.__file__\n"
-        "assert PIL.__file__.startswith(sys.path[0]), PIL.__file__\n"
-        "print('RESULT ' + json.dumps(handler(json.loads(sys.stdin.read()), None)))\n"
-        "print('CACHE ' + str(os.environ.get('EVENTLENS_CACHE_DIR')))\n"
-    )
-    environ = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME")}
-    environ.update(
-        EVENTLENS_ENVIRONMENT="beta",
-        EVENTLENS_RESULTS_TABLE=stack.tables["beta"],
-        EVENTLENS_FAILURE_TOPIC_ARN=stack.topic_arn,
-        AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
-        **extra_env,
-    )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", script],
-        input=json.dumps(event), capture_output=True, text=True, env=environ, timeout=300,
-        cwd=cwd,
-    )  # fmt: skip
-    if done.returncode == 0:
-        (line,) = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        assert json.loads(line.removeprefix("RESULT ")) == {"batchItemFailures": []}
-    return done
+    runtime_site = Path(boto3.__file__).resolve().parent.parent
+    run = run_task(task, runtime_site, stack, extra_env, cwd, [sys.executable, "-S", "-I"])
+    if run.returncode == 0:
+        assert run.result == {"batchItemFailures": []}
+    return subprocess.CompletedProcess([], run.returncode, run.stdout, run.stderr)
 
 
 @pytest.mark.slow

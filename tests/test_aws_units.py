@@ -9,7 +9,7 @@ import pytest
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.rekognition import RekognitionAnalyzer, is_s3_bucket_name
-from eventlens.aws.observability import emf_documents
+from eventlens.aws.observability import Reported, report
 from eventlens.aws.settings import AwsSettings
 from eventlens.aws.sns import SnsNotifier, subject_for
 from eventlens.events.base import ObjectEvent
@@ -150,44 +150,79 @@ def outcome(action: Action) -> Outcome:
     return Outcome(ObjectEvent("b", "k.jpg"), action)
 
 
-def test_emf_documents_count_actions_and_chunk_durations() -> None:
-    outcomes = [(outcome(Action.STORED), 10.0)] * 150 + [
-        (outcome(Action.FAILED), 5.0),
-        (outcome(Action.RETRY), 1.0),
-        (outcome(Action.SKIPPED), 0.1),
+def test_metrics_count_actions_and_chunk_durations_through_powertools(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    reported = [Reported(outcome(Action.STORED), 10.0, f"m{i}") for i in range(150)] + [
+        Reported(outcome(Action.FAILED), 5.0, "f"),
+        Reported(outcome(Action.RETRY), 1.0, "r"),
+        Reported(outcome(Action.SKIPPED), 0.1, "s"),
     ]
-    first, second = emf_documents(outcomes, "prod", now_ms=1)
-    assert first["_aws"]["Timestamp"] == 1
-    assert first["environment"] == second["environment"] == "prod"
-    assert (first["Processed"], first["Failed"], first["Retried"], first["Skipped"]) == (
-        150,
-        1,
-        1,
-        1,
-    )
-    assert len(first["DurationMs"]) == 100 and len(second["DurationMs"]) == 51
+    caplog.set_level("INFO", logger="eventlens.aws.outcomes")
+    report(reported, "prod")
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    first, second = documents  # CloudWatch takes at most 100 values per metric and document
+    for document in documents:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "eventlens"
+        assert sorted(directive["Dimensions"][0]) == ["environment", "service"]
+        assert (document["environment"], document["service"]) == ("prod", "eventlens")
+    counts = {name: first[name] for name in ("Processed", "Failed", "Retried", "Skipped")}
+    assert counts == {"Processed": [150.0], "Failed": [1.0], "Retried": [1.0], "Skipped": [1.0]}
+    assert len(first["DurationMs"]) + len(second["DurationMs"]) == 151
     assert "Processed" not in second  # counts are reported once
-    names = {m["Name"] for m in second["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"DurationMs"}
+    lines = [r for r in caplog.records if r.getMessage() == "outcome"]
+    assert len(lines) == 153 and lines[0].correlation_id == "m0"  # type: ignore[attr-defined]
+    levels = {r.action: r.levelname for r in lines}  # type: ignore[attr-defined]
+    assert levels == {"stored": "INFO", "failed": "ERROR", "retry": "WARNING", "skipped": "INFO"}
 
 
 def test_settings_from_environment() -> None:
     settings = AwsSettings.from_env(
         {
             "EVENTLENS_ENVIRONMENT": "prod",
-            "EVENTLENS_ANALYZER": "bundled",
+            "EVENTLENS_ANALYZERS": "rekognition,duplicates",
             "EVENTLENS_PREFIX": "in/prod",
             "EVENTLENS_MAX_ATTEMPTS": "4",
             "EVENTLENS_TTL_DAYS": "30",
             "EVENTLENS_MIN_CONFIDENCE": "70.5",
             "EVENTLENS_MAX_LABELS": "5",
+            "EVENTLENS_MAX_PIXELS": "1000000",
         }
     )
     assert settings.table == "prod_results" and settings.key_prefix == "in/prod/"
-    assert settings.analyzer_name == "labels" and settings.max_attempts == 4
+    assert settings.analyzer_names == ["rekognition", "duplicates"]
+    assert settings.max_attempts == 4 and settings.max_pixels == 1_000_000
     assert (settings.ttl_days, settings.min_confidence, settings.max_labels) == (30, 70.5, 5)
-    assert AwsSettings.from_env({}).analyzer_name == "rekognition"
+    assert settings.hash_table == "prod_image_hashes"
+    assert AwsSettings.from_env({}).analyzer_names == ["rekognition"]
     with pytest.raises(ValueError, match="beta or prod"):
         AwsSettings.from_env({"EVENTLENS_ENVIRONMENT": "staging"})
     with pytest.raises(ValueError, match="dynamodb"):
         AwsSettings.from_env({"EVENTLENS_RESULTS_BACKEND": "sqlite"})
+    with pytest.raises(ValueError, match="EVENTLENS_MAX_PIXELS='many' is not a number"):
+        AwsSettings.from_env({"EVENTLENS_MAX_PIXELS": "many"})
+
+
+def test_analyzers_take_the_embedded_syntax_per_environment() -> None:
+    spec = "beta=rekognition,rekognition-faces,duplicates;prod=bundled"
+    beta = AwsSettings.from_env({"EVENTLENS_ANALYZERS": spec})
+    prod = AwsSettings.from_env({"EVENTLENS_ANALYZERS": spec, "EVENTLENS_ENVIRONMENT": "prod"})
+    assert beta.analyzer_names == ["rekognition", "rekognition-faces", "duplicates"]
+    assert prod.analyzer_names == ["labels"]  # "bundled" is the old name of the label model
+    # an environment the spec does not name falls back to the spec's default, or fails at start
+    fallback = "labels;prod=rekognition"
+    assert AwsSettings.from_env({"EVENTLENS_ANALYZERS": fallback}).analyzer_names == ["labels"]
+    with pytest.raises(ValueError, match="names no analyzers for 'beta'"):
+        AwsSettings.from_env({"EVENTLENS_ANALYZERS": "prod=rekognition"})
+
+
+def test_the_deprecated_single_analyzer_variable_still_works_and_yields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    old = AwsSettings.from_env({"EVENTLENS_ANALYZER": "Bundled"})
+    assert old.analyzer_names == ["labels"]
+    assert "EVENTLENS_ANALYZER is deprecated" in caplog.text
+    both = {"EVENTLENS_ANALYZER": "bundled", "EVENTLENS_ANALYZERS": "rekognition,duplicates"}
+    assert AwsSettings.from_env(both).analyzer_names == ["rekognition", "duplicates"]
+    assert "EVENTLENS_ANALYZER=bundled is ignored" in caplog.text

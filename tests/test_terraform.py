@@ -18,12 +18,14 @@ import subprocess
 import time
 import urllib.parse
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.iam_policy import allowed
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "infra" / "terraform"
@@ -31,6 +33,7 @@ PROVIDER_MIRROR = Path("/opt/tf-plugins")
 REGION = "eu-west-1"
 BUCKET = "eventlens-tf-test"
 GITHUB_REPO = "example-org/eventlens"
+BETA_ANALYZERS = ["rekognition", "rekognition-faces", "duplicates", "rekognition-video"]
 
 pytestmark = pytest.mark.terraform
 
@@ -66,7 +69,7 @@ class Terraform:
             timeout=timeout,
             check=False,
         )
-        self.timings[args[0]] = time.monotonic() - started
+        self.timings[args[0]] = self.timings.get(args[0], 0.0) + time.monotonic() - started
         if check and proc.returncode != 0:
             pytest.fail(
                 f"terraform {' '.join(args)} failed ({proc.returncode}):\n"
@@ -159,6 +162,7 @@ class Deployment:
     outputs: dict[str, Any]
     var_args: list[str]
     bucket_policy: dict[str, Any] = field(default_factory=dict)
+    queue_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     destroyed: bool = False
 
     def client(self, service: str) -> Any:
@@ -203,19 +207,32 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         "-var=bucket_force_destroy=true",
         "-var=trigger_mode=sqs",
         "-var=analyzer=rekognition",
+        f"-var=analyzers={{beta={json.dumps(BETA_ANALYZERS)}}}",
+        "-var=reserved_concurrency=10",
     ]
     deployment = Deployment(tf, endpoint, {}, var_args)
     try:
         tf.run("init", "-backend=false", "-no-color")
-        tf.run("apply", "-auto-approve", "-no-color", *var_args)
-        outputs = json.loads(tf.run("output", "-json").stdout)
-        deployment.outputs = {k: v["value"] for k, v in outputs.items()}
-        # moto applies a bucket policy's Deny statements without evaluating their conditions,
-        # so the TLS-only Deny (aws:SecureTransport = false) would reject every request to the
-        # plain-HTTP emulator. Keep the applied policy for the assertions, then lift it.
+        # First everything but the Lambda parts (as before a first package exists). moto
+        # applies a bucket policy's Deny statements without evaluating their conditions, so the
+        # TLS-only Deny (aws:SecureTransport = false) would reject every request to the
+        # plain-HTTP emulator, the module's upload of the Lambda zip included. Keep the applied
+        # policy for the assertions and lift it; then apply the whole module without refreshing,
+        # so that terraform does not put the policy back.
+        tf.run("apply", "-auto-approve", "-no-color", *var_args, "-var=create_lambdas=false")
         s3 = deployment.client("s3")
         deployment.bucket_policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
         s3.delete_bucket_policy(Bucket=BUCKET)
+        # moto drops a queue's policy whenever another attribute of it is set, which the
+        # second apply does (moto's RedrivePolicy reads back reformatted): keep them as applied
+        sqs = deployment.client("sqs")
+        for env in ("beta", "prod"):
+            url = sqs.get_queue_url(QueueName=f"eventlens-{env}-events")["QueueUrl"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+            deployment.queue_policies[env] = json.loads(attrs["Attributes"]["Policy"])
+        tf.run("apply", "-auto-approve", "-no-color", "-refresh=false", *var_args)
+        outputs = json.loads(tf.run("output", "-json").stdout)
+        deployment.outputs = {k: v["value"] for k, v in outputs.items()}
         yield deployment
     finally:
         try:
@@ -240,7 +257,15 @@ def test_outputs(deployment: Deployment) -> None:
     }
     assert set(out["queue_urls"]) == {"beta", "prod"}
     assert out["failure_topic_arn"].endswith(":eventlens-failures")
-    assert out["github_actions_role_arn"].endswith(":role/eventlens-github-actions")
+    roles = out["github_actions_role_arns"]
+    assert set(roles) == {"beta", "prod"}
+    assert roles["beta"].endswith(":role/eventlens-github-beta")
+    assert roles["prod"].endswith(":role/eventlens-github-prod")
+    assert out["lambda_package_s3_uri"] == f"s3://{BUCKET}/lambda-artifacts/eventlens-lambda.zip"
+    assert out.get("ecr_repository_url") is None  # Zip packages (a null output is left out)
+    assert out["hash_table_names"] == {"beta": "beta_image_hashes"}
+    assert out["video_job_function_names"] == {"beta": "rekognition-beta-video-jobs"}
+    assert out["dashboard_name"] == "eventlens"
 
 
 @pytest.mark.slow
@@ -290,6 +315,16 @@ def test_tables_have_pitr_ttl_and_sse(deployment: Deployment) -> None:
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    # the duplicates analyzer's index, for beta only (prod does not run it)
+    hashes = ddb.describe_table(TableName="beta_image_hashes")["Table"]
+    assert hashes["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]  # fmt: skip
+    (by_sha,) = hashes["GlobalSecondaryIndexes"]
+    assert by_sha["IndexName"] == "by_sha256" and by_sha["Projection"] == {
+        "ProjectionType": "INCLUDE", "NonKeyAttributes": ["filename"],
+    }  # fmt: skip
+    assert "prod_image_hashes" not in ddb.list_tables()["TableNames"]
 
 
 @pytest.mark.slow
@@ -302,8 +337,7 @@ def test_queues_have_dlq_redrive_and_visibility(deployment: Deployment) -> None:
         assert int(redrive["maxReceiveCount"]) == 3
         assert int(attrs["VisibilityTimeout"]) >= 6 * 60
         assert attrs["SqsManagedSseEnabled"] == "true"
-        policy = json.loads(attrs["Policy"])
-        stmt = policy["Statement"][0]
+        stmt = deployment.queue_policies[env]["Statement"][0]  # as applied (see the fixture)
         assert stmt["Principal"] == {"Service": "s3.amazonaws.com"}
         assert stmt["Condition"]["ArnEquals"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET}"
 
@@ -328,6 +362,7 @@ def test_topic_log_groups_and_alarms(deployment: Deployment) -> None:
     assert groups == {
         "/aws/lambda/rekognition-beta-handler": 7,
         "/aws/lambda/rekognition-prod-handler": 14,
+        "/aws/lambda/rekognition-beta-video-jobs": 7,
     }
 
     alarms = {
@@ -336,6 +371,7 @@ def test_topic_log_groups_and_alarms(deployment: Deployment) -> None:
     assert set(alarms) == {
         "rekognition-beta-handler-errors",
         "rekognition-prod-handler-errors",
+        "rekognition-beta-video-jobs-errors",
         "eventlens-beta-dlq-depth",
         "eventlens-prod-dlq-depth",
     }
@@ -347,12 +383,47 @@ def test_topic_log_groups_and_alarms(deployment: Deployment) -> None:
 
 
 @pytest.mark.slow
-def test_lambdas_and_event_source_mappings(deployment: Deployment) -> None:
-    lam = deployment.client("lambda")
+def test_dashboard_shows_throughput_errors_duration_and_dlq_per_environment(
+    deployment: Deployment,
+) -> None:
+    body = deployment.client("cloudwatch").get_dashboard(DashboardName="eventlens")
+    widgets = json.loads(body["DashboardBody"])["widgets"]
     for env in ("beta", "prod"):
-        cfg = lam.get_function_configuration(FunctionName=f"rekognition-{env}-handler")
+        mine = {w["properties"]["title"]: w["properties"] for w in widgets
+                if w["properties"]["title"].startswith(f"{env}:")}  # fmt: skip
+        assert len(mine) == 4, sorted(mine)
+        metrics = {
+            title.split(": ")[1].split(" (")[0]: props["metrics"] for title, props in mine.items()
+        }
+        dims = ["environment", env, "service", "eventlens"]  # as Powertools Metrics writes them
+        assert ["eventlens", "Processed", *dims] == metrics["throughput"][0][:6]
+        assert ["eventlens", "Failed", *dims] == metrics["errors"][0][:6]
+        assert ["AWS/Lambda", "Errors", "FunctionName", f"rekognition-{env}-handler"] in metrics[
+            "errors"
+        ]
+        assert ["eventlens", "DurationMs", *dims] == metrics["duration"][0][:6]
+        dlq = metrics["DLQ depth"][0]
+        assert dlq[:2] == ["AWS/SQS", "ApproximateNumberOfMessagesVisible"]
+        assert dlq[2:4] == ["QueueName", f"eventlens-{env}-events-dlq"]
+        assert {p["region"] for p in mine.values()} == {REGION}
+
+
+@pytest.mark.slow
+def test_lambdas_run_the_uploaded_package_with_derived_settings(deployment: Deployment) -> None:
+    lam = deployment.client("lambda")
+    package = deployment.client("s3").get_object(
+        Bucket=BUCKET, Key="lambda-artifacts/eventlens-lambda.zip"
+    )
+    assert zipfile.ZipFile(io.BytesIO(package["Body"].read())).namelist()  # the zip, uploaded
+    for env in ("beta", "prod"):
+        function = lam.get_function(FunctionName=f"rekognition-{env}-handler")
+        cfg = function["Configuration"]
+        # from S3 (AWS refuses direct uploads over 50 MB), the version the module uploaded
+        assert function["Code"]["RepositoryType"] == "S3"
+        assert function["Code"]["Location"].endswith("/lambda-artifacts/eventlens-lambda.zip")
+        assert function["Concurrency"] == {"ReservedConcurrentExecutions": 10}
         assert cfg["Handler"] == "eventlens.aws.handler.handler"
-        assert cfg["Runtime"] in ("python3.11", "python3.12")
+        assert cfg["Runtime"] in ("python3.12", "python3.13")
         assert cfg["MemorySize"] == 256
         assert cfg["Timeout"] == 60
         variables = cfg["Environment"]["Variables"]
@@ -360,11 +431,18 @@ def test_lambdas_and_event_source_mappings(deployment: Deployment) -> None:
         assert variables["EVENTLENS_RESULTS_TABLE"] == f"{env}_results"
         assert variables["EVENTLENS_RESULTS_BACKEND"] == "dynamodb"
         assert variables["EVENTLENS_PREFIX"] == f"rekognition-input/{env}/"
-        assert variables["EVENTLENS_ANALYZER"] == "rekognition"
         assert variables["EVENTLENS_FAILURE_TOPIC_ARN"] == deployment.outputs["failure_topic_arn"]
+        assert variables["EVENTLENS_MAX_PIXELS"] == "120000000"
         assert {"EVENTLENS_MIN_CONFIDENCE", "EVENTLENS_MAX_LABELS", "EVENTLENS_TTL_DAYS"} <= set(
             variables
         )
+        assert "EVENTLENS_ANALYZER" not in variables  # the deprecated single-name variable
+        # the handler gives up on exactly the receive after which SQS would dead-letter
+        queue = deployment.client("sqs").get_queue_attributes(
+            QueueUrl=deployment.outputs["queue_urls"][env], AttributeNames=["RedrivePolicy"]
+        )
+        receives = json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"]
+        assert variables["EVENTLENS_MAX_ATTEMPTS"] == str(receives) == "3"
 
         # moto ignores the FunctionName filter, so filter on the function ARN here.
         mappings = [
@@ -376,84 +454,194 @@ def test_lambdas_and_event_source_mappings(deployment: Deployment) -> None:
         assert mappings[0]["EventSourceArn"].endswith(f":eventlens-{env}-events")
         assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
+    beta = lam.get_function_configuration(FunctionName="rekognition-beta-handler")
+    prod = lam.get_function_configuration(FunctionName="rekognition-prod-handler")
+    beta_vars, prod_vars = beta["Environment"]["Variables"], prod["Environment"]["Variables"]
+    assert beta_vars["EVENTLENS_ANALYZERS"] == ",".join(BETA_ANALYZERS)
+    assert prod_vars["EVENTLENS_ANALYZERS"] == "rekognition"  # from var.analyzer
+    assert beta_vars["EVENTLENS_HASHES_TABLE"] == "beta_image_hashes"
+    assert beta_vars["EVENTLENS_VIDEO_TOPIC_ARN"].endswith(
+        ":AmazonRekognition-eventlens-video-jobs"
+    )
+    assert beta_vars["EVENTLENS_VIDEO_ROLE_ARN"].endswith(":role/eventlens-rekognition-video")
+    assert not {"EVENTLENS_HASHES_TABLE", "EVENTLENS_VIDEO_TOPIC_ARN"} & set(prod_vars)
+
+
+@pytest.mark.slow
+def test_rekognition_video_completions_reach_only_their_environments_function(
+    deployment: Deployment,
+) -> None:
+    lam = deployment.client("lambda")
+    video = lam.get_function_configuration(FunctionName="rekognition-beta-video-jobs")
+    assert video["Handler"] == "eventlens.aws.video_jobs.handler"
+    assert video["Environment"]["Variables"]["EVENTLENS_RESULTS_TABLE"] == "beta_results"
+    sns = deployment.client("sns")
+    topic = deployment.client("lambda").get_function_configuration(
+        FunctionName="rekognition-beta-handler"
+    )["Environment"]["Variables"]["EVENTLENS_VIDEO_TOPIC_ARN"]
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId")
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert subscription["Protocol"] == "lambda" and subscription["Endpoint"] == video["FunctionArn"]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])
+    assert attributes["Attributes"]["FilterPolicyScope"] == "MessageBody"
+    assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {
+        "JobTag": ["beta"], "API": ["StartLabelDetection"],
+    }  # fmt: skip
+
+    # the role Rekognition publishes with: trusted by Rekognition, publishing to that topic only
+    iam = deployment.client("iam")
+    trust = _document(
+        iam.get_role(RoleName="eventlens-rekognition-video")["Role"]["AssumeRolePolicyDocument"]
+    )
+    service = ("Service", "rekognition.amazonaws.com")
+    account = {"aws:SourceAccount": "123456789012"}
+    assert allowed([trust], "sts:AssumeRole", context=account, principal=service)
+    assert not allowed(
+        [trust], "sts:AssumeRole", context=account, principal=("Service", "lambda.amazonaws.com")
+    )
+    policy = {"Statement": _role_policy(deployment, "eventlens-rekognition-video")}
+    assert allowed([policy], "sns:Publish", topic)
+    assert not allowed([policy], "sns:Publish", deployment.outputs["failure_topic_arn"])
+
+    jobs = {"Statement": _role_policy(deployment, "eventlens-beta-video-jobs")}
+    table = deployment.client("dynamodb").describe_table(TableName="beta_results")["Table"][
+        "TableArn"
+    ]
+    assert allowed([jobs], "rekognition:GetLabelDetection", "*")
+    assert allowed([jobs], "dynamodb:PutItem", table)
+    assert not allowed([jobs], "dynamodb:PutItem", table.replace("beta_results", "prod_results"))
+    assert not allowed([jobs], "rekognition:StartLabelDetection", "*")
+
 
 def _role_policy(deployment: Deployment, role: str) -> list[dict[str, Any]]:
     iam = deployment.client("iam")
     names = iam.list_role_policies(RoleName=role)["PolicyNames"]
     assert len(names) == 1
-    doc = iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"]
-    if isinstance(doc, str):
-        doc = json.loads(urllib.parse.unquote(doc))
+    doc = _document(iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"])
     statements: list[dict[str, Any]] = doc["Statement"]
     return statements
+
+
+def _document(doc: str | dict[str, Any]) -> dict[str, Any]:
+    return json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
 
 
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
+def _arns(deployment: Deployment) -> dict[str, str]:
+    ddb = deployment.client("dynamodb")
+    return {
+        f"{env}_table": ddb.describe_table(TableName=f"{env}_results")["Table"]["TableArn"]
+        for env in ("beta", "prod")
+    } | {"hashes": ddb.describe_table(TableName="beta_image_hashes")["Table"]["TableArn"]}
+
+
 @pytest.mark.slow
 def test_lambda_roles_are_least_privilege(deployment: Deployment) -> None:
+    arns = _arns(deployment)
+    bucket = f"arn:aws:s3:::{BUCKET}"
     for env, other in (("beta", "prod"), ("prod", "beta")):
         statements = _role_policy(deployment, f"eventlens-{env}-handler")
-        by_sid = {s["Sid"]: s for s in statements}
-        assert _as_list(by_sid["ReadOwnPrefix"]["Resource"]) == [
-            f"arn:aws:s3:::{BUCKET}/rekognition-input/{env}/*"
-        ]
-        assert _as_list(by_sid["WriteOwnTable"]["Resource"])[0].endswith(f":table/{env}_results")
-        assert _as_list(by_sid["ConsumeOwnQueue"]["Resource"])[0].endswith(
-            f":eventlens-{env}-events"
-        )
-        assert _as_list(by_sid["DetectLabels"]["Action"]) == ["rekognition:DetectLabels"]
         flat = json.dumps(statements)
         assert f"{other}_results" not in flat and f"rekognition-input/{other}/" not in flat
         for stmt in statements:
             for action in _as_list(stmt["Action"]):
                 assert "*" not in action, f"wildcard action {action} in {env} role"
-            if stmt["Sid"] not in ("DetectLabels", "XRayTraces"):
+            if stmt["Sid"] not in ("Rekognition", "XRayTraces"):
                 assert stmt["Resource"] != "*", f"{stmt['Sid']} must name its resources"
+        role = [{"Statement": statements}]
+        own, others = f"rekognition-input/{env}/a/cat.jpg", f"rekognition-input/{other}/cat.jpg"
+        assert allowed(role, "s3:GetObject", f"{bucket}/{own}")
+        assert not allowed(role, "s3:GetObject", f"{bucket}/{others}")
+        assert not allowed(role, "s3:PutObject", f"{bucket}/{own}")  # never writes back
+        # a missing key answers 404 (skipped), not 403 (retried): S3 checks ListBucket with
+        # s3:prefix = the key
+        assert allowed(role, "s3:ListBucket", bucket, {"s3:prefix": own})
+        assert not allowed(role, "s3:ListBucket", bucket, {"s3:prefix": others})
+        assert not allowed(role, "s3:ListBucket", bucket)  # no listing of the whole bucket
+        assert allowed(role, "dynamodb:PutItem", arns[f"{env}_table"])
+        assert not allowed(role, "dynamodb:PutItem", arns[f"{other}_table"])
+        assert not allowed(role, "dynamodb:DeleteItem", arns[f"{env}_table"])
+        assert allowed(role, "rekognition:DetectLabels", "*")
+
+    beta = [{"Statement": _role_policy(deployment, "eventlens-beta-handler")}]
+    prod = [{"Statement": _role_policy(deployment, "eventlens-prod-handler")}]
+    # each role calls only its own analyzers' APIs
+    assert allowed(beta, "rekognition:DetectFaces", "*")
+    assert allowed(beta, "rekognition:StartLabelDetection", "*")
+    assert not allowed(beta, "rekognition:DetectText", "*")
+    for action in ("DetectFaces", "StartLabelDetection", "DetectModerationLabels"):
+        assert not allowed(prod, f"rekognition:{action}", "*")
+    assert allowed(beta, "dynamodb:BatchWriteItem", arns["hashes"])
+    assert allowed(beta, "dynamodb:Query", arns["hashes"] + "/index/by_sha256")
+    assert not allowed(prod, "dynamodb:Query", arns["hashes"])
+    video_role = "arn:aws:iam::123456789012:role/eventlens-rekognition-video"
+    to_rekognition = {"iam:PassedToService": "rekognition.amazonaws.com"}
+    assert allowed(beta, "iam:PassRole", video_role, to_rekognition)
+    assert not allowed(
+        beta, "iam:PassRole", video_role, {"iam:PassedToService": "ec2.amazonaws.com"}
+    )
+    assert not allowed(prod, "iam:PassRole", video_role, to_rekognition)
+
+
+def _token(subject: str, audience: str = "sts.amazonaws.com") -> dict[str, str]:
+    """The claims GitHub's OIDC token carries, as condition keys."""
+    return {
+        "token.actions.githubusercontent.com:sub": subject,
+        "token.actions.githubusercontent.com:aud": audience,
+    }
 
 
 @pytest.mark.slow
-def test_github_oidc_role(deployment: Deployment) -> None:
+def test_github_roles_pull_requests_write_beta_only_and_main_prod_only(
+    deployment: Deployment,
+) -> None:
     iam = deployment.client("iam")
-    role = iam.get_role(RoleName="eventlens-github-actions")["Role"]
-    trust = role["AssumeRolePolicyDocument"]
-    if isinstance(trust, str):
-        trust = json.loads(urllib.parse.unquote(trust))
-    stmt = trust["Statement"][0]
-    assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert stmt["Principal"]["Federated"].endswith(
-        ":oidc-provider/token.actions.githubusercontent.com"
+    arns = _arns(deployment)
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    provider = (
+        "Federated",
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
     )
-    assert stmt["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"] == (
-        f"repo:{GITHUB_REPO}:*"
-    )
-    assert stmt["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == (
-        "sts.amazonaws.com"
-    )
+    repo = f"repo:{GITHUB_REPO}"
+    subjects = {"beta": f"{repo}:pull_request", "prod": f"{repo}:ref:refs/heads/main"}
+    strangers = [
+        f"{repo}:ref:refs/heads/feature-x",   # a push to another branch
+        f"{repo}:environment:prod",           # a job with a GitHub environment
+        "repo:someone-else/eventlens:pull_request",
+        f"{repo}:pull_request:extra",
+    ]  # fmt: skip
+    for env, other in (("beta", "prod"), ("prod", "beta")):
+        role = iam.get_role(RoleName=f"eventlens-github-{env}")["Role"]
+        trust = [_document(role["AssumeRolePolicyDocument"])]
+        assume = "sts:AssumeRoleWithWebIdentity"
+        assert allowed(trust, assume, context=_token(subjects[env]), principal=provider)
+        assert not allowed(trust, assume, context=_token(subjects[other]), principal=provider)
+        for subject in strangers:
+            assert not allowed(trust, assume, context=_token(subject), principal=provider), subject
+        assert not allowed(
+            trust, assume, context=_token(subjects[env], "other"), principal=provider
+        )
 
-    statements = _role_policy(deployment, "eventlens-github-actions")
-    actions = sorted(a for s in statements for a in _as_list(s["Action"]))
-    assert actions == sorted(
-        [
-            "s3:PutObject",
-            "dynamodb:GetItem",
-            "dynamodb:Query",
-            "dynamodb:Scan",
-            "dynamodb:DescribeTable",
-        ]
-    )
-    read = next(s for s in statements if s["Sid"] == "ReadResults")
-    ddb = deployment.client("dynamodb")
-    tables = [ddb.describe_table(TableName=f"{env}_results")["Table"]["TableArn"]
-              for env in ("beta", "prod")]  # fmt: skip
-    assert sorted(_as_list(read["Resource"])) == sorted(tables + [f"{t}/index/*" for t in tables])
-    upload = next(s for s in statements if s["Sid"] == "UploadInputImages")
-    assert sorted(_as_list(upload["Resource"])) == [
-        f"arn:aws:s3:::{BUCKET}/rekognition-input/beta/*",
-        f"arn:aws:s3:::{BUCKET}/rekognition-input/prod/*",
-    ]
+        statements = _role_policy(deployment, f"eventlens-github-{env}")
+        assert sorted(a for s in statements for a in _as_list(s["Action"])) == sorted(
+            ["s3:PutObject", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
+             "dynamodb:DescribeTable"]
+        )  # fmt: skip
+        policy = [{"Statement": statements}]
+        assert allowed(policy, "s3:PutObject", f"{bucket}/rekognition-input/{env}/pr-7/a.png")
+        assert not allowed(policy, "s3:PutObject", f"{bucket}/rekognition-input/{other}/a.png")
+        assert not allowed(
+            policy, "s3:PutObject", f"{bucket}/lambda-artifacts/eventlens-lambda.zip"
+        )
+        assert not allowed(policy, "s3:GetObject", f"{bucket}/rekognition-input/{env}/a.png")
+        assert allowed(policy, "dynamodb:GetItem", arns[f"{env}_table"])
+        assert allowed(policy, "dynamodb:Query", arns[f"{env}_table"] + "/index/by_time")
+        assert not allowed(policy, "dynamodb:GetItem", arns[f"{other}_table"])
+        assert not allowed(policy, "dynamodb:PutItem", arns[f"{env}_table"])
+    assert "eventlens-github-actions" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
 
 
 def _jpeg_bytes() -> bytes:
@@ -542,7 +730,7 @@ def test_handler_processes_sqs_batch_into_dynamodb(
         "EVENTLENS_ENVIRONMENT": "beta",
         "EVENTLENS_RESULTS_TABLE": "beta_results",
         "EVENTLENS_RESULTS_BACKEND": "dynamodb",
-        "EVENTLENS_ANALYZER": "bundled",
+        "EVENTLENS_ANALYZERS": "labels",
         "EVENTLENS_PREFIX": "rekognition-input/beta/",
         "EVENTLENS_FAILURE_TOPIC_ARN": deployment.outputs["failure_topic_arn"],
         "EVENTLENS_MIN_CONFIDENCE": "0",
@@ -581,27 +769,89 @@ def test_handler_processes_sqs_batch_into_dynamodb(
     assert item["environment"]["S"] == "beta"
 
 
-@pytest.mark.slow
-def test_variable_validation_rejects_bad_analyzer(deployment: Deployment) -> None:
-    args = [a for a in deployment.var_args if not a.startswith("-var=analyzer=")]
+def _with(deployment: Deployment, overrides: Sequence[str]) -> list[str]:
+    """The deployment's ``-var=name=value`` arguments with ``overrides`` replacing their names."""
+    names = {o.split("=")[1] for o in overrides}
+    return [a for a in deployment.var_args if a.split("=")[1] not in names] + list(overrides)
+
+
+def _plan_fails(deployment: Deployment, *overrides: str) -> str:
+    """Plan with some variables changed; it must fail. Returns the error text, unwrapped."""
     proc = deployment.tf.run(
-        "plan",
-        "-no-color",
-        "-refresh=false",
-        "-lock=false",
-        *args,
-        "-var=analyzer=gpt",
+        "plan", "-no-color", "-refresh=false", "-lock=false", *_with(deployment, overrides),
         check=False,
-    )
-    assert proc.returncode != 0
-    assert "analyzer must be" in proc.stderr
-    args = [a for a in args if not a.startswith("-var=lambda_runtime=")]
-    proc = deployment.tf.run(
-        "plan", "-no-color", "-refresh=false", "-lock=false", *args,
-        "-var=analyzer=bundled", "-var=lambda_runtime=python3.11", check=False,
     )  # fmt: skip
-    assert proc.returncode != 0
-    assert "needs lambda_runtime python3.12 or later" in " ".join(proc.stderr.split())
+    assert proc.returncode != 0, f"plan with {overrides} should fail"
+    return " ".join(proc.stderr.split())
+
+
+@pytest.mark.slow
+def test_plan_refuses_settings_that_cannot_work(deployment: Deployment) -> None:
+    # Terraform reports every failed validation of a plan at once: six in one plan
+    errors = _plan_fails(
+        deployment,
+        "-var=analyzer=gpt",
+        '-var=analyzers={staging=["gpt"]}',
+        # the handler would wait for a 5th receive that SQS never makes (3 then the DLQ)
+        "-var=handler_max_attempts=5",
+        "-var=reserved_concurrency=5",  # below sqs_maximum_concurrency (10)
+        '-var=github_oidc_subjects={beta="*"}',
+    )
+    for message in (
+        "analyzer must be",
+        "every key must be an environment",
+        "analyzers: each list needs",
+        "handler_max_attempts must be between 1 and sqs_max_receive_count",
+        "reserved_concurrency must be at least sqs_maximum_concurrency",
+        "exact subjects only",
+    ):
+        assert message in errors, message
+    for bundled in ("-var=analyzer=bundled", '-var=analyzers={prod=["faces"]}'):
+        error = _plan_fails(deployment, bundled, "-var=lambda_runtime=python3.11")
+        assert "needs lambda_runtime python3.12 or later" in error, bundled
+    error = _plan_fails(deployment, "-var=package_type=Image")  # no image named
+    assert "needs lambda_image_uri, or lambda_image_tag" in error
+
+
+@pytest.mark.slow
+def test_image_package_plan_uses_ecr_and_derives_the_attempts(deployment: Deployment) -> None:
+    """package_type = "Image": an ECR repository, functions from the image (the video-job one
+    with its own command), no zip upload; and EVENTLENS_MAX_ATTEMPTS follows the receives."""
+    overrides = ["-var=package_type=Image", "-var=lambda_image_tag=git-abc123",
+                 "-var=sqs_max_receive_count=5"]  # fmt: skip
+    deployment.tf.run(
+        "plan", "-no-color", "-refresh=false", "-lock=false", "-out=image.tfplan",
+        *_with(deployment, overrides),
+    )  # fmt: skip
+    plan = json.loads(deployment.tf.run("show", "-json", "image.tfplan").stdout)
+    actions = {rc["address"]: rc["change"]["actions"] for rc in plan["resource_changes"]}
+    assert actions["aws_ecr_repository.lambda[0]"] == ["create"]
+    assert actions["aws_ecr_repository_policy.lambda[0]"] == ["create"]
+    assert actions["aws_s3_object.lambda_package[0]"] == ["delete"]
+    repository = _after(plan, "aws_ecr_repository.lambda[0]")
+    assert repository["image_tag_mutability"] == "IMMUTABLE"
+    assert repository["image_scanning_configuration"] == [{"scan_on_push": True}]
+    for env in ("beta", "prod"):
+        function = _after(plan, f'aws_lambda_function.handler["{env}"]')
+        assert function["package_type"] == "Image"
+        assert function["handler"] is None and function["runtime"] is None
+        assert function["s3_bucket"] is None
+        assert function["environment"][0]["variables"]["EVENTLENS_MAX_ATTEMPTS"] == "5"
+        queue = _after(plan, f'aws_sqs_queue.events["{env}"]')
+        assert json.loads(queue["redrive_policy"])["maxReceiveCount"] == 5
+    video = _after(plan, 'aws_lambda_function.video_jobs["beta"]')
+    assert video["image_config"] == [
+        {"command": ["eventlens.aws.video_jobs.handler"], "entry_point": None,
+         "working_directory": None}
+    ]  # fmt: skip
+    pull = json.loads(_after(plan, "aws_ecr_repository_policy.lambda[0]")["policy"])
+    (statement,) = pull["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(_as_list(statement["Condition"]["StringLike"]["aws:SourceArn"])) == sorted(
+        f"arn:aws:lambda:{REGION}:123456789012:function:rekognition-{env}-{kind}"
+        for env in ("beta", "prod")
+        for kind in ("handler", "video-jobs")
+    )
 
 
 @pytest.mark.slow
@@ -659,6 +909,9 @@ def test_direct_trigger_mode_plan(deployment: Deployment) -> None:
     for role in ("beta", "prod"):
         # the SQS statement disappears from the execution roles (its queue is gone)
         assert actions[f'aws_iam_role_policy.handler["{role}"]'] == ["update"]
+    # without DLQs the dashboard shows Lambda's own dead-letter metrics instead
+    body = _after(plan, "aws_cloudwatch_dashboard.main")["dashboard_body"]
+    assert "DeadLetterErrors" in body and "events-dlq" not in body
 
 
 @pytest.mark.slow
@@ -685,7 +938,17 @@ def test_create_lambdas_false_keeps_storage_and_ci(deployment: Deployment) -> No
         "aws_iam_role.handler",
         "aws_iam_role_policy.handler",
         "aws_cloudwatch_metric_alarm.lambda_errors",
-    }
+        "aws_s3_object.lambda_package",
+        # Rekognition Video's completion path: topic, roles, function, subscription, alarm
+        "aws_sns_topic.video_jobs",
+        "aws_iam_role.rekognition_video",
+        "aws_iam_role_policy.rekognition_video",
+        "aws_lambda_function.video_jobs",
+        "aws_iam_role.video_jobs",
+        "aws_iam_role_policy.video_jobs",
+        "aws_lambda_permission.video_jobs",
+        "aws_sns_topic_subscription.video_jobs",
+    }  # tables (results and hashes), log groups, queues and the CI roles stay
     replaced = [
         rc["address"] for rc in plan["resource_changes"] if "create" in rc["change"]["actions"]
     ]

@@ -117,15 +117,26 @@ def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
-@pytest.mark.parametrize("name", ["on_pull_request.yml", "on_merge.yml"])
-def test_oidc_and_no_long_lived_keys(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "role", "other"),
+    [
+        ("on_pull_request.yml", "AWS_BETA_ROLE_ARN", "AWS_PROD_ROLE_ARN"),
+        ("on_merge.yml", "AWS_PROD_ROLE_ARN", "AWS_BETA_ROLE_ARN"),
+    ],
+)
+def test_oidc_with_each_workflows_own_role_and_no_long_lived_keys(
+    name: str, role: str, other: str
+) -> None:
+    """Pull requests assume the beta role (trusted for pull_request tokens, beta prefix only),
+    pushes to main the prod role: see infra/terraform/github_oidc.tf."""
     doc = load(name)
     assert doc["permissions"]["id-token"] == "write"
     assert doc["permissions"]["contents"] == "read"
     creds = [s for s in steps(doc) if "configure-aws-credentials" in s.get("uses", "")]
     assert len(creds) == 1
-    assert creds[0]["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert creds[0]["with"]["role-to-assume"] == f"${{{{ vars.{role} }}}}"
     text = (WORKFLOWS / name).read_text()
+    assert other not in text and "AWS_ROLE_ARN" not in text
     for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"):
         assert forbidden not in text
 

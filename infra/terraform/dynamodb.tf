@@ -50,3 +50,58 @@ resource "aws_dynamodb_table" "results" {
     Environment = each.key
   }
 }
+
+# The duplicates analyzer's index (eventlens.results.dynamodb_hashes), per environment that
+# runs it: one item per image and one per pHash band, so a look-up is 1 + 8 queries.
+resource "aws_dynamodb_table" "hashes" {
+  for_each = local.hash_envs
+
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS-owned/managed DynamoDB key (server_side_encryption enabled), as the results tables.
+  name         = local.hash_table_names[each.key]
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sha256"
+    type = "S"
+  }
+
+  attribute {
+    name = "first_seen"
+    type = "S"
+  }
+
+  # Exact copies: the image items only (band items carry no sha256).
+  global_secondary_index {
+    name               = "by_sha256"
+    hash_key           = "sha256"
+    range_key          = "first_seen"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["filename"]
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = var.dynamodb_deletion_protection
+
+  tags = {
+    Environment = each.key
+  }
+}

@@ -1,5 +1,7 @@
-# GitHub Actions deploy/CI role, assumed through OIDC (no long-lived keys). It may only upload
-# images under the environment prefixes and read the results tables.
+# GitHub Actions roles, assumed through OIDC (no long-lived keys): one per environment, each
+# trusted for one exact subject (pull requests for beta, pushes to main for prod by default),
+# each allowed to upload under its own prefix and read its own table, nothing else. So a pull
+# request's workflow cannot write to prod.
 
 locals {
   github_oidc_provider_arn = !local.create_ci ? null : (
@@ -20,7 +22,7 @@ resource "aws_iam_openid_connect_provider" "github" {
 }
 
 data "aws_iam_policy_document" "github_assume" {
-  count = local.create_ci ? 1 : 0
+  for_each = local.github_envs
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -37,29 +39,33 @@ data "aws_iam_policy_document" "github_assume" {
     }
 
     condition {
-      test     = "StringLike"
+      test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repo}:*"]
+      values   = ["repo:${var.github_repo}:${var.github_oidc_subjects[each.key]}"]
     }
   }
 }
 
 resource "aws_iam_role" "github" {
-  count = local.create_ci ? 1 : 0
+  for_each = local.github_envs
 
-  name                 = "${var.project}-github-actions"
-  description          = "Assumed by GitHub Actions in ${var.github_repo} via OIDC"
-  assume_role_policy   = data.aws_iam_policy_document.github_assume[0].json
+  name                 = "${var.project}-github-${each.key}"
+  description          = "GitHub Actions in ${var.github_repo} (${var.github_oidc_subjects[each.key]}) uploading to ${each.key}"
+  assume_role_policy   = data.aws_iam_policy_document.github_assume[each.key].json
   max_session_duration = 3600
+
+  tags = {
+    Environment = each.key
+  }
 }
 
 data "aws_iam_policy_document" "github" {
-  count = local.create_ci ? 1 : 0
+  for_each = local.github_envs
 
   statement {
     sid       = "UploadInputImages"
     actions   = ["s3:PutObject"]
-    resources = [for env in values(var.environments) : "${aws_s3_bucket.images.arn}/${env.prefix}*"]
+    resources = ["${aws_s3_bucket.images.arn}/${each.value.prefix}*"]
   }
 
   statement {
@@ -70,10 +76,10 @@ data "aws_iam_policy_document" "github" {
       "dynamodb:Scan",
       "dynamodb:DescribeTable",
     ]
-    resources = concat(
-      [for t in aws_dynamodb_table.results : t.arn],
-      [for t in aws_dynamodb_table.results : "${t.arn}/index/*"],
-    )
+    resources = [
+      aws_dynamodb_table.results[each.key].arn,
+      "${aws_dynamodb_table.results[each.key].arn}/index/*",
+    ]
   }
 
   dynamic "statement" {
@@ -87,9 +93,9 @@ data "aws_iam_policy_document" "github" {
 }
 
 resource "aws_iam_role_policy" "github" {
-  count = local.create_ci ? 1 : 0
+  for_each = local.github_envs
 
-  name   = "${var.project}-github-actions"
-  role   = aws_iam_role.github[0].id
-  policy = data.aws_iam_policy_document.github[0].json
+  name   = "${var.project}-github-${each.key}"
+  role   = aws_iam_role.github[each.key].id
+  policy = data.aws_iam_policy_document.github[each.key].json
 }

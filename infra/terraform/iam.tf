@@ -44,6 +44,21 @@ data "aws_iam_policy_document" "handler" {
     resources = ["${aws_s3_bucket.images.arn}/${each.value.prefix}*"]
   }
 
+  # Without s3:ListBucket S3 answers 403 for a missing key, which looks like a permission
+  # problem (retried); with it, 404, and a deleted image is skipped. S3 evaluates this for a
+  # GetObject of a missing key with s3:prefix = the key, so the prefix condition still holds.
+  statement {
+    sid       = "ListOwnPrefix"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.images.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [each.value.prefix, "${each.value.prefix}*"]
+    }
+  }
+
   statement {
     sid = "WriteOwnTable"
     actions = [
@@ -76,12 +91,44 @@ data "aws_iam_policy_document" "handler" {
   }
 
   dynamic "statement" {
-    for_each = var.analyzer == "rekognition" ? [1] : []
+    for_each = length(local.env_rekognition_actions[each.key]) > 0 ? [1] : []
     content {
-      sid     = "DetectLabels"
-      actions = ["rekognition:DetectLabels"]
-      # DetectLabels supports no resource-level permissions.
+      sid = "Rekognition"
+      # Only the APIs of this environment's analyzers; they support no resource-level permissions.
+      actions   = local.env_rekognition_actions[each.key]
       resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(keys(local.hash_envs), each.key) ? [1] : []
+    content {
+      sid = "OwnHashTable"
+      actions = [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+      ]
+      resources = [
+        aws_dynamodb_table.hashes[each.key].arn,
+        "${aws_dynamodb_table.hashes[each.key].arn}/index/*",
+      ]
+    }
+  }
+
+  # StartLabelDetection names the role Rekognition publishes the job's completion with.
+  dynamic "statement" {
+    for_each = contains(keys(local.video_envs), each.key) ? [1] : []
+    content {
+      sid       = "PassRekognitionVideoRole"
+      actions   = ["iam:PassRole"]
+      resources = [aws_iam_role.rekognition_video[0].arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["rekognition.amazonaws.com"]
+      }
     }
   }
 

@@ -1,13 +1,62 @@
+# Every function's log group, keyed by environment (the handlers) or "<env>-video-jobs"; kept
+# when create_lambdas is false.
 resource "aws_cloudwatch_log_group" "handler" {
-  for_each = var.environments
+  for_each = local.log_groups
 
   #checkov:skip=CKV_AWS_338:Retention is deliberately short (7 days beta, 14 days prod) to bound cost; results of record live in DynamoDB.
   #checkov:skip=CKV_AWS_158:Log lines hold object keys and label names only, no secrets; CloudWatch Logs encrypts at rest by default, a CMK would add a key policy for logs.<region>.amazonaws.com.
-  name              = "/aws/lambda/${local.function_names[each.key]}"
-  retention_in_days = each.value.log_retention_days
+  name              = "/aws/lambda/${each.value.function}"
+  retention_in_days = each.value.retention_days
 
   tags = {
-    Environment = each.key
+    Environment = each.value.environment
+  }
+}
+
+# Zip packages reach Lambda through S3 (direct uploads stop at 50 MB; the bundled zip is larger).
+resource "aws_s3_object" "lambda_package" {
+  count = local.use_zip && var.create_lambdas ? 1 : 0
+
+  bucket      = local.artifacts_bucket
+  key         = local.artifacts_key
+  source      = var.lambda_package_path
+  source_hash = filebase64sha256(var.lambda_package_path)
+  # The images bucket is versioned: each new zip is a new version, and the functions name it.
+}
+
+locals {
+  # Shared by the handlers and the video-job functions.
+  lambda_code = {
+    s3_bucket         = local.use_zip && var.create_lambdas ? aws_s3_object.lambda_package[0].bucket : null
+    s3_key            = local.use_zip && var.create_lambdas ? aws_s3_object.lambda_package[0].key : null
+    s3_object_version = local.use_zip && var.create_lambdas ? aws_s3_object.lambda_package[0].version_id : null
+    source_code_hash  = local.use_zip && var.create_lambdas ? filebase64sha256(var.lambda_package_path) : null
+  }
+  handler_environment = {
+    for env, cfg in local.lambda_envs : env => merge(
+      {
+        EVENTLENS_ENVIRONMENT       = env
+        EVENTLENS_RESULTS_TABLE     = aws_dynamodb_table.results[env].name
+        EVENTLENS_RESULTS_BACKEND   = "dynamodb"
+        EVENTLENS_ANALYZERS         = join(",", local.analyzers[env])
+        EVENTLENS_PREFIX            = cfg.prefix
+        EVENTLENS_FAILURE_TOPIC_ARN = aws_sns_topic.failures.arn
+        EVENTLENS_MIN_CONFIDENCE    = tostring(var.min_confidence)
+        EVENTLENS_MAX_LABELS        = tostring(var.max_labels)
+        EVENTLENS_MAX_PIXELS        = tostring(var.max_pixels)
+        EVENTLENS_TTL_DAYS          = tostring(cfg.ttl_days)
+        # Derived, so that the handler records a failure on the last receive SQS allows.
+        EVENTLENS_MAX_ATTEMPTS = tostring(local.handler_max_attempts)
+      },
+      contains(keys(local.hash_envs), env) ? {
+        EVENTLENS_HASHES_TABLE           = aws_dynamodb_table.hashes[env].name
+        EVENTLENS_DUPLICATE_MAX_DISTANCE = tostring(var.duplicate_max_distance)
+      } : {},
+      contains(keys(local.video_envs), env) ? {
+        EVENTLENS_VIDEO_TOPIC_ARN = aws_sns_topic.video_jobs[0].arn
+        EVENTLENS_VIDEO_ROLE_ARN  = aws_iam_role.rekognition_video[0].arn
+      } : {},
+    )
   }
 }
 
@@ -15,32 +64,28 @@ resource "aws_lambda_function" "handler" {
   for_each = local.lambda_envs
 
   #checkov:skip=CKV_AWS_117:The function only calls regional AWS APIs (S3, DynamoDB, SNS, Rekognition); a VPC would require NAT or five VPC endpoints for no isolation benefit.
-  #checkov:skip=CKV_AWS_115:In sqs mode concurrency is bounded by the event source mapping (sqs_maximum_concurrency); reserved concurrency fails on new accounts whose concurrency quota is 10.
+  #checkov:skip=CKV_AWS_115:Concurrency is capped by var.reserved_concurrency when set (null by default: new accounts have a concurrency quota of 10, and reserving fails below it), and in sqs mode by the event source mapping's maximum concurrency.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the build; the package is built and deployed by the same trusted pipeline.
   #checkov:skip=CKV_AWS_173:Environment variables hold only resource names and tuning knobs, no secrets; they are encrypted at rest with the AWS-managed Lambda key.
-  function_name    = local.function_names[each.key]
-  description      = "eventlens ${each.key}: label images under ${each.value.prefix} into ${each.value.table_name}"
-  role             = aws_iam_role.handler[each.key].arn
-  filename         = var.lambda_package_path
-  source_code_hash = filebase64sha256(var.lambda_package_path)
-  handler          = local.lambda_handler
-  runtime          = var.lambda_runtime
-  architectures    = [var.lambda_architecture]
-  memory_size      = var.lambda_memory_mb
-  timeout          = var.lambda_timeout_seconds
+  function_name = local.function_names[each.key]
+  description   = "eventlens ${each.key}: label images under ${each.value.prefix} into ${each.value.table_name}"
+  role          = aws_iam_role.handler[each.key].arn
+  package_type  = var.package_type
+  # Zip: the object uploaded above; Image: the container image.
+  s3_bucket                      = local.lambda_code.s3_bucket
+  s3_key                         = local.lambda_code.s3_key
+  s3_object_version              = local.lambda_code.s3_object_version
+  source_code_hash               = local.lambda_code.source_code_hash
+  image_uri                      = local.image_uri
+  handler                        = local.use_zip ? local.lambda_handler : null
+  runtime                        = local.use_zip ? var.lambda_runtime : null
+  architectures                  = [var.lambda_architecture]
+  memory_size                    = var.lambda_memory_mb
+  timeout                        = var.lambda_timeout_seconds
+  reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1)
 
   environment {
-    variables = {
-      EVENTLENS_ENVIRONMENT       = each.key
-      EVENTLENS_RESULTS_TABLE     = aws_dynamodb_table.results[each.key].name
-      EVENTLENS_RESULTS_BACKEND   = "dynamodb"
-      EVENTLENS_ANALYZER          = var.analyzer
-      EVENTLENS_PREFIX            = each.value.prefix
-      EVENTLENS_FAILURE_TOPIC_ARN = aws_sns_topic.failures.arn
-      EVENTLENS_MIN_CONFIDENCE    = tostring(var.min_confidence)
-      EVENTLENS_MAX_LABELS        = tostring(var.max_labels)
-      EVENTLENS_TTL_DAYS          = tostring(each.value.ttl_days)
-    }
+    variables = local.handler_environment[each.key]
   }
 
   tracing_config {
@@ -56,9 +101,17 @@ resource "aws_lambda_function" "handler" {
     Environment = each.key
   }
 
+  lifecycle {
+    precondition {
+      condition     = local.use_zip || local.image_uri != null
+      error_message = "package_type = \"Image\" needs lambda_image_uri, or lambda_image_tag of an image pushed to the module's ECR repository (output ecr_repository_url)."
+    }
+  }
+
   depends_on = [
     aws_cloudwatch_log_group.handler,
     aws_iam_role_policy.handler,
+    aws_ecr_repository_policy.lambda,
   ]
 }
 

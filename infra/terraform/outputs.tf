@@ -35,10 +35,35 @@ output "function_names" {
 
 output "log_group_names" {
   description = "CloudWatch log group per environment."
-  value       = { for env, g in aws_cloudwatch_log_group.handler : env => g.name }
+  value       = { for env, _ in var.environments : env => aws_cloudwatch_log_group.handler[env].name }
 }
 
-output "github_actions_role_arn" {
-  description = "Role for GitHub Actions (set it as the repository variable AWS_ROLE_ARN); null without github_repo."
-  value       = local.create_ci ? aws_iam_role.github[0].arn : null
+output "github_actions_role_arns" {
+  description = "GitHub Actions role per environment (repository variables AWS_BETA_ROLE_ARN for pull requests, AWS_PROD_ROLE_ARN for main); empty without github_repo."
+  value       = { for env, role in aws_iam_role.github : env => role.arn }
+}
+
+output "lambda_package_s3_uri" {
+  description = "Where the Lambda zip was uploaded (Zip packages); null for images."
+  value       = length(aws_s3_object.lambda_package) > 0 ? "s3://${aws_s3_object.lambda_package[0].bucket}/${aws_s3_object.lambda_package[0].key}" : null
+}
+
+output "ecr_repository_url" {
+  description = "Push the Lambda container image here (package_type = \"Image\"); null otherwise."
+  value       = length(aws_ecr_repository.lambda) > 0 ? aws_ecr_repository.lambda[0].repository_url : null
+}
+
+output "hash_table_names" {
+  description = "The duplicates analyzer's DynamoDB table per environment that runs it."
+  value       = { for env, t in aws_dynamodb_table.hashes : env => t.name }
+}
+
+output "video_job_function_names" {
+  description = "The function storing Rekognition Video results, per environment that runs rekognition-video."
+  value       = { for env, f in aws_lambda_function.video_jobs : env => f.function_name }
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard: throughput, errors, duration and DLQ depth per environment."
+  value       = aws_cloudwatch_dashboard.main.dashboard_name
 }

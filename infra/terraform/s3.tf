@@ -109,6 +109,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     }
   }
 
+  # Every deployment uploads a new version of the Lambda zip: keep the old ones a month.
+  dynamic "rule" {
+    for_each = var.lambda_artifacts_bucket == null && var.lambda_artifacts_prefix != "" ? [1] : []
+    content {
+      id     = "lambda-artifacts"
+      status = "Enabled"
+
+      filter {
+        prefix = var.lambda_artifacts_prefix
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = 30
+      }
+
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 7
+      }
+    }
+  }
+
   rule {
     id     = "abort-incomplete-uploads"
     status = "Enabled"

@@ -92,13 +92,54 @@ variable "trigger_mode" {
 }
 
 variable "analyzer" {
-  description = "Label source used by the Lambdas: \"rekognition\" (Amazon Rekognition DetectLabels) or \"bundled\" (model shipped in the Lambda package)."
+  description = "Label source of environments that `analyzers` does not list: \"rekognition\" (Amazon Rekognition DetectLabels) or \"bundled\" (model shipped in the Lambda package)."
   type        = string
   default     = "rekognition"
 
   validation {
     condition     = contains(["rekognition", "bundled"], var.analyzer)
     error_message = "analyzer must be \"rekognition\" or \"bundled\"."
+  }
+}
+
+variable "analyzers" {
+  description = "Analyzers per environment, as EVENTLENS_ANALYZERS names them (the first supplies the labels), e.g. { beta = [\"rekognition\", \"rekognition-faces\", \"duplicates\"] }. Environments not listed get [analyzer]. The Lambda package must carry them (`eventlens aws package --analyzers ...`); each Rekognition one adds its API to the role, `duplicates` a hash table, `rekognition-video` the Rekognition Video completion topic and function."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition = alltrue([for names in values(var.analyzers) : length(names) > 0 && alltrue([for n in names : contains([
+      "rekognition", "rekognition-faces", "rekognition-text", "rekognition-moderation", "rekognition-video",
+      "labels", "bundled", "faces", "text", "video", "duplicates",
+    ], n)])])
+    error_message = "analyzers: each list needs at least one of rekognition, rekognition-faces, rekognition-text, rekognition-moderation, rekognition-video, labels (bundled), faces, text, video, duplicates."
+  }
+
+  validation {
+    condition     = alltrue([for env in keys(var.analyzers) : contains(keys(var.environments), env)])
+    error_message = "analyzers: every key must be an environment of var.environments."
+  }
+}
+
+variable "max_pixels" {
+  description = "Largest image canvas analysed (EVENTLENS_MAX_PIXELS); larger ones get an error record."
+  type        = number
+  default     = 120000000
+
+  validation {
+    condition     = var.max_pixels >= 1
+    error_message = "max_pixels must be at least 1."
+  }
+}
+
+variable "duplicate_max_distance" {
+  description = "duplicates analyzer: the largest pHash distance (bits) counted as a near copy; the DynamoDB index finds up to 7."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.duplicate_max_distance >= 0 && var.duplicate_max_distance <= 7
+    error_message = "duplicate_max_distance must be between 0 and 7 (the hash table's 8 pHash bands find near copies up to 7 bits apart)."
   }
 }
 
@@ -132,10 +173,55 @@ variable "create_lambdas" {
   default     = true
 }
 
+variable "package_type" {
+  description = "How the code reaches Lambda: \"Zip\" (the zip at lambda_package_path, uploaded to S3 by this module; 250 MB unzipped) or \"Image\" (a container image in ECR, 10 GB; see infra/lambda-image)."
+  type        = string
+  default     = "Zip"
+
+  validation {
+    condition     = contains(["Zip", "Image"], var.package_type)
+    error_message = "package_type must be \"Zip\" or \"Image\"."
+  }
+}
+
 variable "lambda_package_path" {
-  description = "Path of the Lambda zip built by `eventlens aws package --out dist/lambda.zip`."
+  description = "Zip packages: path of the zip built by `eventlens aws package --out dist/lambda.zip`, uploaded to lambda_artifacts_bucket."
   type        = string
   default     = "../../dist/lambda.zip"
+}
+
+variable "lambda_artifacts_bucket" {
+  description = "Zip packages: bucket the zip is uploaded to (yours, existing). null = the images bucket, under lambda_artifacts_prefix (outside the analysed prefixes)."
+  type        = string
+  default     = null
+}
+
+variable "lambda_artifacts_prefix" {
+  description = "Zip packages: key prefix of the uploaded zip."
+  type        = string
+  default     = "lambda-artifacts/"
+
+  validation {
+    condition     = var.lambda_artifacts_prefix == "" || endswith(var.lambda_artifacts_prefix, "/")
+    error_message = "lambda_artifacts_prefix must be empty or end with '/'."
+  }
+
+  validation {
+    condition     = !startswith(var.lambda_artifacts_prefix, "rekognition-input/")
+    error_message = "lambda_artifacts_prefix must lie outside the analysed rekognition-input/ prefixes."
+  }
+}
+
+variable "lambda_image_uri" {
+  description = "Image packages: the image to run (REPOSITORY_URI:TAG or @sha256:...). null = the module's ECR repository with lambda_image_tag."
+  type        = string
+  default     = null
+}
+
+variable "lambda_image_tag" {
+  description = "Image packages: tag pushed to the module's ECR repository (tags are immutable: use a new one per build, e.g. the git commit)."
+  type        = string
+  default     = null
 }
 
 variable "lambda_runtime" {
@@ -150,8 +236,10 @@ variable "lambda_runtime" {
 
   # onnxruntime >= 1.17 has no wheels for python3.11's Amazon Linux 2 (glibc 2.26)
   validation {
-    condition     = !(var.analyzer == "bundled" && var.lambda_runtime == "python3.11")
-    error_message = "analyzer = \"bundled\" needs lambda_runtime python3.12 or later (onnxruntime does not run on python3.11's Amazon Linux 2)."
+    condition = !(var.lambda_runtime == "python3.11" && (var.analyzer == "bundled" || anytrue([
+      for names in values(var.analyzers) : length(setintersection(names, ["labels", "bundled", "faces", "text", "video"])) > 0
+    ])))
+    error_message = "analyzer = \"bundled\" (or a bundled analyzer in analyzers: labels, faces, text, video) needs lambda_runtime python3.12 or later (onnxruntime does not run on python3.11's Amazon Linux 2)."
   }
 }
 
@@ -169,6 +257,23 @@ variable "lambda_timeout_seconds" {
   validation {
     condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900
     error_message = "lambda_timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for (and capping) each environment's function; null = unreserved, 0 = stopped. Size it to Rekognition's TPS quota: concurrency x images per second per execution x Rekognition calls per image <= the quota (see docs/deploy.md)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 0
+    error_message = "reserved_concurrency must be null or at least 0."
+  }
+
+  # Below the event source mapping's maximum, SQS batches get throttled and count as receives.
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.trigger_mode == "direct" || var.reserved_concurrency == 0 || var.reserved_concurrency >= var.sqs_maximum_concurrency
+    error_message = "reserved_concurrency must be at least sqs_maximum_concurrency in sqs mode (throttled batches go back to the queue and use up their receives)."
   }
 }
 
@@ -193,6 +298,17 @@ variable "sqs_max_receive_count" {
   validation {
     condition     = var.sqs_max_receive_count >= 1 && var.sqs_max_receive_count <= 1000
     error_message = "sqs_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "handler_max_attempts" {
+  description = "SQS receives after which the handler writes an error record and publishes the failure instead of leaving the message for another try (EVENTLENS_MAX_ATTEMPTS). null = sqs_max_receive_count, so a failing image gets its error record before SQS would move it to the DLQ."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.handler_max_attempts == null ? true : var.handler_max_attempts >= 1 && var.handler_max_attempts <= var.sqs_max_receive_count
+    error_message = "handler_max_attempts must be between 1 and sqs_max_receive_count: with more, SQS moves a failing message to the DLQ before the handler writes its error record or publishes the failure."
   }
 }
 
@@ -272,13 +388,32 @@ variable "alarm_period_seconds" {
 # --- GitHub Actions -----------------------------------------------------------------------
 
 variable "github_repo" {
-  description = "GitHub repository (OWNER/REPO) whose workflows may assume the CI role. null = no CI role."
+  description = "GitHub repository (OWNER/REPO) whose workflows may assume the CI roles. null = no CI roles."
   type        = string
   default     = null
 
   validation {
     condition     = var.github_repo == null || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repo))
     error_message = "github_repo must look like OWNER/REPO."
+  }
+}
+
+variable "github_oidc_subjects" {
+  description = "Per environment, the GitHub OIDC subject (after repo:OWNER/REPO:) allowed to assume that environment's CI role, which may upload to its prefix and read its table only. Environments not listed get no CI role."
+  type        = map(string)
+  default = {
+    beta = "pull_request"        # workflows run for pull requests
+    prod = "ref:refs/heads/main" # workflows run for pushes to main
+  }
+
+  validation {
+    condition     = alltrue([for env in keys(var.github_oidc_subjects) : contains(keys(var.environments), env)])
+    error_message = "github_oidc_subjects: every key must be an environment of var.environments."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.github_oidc_subjects) : length(s) > 0 && !strcontains(s, "*") && !strcontains(s, "?")])
+    error_message = "github_oidc_subjects: exact subjects only (no wildcards), e.g. pull_request or ref:refs/heads/main."
   }
 }
 

@@ -201,17 +201,18 @@ class Pipeline:
         ):
             return Outcome(event, Action.UNCHANGED, existing, reason="same object version")
         try:
-            data, info = self.storage.read(event.key, max_bytes=self.options.max_bytes)
+            data, info = self._fetch(route.environment, media, event.key)
         except ObjectTooLarge as exc:
             return self._error_record(event, route, str(exc), started)
         except ObjectUnavailable as exc:
             return Outcome(event, Action.SKIPPED, reason=str(exc))
         except OSError as exc:
             return Outcome(event, Action.RETRY, reason=f"read failed: {exc}", error=exc)
-        sha256 = hashlib.sha256(data).hexdigest()
+        sha256 = hashlib.sha256(data).hexdigest() if data is not None else ""
         if (
             not force
             and existing is not None
+            and sha256
             and existing.sha256 == sha256
             and existing.model_version == version
         ):
@@ -223,7 +224,7 @@ class Pipeline:
                                 sequencer=event.sequencer or existing.sequencer)  # fmt: skip
             return _Write(refreshed, Action.UNCHANGED, "same bytes")
         image = ImageInput(
-            data, event.key, self.storage.bucket, self.options.max_pixels,
+            data or b"", event.key, self.storage.bucket, self.options.max_pixels,
             environment=route.environment, media=media,
         )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
@@ -240,6 +241,13 @@ class Pipeline:
         marked = replace(existing, deleted_at=deleted_at,
                          sequencer=event.sequencer or existing.sequencer)  # fmt: skip
         return _Write(marked, Action.DELETED, "object removed")
+
+    def _fetch(self, environment: str, media: str, key: str) -> tuple[bytes | None, ObjectInfo]:
+        """The object's bytes, or None and only its metadata when no analyzer of this media
+        reads them (the record's sha256 is then empty)."""
+        if any(a.reads_bytes for a in self._analyzers_for(environment) if media in a.media):
+            return self.storage.read(key, max_bytes=self.options.max_bytes)
+        return None, self.storage.stat(key)
 
     def _analyze(self, environment: str, items: list[_Work]) -> list[Record | Outcome]:
         analyzers = self._analyzers_for(environment)

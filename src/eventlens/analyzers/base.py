@@ -26,6 +26,9 @@ class Analyzer(ABC):
     method: str = ""
     #: Media kinds this analyzer accepts (``ImageInput.media``); the pipeline skips the others.
     media: ClassVar[frozenset[str]] = frozenset({"image"})
+    #: False for analyzers that never look at the bytes (a cloud service reading the object
+    #: itself): when no analyzer of a media kind reads them, the pipeline does not download it.
+    reads_bytes: ClassVar[bool] = True
 
     @property
     @abstractmethod

@@ -25,6 +25,10 @@ class AnalyzerSettings:
     video_frame_analyzer: str = "labels"
     #: set by ``build``: returns the shared instance of another analyzer (video → labels)
     resolve: Callable[[str], Analyzer] | None = None
+    #: rekognition-video: the SNS topic Rekognition announces finished jobs on, and the IAM
+    #: role it publishes with
+    video_topic_arn: str | None = None
+    video_role_arn: str | None = None
 
 
 def _labels(settings: AnalyzerSettings) -> Analyzer:
@@ -79,6 +83,30 @@ def _rekognition(settings: AnalyzerSettings) -> Analyzer:
     )
 
 
+def _rekognition_faces(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.rekognition import RekognitionFaceAnalyzer
+
+    return RekognitionFaceAnalyzer()
+
+
+def _rekognition_text(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.rekognition import RekognitionTextAnalyzer
+
+    return RekognitionTextAnalyzer()
+
+
+def _rekognition_moderation(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.rekognition import RekognitionModerationAnalyzer
+
+    return RekognitionModerationAnalyzer()
+
+
+def _rekognition_video(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.rekognition_video import RekognitionVideoAnalyzer
+
+    return RekognitionVideoAnalyzer(settings.video_topic_arn, settings.video_role_arn)
+
+
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
     "text": _text,
@@ -87,6 +115,10 @@ FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "duplicates": _duplicates,
     "video": _video,
     "rekognition": _rekognition,
+    "rekognition-faces": _rekognition_faces,
+    "rekognition-text": _rekognition_text,
+    "rekognition-moderation": _rekognition_moderation,
+    "rekognition-video": _rekognition_video,
 }
 
 

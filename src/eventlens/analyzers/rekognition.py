@@ -1,15 +1,18 @@
-"""Amazon Rekognition DetectLabels as an analyzer (boto3, imported lazily).
+"""Amazon Rekognition Image as analyzers (boto3, imported lazily): DetectLabels, DetectFaces,
+DetectText and DetectModerationLabels.
 
-The analyzer never learns about S3 as a storage: it receives an opaque bucket + key on the
+An analyzer never learns about S3 as a storage: it receives an opaque bucket + key on the
 ``ImageInput``. When the bucket looks like an S3 bucket name it asks Rekognition to read the
 object itself (``Image.S3Object``, up to 15 MB); otherwise it sends the bytes (``Image.Bytes``,
-up to 5 MB). Labels are normalised to the bundled analyzer's shape.
+up to 5 MB). Each writes the same fields as its offline counterpart (``labels``, ``faces``,
+``text``, ``moderation``), whose shapes are Rekognition's, so records and searches do not
+depend on where the analysis ran.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
 from eventlens.aws.clients import client as make_client
@@ -29,39 +32,50 @@ def is_s3_bucket_name(bucket: str) -> bool:
     return bool(_BUCKET_NAME.match(bucket)) and ".." not in bucket
 
 
+def _names(items: Any) -> list[dict[str, str]]:
+    return [{"Name": str(item.get("Name", ""))} for item in items or []]
+
+
+def _box(box: Any) -> dict[str, float]:
+    return {k: float(v) for k, v in (box or {}).items()}
+
+
+def _confidence(value: Any) -> float:
+    return round(float(value or 0.0), 4)
+
+
 def normalise_label(label: dict[str, Any]) -> dict[str, Any]:
     """A DetectLabels label with exactly the keys the bundled analyzer writes."""
     return {
         "Name": str(label.get("Name", "")),
-        "Confidence": round(float(label.get("Confidence", 0.0)), 4),
+        "Confidence": _confidence(label.get("Confidence")),
         "Instances": [
             {
-                "BoundingBox": {k: float(v) for k, v in (i.get("BoundingBox") or {}).items()},
-                "Confidence": round(float(i.get("Confidence", 0.0)), 4),
+                "BoundingBox": _box(i.get("BoundingBox")),
+                "Confidence": _confidence(i.get("Confidence")),
             }
             for i in label.get("Instances") or []
         ],
-        "Parents": [{"Name": str(p.get("Name", ""))} for p in label.get("Parents") or []],
-        "Aliases": [{"Name": str(a.get("Name", ""))} for a in label.get("Aliases") or []],
-        "Categories": [{"Name": str(c.get("Name", ""))} for c in label.get("Categories") or []],
+        "Parents": _names(label.get("Parents")),
+        "Aliases": _names(label.get("Aliases")),
+        "Categories": _names(label.get("Categories")),
     }
 
 
-class RekognitionAnalyzer(Analyzer):
-    name = "labels"
-    method = "rekognition"
+class RekognitionImageAnalyzer(Analyzer):
+    """One Rekognition Image operation: client, image argument, error mapping, and the lowest
+    confidence kept."""
+
+    operation: ClassVar[str] = ""  # the boto3 method, e.g. "detect_faces"
 
     def __init__(
         self,
-        max_labels: int = 10,
-        min_confidence: float = 55.0,
+        min_confidence: float,
         client: Any | None = None,
         *,
         use_s3_object: bool = True,
         max_attempts: int = 8,
     ) -> None:
-        check_label_limits(max_labels, min_confidence)
-        self.max_labels = max_labels
         self.min_confidence = min_confidence
         self.use_s3_object = use_s3_object
         self.max_attempts = max_attempts
@@ -69,7 +83,7 @@ class RekognitionAnalyzer(Analyzer):
 
     @property
     def model_version(self) -> str:
-        return f"rekognition-detect-labels/max{self.max_labels}-min{self.min_confidence:g}"
+        return f"rekognition-{self.operation.replace('_', '-')}/min{self.min_confidence:g}"
 
     @property
     def client(self) -> Any:
@@ -92,22 +106,159 @@ class RekognitionAnalyzer(Analyzer):
             )
         return {"Bytes": image.data}
 
-    def analyze(self, image: ImageInput) -> Findings:
+    def call(self, image: ImageInput, **parameters: Any) -> dict[str, Any]:
         probe(image.data, max_pixels=image.max_pixels)  # reject non-images without an API call
         try:
-            response = self.client.detect_labels(
-                Image=self.image_argument(image),
-                MaxLabels=self.max_labels,
-                MinConfidence=self.min_confidence,
+            response: dict[str, Any] = getattr(self.client, self.operation)(
+                Image=self.image_argument(image), **parameters
             )
         except Exception as exc:
             code = error_code(exc)
             if code in REJECTED:
                 raise ImageRejected(f"Rekognition rejected the image: {code}") from exc
             raise
+        return response
+
+
+class RekognitionAnalyzer(RekognitionImageAnalyzer):
+    """DetectLabels, normalised to the bundled label analyzer's shape."""
+
+    name = "labels"
+    method = "rekognition"
+    operation = "detect_labels"
+
+    def __init__(
+        self,
+        max_labels: int = 10,
+        min_confidence: float = 55.0,
+        client: Any | None = None,
+        *,
+        use_s3_object: bool = True,
+        max_attempts: int = 8,
+    ) -> None:
+        check_label_limits(max_labels, min_confidence)
+        super().__init__(
+            min_confidence, client, use_s3_object=use_s3_object, max_attempts=max_attempts
+        )
+        self.max_labels = max_labels
+
+    @property
+    def model_version(self) -> str:
+        return f"rekognition-detect-labels/max{self.max_labels}-min{self.min_confidence:g}"
+
+    def analyze(self, image: ImageInput) -> Findings:
+        response = self.call(image, MaxLabels=self.max_labels, MinConfidence=self.min_confidence)
         labels = [normalise_label(label) for label in response.get("Labels", [])]
         labels = [label for label in labels if label["Confidence"] >= self.min_confidence]
         return {
             "Labels": labels[: self.max_labels],
             "LabelModelVersion": str(response.get("LabelModelVersion", "")),
+        }
+
+
+class RekognitionFaceAnalyzer(RekognitionImageAnalyzer):
+    """DetectFaces: ``FaceDetails`` with ``BoundingBox``, ``Confidence`` and ``Landmarks``, the
+    fields the offline ``faces`` analyzer writes, kept above the same default confidence."""
+
+    name = "faces"
+    method = "rekognition-detect-faces"
+    operation = "detect_faces"
+
+    def __init__(self, min_confidence: float = 90.0, client: Any | None = None) -> None:
+        super().__init__(min_confidence, client)
+
+    def analyze(self, image: ImageInput) -> Findings:
+        response = self.call(image, Attributes=["DEFAULT"])
+        details = [
+            _face(face)
+            for face in response.get("FaceDetails", [])
+            if float(face.get("Confidence", 0.0)) >= self.min_confidence
+        ]
+        details.sort(key=lambda face: -face["Confidence"])
+        return {
+            "FaceDetails": details,
+            "FaceModelVersion": str(response.get("FaceModelVersion") or self.model_version),
+        }
+
+
+def _face(face: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "BoundingBox": _box(face.get("BoundingBox")),
+        "Confidence": _confidence(face.get("Confidence")),
+        "Landmarks": [
+            {
+                "Type": str(m.get("Type", "")),
+                "X": float(m.get("X", 0.0)),
+                "Y": float(m.get("Y", 0.0)),
+            }
+            for m in face.get("Landmarks") or []
+        ],
+    }
+
+
+class RekognitionTextAnalyzer(RekognitionImageAnalyzer):
+    """DetectText: ``TextDetections`` (LINEs, then WORDs pointing at them with ``ParentId``)."""
+
+    name = "text"
+    method = "rekognition-detect-text"
+    operation = "detect_text"
+
+    def __init__(self, min_confidence: float = 0.0, client: Any | None = None) -> None:
+        super().__init__(min_confidence, client)
+
+    def analyze(self, image: ImageInput) -> Findings:
+        response = self.call(image)
+        detections = []
+        for item in response.get("TextDetections", []):
+            if float(item.get("Confidence", 0.0)) < self.min_confidence:
+                continue
+            geometry = item.get("Geometry") or {}
+            detection: dict[str, Any] = {
+                "DetectedText": str(item.get("DetectedText", "")),
+                "Type": str(item.get("Type", "")),
+                "Id": int(item.get("Id", 0)),
+                "Confidence": _confidence(item.get("Confidence")),
+                "Geometry": {
+                    "BoundingBox": _box(geometry.get("BoundingBox")),
+                    "Polygon": [
+                        {"X": float(p.get("X", 0.0)), "Y": float(p.get("Y", 0.0))}
+                        for p in geometry.get("Polygon") or []
+                    ],
+                },
+            }
+            if "ParentId" in item:
+                detection["ParentId"] = int(item["ParentId"])
+            detections.append(detection)
+        return {
+            "TextDetections": detections,
+            "TextModelVersion": str(response.get("TextModelVersion") or self.model_version),
+        }
+
+
+class RekognitionModerationAnalyzer(RekognitionImageAnalyzer):
+    """DetectModerationLabels: ``ModerationLabels`` with ``Name``, ``Confidence`` and
+    ``ParentName`` ("" for a top-level category)."""
+
+    name = "moderation"
+    method = "rekognition-detect-moderation-labels"
+    operation = "detect_moderation_labels"
+
+    def __init__(self, min_confidence: float = 50.0, client: Any | None = None) -> None:
+        super().__init__(min_confidence, client)
+
+    def analyze(self, image: ImageInput) -> Findings:
+        response = self.call(image, MinConfidence=self.min_confidence)
+        labels = [
+            {
+                "Name": str(label.get("Name", "")),
+                "Confidence": _confidence(label.get("Confidence")),
+                "ParentName": str(label.get("ParentName", "")),
+            }
+            for label in response.get("ModerationLabels", [])
+        ]
+        return {
+            "ModerationLabels": labels,
+            "ModerationModelVersion": str(
+                response.get("ModerationModelVersion") or self.model_version
+            ),
         }

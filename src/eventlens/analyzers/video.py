@@ -83,14 +83,7 @@ class VideoAnalyzer(Analyzer):
         }
 
     def record_labels(self, findings: Findings) -> list[dict[str, Any]]:
-        """One DetectLabels-shaped label per name over the whole video (its best confidence),
-        so ``eventlens results search --label`` finds videos too."""
-        best: dict[str, dict[str, Any]] = {}
-        for item in findings.get("Labels", []):
-            label = item["Label"]
-            if label["Name"] not in best or label["Confidence"] > best[label["Name"]]["Confidence"]:
-                best[label["Name"]] = {**label, "Instances": []}
-        return sorted(best.values(), key=lambda label: -float(label["Confidence"]))
+        return best_labels(findings)
 
     def _sampled(self, container: Any, stream: Any) -> Iterator[tuple[int, Any]]:
         """(timestamp ms, frame) for the first frame at or after each sampling instant."""
@@ -142,6 +135,17 @@ class VideoAnalyzer(Analyzer):
                     }
                 )
         return out
+
+
+def best_labels(findings: Findings) -> list[dict[str, Any]]:
+    """One DetectLabels-shaped label per name over the whole video (its best confidence), so
+    ``eventlens results search --label`` finds videos too."""
+    best: dict[str, dict[str, Any]] = {}
+    for item in findings.get("Labels", []):
+        label = item["Label"]
+        if label["Name"] not in best or label["Confidence"] > best[label["Name"]]["Confidence"]:
+            best[label["Name"]] = {**label, "Instances": []}
+    return sorted(best.values(), key=lambda label: -float(label["Confidence"]))
 
 
 def _metadata(container: Any, stream: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,13 @@ class RetryLater(RuntimeError):
 
 @dataclass(slots=True)
 class BatchResult:
-    outcomes: list[tuple[Outcome, float]] = field(default_factory=list)  # (outcome, ms)
+    outcomes: list[observability.Reported] = field(default_factory=list)
     failed_message_ids: list[str] = field(default_factory=list)
     succeeded_message_ids: list[str] = field(default_factory=list)
 
     @property
     def retry(self) -> list[Outcome]:
-        return [o for o, _ in self.outcomes if o.action is Action.RETRY]
+        return [r.outcome for r in self.outcomes if r.outcome.action is Action.RETRY]
 
     def lambda_response(self) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": i} for i in self.failed_message_ids]}
@@ -67,51 +67,43 @@ class AwsApp:
         self,
         settings: AwsSettings,
         results: ResultStore,
-        analyzer: Analyzer,
+        analyzers: Sequence[Analyzer],
         notifier: Notifier | None = None,
         storage_factory: StorageFactory | None = None,
-        emit: observability.Emit | None = None,
     ) -> None:
+        """``analyzers``: this environment's, in order; the first one supplies the labels."""
         self.settings = settings
         self.results = results
-        self.analyzer = analyzer
+        self.analyzers = list(analyzers)
         self.notifier = notifier or LogNotifier()
         self.router = Router([Route(settings.key_prefix, settings.environment, settings.table)])
         self._storage_factory = storage_factory or _s3_store
         self._pipelines: dict[str, Pipeline] = {}
-        self._emit = emit
 
     @classmethod
-    def from_settings(
-        cls, settings: AwsSettings, *, emit: observability.Emit | None = None
-    ) -> AwsApp:
+    def from_settings(cls, settings: AwsSettings) -> AwsApp:
         from eventlens.aws.sns import SnsNotifier
         from eventlens.results.dynamodb import DynamoDBResultStore
 
         use_packaged_model_cache()
-        analyzer = registry.create(
-            settings.analyzer_name,
-            registry.AnalyzerSettings(
-                max_labels=settings.max_labels, min_confidence=settings.min_confidence
-            ),
-        )
         notifier: Notifier = (
             SnsNotifier(settings.failure_topic_arn) if settings.failure_topic_arn else LogNotifier()
         )
         results = DynamoDBResultStore({settings.environment: settings.table})
-        return cls(settings, results, analyzer, notifier, emit=emit)
+        return cls(settings, results, build_analyzers(settings), notifier)
 
     def pipeline_for(self, bucket: str) -> Pipeline:
-        """One pipeline per source bucket; the analyzer and the results store are shared."""
+        """One pipeline per source bucket; the analyzers and the results store are shared."""
         if bucket not in self._pipelines:
             self._pipelines[bucket] = Pipeline(
                 self._storage_factory(bucket),
                 self.results,
-                {self.settings.environment: [self.analyzer]},
+                {self.settings.environment: self.analyzers},
                 router=self.router,
                 notifier=self.notifier,
                 options=PipelineOptions(
                     max_bytes=self.settings.max_bytes,
+                    max_pixels=self.settings.max_pixels,
                     branch=self.settings.branch,
                     ttl_days=self.settings.ttl_days,
                 ),
@@ -132,14 +124,10 @@ class AwsApp:
             for item, outcome, ms in self._process(pipeline, fresh) + self._give_up(pipeline, dead):
                 if outcome.action is Action.RETRY and item.message_id is not None:
                     failed.add(item.message_id)
-                result.outcomes.append((outcome, ms))
+                result.outcomes.append(observability.Reported(outcome, ms, correlation_id(item)))
         result.failed_message_ids = [m for m in batch.message_ids if m in failed]
         result.succeeded_message_ids = [m for m in batch.message_ids if m not in failed]
-        observability.report(
-            result.outcomes,
-            self.settings.environment,
-            **({"emit": self._emit} if self._emit else {}),
-        )
+        observability.report(result.outcomes, self.settings.environment)
         return result
 
     def _process(
@@ -180,6 +168,31 @@ class AwsApp:
 
     def _exhausted(self, item: SourcedEvent) -> bool:
         return item.message_id is not None and item.receive_count >= self.settings.max_attempts
+
+
+def build_analyzers(settings: AwsSettings) -> list[Analyzer]:
+    """The environment's analyzers (``EVENTLENS_ANALYZERS``); ``duplicates`` looks earlier
+    images up in the environment's DynamoDB hash table."""
+    names = settings.analyzer_names
+    options = registry.AnalyzerSettings(
+        max_labels=settings.max_labels,
+        min_confidence=settings.min_confidence,
+        duplicate_max_distance=settings.duplicate_max_distance,
+        video_topic_arn=settings.video_topic_arn,
+        video_role_arn=settings.video_role_arn,
+    )
+    if "duplicates" in names:
+        from eventlens.results.dynamodb_hashes import DynamoDBHashIndex
+
+        DynamoDBHashIndex.check_distance(settings.duplicate_max_distance)
+        index = DynamoDBHashIndex({settings.environment: settings.hash_table})
+        options = replace(options, hash_index=index)
+    return registry.build({settings.environment: names}, options)[settings.environment]
+
+
+def correlation_id(item: SourcedEvent) -> str:
+    """What ties an outcome's log line to its delivery: the SQS message, else the S3 event."""
+    return item.message_id or item.event.sequencer or item.event.key
 
 
 def log_unparseable(batch: ParsedBatch) -> None:

@@ -21,17 +21,13 @@ analyzer and prefix (see ``eventlens.aws.settings``). The pipeline is built once
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 from typing import Any
 
+from eventlens.aws import observability
 from eventlens.aws.app import AwsApp, RetryLater, describe, log_unparseable
 from eventlens.aws.settings import AwsSettings
 from eventlens.events.s3 import parse_lambda_event
-
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # the runtime's root handler: show our warnings
-    logging.getLogger("eventlens").setLevel(logging.INFO)
 
 _app: AwsApp | None = None
 _lock = threading.Lock()
@@ -53,7 +49,7 @@ def reset() -> None:
         _app = None
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     batch = parse_lambda_event(event)
     if not batch.is_sqs and not batch.events:
         # nothing to do; and not building the app here means a broken configuration cannot
@@ -67,3 +63,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if result.retry:
         raise RetryLater(f"{len(result.retry)} event(s) to retry: {describe(result.retry)}")
     return {"processed": len(result.outcomes)}
+
+
+#: The entry point; in Lambda with Powertools' JSON logs and the invocation's context.
+handler = observability.lambda_entry(handle)

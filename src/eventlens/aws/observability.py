@@ -1,98 +1,119 @@
-"""Structured JSON logs (one line per outcome) and CloudWatch Embedded Metric Format."""
+"""Logs and metrics the AWS way, with Powertools for AWS Lambda (Python).
+
+* **Logs**: one line per outcome on the ``eventlens.aws.outcomes`` logger with ``key``,
+  ``bucket``, ``env``, ``action``, ``duration_ms``, ``error``, ``reason``, ``labels`` and a
+  ``correlation_id`` (the SQS message id, else the S3 sequencer, else the key). In Lambda and
+  in ``eventlens worker``, ``structured_logs()`` puts Powertools' Logger on the ``eventlens``
+  logger, so every eventlens line is JSON on stdout with ``service``, ``level``, ``timestamp``,
+  and, through ``lambda_entry``, the invocation's ``function_request_id`` and ``cold_start``.
+* **Metrics**: CloudWatch Embedded Metric Format through Powertools' Metrics: namespace
+  ``eventlens``, dimensions ``environment`` and ``service``; counts ``Processed``, ``Failed``,
+  ``Retried``, ``Skipped``, ``Unchanged`` per batch and one ``DurationMs`` value per analysed
+  image, flushed at the end of every batch.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
+import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from eventlens.pipeline import Action, Outcome
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+
 NAMESPACE = "eventlens"
-EMF_VALUES_LIMIT = 100  # CloudWatch accepts at most 100 values per metric per document
+SERVICE = "eventlens"
+COUNTS = (
+    ("Processed", Action.STORED),
+    ("Failed", Action.FAILED),
+    ("Retried", Action.RETRY),
+    ("Skipped", Action.SKIPPED),
+    ("Unchanged", Action.UNCHANGED),
+)
+LEVELS = {Action.FAILED: logging.ERROR, Action.RETRY: logging.WARNING}
 
-Emit = Callable[[str], None]
+log = logging.getLogger("eventlens.aws.outcomes")
+F = TypeVar("F", bound=Callable[..., Any])
+_metrics: Metrics | None = None
+_logger: Logger | None = None
 
 
-def _stdout(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+@dataclass(frozen=True, slots=True)
+class Reported:
+    outcome: Outcome
+    duration_ms: float
+    correlation_id: str
 
 
-def outcome_line(outcome: Outcome, environment: str, duration_ms: float) -> dict[str, Any]:
-    record = outcome.record
+def outcome_fields(item: Reported, environment: str) -> dict[str, Any]:
+    outcome, record = item.outcome, item.outcome.record
     error = None
     if outcome.action in (Action.FAILED, Action.RETRY):
         error = (record.error if record is not None else None) or outcome.reason
     return {
-        "level": "ERROR"
-        if outcome.action is Action.FAILED
-        else ("WARNING" if outcome.action is Action.RETRY else "INFO"),
-        "message": "outcome",
+        "correlation_id": item.correlation_id,
         "key": outcome.event.key,
         "bucket": outcome.event.bucket,
         "env": environment,
         "action": outcome.action.value,
-        "duration_ms": round(duration_ms, 3),
+        "duration_ms": round(item.duration_ms, 3),
         "error": error,
         "reason": outcome.reason or None,
         "labels": record.label_count if record is not None and record.ok else None,
     }
 
 
-def emf_documents(
-    outcomes: Sequence[tuple[Outcome, float]], environment: str, *, now_ms: int | None = None
-) -> list[dict[str, Any]]:
-    """Processed / Failed / Retried / Skipped counts and per-image DurationMs, one document
-    per 100 duration values, dimension ``environment``, namespace ``eventlens``."""
-    counts = Counter(outcome.action for outcome, _ in outcomes)
-    durations = [
-        round(ms, 3) for outcome, ms in outcomes if outcome.action in (Action.STORED, Action.FAILED)
-    ]
-    chunks = [durations[i : i + EMF_VALUES_LIMIT] for i in range(0, len(durations), 100)] or [[]]
-    timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
-    documents = []
-    for index, chunk in enumerate(chunks):
-        metrics = [{"Name": "DurationMs", "Unit": "Milliseconds"}] if chunk else []
-        body: dict[str, Any] = {"environment": environment}
-        if chunk:
-            body["DurationMs"] = chunk
-        if index == 0:
-            for name, action in (
-                ("Processed", Action.STORED),
-                ("Failed", Action.FAILED),
-                ("Retried", Action.RETRY),
-                ("Skipped", Action.SKIPPED),
-                ("Unchanged", Action.UNCHANGED),
-            ):
-                metrics.append({"Name": name, "Unit": "Count"})
-                body[name] = counts.get(action, 0)
-        documents.append(
-            {
-                "_aws": {
-                    "Timestamp": timestamp,
-                    "CloudWatchMetrics": [
-                        {
-                            "Namespace": NAMESPACE,
-                            "Dimensions": [["environment"]],
-                            "Metrics": metrics,
-                        }
-                    ],
-                },
-                **body,
-            }
-        )
-    return documents
+def metrics() -> Metrics:
+    """The process's Powertools Metrics (EMF documents on stdout)."""
+    global _metrics
+    if _metrics is None:
+        from aws_lambda_powertools import Metrics
+
+        _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+    return _metrics
 
 
-def report(
-    outcomes: Sequence[tuple[Outcome, float]], environment: str, emit: Emit = _stdout
-) -> None:
-    """Write one log line per outcome, then the EMF metric documents, to stdout."""
-    for outcome, ms in outcomes:
-        emit(json.dumps(outcome_line(outcome, environment, ms), ensure_ascii=False, default=str))
-    for document in emf_documents(outcomes, environment):
-        emit(json.dumps(document, separators=(",", ":")))
+def structured_logs(stream: IO[str] | None = None) -> Logger:
+    """Powertools' JSON Logger on the ``eventlens`` logger (stdout, which Lambda sends to
+    CloudWatch Logs); once per process, later calls return the same Logger."""
+    global _logger
+    if _logger is None:
+        from aws_lambda_powertools import Logger
+
+        _logger = Logger(service=SERVICE, stream=stream)
+    return _logger
+
+
+def lambda_entry(handler: F) -> F:
+    """In Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set): ``handler`` with JSON logs carrying the
+    invocation's context (request id, cold start); elsewhere ``handler`` itself."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return handler
+    decorated: F = structured_logs().inject_lambda_context(handler, clear_state=True)
+    return decorated
+
+
+def report(reported: Sequence[Reported], environment: str) -> None:
+    """One log line per outcome, then the batch's metrics."""
+    for item in reported:
+        level = LEVELS.get(item.outcome.action, logging.INFO)
+        log.log(level, "outcome", extra=outcome_fields(item, environment))
+    sink = metrics()
+    if sink.default_dimensions.get("environment") != environment:  # once per process
+        sink.clear_default_dimensions()
+        sink.clear_metrics()  # nothing is pending: every report flushes
+        sink.set_default_dimensions(environment=environment)
+    counts = Counter(item.outcome.action for item in reported)
+    for name, action in COUNTS:  # first, so they are in the first of several documents
+        sink.add_metric(name=name, unit="Count", value=counts.get(action, 0))
+    for item in reported:
+        if item.outcome.action in (Action.STORED, Action.FAILED):
+            sink.add_metric(
+                name="DurationMs", unit="Milliseconds", value=round(item.duration_ms, 3)
+            )
+    sink.flush_metrics()

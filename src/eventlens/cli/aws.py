@@ -17,6 +17,7 @@ import typer
 
 from eventlens.aws.settings import AwsSettings
 from eventlens.cli.render import console, err_console, print_json
+from eventlens.config import parse_analyzers
 
 app = typer.Typer(help="Deploy to AWS: build the Lambda package.", no_args_is_help=True)
 
@@ -35,7 +36,13 @@ def package(
         "dist/lambda.zip"
     ),
     analyzer: Annotated[
-        str, typer.Option(help="rekognition (small) or bundled (ONNX model inside)")
+        str,
+        typer.Option(
+            "--analyzers",
+            "--analyzer",
+            help="What the zip carries: rekognition (small), bundled (the label model) or "
+            "analyzers as in EVENTLENS_ANALYZERS, e.g. labels,faces,duplicates",
+        ),
     ] = "rekognition",
     runtime: Annotated[
         str, typer.Option(help="Lambda runtime: python3.12 (default), python3.13, python3.11")
@@ -45,13 +52,21 @@ def package(
         bool | None,
         typer.Option("--pin/--no-pin", help="Pin dependencies to the versions installed here"),
     ] = None,
+    for_image: Annotated[
+        bool,
+        typer.Option(
+            "--for-image", help="For a container image: its 10 GB limit, not the zip's 250 MB"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Build the Lambda zip reproducibly (handler: eventlens.aws.handler.handler)."""
     from eventlens.aws.package import DependencyError, build_package
 
     try:
-        report = build_package(out, analyzer, runtime=runtime, arch=arch, pin=pin)
+        report = build_package(
+            out, analyzer, runtime=runtime, arch=arch, pin=pin, for_image=for_image
+        )
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -70,6 +85,7 @@ def package(
                 "sha256": report.sha256,
                 "requirements": list(report.requirements),
                 "within_limits": report.within_limits,
+                "for_image": report.for_image,
             }
         )
     else:
@@ -156,8 +172,14 @@ def worker(
     table: Annotated[
         str | None, typer.Option(help="Results table (env: EVENTLENS_RESULTS_TABLE)")
     ] = None,
-    analyzer: Annotated[
-        str | None, typer.Option(help="rekognition or bundled (env: EVENTLENS_ANALYZER)")
+    analyzers: Annotated[
+        str | None,
+        typer.Option(
+            "--analyzers",
+            "--analyzer",
+            help="e.g. rekognition,duplicates or beta=labels;prod=rekognition "
+            "(env: EVENTLENS_ANALYZERS)",
+        ),
     ] = None,
     prefix: PrefixOption = None,
     wait: Annotated[int, typer.Option(min=0, max=20, help="Long-poll seconds")] = 20,
@@ -167,14 +189,16 @@ def worker(
 ) -> None:
     """Long-poll SQS and analyse each batch like the Lambda would; SIGTERM/SIGINT stop it
     after the current batch. Run several to share the load."""
+    from eventlens.aws import observability
     from eventlens.aws.app import AwsApp
     from eventlens.aws.worker import Worker
 
+    observability.structured_logs()  # JSON log lines on stdout, as in Lambda
     settings = _settings(env, prefix)
     if table:
         settings = replace(settings, results_table=table)
-    if analyzer:
-        settings = replace(settings, analyzer=analyzer)
+    if analyzers:
+        settings = replace(settings, analyzers=parse_analyzers(analyzers))
     loop = Worker(AwsApp.from_settings(settings), queue, wait_s=wait)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
