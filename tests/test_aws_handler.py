@@ -597,14 +597,17 @@ def test_bundled_and_rekognition_analyzers_write_the_same_record_shape(
 
 
 def test_s3_object_removed_marks_the_record_deleted_and_a_new_upload_revives_it(
-    lambda_env: Stack,
+    lambda_env: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack = lambda_env
     key = BETA + "gone.jpg"
     stack.put_image(key, jpeg((200, 20, 20)))
     assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
     stack.s3.delete_object(Bucket=stack.bucket, Key=key)
+    capsys.readouterr()
     assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    (emf,) = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
+    assert emf["Deleted"] == [1.0] and emf["Processed"] == [0.0]
     item = raw_item(stack, key)
     assert item is not None and item["deleted_at"]["S"].endswith("Z")
     assert item["labels"]["L"][0]["M"]["Name"] == {"S": "Red"}  # kept, marked deleted

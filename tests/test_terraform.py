@@ -690,6 +690,13 @@ def test_upload_reaches_only_the_beta_queue(deployment: Deployment) -> None:
     for msg in messages:
         sqs.delete_message(QueueUrl=queues["beta"], ReceiptHandle=msg["ReceiptHandle"])
 
+    # removals are subscribed too (the handler marks the record deleted). Not exercised by a
+    # delete here: moto sends no notification for the delete marker of a versioned bucket.
+    configs = s3.get_bucket_notification_configuration(Bucket=BUCKET)["QueueConfigurations"]
+    assert {tuple(sorted(c["Events"])) for c in configs} == {
+        ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    }
+
     prod = _receive_all(sqs, queues["prod"], want=2, timeout=3)
     assert _s3_keys(prod) == [], "a beta upload must not reach the prod queue"
     for msg in prod:
@@ -902,6 +909,8 @@ def test_direct_trigger_mode_plan(deployment: Deployment) -> None:
     )
     after = notification["change"]["after"]
     assert after["queue"] == []
+    for subscription in after["lambda_function"]:
+        assert sorted(subscription["events"]) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
     assert sorted(f["filter_prefix"] for f in after["lambda_function"]) == [
         "rekognition-input/beta/",
         "rekognition-input/prod/",

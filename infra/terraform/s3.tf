@@ -146,7 +146,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
 }
 
 # One notification resource per bucket (S3 allows only one configuration): a queue per
-# environment prefix in "sqs" mode, or the environment's Lambda in "direct" mode.
+# environment prefix in "sqs" mode, or the environment's Lambda in "direct" mode. Removals are
+# sent too: the handler marks the record of a deleted object deleted (deleted_at).
 resource "aws_s3_bucket_notification" "images" {
   count  = local.use_sqs || var.create_lambdas ? 1 : 0
   bucket = aws_s3_bucket.images.id
@@ -156,7 +157,7 @@ resource "aws_s3_bucket_notification" "images" {
     content {
       id            = "${queue.key}-images"
       queue_arn     = aws_sqs_queue.events[queue.key].arn
-      events        = ["s3:ObjectCreated:*"]
+      events        = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
       filter_prefix = queue.value.prefix
     }
   }
@@ -166,7 +167,7 @@ resource "aws_s3_bucket_notification" "images" {
     content {
       id                  = "${lambda_function.key}-images"
       lambda_function_arn = aws_lambda_function.handler[lambda_function.key].arn
-      events              = ["s3:ObjectCreated:*"]
+      events              = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
       filter_prefix       = lambda_function.value.prefix
     }
   }

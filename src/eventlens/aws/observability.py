@@ -8,8 +8,8 @@
   and, through ``lambda_entry``, the invocation's ``function_request_id`` and ``cold_start``.
 * **Metrics**: CloudWatch Embedded Metric Format through Powertools' Metrics: namespace
   ``eventlens``, dimensions ``environment`` and ``service``; counts ``Processed``, ``Failed``,
-  ``Retried``, ``Skipped``, ``Unchanged`` per batch and one ``DurationMs`` value per analysed
-  image, flushed at the end of every batch.
+  ``Retried``, ``Skipped``, ``Unchanged``, ``Deleted`` per batch and one ``DurationMs`` value
+  per analysed image, flushed at the end of every batch.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ COUNTS = (
     ("Retried", Action.RETRY),
     ("Skipped", Action.SKIPPED),
     ("Unchanged", Action.UNCHANGED),
+    ("Deleted", Action.DELETED),
 )
 LEVELS = {Action.FAILED: logging.ERROR, Action.RETRY: logging.WARNING}
 
