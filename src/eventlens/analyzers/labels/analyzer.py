@@ -1,9 +1,16 @@
-"""``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled EfficientNet-Lite0."""
+"""``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled models, offline.
+
+EfficientNet-Lite0 (ImageNet-1k) classifies; its confidences are temperature-scaled and
+summed up the WordNet hierarchy. An SSDLite person detector adds ``Person`` with
+``Instances`` (boxes). ``LABEL_MODELS`` names the combinations a user can choose.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +18,56 @@ import numpy as np
 import onnxruntime as ort
 
 from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
-from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, OUTPUT_NAME
+from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import RESIZE, to_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
 from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
 
-MODEL_VERSION = "efficientnet-lite0-imagenet/1"
+log = logging.getLogger("eventlens.labels")
+
+CLASSIFIER_VERSION = "efficientnet-lite0-imagenet/2"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8
 
 
+@dataclass(frozen=True, slots=True)
+class LabelModel:
+    """A named label model: how the classifier's probabilities become label confidences, and
+    whether people are detected.
+
+    ``temperature`` divides the logits; classes whose probability is below ``class_floor``
+    add nothing to their parents, so a parent ("Animal") is only as confident as the classes
+    the model actually considers, not the sum of hundreds of tiny probabilities."""
+
+    name: str
+    temperature: float
+    people: bool
+    class_floor: float = 0.0
+
+
+#: Temperature fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``).
+CALIBRATED_TEMPERATURE = 1.0
+LABEL_MODELS = {
+    "lite0-people": LabelModel("lite0-people", CALIBRATED_TEMPERATURE, people=True),
+    "lite0": LabelModel("lite0", CALIBRATED_TEMPERATURE, people=False),
+}
+DEFAULT_LABEL_MODEL = "lite0-people"
+MODEL_VERSION = CLASSIFIER_VERSION  # kept for callers that name the classifier
+
+
+def label_model(name: str) -> LabelModel:
+    try:
+        return LABEL_MODELS[name]
+    except KeyError:
+        known = ", ".join(LABEL_MODELS)
+        raise ValueError(f"unknown label model {name!r} (available: {known})") from None
+
+
 class LabelAnalyzer(Analyzer):
-    """Labels an image with ImageNet classes plus their WordNet parents ("Cat", "Animal" ...).
+    """Labels an image with ImageNet classes plus their WordNet parents ("Cat", "Animal" ...)
+    and ``Person`` with boxes.
 
     A parent label's confidence is the summed probability of all classes under it, so "Dog"
     collects every breed. Runs offline on CPU with ONNX Runtime.
@@ -39,27 +82,41 @@ class LabelAnalyzer(Analyzer):
         min_confidence: float = 55.0,
         intra_op_threads: int | None = None,
         *,
+        model: str | LabelModel = DEFAULT_LABEL_MODEL,
         model_path: Path | None = None,
     ) -> None:
-        """``model_path`` overrides the cached model built by ``build_model()``."""
+        """``model`` is a name from ``LABEL_MODELS`` or a ``LabelModel``; ``model_path``
+        overrides the cached classifier built by ``build_model()``."""
         check_label_limits(max_labels, min_confidence)
         self.max_labels = max_labels
         self.min_confidence = min_confidence
         self.intra_op_threads = intra_op_threads
+        self.model = label_model(model) if isinstance(model, str) else model
         self.model_path = model_path
         self._session: ort.InferenceSession | None = None
         self._taxonomy: Taxonomy | None = None
+        self._people: Any = None  # PeopleDetector, or False when unavailable
         self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
         # the settings change the stored labels, so a change must trigger re-analysis
+        people = ""
+        if self._people_detector() is not None:
+            from eventlens.analyzers.objects.people import MODEL_VERSION as PEOPLE_VERSION
+
+            people = f"+{PEOPLE_VERSION}"
         return (
-            f"{MODEL_VERSION}(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
+            f"{self.model.name}:{CLASSIFIER_VERSION}"
+            f"(t={self.model.temperature:g},floor={self.model.class_floor:g}){people}"
+            f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
 
     def load(self) -> None:
         self._get_session()
+        detector = self._people_detector()
+        if detector is not None:
+            detector.load()
 
     def _get_session(self) -> tuple[Any, Taxonomy]:
         with self._lock:
@@ -67,6 +124,21 @@ class LabelAnalyzer(Analyzer):
                 self._taxonomy = load_taxonomy()
                 self._session = self._create_session(self.model_path or build_model())
             return self._session, self._taxonomy
+
+    def _people_detector(self) -> Any:
+        """The shared ``PeopleDetector`` when this model detects people and it is installed."""
+        if not self.model.people:
+            return None
+        with self._lock:
+            if self._people is None:
+                from eventlens.analyzers.objects import people
+
+                if people.is_available():
+                    self._people = people.PeopleDetector(intra_op_threads=self.intra_op_threads)
+                else:
+                    log.warning("person detection is off: %s", people.DetectorUnavailable.__doc__)
+                    self._people = False
+            return self._people or None
 
     def _create_session(self, path: Path) -> Any:
         options = ort.SessionOptions()
@@ -89,48 +161,120 @@ class LabelAnalyzer(Analyzer):
 
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Decode each image (failures are returned in place), then classify them together in
-        one ONNX Runtime call per ``MAX_BATCH`` images."""
+        one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
+        detector = self._people_detector()
         results: list[Findings | Exception | None] = [None] * len(images)
-        inputs, positions = [], []
-        for i, prepared in enumerate(map_in_pool(_prepare, images)):
+        prepared_ok: list[_Prepared] = []
+        positions = []
+        for i, prepared in enumerate(map_in_pool(lambda im: _prepare(im, detector), images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
             else:
-                inputs.append(prepared)
+                prepared_ok.append(prepared)
                 positions.append(i)
-        if inputs:
+        if prepared_ok:
             session, taxonomy = self._get_session()
-            for start in range(0, len(inputs), MAX_BATCH):
-                batch = np.stack(inputs[start : start + MAX_BATCH])
-                (probs,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch})
-                scores = np.minimum(probs @ taxonomy.membership * 100.0, 100.0)
-                for i, row in zip(positions[start : start + MAX_BATCH], scores, strict=True):
-                    results[i] = self._findings(row, taxonomy)
+            for start in range(0, len(prepared_ok), MAX_BATCH):
+                chunk = prepared_ok[start : start + MAX_BATCH]
+                scores = self.classify(session, taxonomy, [p.classifier for p in chunk])
+                people = (
+                    detector.detect_inputs([p.detector for p in chunk])
+                    if detector is not None
+                    else [[] for _ in chunk]
+                )
+                for i, row, found in zip(positions[start : start + MAX_BATCH], scores, people):
+                    results[i] = self._findings(row, taxonomy, found)
         return [r for r in results if r is not None]
 
-    def _findings(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> Findings:
+    def classify(
+        self, session: Any, taxonomy: Taxonomy, inputs: list[np.ndarray[Any, Any]]
+    ) -> np.ndarray[Any, Any]:
+        """Label scores (0..100) per image, one column per taxonomy label."""
+        (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
+        scaled = logits.astype(np.float64) / self.model.temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        probs = np.exp(scaled)
+        probs /= probs.sum(axis=1, keepdims=True)
+        probs[probs < self.model.class_floor] = 0.0
+        return np.asarray(np.minimum(probs @ taxonomy.membership * 100.0, 100.0))
+
+    def _findings(
+        self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy, people: list[Any]
+    ) -> Findings:
+        candidates: list[tuple[float, int, dict[str, Any]]] = []
         order = np.lexsort((np.arange(scores.size), -scores))
-        labels = []
-        for idx in order[: self.max_labels]:
+        for rank, idx in enumerate(order[: self.max_labels]):
             confidence = float(scores[idx])
             if confidence < self.min_confidence:
                 break
-            labels.append(
-                {
-                    "Name": taxonomy.names[idx],
-                    "Confidence": round(confidence, 4),
-                    "Instances": [],
-                    "Parents": [{"Name": p} for p in taxonomy.parents[idx]],
-                    "Aliases": [],
-                    "Categories": [],
-                }
-            )
+            parents = [{"Name": p} for p in taxonomy.parents[idx]]
+            candidates.append((confidence, rank + 1, _label(taxonomy.names[idx], confidence, parents)))
+        person = _person_label(people, self.min_confidence)
+        if person is not None:
+            candidates.append((person["Confidence"], 0, person))
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        labels = [label for _, _, label in candidates[: self.max_labels]]
         return {"Labels": labels, "LabelModelVersion": MODEL_VERSION}
 
 
-def _prepare(image: ImageInput) -> np.ndarray[Any, Any] | Exception:
+def _label(
+    name: str,
+    confidence: float,
+    parents: list[dict[str, str]],
+    instances: list[dict[str, Any]] | None = None,
+    aliases: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Confidence": round(confidence, 4),
+        "Instances": instances or [],
+        "Parents": parents,
+        "Aliases": aliases or [],
+        "Categories": [],
+    }
+
+
+def _person_label(people: list[Any], min_confidence: float) -> dict[str, Any] | None:
+    """``Person`` (alias ``Human``, as Rekognition names it) with one instance per box whose
+    confidence reaches ``min_confidence``; its confidence is the best box's."""
+    instances = []
+    for detection in people:
+        confidence = detection.score * 100.0
+        if confidence < min_confidence:
+            continue
+        left, top, right, bottom = detection.box
+        instances.append(
+            {
+                "BoundingBox": {
+                    "Width": round(right - left, 6),
+                    "Height": round(bottom - top, 6),
+                    "Left": round(left, 6),
+                    "Top": round(top, 6),
+                },
+                "Confidence": round(confidence, 4),
+            }
+        )
+    if not instances:
+        return None
+    best = max(i["Confidence"] for i in instances)
+    return _label("Person", best, [], instances, [{"Name": "Human"}])
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    classifier: np.ndarray[Any, Any]
+    detector: np.ndarray[Any, Any] | None
+
+
+def _prepare(image: ImageInput, detector: Any) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
-        return to_input(image.decode(min_short_side=RESIZE).image)
+        decoded = image.decode(min_short_side=RESIZE).image
+        people_input = None
+        if detector is not None:
+            from eventlens.analyzers.objects.people import to_input as people_input_of
+
+            people_input = people_input_of(decoded)
+        return _Prepared(to_input(decoded), people_input)
     except Exception as exc:  # reported per image, like the base class
         return exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -45,16 +46,20 @@ def model_path(weights: Path | None = None) -> Path:
 
 
 def build_model(force: bool = False) -> Path:
-    """Return the cached ONNX model, converting the weights first if needed (or if ``force``).
+    """Return the cached ONNX model, converting the weights first if needed (or if ``force``)."""
+    weights = weights_path()
+    return cached(model_path(weights), lambda: build_onnx(load_state_dict(weights)), force)
+
+
+def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> Path:
+    """``target`` if it exists (and not ``force``), else ``convert()`` written there.
 
     The file is written to a temporary name and renamed into place, so concurrent processes
     never see a partial model; at worst two of them convert and the last rename wins.
     """
-    weights = weights_path()
-    target = model_path(weights)
     if target.is_file() and not force:
         return target
-    data = build_onnx(load_state_dict(weights))
+    data = convert()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

@@ -10,10 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from eventlens.analyzers.labels.label_edits import edit_chain
+
 
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
-    #: Every label: the 1000 class names (duplicates merged) and all their parents.
+    #: Every label: the 1000 class names (duplicates merged) and all their parents, after
+    #: the edits in ``label_edits`` (renamed, hidden and added parents).
     names: tuple[str, ...]
     #: Each label's own parents, nearest first.
     parents: tuple[tuple[str, ...], ...]
@@ -23,8 +26,8 @@ class Taxonomy:
 
 def _build(classes: list[dict[str, Any]]) -> Taxonomy:
     parents: dict[str, tuple[str, ...]] = {}
-    for cls in classes:
-        chain = [cls["name"], *cls["parents"]]
+    chains = [edit_chain([cls["name"], *cls["parents"]]) for cls in classes]
+    for chain in chains:
         for i, name in enumerate(chain):
             tail = tuple(chain[i + 1 :])
             # A merged name (e.g. "Fruit") keeps its most informative chain.
@@ -33,8 +36,8 @@ def _build(classes: list[dict[str, Any]]) -> Taxonomy:
     names = tuple(parents)
     index = {name: i for i, name in enumerate(names)}
     membership = np.zeros((len(classes), len(names)), dtype=np.float32)
-    for c, cls in enumerate(classes):
-        for name in (cls["name"], *cls["parents"]):
+    for c, chain in enumerate(chains):
+        for name in chain:
             membership[c, index[name]] = 1.0
     return Taxonomy(names, tuple(parents[n] for n in names), membership)
 
