@@ -56,6 +56,16 @@ AnalyzersOption = Annotated[
 ]
 
 
+LabelModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--label-model",
+        help="lite0-people (default: labels + Person with boxes) or lite0 (labels only) "
+        "(env: EVENTLENS_LABEL_MODEL)",
+    ),
+]
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each event")] = False,
@@ -72,6 +82,7 @@ def run(
     db: DbOption = None,
     route: RouteOption = None,
     analyzers: AnalyzersOption = None,
+    label_model: LabelModelOption = None,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit")] = False,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Images per model batch")] = None,
     audit_log: Annotated[
@@ -91,7 +102,12 @@ def run(
     ] = None,
 ) -> None:
     """Watch the bucket folder and analyse every new or changed image (reconciling first)."""
-    settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
+    try:
+        settings = load_settings(
+            root=root, db=db, routes=route, analyzers=analyzers, label_model=label_model
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if batch_size:
         settings.batch_size = batch_size
     if audit_log:
@@ -166,9 +182,12 @@ def analyze(
     analyzer_name: Annotated[
         str,
         typer.Option(
-            "--analyzer", "-a", help="labels, faces, text, moderation or video (a video file)"
+            "--analyzer",
+            "-a",
+            help="labels, image_properties, faces, text, moderation or video (a video file)",
         ),
     ] = "labels",
+    label_model: LabelModelOption = None,
 ) -> None:
     """Analyse files and print Rekognition-shaped JSON (DetectLabels by default; no store
     needed)."""
@@ -177,7 +196,11 @@ def analyze(
     try:
         analyzer = registry.create(
             analyzer_name,
-            registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence),
+            registry.AnalyzerSettings(
+                max_labels=max_labels,
+                min_confidence=min_confidence,
+                label_model=label_model or load_settings().label_model,
+            ),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -45,6 +45,8 @@ class LabelModel:
     temperature: float
     people: bool
     class_floor: float = 0.0
+    #: WordNet parents edited into useful labels (``label_edits``); off: WordNet as it is.
+    label_edits: bool = True
 
 
 #: Temperature fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``).
@@ -108,7 +110,8 @@ class LabelAnalyzer(Analyzer):
             people = f"+{PEOPLE_VERSION}"
         return (
             f"{self.model.name}:{CLASSIFIER_VERSION}"
-            f"(t={self.model.temperature:g},floor={self.model.class_floor:g}){people}"
+            f"(t={self.model.temperature:g},floor={self.model.class_floor:g}"
+            f"{',edited' if self.model.label_edits else ''}){people}"
             f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
 
@@ -121,7 +124,7 @@ class LabelAnalyzer(Analyzer):
     def _get_session(self) -> tuple[Any, Taxonomy]:
         with self._lock:
             if self._session is None or self._taxonomy is None:
-                self._taxonomy = load_taxonomy()
+                self._taxonomy = load_taxonomy(self.model.label_edits)
                 self._session = self._create_session(self.model_path or build_model())
             return self._session, self._taxonomy
 
@@ -182,7 +185,9 @@ class LabelAnalyzer(Analyzer):
                     if detector is not None
                     else [[] for _ in chunk]
                 )
-                for i, row, found in zip(positions[start : start + MAX_BATCH], scores, people):
+                for i, row, found in zip(
+                    positions[start : start + MAX_BATCH], scores, people, strict=True
+                ):
                     results[i] = self._findings(row, taxonomy, found)
         return [r for r in results if r is not None]
 
@@ -208,7 +213,8 @@ class LabelAnalyzer(Analyzer):
             if confidence < self.min_confidence:
                 break
             parents = [{"Name": p} for p in taxonomy.parents[idx]]
-            candidates.append((confidence, rank + 1, _label(taxonomy.names[idx], confidence, parents)))
+            label = _label(taxonomy.names[idx], confidence, parents)
+            candidates.append((confidence, rank + 1, label))
         person = _person_label(people, self.min_confidence)
         if person is not None:
             candidates.append((person["Confidence"], 0, person))

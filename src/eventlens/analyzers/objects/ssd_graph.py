@@ -43,7 +43,8 @@ class _Converter:
         if node.op == "Identity":
             return self.emit(node.inputs[0])
         if node.op == "Relu6":
-            return self.graph.node("Clip", [self.emit(node.inputs[0]), self.relu6_min, self.relu6_max])
+            clip = [self.emit(node.inputs[0]), self.relu6_min, self.relu6_max]
+            return self.graph.node("Clip", clip)
         if node.op in ("Add", "AddV2"):
             return self.graph.node("Add", [self.emit(node.inputs[0]), self.emit(node.inputs[1])])
         if node.op in ("Conv2D", "DepthwiseConv2dNative"):

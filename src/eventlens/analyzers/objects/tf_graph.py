@@ -60,7 +60,8 @@ def _node(data: bytes) -> Node:
         for raw in fields.get(3, [])
         if isinstance(raw, bytes) and (name := _input_name(raw)) is not None
     )
-    return Node(pb.first_bytes(fields, 1).decode(), pb.first_bytes(fields, 2).decode(), inputs, attrs)
+    name, op = pb.first_bytes(fields, 1).decode(), pb.first_bytes(fields, 2).decode()
+    return Node(name, op, inputs, attrs)
 
 
 def load_graph(data: bytes) -> dict[str, Node]:
