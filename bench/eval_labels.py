@@ -50,10 +50,10 @@ def settings() -> dict[str, LabelModel]:
     """What the table compares: the label model as it was before (plain WordNet parents, no
     people), the shipped label models, and temperatures either side of the chosen one."""
     before = LabelModel("before", 1.0, people=False, label_edits=False)
-    sharper = LabelModel("lite0-people t=0.8", 0.8, people=True)
+    unscaled = LabelModel("lite0-people t=1.0", 1.0, people=True)
     softer = LabelModel("lite0-people t=1.2", 1.2, people=True)
     return {"lite0, WordNet parents (before)": before, **LABEL_MODELS} | {
-        m.name: m for m in (sharper, softer)
+        m.name: m for m in (unscaled, softer)
     }
 
 
@@ -104,16 +104,18 @@ def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) ->
     )
 
 
-def fit_temperature(photos: list[Photo]) -> float:
+def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
     """The temperature that maximises the likelihood of 'the model is right' on these photos:
     the probability mass of ImageNet classes that are, or lie under, an accepted label."""
-    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, LOGITS_NAME
-    from eventlens.analyzers.labels.preprocess import RESIZE, to_input
+    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
+    from eventlens.analyzers.labels.preprocess import resize_for, to_input
 
-    analyzer = LabelAnalyzer(model=LabelModel("fit", 1.0, people=False))
+    analyzer = LabelAnalyzer(model=LabelModel("fit", 1.0, people=False, classifier=classifier))
     session, taxonomy = analyzer._get_session()
+    crop = INPUT_SIZES[classifier]
     inputs = [
-        to_input(ImageInput(photo_path(p).read_bytes(), "x").decode(RESIZE).image) for p in photos
+        to_input(ImageInput(photo_path(p).read_bytes(), "x").decode(resize_for(crop)).image, crop)
+        for p in photos
     ]
     (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
     names = [n.casefold() for n in taxonomy.names]
@@ -158,7 +160,9 @@ def main() -> None:
     photos = collect()
     split = {s: [p for p in photos if p["split"] == s] for s in ("tune", "heldout")}
     if args.fit:
-        print(f"temperature fitted on the tuning part: {fit_temperature(split['tune'])}")
+        for classifier in ("lite0", "lite1", "lite2"):
+            fitted = fit_temperature(split["tune"], classifier)
+            print(f"{classifier}: temperature fitted on the tuning part: {fitted}")
         return
     load = os.getloadavg()
     print(

