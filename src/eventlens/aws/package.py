@@ -164,9 +164,8 @@ def prebuild_model(target: Path) -> bool:
     os.environ["EVENTLENS_CACHE_DIR"] = str(cache)
     try:
         importlib.import_module("eventlens.analyzers.labels").build_model()
-        people = importlib.import_module("eventlens.analyzers.objects.people")
-        if people.is_available():  # the default label model's person detector
-            people.build_model()
+        # the default label model's person and face detectors, where installed here
+        importlib.import_module("eventlens.analyzers.objects").build_models()
     finally:
         if saved is None:
             os.environ.pop("EVENTLENS_CACHE_DIR", None)

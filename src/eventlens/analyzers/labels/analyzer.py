@@ -1,13 +1,12 @@
 """``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled models, offline.
 
-EfficientNet-Lite0 (ImageNet-1k) classifies; its confidences are temperature-scaled and
-summed up the WordNet hierarchy. An SSDLite person detector adds ``Person`` with
+EfficientNet-Lite (ImageNet-1k) classifies; its confidences are temperature-scaled and summed
+up the WordNet hierarchy. Person and face detectors add ``Person`` and ``Face`` with
 ``Instances`` (boxes). ``LABEL_MODELS`` names the combinations a user can choose.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,15 +16,13 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
+from eventlens.analyzers.base import Analyzer, Findings, check_label_limits, label_entry
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import resize_for, to_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
 from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
-
-log = logging.getLogger("eventlens.labels")
 
 CLASSIFIER_VERSION = "imagenet/2"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
@@ -106,17 +103,14 @@ class LabelAnalyzer(Analyzer):
         self.model_path = model_path
         self._session: ort.InferenceSession | None = None
         self._taxonomy: Taxonomy | None = None
-        self._people: Any = None  # PeopleDetector, or False when unavailable
+        self._people: Any = None  # PeopleFinder, or False when this model has none
         self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
         # the settings change the stored labels, so a change must trigger re-analysis
-        people = ""
-        if self._people_detector() is not None:
-            from eventlens.analyzers.objects.people import MODEL_VERSION as PEOPLE_VERSION
-
-            people = f"+{PEOPLE_VERSION}"
+        finder = self._people_finder()
+        people = f"+{finder.version}" if finder is not None else ""
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
             f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}){people}"
@@ -125,9 +119,9 @@ class LabelAnalyzer(Analyzer):
 
     def load(self) -> None:
         self._get_session()
-        detector = self._people_detector()
-        if detector is not None:
-            detector.load()
+        finder = self._people_finder()
+        if finder is not None:
+            finder.load()
 
     def _get_session(self) -> tuple[Any, Taxonomy]:
         with self._lock:
@@ -137,19 +131,15 @@ class LabelAnalyzer(Analyzer):
                 self._session = self._create_session(path)
             return self._session, self._taxonomy
 
-    def _people_detector(self) -> Any:
-        """The shared ``PeopleDetector`` when this model detects people and it is installed."""
+    def _people_finder(self) -> Any:
+        """The ``PeopleFinder`` when this model detects people and a detector is installed."""
         if not self.model.people:
             return None
         with self._lock:
             if self._people is None:
-                from eventlens.analyzers.objects import people
+                from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-                if people.is_available():
-                    self._people = people.PeopleDetector(intra_op_threads=self.intra_op_threads)
-                else:
-                    log.warning("person detection is off: %s", people.DetectorUnavailable.__doc__)
-                    self._people = False
+                self._people = PeopleFinder(self.intra_op_threads) or False
             return self._people or None
 
     def _create_session(self, path: Path) -> Any:
@@ -174,11 +164,11 @@ class LabelAnalyzer(Analyzer):
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Decode each image (failures are returned in place), then classify them together in
         one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
-        detector = self._people_detector()
+        finder = self._people_finder()
         results: list[Findings | Exception | None] = [None] * len(images)
         prepared_ok: list[_Prepared] = []
         positions = []
-        prepare = lambda im: _prepare(im, self.crop, detector)  # noqa: E731
+        prepare = lambda im: _prepare(im, self.crop, finder)  # noqa: E731
         for i, prepared in enumerate(map_in_pool(prepare, images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
@@ -191,9 +181,9 @@ class LabelAnalyzer(Analyzer):
                 chunk = prepared_ok[start : start + MAX_BATCH]
                 scores = self.classify(session, taxonomy, [p.classifier for p in chunk])
                 people = (
-                    detector.detect_inputs([p.detector for p in chunk])
-                    if detector is not None
-                    else [[] for _ in chunk]
+                    finder.detect([p.people for p in chunk])
+                    if finder is not None
+                    else [None for _ in chunk]
                 )
                 for i, row, found in zip(
                     positions[start : start + MAX_BATCH], scores, people, strict=True
@@ -212,85 +202,37 @@ class LabelAnalyzer(Analyzer):
         probs /= probs.sum(axis=1, keepdims=True)
         return np.asarray(np.minimum(probs @ taxonomy.membership * 100.0, 100.0))
 
-    def _findings(
-        self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy, people: list[Any]
-    ) -> Findings:
+    def _findings(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy, people: Any) -> Findings:
         candidates: list[tuple[float, int, dict[str, Any]]] = []
         order = np.lexsort((np.arange(scores.size), -scores))
         for rank, idx in enumerate(order[: self.max_labels]):
             confidence = float(scores[idx])
             if confidence < self.min_confidence:
                 break
-            parents = [{"Name": p} for p in taxonomy.parents[idx]]
-            label = _label(taxonomy.names[idx], confidence, parents)
+            label = label_entry(taxonomy.names[idx], confidence, parents=taxonomy.parents[idx])
             candidates.append((confidence, rank + 1, label))
-        person = _person_label(people, self.min_confidence)
-        if person is not None:
-            candidates.append((person["Confidence"], 0, person))
+        if people is not None:
+            from eventlens.analyzers.objects.people_labels import labels as people_labels
+
+            for label in people_labels(people, self.min_confidence):
+                candidates.append((label["Confidence"], 0, label))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         labels = [label for _, _, label in candidates[: self.max_labels]]
         version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
         return {"Labels": labels, "LabelModelVersion": version}
 
 
-def _label(
-    name: str,
-    confidence: float,
-    parents: list[dict[str, str]],
-    instances: list[dict[str, Any]] | None = None,
-    aliases: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "Name": name,
-        "Confidence": round(confidence, 4),
-        "Instances": instances or [],
-        "Parents": parents,
-        "Aliases": aliases or [],
-        "Categories": [],
-    }
-
-
-def _person_label(people: list[Any], min_confidence: float) -> dict[str, Any] | None:
-    """``Person`` (alias ``Human``, as Rekognition names it) with one instance per box whose
-    confidence reaches ``min_confidence``; its confidence is the best box's."""
-    instances = []
-    for detection in people:
-        confidence = detection.score * 100.0
-        if confidence < min_confidence:
-            continue
-        left, top, right, bottom = detection.box
-        instances.append(
-            {
-                "BoundingBox": {
-                    "Width": round(right - left, 6),
-                    "Height": round(bottom - top, 6),
-                    "Left": round(left, 6),
-                    "Top": round(top, 6),
-                },
-                "Confidence": round(confidence, 4),
-            }
-        )
-    if not instances:
-        return None
-    best = max(i["Confidence"] for i in instances)
-    return _label("Person", best, [], instances, [{"Name": "Human"}])
-
-
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     classifier: np.ndarray[Any, Any]
-    detector: np.ndarray[Any, Any] | None
+    people: Any  # the PeopleFinder's inputs, when there is one
 
 
-def _prepare(image: ImageInput, crop: int, detector: Any) -> _Prepared | Exception:
+def _prepare(image: ImageInput, crop: int, finder: Any) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
         decoded = image.decode(min_short_side=resize_for(crop)).image
-        people_input = None
-        if detector is not None:
-            from eventlens.analyzers.objects.people import to_input as people_input_of
-
-            people_input = people_input_of(decoded)
-        return _Prepared(to_input(decoded, crop), people_input)
+        people = finder.prepare(decoded) if finder is not None else None
+        return _Prepared(to_input(decoded, crop), people)
     except Exception as exc:  # reported per image, like the base class
         return exc

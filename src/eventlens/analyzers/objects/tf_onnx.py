@@ -75,7 +75,9 @@ class Converter:
             pads_value = self.onnx.initializer("pads", np.array(onnx_pads, np.int64))
             return self.onnx.node("Pad", [self.emit(inputs[0]), pads_value])
         if op == "Reshape":
-            shape = self.tf.constant(inputs[1]).astype(np.int64)
+            shape = self.tf.constant(inputs[1]).astype(np.int64).copy()
+            if shape.size and shape[0] == 1:  # graphs exported for batch 1: keep any batch
+                shape[0] = 0
             target = self.onnx.initializer("shape", shape)
             return self.onnx.node("Reshape", [self.nhwc(inputs[0]), target])
         raise ValueError(f"unsupported op {op} at {node.name}")
