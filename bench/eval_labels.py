@@ -52,8 +52,9 @@ def settings() -> dict[str, LabelModel]:
     before = LabelModel("before", 1.0, people=False, label_edits=False)
     unscaled = LabelModel("lite0-people t=1.0", 1.0, people=True)
     softer = LabelModel("lite0-people t=1.2", 1.2, people=True)
+    two_views = LabelModel("lite0-people two views t=0.7", 0.7, people=True, two_views=True)
     return {"lite0, WordNet parents (before)": before, **LABEL_MODELS} | {
-        m.name: m for m in (unscaled, softer)
+        m.name: m for m in (unscaled, softer, two_views)
     }
 
 

@@ -19,7 +19,7 @@ import onnxruntime as ort
 from eventlens.analyzers.base import Analyzer, Findings, check_label_limits, label_entry
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
-from eventlens.analyzers.labels.preprocess import resize_for, to_input
+from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
 from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
@@ -44,6 +44,9 @@ class LabelModel:
     classifier: str = "lite0"
     #: WordNet parents edited into useful labels (``label_edits``); off: WordNet as it is.
     label_edits: bool = True
+    #: also classify the whole image squeezed to a square (not just the centre crop) and
+    #: average the two: sees what the crop cuts off, at twice the classifier's cost
+    two_views: bool = False
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -113,7 +116,8 @@ class LabelAnalyzer(Analyzer):
         people = f"+{finder.version}" if finder is not None else ""
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
-            f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}){people}"
+            f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}"
+            f"{',two-views' if self.model.two_views else ''}){people}"
             f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
 
@@ -168,7 +172,7 @@ class LabelAnalyzer(Analyzer):
         results: list[Findings | Exception | None] = [None] * len(images)
         prepared_ok: list[_Prepared] = []
         positions = []
-        prepare = lambda im: _prepare(im, self.crop, finder)  # noqa: E731
+        prepare = lambda im: _prepare(im, self.crop, self.model.two_views, finder)  # noqa: E731
         for i, prepared in enumerate(map_in_pool(prepare, images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
@@ -180,6 +184,10 @@ class LabelAnalyzer(Analyzer):
             for start in range(0, len(prepared_ok), MAX_BATCH):
                 chunk = prepared_ok[start : start + MAX_BATCH]
                 scores = self.classify(session, taxonomy, [p.classifier for p in chunk])
+                if self.model.two_views:
+                    views = [p.whole for p in chunk if p.whole is not None]
+                    whole = self.classify(session, taxonomy, views)
+                    scores = (scores + whole) / 2
                 people = (
                     finder.detect([p.people for p in chunk])
                     if finder is not None
@@ -226,13 +234,15 @@ class LabelAnalyzer(Analyzer):
 class _Prepared:
     classifier: np.ndarray[Any, Any]
     people: Any  # the PeopleFinder's inputs, when there is one
+    whole: np.ndarray[Any, Any] | None = None  # the whole image, for two views
 
 
-def _prepare(image: ImageInput, crop: int, finder: Any) -> _Prepared | Exception:
+def _prepare(image: ImageInput, crop: int, two_views: bool, finder: Any) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
         decoded = image.decode(min_short_side=resize_for(crop)).image
         people = finder.prepare(decoded) if finder is not None else None
-        return _Prepared(to_input(decoded, crop), people)
+        whole = whole_input(decoded, crop) if two_views else None
+        return _Prepared(to_input(decoded, crop), people, whole)
     except Exception as exc:  # reported per image, like the base class
         return exc

@@ -16,6 +16,13 @@ def resize_for(crop: int) -> int:
     return round(crop * RESIZE / CROP)
 
 
+def whole_input(image: Image.Image, side: int = CROP) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The whole image squeezed to ``side`` x ``side`` (no crop), scaled to [-1, 1]; CHW."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    x = np.asarray(rgb.resize((side, side), Image.Resampling.BILINEAR), dtype=np.float32)
+    return np.ascontiguousarray(((x - 127.5) / 127.5).transpose(2, 0, 1))
+
+
 def to_input(image: Image.Image, crop: int = CROP) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Resize the shorter side to 256 (bilinear), centre-crop 224 (or the same proportions for
     another ``crop``), scale to [-1, 1]; CHW."""
