@@ -26,7 +26,7 @@ from eventlens.analyzers.objects.tf_graph import load_tfjs
 from eventlens.analyzers.objects.tf_onnx import Converter
 
 SOURCE = "vladmandic-human-3.3.6"
-CONVERTER_VERSION = "1"
+CONVERTER_VERSION = "3"
 MODEL_VERSION = f"blazeface-back/{SOURCE}.{CONVERTER_VERSION}"
 INPUT_SIZE = 256
 INPUT_NAME = "image"
@@ -58,10 +58,17 @@ def build_onnx(model_json: dict[str, Any], weights: bytes) -> bytes:
     ``regressors`` [N,896,16] (box centre offset and size in input pixels, 6 keypoints)."""
     graph = load_tfjs(model_json, weights)
     onnx = Graph("blazeface")
-    onnx.input(INPUT_NAME, ["batch", 3, INPUT_SIZE, INPUT_SIZE])
+    onnx.input(INPUT_NAME, ["batch", 3, "height", "width"])
     convert = Converter(graph, onnx, {"input": INPUT_NAME})
-    scores = [convert.emit(_PREFIX + s) for s, _ in _OUTPUTS]
-    boxes = [convert.emit(_PREFIX + b) for _, b in _OUTPUTS]
+
+    def flatten(reshape: str, width: int) -> str:
+        """The conv before the graph's batch-1, 256-px Reshape, as [N, anchors, width]."""
+        conv = graph.nodes[_PREFIX + reshape].inputs[0]
+        shape = onnx.initializer("shape", np.array([0, -1, width], np.int64))
+        return onnx.node("Reshape", [convert.nhwc(conv), shape])
+
+    scores = [flatten(s, 1) for s, _ in _OUTPUTS]
+    boxes = [flatten(b, 16) for _, b in _OUTPUTS]
     onnx.node("Concat", scores, SCORES_NAME, axis=1)
     onnx.node("Concat", boxes, BOXES_NAME, axis=1)
     onnx.output(SCORES_NAME, ["batch", "anchors", 1])
@@ -86,38 +93,36 @@ def build_model(force: bool = False) -> Path:
     return cached(model_path(), convert, force)
 
 
-@lru_cache(maxsize=1)
-def anchors() -> np.ndarray[Any, np.dtype[np.float64]]:
-    """[896, 2] anchor centres (x, y) in input pixels: stride 16 x 2 anchors, stride 32 x 6."""
+@lru_cache(maxsize=4)
+def anchors(size: int = INPUT_SIZE) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """[anchors, 2] anchor centres (x, y) in input pixels: stride 16 x 2 anchors, then stride
+    32 x 6 (896 at 256 x 256)."""
     out = []
     for stride, per_cell in ((16, 2), (32, 6)):
-        grid = INPUT_SIZE // stride
+        grid = size // stride
         for y in range(grid):
             for x in range(grid):
                 out += [(stride * (x + 0.5), stride * (y + 0.5))] * per_cell
     return np.array(out, dtype=np.float64)
 
 
-def to_input(image: Image.Image) -> tuple[np.ndarray[Any, np.dtype[np.float32]], tuple[float, ...]]:
-    """Letterbox into a 256 x 256 square (faces keep their shape), scale to [-1, 1]; CHW, and
-    the (scale x, scale y, offset x, offset y) that map square ratios back to image ratios."""
+def to_input(
+    image: Image.Image, size: int = INPUT_SIZE
+) -> tuple[np.ndarray[Any, np.dtype[np.float32]], tuple[float, ...]]:
+    """Letterbox into a square (faces keep their shape), scale to [-1, 1]; CHW, and the
+    (scale x, scale y, offset x, offset y) that map square ratios back to image ratios."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     side = max(rgb.size)
     w, h = rgb.size
     fitted = rgb.resize(
-        (max(1, round(w * INPUT_SIZE / side)), max(1, round(h * INPUT_SIZE / side))),
+        (max(1, round(w * size / side)), max(1, round(h * size / side))),
         Image.Resampling.BILINEAR,
     )
-    canvas = Image.new("RGB", (INPUT_SIZE, INPUT_SIZE))
-    left, top = (INPUT_SIZE - fitted.width) // 2, (INPUT_SIZE - fitted.height) // 2
+    canvas = Image.new("RGB", (size, size))
+    left, top = (size - fitted.width) // 2, (size - fitted.height) // 2
     canvas.paste(fitted, (left, top))
     x = np.asarray(canvas, dtype=np.float32) * (2.0 / 255.0) - 1.0
-    mapping = (
-        INPUT_SIZE / fitted.width,
-        INPUT_SIZE / fitted.height,
-        left / INPUT_SIZE,
-        top / INPUT_SIZE,
-    )
+    mapping = (size / fitted.width, size / fitted.height, left / size, top / size)
     return np.ascontiguousarray(x.transpose(2, 0, 1)), mapping
 
 
@@ -126,18 +131,19 @@ def decode(
     regressors: np.ndarray[Any, Any],
     mapping: tuple[float, ...],
     *,
+    size: int,
     min_score: float,
     iou_threshold: float = 0.3,
     limit: int = 50,
 ) -> list[ssd.Detection]:
-    """One image's outputs -> face boxes (ratios of the original image), best first."""
+    """One image's outputs at input ``size`` -> face boxes (ratios of the image), best first."""
     probs = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -50, 50)))
     keep = np.flatnonzero(probs >= min_score)
     if keep.size == 0:
         return []
-    centres = regressors[keep, 0:2] + anchors()[keep]
+    centres = regressors[keep, 0:2] + anchors(size)[keep]
     sizes = regressors[keep, 2:4]
-    boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1) / INPUT_SIZE
+    boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1) / size
     sx, sy, ox, oy = mapping
     boxes = np.clip((boxes - [ox, oy, ox, oy]) * [sx, sy, sx, sy], 0.0, 1.0)
     found = []
@@ -173,7 +179,8 @@ class FaceDetector:
         scores, regressors = self._session.run(
             [SCORES_NAME, BOXES_NAME], {INPUT_NAME: np.stack([x for x, _ in inputs])}
         )
+        size = inputs[0][0].shape[-1]
         return [
-            decode(s, r, mapping, min_score=self.min_score)
+            decode(s, r, mapping, size=size, min_score=self.min_score)
             for s, r, (_, mapping) in zip(scores, regressors, inputs, strict=True)
         ]
