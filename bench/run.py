@@ -102,12 +102,12 @@ def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
 
 
 def bench_stages(files: list[Path]) -> list[Row]:
-    """What the default path adds to the floor, per image (this process, batches of 8, on the
-    decode the floor already did): the person and face detectors (resize + forward + boxes)
-    and the image properties; wall and CPU time (all threads)."""
+    """What the default label model adds to the floor, per image, as the pipeline runs it
+    (detectors one image at a time, on the decode the floor already did): the person and face
+    detectors (resize + forward + boxes) and the image properties; wall and CPU time."""
     from eventlens.analyzers.image_properties import image_properties
     from eventlens.analyzers.labels.preprocess import RESIZE
-    from eventlens.analyzers.objects import blazeface, people
+    from eventlens.analyzers.objects.people_labels import PeopleFinder
 
     decoded = [ImageInput(p.read_bytes(), "x").decode(min_short_side=RESIZE).image for p in files]
     n = len(decoded)
@@ -119,21 +119,18 @@ def bench_stages(files: list[Path]) -> list[Row]:
         cpu_ms = (time.process_time() - cpu) * 1000 / n
         return (f"stage: {what}", f"{wall_ms:.1f} ms/img", "", f"CPU {cpu_ms:.1f} ms/img")
 
-    def batches(detector: Any, to_input: Callable[[Any], Any]) -> None:
-        for i in range(0, n, 8):
-            detector.detect_inputs([to_input(im) for im in decoded[i : i + 8]])
-
+    finder = PeopleFinder(intra_op_threads=1)
+    finder.load()
     rows: list[Row] = []
-    for name, module, detector in (
-        ("person detector (SSDLite, 300x300)", people, people.PeopleDetector),
-        ("face detector (BlazeFace, 256x256)", blazeface, blazeface.FaceDetector),
-    ):
-        if module.is_available():
-            instance = detector()
-            instance.load()
-            rows.append(timed(name, lambda i=instance, m=module: batches(i, m.to_input)))
-        else:
+    for name, detector in (("person detector", finder.bodies), ("face detector", finder.faces)):
+        if detector is None:
             rows.append((f"stage: {name}", "not installed", "", ""))
+            continue
+        only = PeopleFinder.__new__(PeopleFinder)  # the same finder with just this detector
+        only.bodies, only.faces = (
+            (detector, None) if detector is finder.bodies else (None, detector)
+        )
+        rows.append(timed(name, lambda f=only: f.detect([f.prepare(im) for im in decoded])))
     rows.append(timed("image properties", lambda: [image_properties(im) for im in decoded]))
     return rows
 

