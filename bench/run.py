@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -119,18 +118,14 @@ def bench_stages(files: list[Path]) -> list[Row]:
         cpu_ms = (time.process_time() - cpu) * 1000 / n
         return (f"stage: {what}", f"{wall_ms:.1f} ms/img", "", f"CPU {cpu_ms:.1f} ms/img")
 
-    finder = PeopleFinder(intra_op_threads=1)
-    finder.load()
     rows: list[Row] = []
-    for name, detector in (("person detector", finder.bodies), ("face detector", finder.faces)):
-        if detector is None:
+    for name, bodies in (("person detector", True), ("face detector", False)):
+        finder = PeopleFinder(intra_op_threads=1, bodies=bodies, faces=not bodies)
+        if not finder:
             rows.append((f"stage: {name}", "not installed", "", ""))
             continue
-        only = PeopleFinder.__new__(PeopleFinder)  # the same finder with just this detector
-        only.bodies, only.faces = (
-            (detector, None) if detector is finder.bodies else (None, detector)
-        )
-        rows.append(timed(name, lambda f=only: f.detect([f.prepare(im) for im in decoded])))
+        finder.load()
+        rows.append(timed(name, lambda f=finder: f.detect([f.prepare(im) for im in decoded])))
     rows.append(timed("image properties", lambda: [image_properties(im) for im in decoded]))
     return rows
 
