@@ -136,6 +136,10 @@ def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
     return round(best_t, 2)
 
 
+def _percent(value: float) -> str:
+    return "n/a" if value != value else f"{value:.0%}"  # NaN: no photo got the label
+
+
 def print_table(title: str, rows: dict[str, Scores]) -> None:
     print(f"\n{title}")
     header = "| model / setting | photos | top-5 hit | Person recall | Person precision "
@@ -145,7 +149,7 @@ def print_table(title: str, rows: dict[str, Scores]) -> None:
     for name, s in rows.items():
         print(
             f"| {name} | {s.photos} | {s.top5:.0%} | {s.person_recall:.0%} | "
-            f"{s.person_precision:.0%} | {s.no_label:.0%} | {s.confident_wrong:.0%} | "
+            f"{_percent(s.person_precision)} | {s.no_label:.0%} | {s.confident_wrong:.0%} | "
             f"{s.ms_per_image:.0f} |"
         )
 
