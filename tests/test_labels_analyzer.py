@@ -70,8 +70,9 @@ def test_max_labels_and_min_confidence_honoured() -> None:
     labels = a.analyze(_image("chelsea"))["Labels"]
     assert len(labels) == 3  # more than three labels of the cat photo pass 90
     assert all(label["Confidence"] >= 90.0 for label in labels)
-    # the classifier is not that sure of anything in the portrait; the person detector is
-    assert [label["Name"] for label in a.analyze(_image("astronaut"))["Labels"]] == ["Person"]
+    # the classifier is not that sure of anything in the portrait; the detectors are
+    names = [label["Name"] for label in a.analyze(_image("astronaut"))["Labels"]]
+    assert names[0] == "Person" and set(names) <= {"Person", "Face"}
 
 
 def test_batch_equals_single(analyzer: LabelAnalyzer) -> None:

