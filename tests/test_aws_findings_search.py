@@ -27,3 +27,5 @@ def test_dynamodb_query_filters_by_findings(stack: Stack) -> None:
     both = Query("beta", label="person", findings=(("duplicate", BETA + "portrait.jpg"),))
     assert keys(store.query(both)) == {"portrait-copy.jpg"}
     assert store.query(Query("beta", findings=(("moderation", "Nudity"),))) == []
+    assert keys(store.query(Query("beta", findings=(("color", "Red"),)))) == {"portrait-copy.jpg"}
+    assert store.query(Query("beta", findings=(("color", "green"),))) == []

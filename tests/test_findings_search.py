@@ -50,6 +50,12 @@ def records() -> list[Record]:
             findings={
                 "faces": {"FaceDetails": [{"Confidence": 99.0}]},
                 "duplicates": {"DuplicateOf": BETA + "portrait.jpg", "Exact": True},
+                "image_properties": {"DominantColors": [
+                    {"SimplifiedColor": "red", "CSSColor": "firebrick", "PixelPercent": 40.0},
+                    {"SimplifiedColor": "blue", "CSSColor": "navy", "PixelPercent": 30.0},
+                    {"SimplifiedColor": "red", "CSSColor": "crimson", "PixelPercent": 10.0},
+                    {"SimplifiedColor": None, "PixelPercent": "not a number"},
+                ]},
             },
         ),
     ]  # fmt: skip
@@ -68,6 +74,9 @@ def test_terms_cover_text_faces_moderation_and_duplicates() -> None:
     assert ("faces", "face", 99.5) in finding_terms(portrait)
     assert ("moderation", "Revealing Clothes", 70.0) in finding_terms(portrait)
     assert ("duplicate", BETA + "portrait.jpg", 100.0) in finding_terms(copy)
+    colors = {(v, c) for kind, v, c in finding_terms(copy) if kind == "color"}
+    assert colors == {("red", 50.0), ("firebrick", 40.0), ("crimson", 10.0), ("blue", 30.0),
+                      ("navy", 30.0)}  # fmt: skip
 
 
 def test_queries_combine_labels_and_findings(tmp_path: Path) -> None:
@@ -128,6 +137,8 @@ def test_cli_search_by_text_faces_and_moderation(tmp_path: Path) -> None:
     assert search("--moderation", "any") == {"portrait.jpg"}
     assert search("--label", "person", "--duplicates") == {"portrait-copy.jpg"}
     assert search("--label", "Paper") == {"receipt.jpg"}
+    assert search("--color", "RED") == search("--color", "navy") == {"portrait-copy.jpg"}
+    assert search("--color", "green") == set()
     bare = runner.invoke(app, ["results", "search", "--env", "beta", "--db", str(db)])
     assert bare.exit_code == 2
 

@@ -41,7 +41,7 @@ def test_default_cache_dir_is_user_cache(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_failed_write_leaves_no_partial_file(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_cache, "load_state_dict", lambda path: {})
-    monkeypatch.setattr(model_cache, "build_onnx", lambda state: b"fake model")
+    monkeypatch.setattr(model_cache, "build_onnx", lambda state, size: b"fake model")
 
     def broken_replace(src: str, dst: Path) -> None:
         raise OSError("disk full")

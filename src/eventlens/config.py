@@ -15,6 +15,8 @@ from eventlens.routing import DEFAULT_ROUTES, Route, Router, parse_route
 from eventlens.workers import worker_count
 
 DEFAULT_ROOT = "./eventlens-bucket"
+#: Analyzers of every environment unless configured: labels (with people) and image properties.
+DEFAULT_ANALYZERS = ("labels", "image_properties")
 
 
 def parse_analyzers(spec: str) -> dict[str, list[str]]:
@@ -23,7 +25,7 @@ def parse_analyzers(spec: str) -> dict[str, list[str]]:
     for part in filter(None, (p.strip() for p in spec.split(";"))):
         env, sep, names = part.rpartition("=")
         result[env.strip() if sep else "*"] = [n.strip() for n in names.split(",") if n.strip()]
-    return result or {"*": ["labels"]}
+    return result or {"*": list(DEFAULT_ANALYZERS)}
 
 
 @dataclass(slots=True)
@@ -31,9 +33,10 @@ class Settings:
     root: Path = field(default_factory=lambda: Path(DEFAULT_ROOT))
     db: Path | None = None
     routes: tuple[Route, ...] = DEFAULT_ROUTES
-    analyzers: dict[str, list[str]] = field(default_factory=lambda: {"*": ["labels"]})
+    analyzers: dict[str, list[str]] = field(default_factory=lambda: {"*": list(DEFAULT_ANALYZERS)})
     max_labels: int = 10
     min_confidence: float = 55.0
+    label_model: str = "lite0-people"  # labels analyzer: see LABEL_MODELS
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     branch: str = "local"
@@ -61,6 +64,7 @@ class Settings:
         return AnalyzerSettings(
             max_labels=self.max_labels,
             min_confidence=self.min_confidence,
+            label_model=self.label_model,
             # the runner keeps one batch per core in flight: one model thread each uses the
             # cores without the threads of two batches contending (measured ~3 % faster)
             threads=1 if worker_count() > 1 else None,
@@ -74,7 +78,7 @@ class Settings:
         )
 
     def analyzers_by_environment(self) -> dict[str, list[str]]:
-        default = self.analyzers.get("*", ["labels"])
+        default = self.analyzers.get("*", list(DEFAULT_ANALYZERS))
         return {
             route.environment: self.analyzers.get(route.environment, default)
             for route in self.routes
@@ -95,6 +99,12 @@ class Settings:
         return settings
 
 
+def _label_model(value: str) -> str:
+    from eventlens.analyzers.labels.analyzer import label_model
+
+    return label_model(value.strip()).name
+
+
 def _routes(value: str) -> tuple[Route, ...]:
     return tuple(parse_route(s) for s in value.split(",") if s.strip())
 
@@ -107,6 +117,7 @@ _FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EVENTLENS_ANALYZERS": ("analyzers", parse_analyzers),
     "EVENTLENS_MAX_LABELS": ("max_labels", int),
     "EVENTLENS_MIN_CONFIDENCE": ("min_confidence", float),
+    "EVENTLENS_LABEL_MODEL": ("label_model", _label_model),
     "EVENTLENS_MAX_BYTES": ("max_bytes", int),
     "EVENTLENS_MAX_PIXELS": ("max_pixels", int),
     "EVENTLENS_BRANCH": ("branch", str),

@@ -57,6 +57,25 @@ class Analyzer(ABC):
         return results
 
 
+def label_entry(
+    name: str,
+    confidence: float,
+    *,
+    parents: Sequence[str] = (),
+    instances: list[dict[str, Any]] | None = None,
+    aliases: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One DetectLabels ``Labels`` entry."""
+    return {
+        "Name": name,
+        "Confidence": round(confidence, 4),
+        "Instances": instances or [],
+        "Parents": [{"Name": p} for p in parents],
+        "Aliases": [{"Name": a} for a in aliases],
+        "Categories": [],
+    }
+
+
 def check_label_limits(max_labels: int, min_confidence: float) -> None:
     """DetectLabels' ``MaxLabels`` / ``MinConfidence`` bounds, shared by label analyzers."""
     if max_labels < 1:

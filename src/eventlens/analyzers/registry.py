@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class AnalyzerSettings:
     max_labels: int = 10
     min_confidence: float = 55.0
+    #: labels: a name from ``eventlens.analyzers.labels.LABEL_MODELS``
+    label_model: str = "lite0-people"
     threads: int | None = None
     #: duplicates: where earlier images' hashes are looked up (passed in by the wiring)
     hash_index: HashIndex | None = None
@@ -38,7 +40,14 @@ def _labels(settings: AnalyzerSettings) -> Analyzer:
         max_labels=settings.max_labels,
         min_confidence=settings.min_confidence,
         intra_op_threads=settings.threads,
+        model=settings.label_model,
     )
+
+
+def _image_properties(settings: AnalyzerSettings) -> Analyzer:
+    from eventlens.analyzers.image_properties import ImagePropertiesAnalyzer
+
+    return ImagePropertiesAnalyzer()
 
 
 def _text(settings: AnalyzerSettings) -> Analyzer:
@@ -109,6 +118,7 @@ def _rekognition_video(settings: AnalyzerSettings) -> Analyzer:
 
 FACTORIES: dict[str, Callable[[AnalyzerSettings], Analyzer]] = {
     "labels": _labels,
+    "image_properties": _image_properties,
     "text": _text,
     "faces": _faces,
     "moderation": _moderation,

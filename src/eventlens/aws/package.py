@@ -212,6 +212,8 @@ def prebuild_model(target: Path) -> bool:
     os.environ["EVENTLENS_CACHE_DIR"] = str(cache)
     try:
         importlib.import_module("eventlens.analyzers.labels").build_model()
+        # the default label model's person and face detectors, where installed here
+        importlib.import_module("eventlens.analyzers.objects").build_models()
     finally:
         if saved is None:
             os.environ.pop("EVENTLENS_CACHE_DIR", None)

@@ -67,6 +67,16 @@ AnalyzersOption = Annotated[
 ]
 
 
+LabelModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--label-model",
+        help="lite0-people (default: labels + Person with boxes) or lite0 (labels only) "
+        "(env: EVENTLENS_LABEL_MODEL)",
+    ),
+]
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each event")] = False,
@@ -83,6 +93,7 @@ def run(
     db: DbOption = None,
     route: RouteOption = None,
     analyzers: AnalyzersOption = None,
+    label_model: LabelModelOption = None,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit")] = False,
     create: Annotated[
         bool, typer.Option("--create", help="Create the root folder when it does not exist")
@@ -108,7 +119,12 @@ def run(
 
     SIGTERM or Ctrl-C stops after the current batch; a second one stops at once. Exits 1 when
     processing cannot go on (see EVENTLENS_GIVE_UP_AFTER), so a supervisor can restart it."""
-    settings = load_settings(root=root, db=db, routes=route, analyzers=analyzers)
+    try:
+        settings = load_settings(
+            root=root, db=db, routes=route, analyzers=analyzers, label_model=label_model
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if batch_size:
         settings.batch_size = batch_size
     if audit_log:
@@ -234,9 +250,12 @@ def analyze(
     analyzer_name: Annotated[
         str,
         typer.Option(
-            "--analyzer", "-a", help="labels, faces, text, moderation or video (a video file)"
+            "--analyzer",
+            "-a",
+            help="labels, image_properties, faces, text, moderation or video (a video file)",
         ),
     ] = "labels",
+    label_model: LabelModelOption = None,
 ) -> None:
     """Analyse files and print Rekognition-shaped JSON (DetectLabels by default; no store
     needed)."""
@@ -245,7 +264,11 @@ def analyze(
     try:
         analyzer = registry.create(
             analyzer_name,
-            registry.AnalyzerSettings(max_labels=max_labels, min_confidence=min_confidence),
+            registry.AnalyzerSettings(
+                max_labels=max_labels,
+                min_confidence=min_confidence,
+                label_model=label_model or load_settings().label_model,
+            ),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

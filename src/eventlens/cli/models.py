@@ -1,4 +1,4 @@
-"""``eventlens models build|info``: the bundled model, converted once to ONNX and cached."""
+"""``eventlens models build``: the bundled models, converted once to ONNX and cached."""
 
 from __future__ import annotations
 
@@ -14,9 +14,24 @@ app = typer.Typer(help="Build or inspect the bundled label model.", no_args_is_h
 @app.command()
 def build(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached")] = False,
+    label_model: Annotated[
+        str | None,
+        typer.Option("--label-model", help="Label model to build (env: EVENTLENS_LABEL_MODEL)"),
+    ] = None,
 ) -> None:
-    """Convert the packaged EfficientNet-Lite0 weights to ONNX (done once, then cached)."""
+    """Convert the packaged weights of the label model (classifier, person and face
+    detectors) to ONNX (done once, then cached)."""
+    from eventlens.analyzers.labels.analyzer import label_model as known_label_model
     from eventlens.analyzers.labels.model_cache import build_model
+    from eventlens.analyzers.objects import build_models
+    from eventlens.cli.options import load_settings
 
-    path = build_model(force=force)
-    console.print(f"model ready: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    try:
+        model = known_label_model(label_model or load_settings().label_model)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    paths = [build_model(force=force, variant=model.classifier)]
+    if model.people:
+        paths += build_models(force=force)
+    for path in paths:
+        console.print(f"model ready: {path} ({path.stat().st_size / 1e6:.1f} MB)")

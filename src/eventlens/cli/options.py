@@ -43,6 +43,7 @@ def load_settings(
     db: Path | None = None,
     routes: list[str] | None = None,
     analyzers: str | None = None,
+    label_model: str | None = None,
 ) -> Settings:
     settings = Settings.from_env()
     if root is not None:
@@ -53,4 +54,8 @@ def load_settings(
         settings.routes = tuple(parse_route(r) for r in routes)
     if analyzers:
         settings.analyzers = parse_analyzers(analyzers)
+    if label_model:
+        from eventlens.analyzers.labels.analyzer import label_model as known_label_model
+
+        settings.label_model = known_label_model(label_model).name
     return settings

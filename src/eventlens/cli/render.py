@@ -74,16 +74,17 @@ def records_table(records: Sequence[Record], title: str | None = None) -> Table:
     table.add_column("filename", overflow="fold")
     table.add_column("status")
     table.add_column("labels", overflow="fold")
-    with_findings = any(record.findings for record in records)
+    summaries = [findings_summary(record) for record in records]
+    with_findings = any(summaries)  # image properties alone do not earn a column
     if with_findings:
         table.add_column("findings", overflow="fold")
     table.add_column("timestamp")
-    for record in records:
+    for record, summary in zip(records, summaries, strict=True):
         status = "[green]ok[/green]" if record.ok else "[red]error[/red]"
         if record.deleted_at is not None:  # when: in --json and `results get --json`
             status += " [yellow](deleted)[/yellow]"
         row = [escape(record.filename), status, label_summary(record)]
         if with_findings:
-            row.append(escape(findings_summary(record)))
+            row.append(escape(summary))
         table.add_row(*row, record.timestamp)
     return table

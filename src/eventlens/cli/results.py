@@ -94,6 +94,14 @@ def search(
     duplicates: Annotated[
         bool, typer.Option("--duplicates", help="Only near/exact duplicates of earlier images")
     ] = False,
+    color: Annotated[
+        str | None,
+        typer.Option(
+            "--color",
+            help="A dominant colour: red, orange, yellow, green, blue, purple, pink, brown, "
+            "black, white, grey, or a CSS colour name (e.g. steelblue)",
+        ),
+    ] = None,
     status: Annotated[Status | None, typer.Option(help="Only ok or error records")] = None,
     limit: LimitOption = 50,
     include_deleted: IncludeDeletedOption = False,
@@ -114,9 +122,12 @@ def search(
         findings.append(("moderation", ANY if moderation.lower() == "any" else moderation))
     if duplicates:
         findings.append(("duplicate", ANY))
+    if color:
+        findings.append(("color", color.strip().lower()))
     if not label and not findings:
         err_console.print(
-            "[red]give at least one of --label, --text, --faces, --moderation, --duplicates[/red]"
+            "[red]give at least one of --label, --text, --faces, --moderation, --duplicates, "
+            "--color[/red]"
         )
         raise typer.Exit(2)
     _show(

@@ -2,7 +2,9 @@
 
 Kinds: ``text`` (each detected WORD and LINE, lower-cased), ``faces`` (one term ``face`` per
 record with faces; the confidence is the best face's), ``moderation`` (each moderation label
-and its parent category), ``duplicate`` (the key of the earlier image it duplicates).
+and its parent category), ``duplicate`` (the key of the earlier image it duplicates),
+``color`` (each dominant colour's SimplifiedColor and CSSColor; the confidence is the share of
+the image's pixels in that colour, summed over the dominant colours with that name).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from eventlens.results.record import Record
 
-KINDS = ("text", "faces", "moderation", "duplicate")
+KINDS = ("text", "faces", "moderation", "duplicate", "color")
 ANY = "*"
 
 
@@ -33,6 +35,8 @@ def finding_terms(record: Record) -> list[tuple[str, str, float]]:
         add("faces", "face", max(float(f.get("Confidence", 0.0) or 0.0) for f in faces))
     for label in items_of(findings.get("moderation"), "ModerationLabels"):
         add("moderation", label.get("Name", ""), label.get("Confidence"))
+    for name, share in color_shares(findings.get("image_properties")).items():
+        add("color", name, share)
     duplicates = findings.get("duplicates")
     if isinstance(duplicates, dict) and duplicates.get("DuplicateOf"):
         add("duplicate", duplicates["DuplicateOf"], 100.0)
@@ -50,6 +54,21 @@ def matches(record: Record, wanted: tuple[tuple[str, str], ...]) -> bool:
         kind in kinds if value == ANY else (kind, value.casefold()) in have
         for kind, value in wanted
     )
+
+
+def color_shares(properties: Any) -> dict[str, float]:
+    """Colour name (simplified and CSS, lower case) -> percent of the pixels."""
+    shares: dict[str, float] = {}
+    for color in items_of(properties, "DominantColors"):
+        try:
+            percent = float(color.get("PixelPercent") or 0.0)
+        except (TypeError, ValueError):
+            continue
+        for key in ("SimplifiedColor", "CSSColor"):
+            name = str(color.get(key) or "").strip().lower()
+            if name:
+                shares[name] = shares.get(name, 0.0) + percent
+    return shares
 
 
 def items_of(value: Any, key: str) -> list[dict[str, Any]]:

@@ -1,30 +1,83 @@
-"""``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled EfficientNet-Lite0."""
+"""``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled models, offline.
+
+EfficientNet-Lite (ImageNet-1k) classifies; its confidences are temperature-scaled and summed
+up the WordNet hierarchy. Person and face detectors add ``Person`` and ``Face`` with
+``Instances`` (boxes). ``LABEL_MODELS`` names the combinations a user can choose.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
-from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, OUTPUT_NAME
+from eventlens.analyzers.base import Analyzer, Findings, check_label_limits, label_entry
+from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
-from eventlens.analyzers.labels.preprocess import RESIZE, to_input
+from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
+from eventlens.analyzers.onnx_session import create_session
 from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
 
-MODEL_VERSION = "efficientnet-lite0-imagenet/1"
+CLASSIFIER_VERSION = "imagenet/2"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8
 
 
+@dataclass(frozen=True, slots=True)
+class LabelModel:
+    """A named label model: how the classifier's probabilities become label confidences, and
+    whether people are detected.
+
+    ``temperature`` divides the logits before the softmax (below 1 sharpens, above 1 softens);
+    a parent label's confidence is the summed probability of the classes under it."""
+
+    name: str
+    temperature: float
+    people: bool
+    #: the EfficientNet-Lite variant: lite0 (a dependency), lite1 or lite2 (extras)
+    classifier: str = "lite0"
+    #: WordNet parents edited into useful labels (``label_edits``); off: WordNet as it is.
+    label_edits: bool = True
+    #: also classify the whole image squeezed to a square (not just the centre crop) and
+    #: average the two: sees what the crop cuts off, at twice the classifier's cost
+    two_views: bool = False
+
+
+#: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
+#: the likelihood of "an accepted label is right" is highest at these).
+FITTED_TEMPERATURES = {"lite0": 0.8, "lite1": 0.7, "lite2": 0.85}
+LABEL_MODELS = {
+    "lite0-people": LabelModel("lite0-people", FITTED_TEMPERATURES["lite0"], people=True),
+    "lite0": LabelModel("lite0", FITTED_TEMPERATURES["lite0"], people=False),
+    "lite1-people": LabelModel(
+        "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
+    ),
+    "lite2-people": LabelModel(
+        "lite2-people", FITTED_TEMPERATURES["lite2"], people=True, classifier="lite2"
+    ),
+}
+DEFAULT_LABEL_MODEL = "lite0-people"
+MODEL_VERSION = f"efficientnet-lite0-{CLASSIFIER_VERSION}"  # LabelModelVersion of lite0
+
+
+def label_model(name: str) -> LabelModel:
+    try:
+        return LABEL_MODELS[name]
+    except KeyError:
+        known = ", ".join(LABEL_MODELS)
+        raise ValueError(f"unknown label model {name!r} (available: {known})") from None
+
+
 class LabelAnalyzer(Analyzer):
-    """Labels an image with ImageNet classes plus their WordNet parents ("Cat", "Animal" ...).
+    """Labels an image with ImageNet classes plus their WordNet parents ("Cat", "Animal" ...)
+    and ``Person`` with boxes.
 
     A parent label's confidence is the summed probability of all classes under it, so "Dog"
     collects every breed. Runs offline on CPU with ONNX Runtime.
@@ -39,47 +92,60 @@ class LabelAnalyzer(Analyzer):
         min_confidence: float = 55.0,
         intra_op_threads: int | None = None,
         *,
+        model: str | LabelModel = DEFAULT_LABEL_MODEL,
         model_path: Path | None = None,
     ) -> None:
-        """``model_path`` overrides the cached model built by ``build_model()``."""
+        """``model`` is a name from ``LABEL_MODELS`` or a ``LabelModel``; ``model_path``
+        overrides the cached classifier built by ``build_model()``."""
         check_label_limits(max_labels, min_confidence)
         self.max_labels = max_labels
         self.min_confidence = min_confidence
         self.intra_op_threads = intra_op_threads
+        self.model = label_model(model) if isinstance(model, str) else model
+        self.method = f"bundled-efficientnet-{self.model.classifier}"
+        self.crop = INPUT_SIZES[self.model.classifier]
         self.model_path = model_path
         self._session: ort.InferenceSession | None = None
         self._taxonomy: Taxonomy | None = None
+        self._people: Any = None  # PeopleFinder, or False when this model has none
         self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
         # the settings change the stored labels, so a change must trigger re-analysis
+        finder = self._people_finder()
+        people = f"+{finder.version}" if finder is not None else ""
         return (
-            f"{MODEL_VERSION}(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
+            f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
+            f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}"
+            f"{',two-views' if self.model.two_views else ''}){people}"
+            f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
 
     def load(self) -> None:
         self._get_session()
+        finder = self._people_finder()
+        if finder is not None:
+            finder.load()
 
     def _get_session(self) -> tuple[Any, Taxonomy]:
         with self._lock:
             if self._session is None or self._taxonomy is None:
-                self._taxonomy = load_taxonomy()
-                self._session = self._create_session(self.model_path or build_model())
+                self._taxonomy = load_taxonomy(self.model.label_edits)
+                path = self.model_path or build_model(variant=self.model.classifier)
+                self._session = create_session(path, self.intra_op_threads)
             return self._session, self._taxonomy
 
-    def _create_session(self, path: Path) -> Any:
-        options = ort.SessionOptions()
-        if self.intra_op_threads is not None:
-            options.intra_op_num_threads = self.intra_op_threads
-        options.inter_op_num_threads = 1
-        # Idle ORT workers otherwise busy-wait after each run and steal the CPU that the next
-        # image's JPEG decode needs (single-image latency measured 36 ms vs 40-100 ms).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.enable_cpu_mem_arena = False
-        return ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+    def _people_finder(self) -> Any:
+        """The ``PeopleFinder`` when this model detects people and a detector is installed."""
+        if not self.model.people:
+            return None
+        with self._lock:
+            if self._people is None:
+                from eventlens.analyzers.objects.people_labels import PeopleFinder
+
+                self._people = PeopleFinder(self.intra_op_threads) or False
+            return self._people or None
 
     def analyze(self, image: ImageInput) -> Findings:
         result = self.analyze_batch([image])[0]
@@ -89,48 +155,82 @@ class LabelAnalyzer(Analyzer):
 
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Decode each image (failures are returned in place), then classify them together in
-        one ONNX Runtime call per ``MAX_BATCH`` images."""
+        one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
+        finder = self._people_finder()
         results: list[Findings | Exception | None] = [None] * len(images)
-        inputs, positions = [], []
-        for i, prepared in enumerate(map_in_pool(_prepare, images)):
+        prepared_ok: list[_Prepared] = []
+        positions = []
+        prepare = lambda im: _prepare(im, self.crop, self.model.two_views, finder)  # noqa: E731
+        for i, prepared in enumerate(map_in_pool(prepare, images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
             else:
-                inputs.append(prepared)
+                prepared_ok.append(prepared)
                 positions.append(i)
-        if inputs:
+        if prepared_ok:
             session, taxonomy = self._get_session()
-            for start in range(0, len(inputs), MAX_BATCH):
-                batch = np.stack(inputs[start : start + MAX_BATCH])
-                (probs,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch})
-                scores = np.minimum(probs @ taxonomy.membership * 100.0, 100.0)
-                for i, row in zip(positions[start : start + MAX_BATCH], scores, strict=True):
-                    results[i] = self._findings(row, taxonomy)
+            for start in range(0, len(prepared_ok), MAX_BATCH):
+                chunk = prepared_ok[start : start + MAX_BATCH]
+                scores = self.classify(session, taxonomy, [p.classifier for p in chunk])
+                if self.model.two_views:
+                    views = [p.whole for p in chunk if p.whole is not None]
+                    whole = self.classify(session, taxonomy, views)
+                    scores = (scores + whole) / 2
+                people = (
+                    finder.detect([p.people for p in chunk])
+                    if finder is not None
+                    else [None for _ in chunk]
+                )
+                for i, row, found in zip(
+                    positions[start : start + MAX_BATCH], scores, people, strict=True
+                ):
+                    results[i] = self._findings(row, taxonomy, found)
         return [r for r in results if r is not None]
 
-    def _findings(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> Findings:
+    def classify(
+        self, session: Any, taxonomy: Taxonomy, inputs: list[np.ndarray[Any, Any]]
+    ) -> np.ndarray[Any, Any]:
+        """Label scores (0..100) per image, one column per taxonomy label."""
+        (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
+        scaled = logits.astype(np.float64) / self.model.temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        probs = np.exp(scaled)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return np.asarray(np.minimum(probs @ taxonomy.membership * 100.0, 100.0))
+
+    def _findings(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy, people: Any) -> Findings:
+        candidates: list[tuple[float, int, dict[str, Any]]] = []
         order = np.lexsort((np.arange(scores.size), -scores))
-        labels = []
-        for idx in order[: self.max_labels]:
+        for rank, idx in enumerate(order[: self.max_labels]):
             confidence = float(scores[idx])
             if confidence < self.min_confidence:
                 break
-            labels.append(
-                {
-                    "Name": taxonomy.names[idx],
-                    "Confidence": round(confidence, 4),
-                    "Instances": [],
-                    "Parents": [{"Name": p} for p in taxonomy.parents[idx]],
-                    "Aliases": [],
-                    "Categories": [],
-                }
-            )
-        return {"Labels": labels, "LabelModelVersion": MODEL_VERSION}
+            label = label_entry(taxonomy.names[idx], confidence, parents=taxonomy.parents[idx])
+            candidates.append((confidence, rank + 1, label))
+        if people is not None:
+            from eventlens.analyzers.objects.people_labels import labels as people_labels
+
+            for label in people_labels(people, self.min_confidence):
+                candidates.append((label["Confidence"], 0, label))
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        labels = [label for _, _, label in candidates[: self.max_labels]]
+        version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
+        return {"Labels": labels, "LabelModelVersion": version}
 
 
-def _prepare(image: ImageInput) -> np.ndarray[Any, Any] | Exception:
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    classifier: np.ndarray[Any, Any]
+    people: Any  # the PeopleFinder's inputs, when there is one
+    whole: np.ndarray[Any, Any] | None = None  # the whole image, for two views
+
+
+def _prepare(image: ImageInput, crop: int, two_views: bool, finder: Any) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
-        return to_input(image.decode(min_short_side=RESIZE).image)
+        decoded = image.decode(min_short_side=resize_for(crop)).image
+        people = finder.prepare(decoded) if finder is not None else None
+        whole = whole_input(decoded, crop) if two_views else None
+        return _Prepared(to_input(decoded, crop), people, whole)
     except Exception as exc:  # reported per image, like the base class
         return exc

@@ -1,14 +1,16 @@
-"""EfficientNet-Lite0 as an ONNX graph, built from the ``efficientnet-lite-pytorch`` state dict.
+"""EfficientNet-Lite0/1/2 as ONNX graphs, built from ``efficientnet-lite-pytorch`` state dicts.
 
 Architecture and key names follow ``efficientnet_lite_pytorch`` (lukemelas' EfficientNet-PyTorch
 with the Lite variants): no squeeze-excite, ReLU6 everywhere, stem 32 and head 1280 channels,
-TensorFlow "SAME" padding for a 224x224 input. BatchNorm (eps 1e-3) is folded into the convs.
+TensorFlow "SAME" padding for the variant's input size. BatchNorm (eps 1e-3) is folded into the
+convs. Lite1 and Lite2 scale the channels and repeats of Lite0's stages; the builder reads each
+block's channels, kernel and repeats from the weights and takes the strides from Lite0.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,32 @@ LITE0_STAGES = (
 )
 
 Array = np.ndarray[Any, Any]
+#: Network input side per variant (the weights were trained at these resolutions).
+INPUT_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260}
+
+
+def stages_of(state: dict[str, Array]) -> tuple[Stage, ...]:
+    """The stages of a Lite variant from its weights: consecutive blocks with the same output
+    channels form a stage; strides are Lite0's (the variants scale only widths and repeats)."""
+    blocks = []
+    i = 0
+    while f"_blocks.{i}._project_conv.weight" in state:
+        out_ch, mid_ch = state[f"_blocks.{i}._project_conv.weight"].shape[:2]
+        kernel = state[f"_blocks.{i}._depthwise_conv.weight"].shape[-1]
+        blocks.append((int(out_ch), int(mid_ch), int(kernel)))
+        i += 1
+    stages: list[Stage] = []
+    in_ch = int(state["_conv_stem.weight"].shape[0])
+    for out_ch, mid_ch, kernel in blocks:
+        if stages and stages[-1].out_ch == out_ch:
+            stages[-1] = replace(stages[-1], repeats=stages[-1].repeats + 1)
+            continue
+        if len(stages) == len(LITE0_STAGES):
+            raise ValueError("the weights have more stages than EfficientNet-Lite")
+        stride = LITE0_STAGES[len(stages)].stride
+        stages.append(Stage(1, kernel, stride, mid_ch // in_ch, in_ch, out_ch))
+        in_ch = out_ch
+    return tuple(stages)
 
 
 def same_pads(size: int, kernel: int, stride: int) -> tuple[list[int], int]:
@@ -56,10 +84,11 @@ def same_pads(size: int, kernel: int, stride: int) -> tuple[list[int], int]:
 
 
 class _Builder:
-    def __init__(self, state: dict[str, Array]) -> None:
+    def __init__(self, state: dict[str, Array], input_size: int = INPUT_SIZE) -> None:
         self.state = state
+        self.input_size = input_size
         self.used: set[str] = set()
-        self.graph = Graph("efficientnet_lite0")
+        self.graph = Graph("efficientnet_lite")
         self.relu6_min = self.graph.initializer("relu6_min", np.array(0.0, np.float32))
         self.relu6_max = self.graph.initializer("relu6_max", np.array(6.0, np.float32))
 
@@ -115,10 +144,10 @@ class _Builder:
 
     def build(self) -> bytes:
         g = self.graph
-        x = g.input(INPUT_NAME, ["batch", 3, INPUT_SIZE, INPUT_SIZE])
-        x, size = self.conv_bn(x, "_conv_stem", "_bn0", INPUT_SIZE, stride=2)
+        x = g.input(INPUT_NAME, ["batch", 3, self.input_size, self.input_size])
+        x, size = self.conv_bn(x, "_conv_stem", "_bn0", self.input_size, stride=2)
         i = 0
-        for stage in LITE0_STAGES:
+        for stage in stages_of(self.state):
             for r in range(stage.repeats):
                 in_ch = stage.in_ch if r == 0 else stage.out_ch
                 stride = stage.stride if r == 0 else 1
@@ -135,14 +164,14 @@ class _Builder:
         g.output(LOGITS_NAME, ["batch", NUM_CLASSES])
         unused = set(self.state) - self.used
         if unused:
-            raise ValueError(f"state dict has keys the Lite0 graph does not use: {sorted(unused)}")
-        return g.to_model(doc="EfficientNet-Lite0, ImageNet-1k, BatchNorm folded")
+            raise ValueError(f"state dict has keys the graph does not use: {sorted(unused)}")
+        return g.to_model(doc="EfficientNet-Lite, ImageNet-1k, BatchNorm folded")
 
 
-def build_onnx(state: dict[str, Array]) -> bytes:
-    """Serialise EfficientNet-Lite0 with these weights; input ``image`` [N,3,224,224],
-    outputs ``probabilities`` and ``logits`` [N,1000]."""
+def build_onnx(state: dict[str, Array], input_size: int = INPUT_SIZE) -> bytes:
+    """Serialise EfficientNet-Lite with these weights; input ``image`` [N,3,S,S] (S = 224 for
+    Lite0, 240 Lite1, 260 Lite2), outputs ``probabilities`` and ``logits`` [N,1000]."""
     try:
-        return _Builder(state).build()
+        return _Builder(state, input_size).build()
     except KeyError as exc:
         raise ValueError(f"state dict is missing {exc.args[0]!r}") from exc

@@ -10,10 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from eventlens.analyzers.labels.label_edits import edit_chain
+
 
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
-    #: Every label: the 1000 class names (duplicates merged) and all their parents.
+    #: Every label: the 1000 class names (duplicates merged) and all their parents, after
+    #: the edits in ``label_edits`` (renamed, hidden and added parents).
     names: tuple[str, ...]
     #: Each label's own parents, nearest first.
     parents: tuple[tuple[str, ...], ...]
@@ -21,10 +24,12 @@ class Taxonomy:
     membership: np.ndarray[Any, np.dtype[np.float32]]
 
 
-def _build(classes: list[dict[str, Any]]) -> Taxonomy:
+def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
     parents: dict[str, tuple[str, ...]] = {}
-    for cls in classes:
-        chain = [cls["name"], *cls["parents"]]
+    chains = [[cls["name"], *cls["parents"]] for cls in classes]
+    if edited:
+        chains = [edit_chain(chain) for chain in chains]
+    for chain in chains:
         for i, name in enumerate(chain):
             tail = tuple(chain[i + 1 :])
             # A merged name (e.g. "Fruit") keeps its most informative chain.
@@ -33,17 +38,18 @@ def _build(classes: list[dict[str, Any]]) -> Taxonomy:
     names = tuple(parents)
     index = {name: i for i, name in enumerate(names)}
     membership = np.zeros((len(classes), len(names)), dtype=np.float32)
-    for c, cls in enumerate(classes):
-        for name in (cls["name"], *cls["parents"]):
+    for c, chain in enumerate(chains):
+        for name in chain:
             membership[c, index[name]] = 1.0
     return Taxonomy(names, tuple(parents[n] for n in names), membership)
 
 
-@lru_cache(maxsize=1)
-def load_taxonomy() -> Taxonomy:
-    """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order."""
+@lru_cache(maxsize=2)
+def load_taxonomy(edited: bool = True) -> Taxonomy:
+    """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order;
+    ``edited``: with the ``label_edits`` applied (WordNet's own chains otherwise)."""
     text = (resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_text("utf-8")
     classes = json.loads(text)["classes"]
     if len(classes) != 1000:
         raise ValueError(f"taxonomy has {len(classes)} classes, expected 1000")
-    return _build(classes)
+    return _build(classes, edited)

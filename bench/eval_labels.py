@@ -1,0 +1,195 @@
+"""Score the label models on real photos: one command, prints a table per split.
+
+    .venv/bin/python bench/eval_labels.py            # collects the photos on first use
+    .venv/bin/python bench/eval_labels.py --details  # plus each photo's labels
+    .venv/bin/python bench/eval_labels.py --fit      # fit the temperature on the tuning part
+
+The photos, their sources, licences and accepted labels are in ``bench/eval_set/manifest.json``
+(``bench/eval_set/collect.py`` fetches them from the packages into ``bench/out/eval-photos``).
+Columns: top-5 hit rate (an accepted label among the first five), Person recall and precision,
+the share of photos without a label at MinConfidence 55, the share with a label >= 80 that is
+not accepted (confident wrong), and ms per image (decode + models, batches of 8, this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.eval_set.collect import collect, photo_path
+from eventlens.analyzers.labels.analyzer import LABEL_MODELS, LabelAnalyzer, LabelModel
+from eventlens.imaging import ImageInput
+
+MIN_CONFIDENCE = 55.0
+CONFIDENT = 80.0
+Photo = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    photos: int
+    top5: float
+    person_recall: float
+    person_precision: float
+    no_label: float
+    confident_wrong: float
+    ms_per_image: float
+
+
+def settings() -> dict[str, LabelModel]:
+    """What the table compares: the label model as it was before (plain WordNet parents, no
+    people), the shipped label models, and temperatures either side of the chosen one."""
+    before = LabelModel("before", 1.0, people=False, label_edits=False)
+    unscaled = LabelModel("lite0-people t=1.0", 1.0, people=True)
+    softer = LabelModel("lite0-people t=1.2", 1.2, people=True)
+    two_views = LabelModel("lite0-people two views t=0.7", 0.7, people=True, two_views=True)
+    return {"lite0, WordNet parents (before)": before, **LABEL_MODELS} | {
+        m.name: m for m in (unscaled, softer, two_views)
+    }
+
+
+def run(model: LabelModel, photos: list[Photo]) -> tuple[list[list[dict[str, Any]]], float]:
+    analyzer = LabelAnalyzer(max_labels=10, min_confidence=MIN_CONFIDENCE, model=model)
+    analyzer.load()
+    images = [ImageInput(photo_path(p).read_bytes(), str(p["id"])) for p in photos]
+    start = time.perf_counter()
+    results = []
+    for i in range(0, len(images), 8):
+        results += analyzer.analyze_batch(images[i : i + 8])
+    elapsed = time.perf_counter() - start
+    labels = []
+    for photo, result in zip(photos, results, strict=True):
+        if isinstance(result, Exception):
+            raise RuntimeError(f"{photo['id']}: {result}")
+        labels.append(result["Labels"])
+    return labels, elapsed * 1000 / max(1, len(photos))
+
+
+def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) -> Scores:
+    def accepted(photo: Photo) -> set[str]:
+        return {a.casefold() for a in photo["accepted"]}
+
+    top5 = sum(
+        any(lab["Name"].casefold() in accepted(p) for lab in found[:5])
+        for p, found in zip(photos, labels, strict=True)
+    )
+    has_person = [any(lab["Name"] == "Person" for lab in found) for found in labels]
+    truth = [bool(p["person"]) for p in photos]
+    true_pos = sum(h and t for h, t in zip(has_person, truth, strict=True))
+    wrong = sum(
+        any(
+            lab["Confidence"] >= CONFIDENT and lab["Name"].casefold() not in accepted(p)
+            for lab in found
+        )
+        for p, found in zip(photos, labels, strict=True)
+    )
+    n = len(photos)
+    return Scores(
+        photos=n,
+        top5=top5 / n,
+        person_recall=true_pos / max(1, sum(truth)),
+        person_precision=true_pos / sum(has_person) if any(has_person) else float("nan"),
+        no_label=sum(not found for found in labels) / n,
+        confident_wrong=wrong / n,
+        ms_per_image=ms,
+    )
+
+
+def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
+    """The temperature that maximises the likelihood of 'the model is right' on these photos:
+    the probability mass of ImageNet classes that are, or lie under, an accepted label."""
+    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
+    from eventlens.analyzers.labels.preprocess import resize_for, to_input
+
+    analyzer = LabelAnalyzer(model=LabelModel("fit", 1.0, people=False, classifier=classifier))
+    session, taxonomy = analyzer._get_session()
+    crop = INPUT_SIZES[classifier]
+    inputs = [
+        to_input(ImageInput(photo_path(p).read_bytes(), "x").decode(resize_for(crop)).image, crop)
+        for p in photos
+    ]
+    (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
+    names = [n.casefold() for n in taxonomy.names]
+    masks = []
+    for photo in photos:
+        wanted = np.array([n in {a.casefold() for a in photo["accepted"]} for n in names])
+        masks.append(taxonomy.membership[:, wanted].sum(axis=1) > 0)  # classes under them
+    best_t, best_nll = 1.0, float("inf")
+    for t in np.arange(0.3, 3.01, 0.05):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        right = np.array([p[i, m].sum() for i, m in enumerate(masks)])
+        nll = float(-np.log(np.clip(right, 1e-6, 1.0)).mean())
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return round(best_t, 2)
+
+
+def _percent(value: float) -> str:
+    return "n/a" if value != value else f"{value:.0%}"  # NaN: no photo got the label
+
+
+def print_table(title: str, rows: dict[str, Scores]) -> None:
+    print(f"\n{title}")
+    header = "| model / setting | photos | top-5 hit | Person recall | Person precision "
+    header += "| no label @55 | confident (>=80) wrong | ms/image |"
+    print(header)
+    print("|" + "---|" * 8)
+    for name, s in rows.items():
+        print(
+            f"| {name} | {s.photos} | {s.top5:.0%} | {s.person_recall:.0%} | "
+            f"{_percent(s.person_precision)} | {s.no_label:.0%} | {s.confident_wrong:.0%} | "
+            f"{s.ms_per_image:.0f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--details", action="store_true", help="print each photo's labels")
+    parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
+    parser.add_argument("--only", help="comma-separated setting names to run")
+    args = parser.parse_args()
+    photos = collect()
+    split = {s: [p for p in photos if p["split"] == s] for s in ("tune", "heldout")}
+    if args.fit:
+        for classifier in ("lite0", "lite1", "lite2"):
+            fitted = fit_temperature(split["tune"], classifier)
+            print(f"{classifier}: temperature fitted on the tuning part: {fitted}")
+        return
+    load = os.getloadavg()
+    print(
+        f"label evaluation on {platform.node()}: {os.cpu_count()} cores, load "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(split['tune'])} tuning + "
+        f"{len(split['heldout'])} held-out photos"
+    )
+    chosen = settings()
+    if args.only:
+        chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
+    tables: dict[str, dict[str, Scores]] = {"tune": {}, "heldout": {}}
+    for name, model in chosen.items():
+        for part, members in split.items():
+            labels, ms = run(model, members)
+            tables[part][name] = score(members, labels, ms)
+            if args.details:
+                for photo, found in zip(members, labels, strict=True):
+                    shown = ", ".join(f"{lab['Name']} {lab['Confidence']:.0f}" for lab in found)
+                    print(f"  [{name} / {part}] {photo['id']}: {shown or '-'}")
+    print_table("tuning part (settings were chosen on it)", tables["tune"])
+    print_table("held-out part (never tuned on)", tables["heldout"])
+
+
+if __name__ == "__main__":
+    main()

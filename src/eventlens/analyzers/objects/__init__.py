@@ -1,0 +1,17 @@
+"""Detectors with boxes for the label model: people (SSDLite) and faces (BlazeFace), converted
+from TensorFlow graphs that ship in packages to ONNX, without TensorFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DetectorUnavailable(RuntimeError):
+    """A detector's source model is not installed and no converted model is cached."""
+
+
+def build_models(force: bool = False) -> list[Path]:
+    """Convert (or find cached) every detector whose source model is installed."""
+    from eventlens.analyzers.objects import blazeface, people
+
+    return [m.build_model(force) for m in (people, blazeface) if m.is_available()]

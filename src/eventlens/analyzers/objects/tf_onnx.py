@@ -1,0 +1,136 @@
+"""TensorFlow convolutional graphs (NHWC) -> ONNX (NCHW), op by op, for small detectors.
+
+Covers what SSD/MobileNet-style and BlazeFace graphs use: Conv2D, DepthwiseConv2dNative and
+TF.js's fused conv (BatchNorm and bias folded into the convolution), ReLU/ReLU6, Add, MaxPool,
+Pad and Reshape (done in NHWC order, as TensorFlow would). TF "SAME" padding becomes
+``SAME_UPPER``, so the graph accepts any input size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from eventlens.analyzers.labels.onnx_writer import Graph
+from eventlens.analyzers.objects.tf_graph import Node, TFGraph
+
+Array = np.ndarray[Any, Any]
+_CONVS = ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D")
+
+
+class Converter:
+    """Emits ONNX nodes for the TF nodes a requested output depends on, each once."""
+
+    def __init__(self, graph: TFGraph, onnx: Graph, inputs: dict[str, str]) -> None:
+        """``inputs`` maps TF node names to ONNX graph inputs (NCHW) that replace them."""
+        self.tf = graph
+        self.onnx = onnx
+        self.values = dict(inputs)
+        self._zero: str | None = None
+        self._six: str | None = None
+
+    def emit(self, name: str) -> str:
+        if name not in self.values:
+            node = self.tf.nodes.get(name)
+            if node is None:
+                raise ValueError(f"the graph has no node {name!r}")
+            self.values[name] = self._emit(node)
+        return self.values[name]
+
+    def nhwc(self, name: str) -> str:
+        """The value of a TF node transposed back to TensorFlow's NHWC layout."""
+        return self.onnx.node("Transpose", [self.emit(name)], perm=[0, 2, 3, 1])
+
+    def _emit(self, node: Node) -> str:
+        op, inputs = node.op, node.inputs
+        if op == "Identity":
+            return self.emit(inputs[0])
+        if op == "Relu":
+            return self.onnx.node("Relu", [self.emit(inputs[0])])
+        if op == "Relu6":
+            return self._relu6(self.emit(inputs[0]))
+        if op in ("Add", "AddV2"):
+            return self.onnx.node("Add", [self.emit(inputs[0]), self.emit(inputs[1])])
+        if op in _CONVS:
+            return self._conv(node)
+        if op == "BiasAdd":
+            return self._conv(self.tf.nodes[inputs[0]], bias=self.tf.constant(inputs[1]))
+        if op in ("FusedBatchNorm", "FusedBatchNormV3"):
+            gamma, beta, mean, var = (self.tf.constant(i).astype(np.float64) for i in inputs[1:5])
+            scale = gamma / np.sqrt(var + node.number("epsilon", 1e-3))
+            return self._conv(self.tf.nodes[inputs[0]], scale=scale, bias=beta - mean * scale)
+        if op == "MaxPool":
+            return self.onnx.node(
+                "MaxPool",
+                [self.emit(inputs[0])],
+                auto_pad=self._auto_pad(node),
+                kernel_shape=node.ints("ksize")[1:3],
+                strides=node.ints("strides")[1:3],
+            )
+        if op == "Pad":
+            pads = self.tf.constant(inputs[1]).astype(np.int64)  # NHWC [[begin, end], ...]
+            order = [0, 3, 1, 2]
+            onnx_pads = [int(pads[a, 0]) for a in order] + [int(pads[a, 1]) for a in order]
+            pads_value = self.onnx.initializer("pads", np.array(onnx_pads, np.int64))
+            return self.onnx.node("Pad", [self.emit(inputs[0]), pads_value])
+        if op == "Reshape":
+            shape = self.tf.constant(inputs[1]).astype(np.int64).copy()
+            if shape.size and shape[0] == 1:  # graphs exported for batch 1: keep any batch
+                shape[0] = 0
+            target = self.onnx.initializer("shape", shape)
+            return self.onnx.node("Reshape", [self.nhwc(inputs[0]), target])
+        raise ValueError(f"unsupported op {op} at {node.name}")
+
+    def _relu6(self, value: str) -> str:
+        if self._zero is None or self._six is None:
+            self._zero = self.onnx.initializer("relu6_min", np.array(0.0, np.float32))
+            self._six = self.onnx.initializer("relu6_max", np.array(6.0, np.float32))
+        return self.onnx.node("Clip", [value, self._zero, self._six])
+
+    @staticmethod
+    def _auto_pad(node: Node) -> str:
+        return "SAME_UPPER" if node.text("padding") == b"SAME" else "VALID"
+
+    def _conv(self, conv: Node, scale: Array | None = None, bias: Array | None = None) -> str:
+        if conv.op not in _CONVS:
+            raise ValueError(f"expected a convolution before bias/BatchNorm at {conv.name}")
+        if conv.text("data_format") not in (b"", b"NHWC"):
+            raise ValueError(f"{conv.name}: only NHWC graphs are supported")
+        if any(d != 1 for d in conv.ints("dilations")):
+            raise ValueError(f"{conv.name}: dilated convolutions are not supported")
+        weight = self.tf.constant(conv.inputs[1]).astype(np.float64)
+        kh, kw = weight.shape[:2]
+        if conv.op == "DepthwiseConv2dNative":  # H W C M -> (C*M) 1 H W
+            channels, multiplier = weight.shape[2], weight.shape[3]
+            weight = weight.transpose(2, 3, 0, 1).reshape(channels * multiplier, 1, kh, kw)
+            groups = channels
+        else:  # H W I O -> O I H W
+            weight, groups = weight.transpose(3, 2, 0, 1), 1
+        activation = None
+        if conv.op == "_FusedConv2D":  # TF.js: conv + BiasAdd [+ Relu / Relu6]
+            fused = [op.decode() for op in conv.attrs.get("fused_ops", [])]
+            if not fused or fused[0] != "BiasAdd" or len(fused) > 2:
+                raise ValueError(f"{conv.name}: unsupported fused ops {fused}")
+            bias = self.tf.constant(conv.inputs[2]).astype(np.float64)
+            activation = fused[1] if len(fused) == 2 else None
+        if scale is not None:
+            weight = weight * scale[:, None, None, None]
+        inputs = [self.emit(conv.inputs[0]), self.onnx.initializer("w", weight.astype(np.float32))]
+        if bias is not None:
+            inputs.append(self.onnx.initializer("b", np.asarray(bias, np.float32)))
+        out = self.onnx.node(
+            "Conv",
+            inputs,
+            auto_pad=self._auto_pad(conv),
+            group=groups,
+            kernel_shape=[kh, kw],
+            strides=conv.ints("strides")[1:3] or [1, 1],
+        )
+        if activation == "Relu":
+            return self.onnx.node("Relu", [out])
+        if activation == "Relu6":
+            return self._relu6(out)
+        if activation is not None:
+            raise ValueError(f"{conv.name}: unsupported activation {activation}")
+        return out
