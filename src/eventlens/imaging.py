@@ -16,10 +16,8 @@ from eventlens import vips_decode
 from eventlens.exif import PhotoInfo, photo_info
 from eventlens.jpeg_segments import trim_metadata
 from eventlens.memory_budget import BUDGET
+from eventlens.settings import DEFAULT_MAX_PIXELS
 
-DEFAULT_MAX_PIXELS = (
-    120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
-)
 # our own pixel limit (``max_pixels``) decides; Pillow still refuses > 2x its limit outright.
 # A filter for the process: ``warnings.catch_warnings`` is not thread-safe.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)

@@ -13,7 +13,6 @@ from enum import StrEnum
 from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.events.base import EventKind, ObjectEvent
 from eventlens.imaging import (
-    DEFAULT_MAX_PIXELS,
     ImageInput,
     ImageRejected,
     looks_like_image_key,
@@ -23,12 +22,12 @@ from eventlens.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
+from eventlens.settings import Settings
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
 from eventlens.workers import map_in_pool
 
 log = logging.getLogger("eventlens.pipeline")
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 #: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
 #: the bytes and the model are unchanged
 REQUESTED = "reanalyse"
@@ -50,14 +49,6 @@ class Outcome:
     record: Record | None = None
     reason: str = ""
     error: BaseException | None = None
-
-
-@dataclass(slots=True)
-class PipelineOptions:
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    branch: str = "local"
-    ttl_days: int = 0
 
 
 Observer = Callable[[Outcome], None]
@@ -92,7 +83,7 @@ class Pipeline:
         analyzers: Mapping[str, Sequence[Analyzer]],
         router: Router | None = None,
         notifier: Notifier | None = None,
-        options: PipelineOptions | None = None,
+        settings: Settings | None = None,
         observers: Iterable[Observer] = (),
     ) -> None:
         """``analyzers`` maps environment → analyzers; the first one supplies the labels."""
@@ -101,7 +92,7 @@ class Pipeline:
         self.router = router or Router()
         self.analyzers = {env: list(found) for env, found in analyzers.items()}
         self.notifier = notifier or LogNotifier()
-        self.options = options or PipelineOptions()
+        self.settings = settings or Settings()  # max_bytes, max_pixels, branch, ttl_days
         self.observers = list(observers)
 
     def model_version(self, environment: str) -> str:
@@ -224,7 +215,7 @@ class Pipeline:
                                 sequencer=event.sequencer or existing.sequencer)  # fmt: skip
             return _Write(refreshed, Action.UNCHANGED, "same bytes")
         image = ImageInput(
-            data or b"", event.key, self.storage.bucket, self.options.max_pixels,
+            data or b"", event.key, self.storage.bucket, self.settings.max_pixels,
             environment=route.environment, media=media,
         )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
@@ -246,7 +237,7 @@ class Pipeline:
         """The object's bytes, or None and only its metadata when no analyzer of this media
         reads them (the record's sha256 is then empty)."""
         if any(a.reads_bytes for a in self._analyzers_for(environment) if media in a.media):
-            return self.storage.read(key, max_bytes=self.options.max_bytes)
+            return self.storage.read(key, max_bytes=self.settings.max_bytes)
         return None, self.storage.stat(key)
 
     def _analyze(self, environment: str, items: list[_Work]) -> list[Record | Outcome]:
@@ -346,7 +337,7 @@ class Pipeline:
         record = Record(
             filename=event.key,
             environment=route.environment,
-            branch=metadata.get("branch", self.options.branch),
+            branch=metadata.get("branch", self.settings.branch),
             s3_bucket=event.bucket or self.storage.bucket,
             sha256=item.sha256 if item else "",
             size=info.size if info else (event.size or 0),
@@ -355,8 +346,8 @@ class Pipeline:
             sequencer=(info.sequencer if info and info.sequencer else event.sequencer),
             metadata=metadata,
         )
-        if self.options.ttl_days > 0:
-            record.expires_at = int(time.time()) + self.options.ttl_days * 86400
+        if self.settings.ttl_days > 0:
+            record.expires_at = int(time.time()) + self.settings.ttl_days * 86400
         return record
 
     def _store(self, items: list[tuple[Record | _Write, ObjectEvent]]) -> list[Outcome]:

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from eventlens.analyzers import registry
 from eventlens.analyzers.duplicates import DuplicateAnalyzer, dhash, hamming, phash
 from eventlens.cli.main import app
-from eventlens.config import Settings, parse_analyzers
 from eventlens.events.local import event_for_key
 from eventlens.imaging import ImageInput
 from eventlens.pipeline import Action
 from eventlens.results.hash_index import SQLiteHashIndex, duplicate_groups
+from eventlens.settings import Settings, parse_analyzers
 from eventlens.wiring import build_local_app
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode

@@ -13,19 +13,18 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import Analyzer
 from eventlens.aws import observability
-from eventlens.aws.settings import AwsSettings
 from eventlens.events.s3 import ParsedBatch, SourcedEvent
 from eventlens.notify import LogNotifier, Notifier
-from eventlens.pipeline import Action, Outcome, Pipeline, PipelineOptions
+from eventlens.pipeline import Action, Outcome, Pipeline
 from eventlens.results.base import ResultStore
-from eventlens.routing import Route, Router
+from eventlens.settings import Settings
 from eventlens.storage.base import ObjectStore
 
 log = logging.getLogger("eventlens.aws")
@@ -65,7 +64,7 @@ def use_packaged_model_cache() -> None:
 class AwsApp:
     def __init__(
         self,
-        settings: AwsSettings,
+        settings: Settings,
         results: ResultStore,
         analyzers: Sequence[Analyzer],
         notifier: Notifier | None = None,
@@ -76,12 +75,12 @@ class AwsApp:
         self.results = results
         self.analyzers = list(analyzers)
         self.notifier = notifier or LogNotifier()
-        self.router = Router([Route(settings.key_prefix, settings.environment, settings.table)])
+        self.router = settings.router
         self._storage_factory = storage_factory or _s3_store
         self._pipelines: dict[str, Pipeline] = {}
 
     @classmethod
-    def from_settings(cls, settings: AwsSettings) -> AwsApp:
+    def from_settings(cls, settings: Settings) -> AwsApp:
         from eventlens.aws.sns import SnsNotifier
         from eventlens.results.dynamodb import DynamoDBResultStore
 
@@ -101,12 +100,7 @@ class AwsApp:
                 {self.settings.environment: self.analyzers},
                 router=self.router,
                 notifier=self.notifier,
-                options=PipelineOptions(
-                    max_bytes=self.settings.max_bytes,
-                    max_pixels=self.settings.max_pixels,
-                    branch=self.settings.branch,
-                    ttl_days=self.settings.ttl_days,
-                ),
+                settings=self.settings,
             )
         return self._pipelines[bucket]
 
@@ -170,24 +164,18 @@ class AwsApp:
         return item.message_id is not None and item.receive_count >= self.settings.max_attempts
 
 
-def build_analyzers(settings: AwsSettings) -> list[Analyzer]:
+def build_analyzers(settings: Settings) -> list[Analyzer]:
     """The environment's analyzers (``EVENTLENS_ANALYZERS``); ``duplicates`` looks earlier
     images up in the environment's DynamoDB hash table."""
     names = settings.analyzer_names
-    options = registry.AnalyzerSettings(
-        max_labels=settings.max_labels,
-        min_confidence=settings.min_confidence,
-        duplicate_max_distance=settings.duplicate_max_distance,
-        video_topic_arn=settings.video_topic_arn,
-        video_role_arn=settings.video_role_arn,
-    )
+    context = registry.AnalyzerContext(settings)
     if "duplicates" in names:
         from eventlens.results.dynamodb_hashes import DynamoDBHashIndex
 
         DynamoDBHashIndex.check_distance(settings.duplicate_max_distance)
         index = DynamoDBHashIndex({settings.environment: settings.hash_table})
-        options = replace(options, hash_index=index)
-    return registry.build({settings.environment: names}, options)[settings.environment]
+        context = registry.AnalyzerContext(settings, hash_index=index)
+    return registry.build({settings.environment: names}, context)[settings.environment]
 
 
 def correlation_id(item: SourcedEvent) -> str:

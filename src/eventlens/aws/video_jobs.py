@@ -22,10 +22,10 @@ from eventlens.analyzers.rekognition_video import IN_PROGRESS, label_detection
 from eventlens.analyzers.video import best_labels
 from eventlens.aws import observability
 from eventlens.aws.clients import client as make_client
-from eventlens.aws.settings import AwsSettings
 from eventlens.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Status, utc_now_iso
+from eventlens.settings import Mode, Settings
 
 log = logging.getLogger("eventlens.aws.video_jobs")
 
@@ -64,7 +64,7 @@ def completions(event: Mapping[str, Any]) -> Iterator[JobCompletion]:
 class VideoJobs:
     def __init__(
         self,
-        settings: AwsSettings,
+        settings: Settings,
         results: ResultStore,
         notifier: Notifier | None = None,
         client: Any | None = None,
@@ -123,7 +123,7 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         from eventlens.aws.sns import SnsNotifier
         from eventlens.results.dynamodb import DynamoDBResultStore
 
-        settings = AwsSettings.from_env()
+        settings = Settings.from_env(mode=Mode.AWS)
         topic = settings.failure_topic_arn
         _jobs = VideoJobs(
             settings,

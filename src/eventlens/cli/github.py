@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from eventlens.config import Settings
 from eventlens.github.changed_images import (
     DEFAULT_IMAGE_EXTENSIONS,
     GitError,
@@ -24,6 +23,7 @@ from eventlens.github.records import RecordReader, read_all
 from eventlens.github.report import render_report
 from eventlens.results.base import ResultStore
 from eventlens.results.factory import Backend, open_store
+from eventlens.settings import Settings
 
 app = typer.Typer(
     help="Helpers for the GitHub Actions workflows (changed images, PR/summary report).",

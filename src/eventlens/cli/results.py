@@ -10,11 +10,11 @@ import typer
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json, records_table
-from eventlens.config import Settings
 from eventlens.results.base import Query, ResultStore
 from eventlens.results.factory import Backend, open_store
 from eventlens.results.finding_terms import ANY
 from eventlens.results.record import Status
+from eventlens.settings import Settings
 
 app = typer.Typer(help="Read analysis records.", no_args_is_help=True)
 

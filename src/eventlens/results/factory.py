@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from eventlens.config import Settings
 from eventlens.results.base import ResultStore
+from eventlens.settings import Settings
 
 
 class Backend(StrEnum):
