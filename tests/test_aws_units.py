@@ -9,11 +9,11 @@ import pytest
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.rekognition import RekognitionAnalyzer, is_s3_bucket_name
-from eventlens.aws.observability import Reported, report
-from eventlens.aws.sns import SnsNotifier, subject_for
 from eventlens.events.base import ObjectEvent
+from eventlens.hooks.powertools import report
+from eventlens.hooks.sns import SnsNotifier, subject_for
 from eventlens.imaging import ImageInput, ImageRejected
-from eventlens.pipeline import Action, Outcome
+from eventlens.outcome import Action, Delivered, Outcome
 from eventlens.results.record import Record, Status
 from eventlens.settings import Mode, Settings
 from tests.images import jpeg
@@ -157,10 +157,10 @@ def outcome(action: Action) -> Outcome:
 def test_metrics_count_actions_and_chunk_durations_through_powertools(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    reported = [Reported(outcome(Action.STORED), 10.0, f"m{i}") for i in range(150)] + [
-        Reported(outcome(Action.FAILED), 5.0, "f"),
-        Reported(outcome(Action.RETRY), 1.0, "r"),
-        Reported(outcome(Action.SKIPPED), 0.1, "s"),
+    reported = [Delivered(outcome(Action.STORED), 10.0, f"m{i}") for i in range(150)] + [
+        Delivered(outcome(Action.FAILED), 5.0, "f"),
+        Delivered(outcome(Action.RETRY), 1.0, "r"),
+        Delivered(outcome(Action.SKIPPED), 0.1, "s"),
     ]
     caplog.set_level("INFO", logger="eventlens.aws.outcomes")
     report(reported, "prod")

@@ -16,8 +16,8 @@ from eventlens.analyzers import registry
 from eventlens.analyzers.rekognition_video import MAX_LABEL_ENTRIES, RekognitionVideoAnalyzer
 from eventlens.aws import handler as lambda_handler
 from eventlens.aws import video_jobs
-from eventlens.aws.sns import SnsNotifier
 from eventlens.aws.worker import to_lambda_records
+from eventlens.hooks.sns import SnsNotifier
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.results.dynamodb import DynamoDBResultStore
 from eventlens.results.record import Record

@@ -9,7 +9,8 @@ import pytest
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.local import event_for_key
-from eventlens.pipeline import Action, Pipeline
+from eventlens.outcome import Action
+from eventlens.pipeline import Pipeline
 from eventlens.results.record import Status
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.routing import Router

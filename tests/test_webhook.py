@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from eventlens.analyzers import registry
-from eventlens.notify import LogNotifier
-from eventlens.notify_webhook import WebhookNotifier
+from eventlens.hooks.notify import LogNotifier
+from eventlens.hooks.webhook import WebhookNotifier
 from eventlens.results.record import Record, Status
 from eventlens.settings import Settings
 from eventlens.wiring import build_local_app, notifier_for

@@ -51,22 +51,6 @@ def status_dir_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".runners")
 
 
-class Backoff:
-    """Exponential delays for retrying while a fault lasts: 0.5 s doubling to ``max_s``."""
-
-    def __init__(self, first_s: float = 0.5, max_s: float = 30.0) -> None:
-        self.first_s, self.max_s = first_s, max_s
-        self._next = first_s
-
-    def next_delay(self) -> float:
-        delay = self._next
-        self._next = min(self.max_s, self._next * 2)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first_s
-
-
 class Health:
     """Thread-safe record of faults, recoveries and progress of one runner process."""
 

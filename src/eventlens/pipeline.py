@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.events.base import EventKind, ObjectEvent
+from eventlens.hooks.base import Hook
 from eventlens.imaging import (
     ImageInput,
     ImageRejected,
     looks_like_image_key,
     looks_like_video_key,
 )
-from eventlens.notify import LogNotifier, Notifier
+from eventlens.outcome import Action, Outcome
 from eventlens.results.base import ResultStore
 from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
@@ -26,32 +25,9 @@ from eventlens.settings import Settings
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
 from eventlens.workers import map_in_pool
 
-log = logging.getLogger("eventlens.pipeline")
-
 #: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
 #: the bytes and the model are unchanged
 REQUESTED = "reanalyse"
-
-
-class Action(StrEnum):
-    STORED = "stored"  # a new or changed object was analysed and its record written
-    FAILED = "failed"  # an error record was written (bad input or retries exhausted)
-    UNCHANGED = "unchanged"  # same bytes, same model: nothing to do
-    DELETED = "deleted"  # the object was removed: its record is marked deleted
-    SKIPPED = "skipped"  # not ours: outside the prefixes, not an image, stale
-    RETRY = "retry"  # a transient error; the caller retries the event later
-
-
-@dataclass(slots=True)
-class Outcome:
-    event: ObjectEvent
-    action: Action
-    record: Record | None = None
-    reason: str = ""
-    error: BaseException | None = None
-
-
-Observer = Callable[[Outcome], None]
 
 
 @dataclass(slots=True)
@@ -82,18 +58,17 @@ class Pipeline:
         results: ResultStore,
         analyzers: Mapping[str, Sequence[Analyzer]],
         router: Router | None = None,
-        notifier: Notifier | None = None,
         settings: Settings | None = None,
-        observers: Iterable[Observer] = (),
+        hooks: Hook | None = None,
     ) -> None:
-        """``analyzers`` maps environment → analyzers; the first one supplies the labels."""
+        """``analyzers`` maps environment → analyzers; the first one supplies the labels.
+        ``hooks`` (``eventlens.hooks.Hooks``) see every call's outcomes once written."""
         self.storage = storage
         self.results = results
         self.router = router or Router()
         self.analyzers = {env: list(found) for env, found in analyzers.items()}
-        self.notifier = notifier or LogNotifier()
         self.settings = settings or Settings()  # max_bytes, max_pixels, branch, ttl_days
-        self.observers = list(observers)
+        self.hooks = hooks or Hook()
 
     def model_version(self, environment: str) -> str:
         return ";".join(f"{a.name}={a.model_version}" for a in self._analyzers_for(environment))
@@ -128,8 +103,7 @@ class Pipeline:
         stored = self._store([(to_store[i], events[i]) for i in indexes])
         outcomes.update(zip(indexes, stored, strict=True))
         ordered = [outcomes[i] for i in range(len(events))]
-        for outcome in ordered:
-            self._observe(outcome)
+        self.hooks.after_write(ordered)
         return ordered
 
     def record_failure(self, event: ObjectEvent, error: str) -> Outcome:
@@ -150,7 +124,7 @@ class Pipeline:
             return Outcome(event, Action.SKIPPED, existing, reason="a good record is stored")
         record = self._error_record(event, route, error, started)
         outcome = self._store([(record, event)])[0]
-        self._observe(outcome)
+        self.hooks.after_write([outcome])
         return outcome
 
     # -- steps -------------------------------------------------------------------------------
@@ -371,7 +345,6 @@ class Pipeline:
             elif record.ok:
                 outcomes.append(Outcome(event, Action.STORED, record))
             else:
-                self.notifier.failure(record)
                 outcomes.append(Outcome(event, Action.FAILED, record, reason=record.error or ""))
         return outcomes
 
@@ -390,13 +363,6 @@ class Pipeline:
         if not found:
             raise KeyError(f"no analyzers configured for environment {environment!r}")
         return found
-
-    def _observe(self, outcome: Outcome) -> None:
-        for observer in self.observers:
-            try:
-                observer(outcome)
-            except Exception:  # an observer (metrics, logs) must never break processing
-                log.exception("observer failed")
 
 
 def _is_current(record: Record, event: ObjectEvent) -> bool:

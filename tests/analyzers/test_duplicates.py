@@ -15,7 +15,7 @@ from eventlens.analyzers.duplicates import DuplicateAnalyzer, dhash, hamming, ph
 from eventlens.cli.main import app
 from eventlens.events.local import event_for_key
 from eventlens.imaging import ImageInput
-from eventlens.pipeline import Action
+from eventlens.outcome import Action
 from eventlens.results.hash_index import SQLiteHashIndex, duplicate_groups
 from eventlens.settings import Settings, parse_analyzers
 from eventlens.wiring import build_local_app

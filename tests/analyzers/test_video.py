@@ -11,7 +11,8 @@ from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.analyzers.video import VideoAnalyzer
 from eventlens.events.local import event_for_key
 from eventlens.imaging import ImageInput, ImageRejected
-from eventlens.pipeline import Action, Pipeline
+from eventlens.outcome import Action
+from eventlens.pipeline import Pipeline
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.storage.local import LocalFolderStore
 from tests.conftest import DominantColourAnalyzer

@@ -22,7 +22,7 @@ from eventlens.analyzers.rekognition_video import IN_PROGRESS, label_detection
 from eventlens.analyzers.video import best_labels
 from eventlens.aws import observability
 from eventlens.aws.clients import client as make_client
-from eventlens.notify import LogNotifier, Notifier
+from eventlens.hooks.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Status, utc_now_iso
 from eventlens.settings import Mode, Settings
@@ -120,16 +120,10 @@ _jobs: VideoJobs | None = None
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     global _jobs
     if _jobs is None:
-        from eventlens.aws.sns import SnsNotifier
-        from eventlens.results.dynamodb import DynamoDBResultStore
+        from eventlens import wiring
 
         settings = Settings.from_env(mode=Mode.AWS)
-        topic = settings.failure_topic_arn
-        _jobs = VideoJobs(
-            settings,
-            DynamoDBResultStore({settings.environment: settings.table}),
-            SnsNotifier(topic) if topic else LogNotifier(),
-        )
+        _jobs = VideoJobs(settings, wiring.open_results(settings), wiring.notifier_for(settings))
     outcomes = {}
     for done in completions(event):
         outcomes[done.job_id] = _jobs.complete(done)

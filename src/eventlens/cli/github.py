@@ -22,8 +22,8 @@ from eventlens.github.changed_images import (
 from eventlens.github.records import RecordReader, read_all
 from eventlens.github.report import render_report
 from eventlens.results.base import ResultStore
-from eventlens.results.factory import Backend, open_store
 from eventlens.settings import Settings
+from eventlens.wiring import Backend, open_results
 
 app = typer.Typer(
     help="Helpers for the GitHub Actions workflows (changed images, PR/summary report).",
@@ -46,7 +46,13 @@ def make_reader(
         }
         store = DynamoDBResultStore({env: table}, client("dynamodb", **kwargs))
     elif backend == Backend.SQLITE:
-        store = open_store(Backend.SQLITE, Settings.from_env(), tables={env: table}, read_only=True)
+        store = open_results(
+            Settings.from_env(),
+            Backend.SQLITE,
+            tables={env: table},
+            read_only=True,
+            must_exist=True,
+        )
     else:
         raise typer.BadParameter(f"unsupported backend {backend!r} (dynamodb or sqlite)")
 

@@ -45,7 +45,7 @@ from eventlens.cli.settings import settings
 from eventlens.cli.validate import validate
 from eventlens.health import Unrecoverable
 from eventlens.imaging import ImageInput, ImageRejected
-from eventlens.pipeline import Outcome
+from eventlens.outcome import Outcome
 from eventlens.results.base import Query
 from eventlens.runner import RunStats
 from eventlens.wiring import LocalApp, build_local_app

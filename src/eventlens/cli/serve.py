@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from eventlens.cli.options import DbOption, RootOption, load_settings, setting_option
 from eventlens.cli.render import console, err_console
-from eventlens.results.factory import Backend, open_store
+from eventlens.wiring import Backend, open_results
 
 
 def serve(
@@ -59,7 +59,7 @@ def serve(
     settings = load_settings(root=root, db=db, web_token=token)
     token = settings.web_token
     try:
-        store = open_store(backend, settings)
+        store = open_results(settings, backend, must_exist=True)
     except FileNotFoundError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

@@ -7,7 +7,6 @@ import math
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from eventlens.results.stats import (
     ThroughputBucket,
     resolve_granularity,
 )
+from eventlens.retry import retry_call
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -72,17 +72,11 @@ def connect(
 def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
     """Switch to WAL, retrying: two processes creating the database at once race for the
     exclusive lock this needs, and SQLite answers "database is locked" without waiting."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+    retry_call(
+        lambda: conn.execute("PRAGMA journal_mode=WAL"),
+        retry_if=lambda exc: isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc),
+        deadline_s=timeout_s, first_s=0.005, max_s=0.2,
+    )  # fmt: skip
 
 
 class SQLiteResultStore(ResultStore):

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from eventlens.aws.clients import client as make_client
-from eventlens.notify import Notifier
+from eventlens.hooks.notify import Notifier
 from eventlens.results.record import Record
 
 log = logging.getLogger("eventlens.aws.sns")
