@@ -315,7 +315,6 @@ def _restore_batch(store: ResultStore, records: list[Record], report: RestoreRep
                 report.kept_newer += 1
                 continue
         writes.append(record)
-    put_many = getattr(store, "put_many", None)  # one transaction per file where supported
-    written = put_many(writes) if put_many else [store.put(r) for r in writes]
+    written = store.put_many(writes)  # one transaction per file where the store can
     report.restored += sum(written)
     report.kept_newer += len(written) - sum(written)  # refused by put's sequencer rule

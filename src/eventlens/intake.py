@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from eventlens.db import connect
 from eventlens.events.base import ObjectEvent
 from eventlens.events.codec import event_from_json, event_to_json
 from eventlens.health import process_alive
-from eventlens.results.sqlite import connect
 from eventlens.retry import RetryPolicy
 
 _SCHEMA = """

@@ -328,9 +328,8 @@ class Pipeline:
         if not items:
             return []
         records = [item.record if isinstance(item, _Write) else item for item, _ in items]
-        put_many = getattr(self.results, "put_many", None)
         try:
-            written = put_many(records) if put_many else [self.results.put(r) for r in records]
+            written = self.results.put_many(records)
         except Exception as exc:
             return [
                 Outcome(e, Action.RETRY, reason=f"store failed: {exc!r}", error=exc)

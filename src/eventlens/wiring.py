@@ -9,11 +9,11 @@ from enum import StrEnum
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import Analyzer
-from eventlens.analyzers.duplicates import HashIndex
 from eventlens.health import Health, status_dir_for
 from eventlens.hooks.audit import AuditLog
 from eventlens.hooks.base import Hook, Hooks
 from eventlens.hooks.notify import LogNotifier, Notifier
+from eventlens.image_hashes import HashIndex
 from eventlens.intake import IntakeQueue
 from eventlens.pipeline import Pipeline
 from eventlens.results.base import ResultStore

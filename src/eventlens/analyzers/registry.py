@@ -10,7 +10,7 @@ from eventlens.analyzers.base import Analyzer
 from eventlens.settings import Settings
 
 if TYPE_CHECKING:
-    from eventlens.analyzers.duplicates import HashIndex
+    from eventlens.image_hashes import HashIndex
 
 
 @dataclass(frozen=True, slots=True)

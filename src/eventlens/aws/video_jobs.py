@@ -21,7 +21,7 @@ from typing import Any
 from eventlens.analyzers.rekognition_video import IN_PROGRESS, label_detection
 from eventlens.analyzers.video import best_labels
 from eventlens.aws import observability
-from eventlens.aws.clients import client as make_client
+from eventlens.aws_clients import client as make_client
 from eventlens.hooks.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Status, utc_now_iso

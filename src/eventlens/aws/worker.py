@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventlens.aws.app import AwsApp, BatchResult
-from eventlens.aws.clients import client as make_client
+from eventlens.aws_clients import client as make_client
 from eventlens.events.s3 import parse_lambda_event
 from eventlens.retry import Backoff
 

@@ -38,7 +38,7 @@ def make_reader(
     env = "report"
     store: ResultStore
     if backend == Backend.DYNAMODB:
-        from eventlens.aws.clients import client
+        from eventlens.aws_clients import client
         from eventlens.results.dynamodb import DynamoDBResultStore
 
         kwargs: dict[str, Any] = {

@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from eventlens.aws.clients import client as make_client
+from eventlens.aws_clients import client as make_client
 from eventlens.hooks.notify import Notifier
 from eventlens.results.record import Record
 

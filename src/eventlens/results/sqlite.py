@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from eventlens.db import connect
 from eventlens.events.base import sequencer_newer_or_equal
 from eventlens.results.base import LabelSummary, Order, Query, ResultStore, table_for
 from eventlens.results.finding_terms import ANY, finding_terms
@@ -24,7 +24,6 @@ from eventlens.results.stats import (
     ThroughputBucket,
     resolve_granularity,
 )
-from eventlens.retry import retry_call
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -43,40 +42,6 @@ _ADDED_COLUMNS = (
 #: the capture-time sort key: records without a capture time sort as "" (last, newest first)
 _CAPTURED_KEY = "ifnull(r.captured_at, '')"
 _JSON_COLUMNS = ("labels", "metadata", "findings")
-
-
-def connect(
-    path: Path | str, *, timeout_s: float = 30.0, read_only: bool = False
-) -> sqlite3.Connection:
-    """A connection tuned for many short writers: WAL, a busy timeout, autocommit mode.
-    ``read_only`` opens an existing file for reading and never creates or changes anything."""
-    if read_only:
-        conn = sqlite3.connect(
-            f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, timeout=timeout_s,
-            isolation_level=None, check_same_thread=False,
-        )  # fmt: skip
-        conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-        return conn
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False
-    )
-    _enable_wal(conn, timeout_s)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
-def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
-    """Switch to WAL, retrying: two processes creating the database at once race for the
-    exclusive lock this needs, and SQLite answers "database is locked" without waiting."""
-    retry_call(
-        lambda: conn.execute("PRAGMA journal_mode=WAL"),
-        retry_if=lambda exc: isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc),
-        deadline_s=timeout_s, first_s=0.005, max_s=0.2,
-    )  # fmt: skip
 
 
 class SQLiteResultStore(ResultStore):

@@ -6,8 +6,8 @@ import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
-from eventlens.aws.clients import client as make_client
-from eventlens.aws.clients import error_code
+from eventlens.aws_clients import client as make_client
+from eventlens.aws_clients import error_code
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
 
 #: Error codes meaning "this object cannot be read, now or later".
