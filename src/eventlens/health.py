@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eventlens.errors import Permanent
+
 log = logging.getLogger("eventlens.health")
 
 HEARTBEAT_S = 2.0
@@ -32,7 +34,7 @@ _TRANSIENT_ERRNOS = frozenset(
 )
 
 
-class Unrecoverable(RuntimeError):
+class Unrecoverable(Permanent, RuntimeError):
     """A fault that waiting will not cure: the process exits non-zero (a supervisor restarts it)."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from eventlens import vips_decode
+from eventlens.errors import Permanent
 from eventlens.exif import PhotoInfo, photo_info
 from eventlens.jpeg_segments import trim_metadata
 from eventlens.memory_budget import BUDGET
@@ -28,7 +29,7 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"})
 
 
-class ImageRejected(ValueError):
+class ImageRejected(Permanent, ValueError):
     """The bytes are not an image we can analyse; the message says why."""
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.errors import Disposition, disposition
 from eventlens.events.base import EventKind, ObjectEvent
 from eventlens.hooks.base import Hook
 from eventlens.imaging import (
     ImageInput,
-    ImageRejected,
     looks_like_image_key,
     looks_like_video_key,
 )
@@ -22,7 +22,7 @@ from eventlens.results.base import ResultStore
 from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
 from eventlens.settings import Settings
-from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
+from eventlens.storage.base import ObjectInfo, ObjectStore
 from eventlens.workers import map_in_pool
 
 #: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
@@ -133,7 +133,26 @@ class Pipeline:
         try:
             return self._prepare(event, force)
         except Exception as exc:
-            return Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
+            route = self.router.route_for_key(event.key)
+            return self._settle(exc, event, route, time.perf_counter(), f"unexpected: {exc!r}")
+
+    def _settle(
+        self,
+        exc: BaseException,
+        event: ObjectEvent,
+        route: Route | None,
+        started: float,
+        retry_reason: str,
+        item: _Work | None = None,
+    ) -> Record | Outcome:
+        """What an error means for its event, decided by its class (``eventlens.errors``):
+        an error record, a logged skip, or a retry with ``retry_reason``."""
+        decided = disposition(exc)
+        if decided is Disposition.RECORD and route is not None:
+            return self._error_record(event, route, str(exc), started, item)
+        if decided is Disposition.SKIP:
+            return Outcome(event, Action.SKIPPED, reason=str(exc))
+        return Outcome(event, Action.RETRY, reason=retry_reason, error=exc)
 
     def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | _Write | Outcome:
         started = time.perf_counter()
@@ -167,12 +186,8 @@ class Pipeline:
             return Outcome(event, Action.UNCHANGED, existing, reason="same object version")
         try:
             data, info = self._fetch(route.environment, media, event.key)
-        except ObjectTooLarge as exc:
-            return self._error_record(event, route, str(exc), started)
-        except ObjectUnavailable as exc:
-            return Outcome(event, Action.SKIPPED, reason=str(exc))
-        except OSError as exc:
-            return Outcome(event, Action.RETRY, reason=f"read failed: {exc}", error=exc)
+        except Exception as exc:  # too large: a record; gone: a skip; else retried
+            return self._settle(exc, event, route, started, f"read failed: {exc}")
         sha256 = hashlib.sha256(data).hexdigest() if data is not None else ""
         if (
             not force
@@ -239,23 +254,13 @@ class Pipeline:
         share_ms = (time.perf_counter() - batch_started) * 1000 / max(1, len(items))
         out: list[Record | Outcome] = []
         for i, item in enumerate(items):
-            if i in failures:
-                failure = failures[i]
-                if isinstance(failure, ImageRejected):
-                    out.append(
-                        self._error_record(item.event, item.route, str(failure), item.started, item)
-                    )
-                else:
-                    out.append(
-                        Outcome(
-                            item.event, Action.RETRY, reason=f"analysis: {failure!r}", error=failure
-                        )
-                    )
-                continue
             try:
+                if i in failures:
+                    raise failures[i]
                 out.append(self._ok_record(item, analyzers, findings[i], share_ms))
-            except ImageRejected as exc:  # an analyzer that never decoded the image
-                out.append(self._error_record(item.event, item.route, str(exc), item.started, item))
+            except Exception as exc:  # rejected input (also by the decode for the record): a record
+                reason = f"analysis: {exc!r}"
+                out.append(self._settle(exc, item.event, item.route, item.started, reason, item))
         return out
 
     def _ok_record(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlens.analyzers.base import Analyzer
+from eventlens.errors import Transient
 from eventlens.events.s3 import ParsedBatch, SourcedEvent
 from eventlens.hooks.base import Hook
 from eventlens.outcome import Action, Delivered, Outcome
@@ -30,7 +31,7 @@ from eventlens.storage.base import ObjectStore
 log = logging.getLogger("eventlens.aws")
 
 
-class RetryLater(RuntimeError):
+class RetryLater(Transient, RuntimeError):
     """Raised for direct (asynchronous) invocations so Lambda retries the event."""
 
 

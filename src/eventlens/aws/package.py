@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventlens.errors import Permanent
 from eventlens.settings import ANALYZER_ALIASES, parse_analyzers
 
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: deployment package + layers, unzipped
@@ -164,7 +165,7 @@ def pinned(names: Iterable[str], pin: bool = True) -> tuple[str, ...]:
     return tuple(specs)
 
 
-class DependencyError(RuntimeError):
+class DependencyError(Permanent, RuntimeError):
     """pip found no wheels for the runtime's Python and platform."""
 
 

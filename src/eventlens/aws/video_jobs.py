@@ -22,6 +22,7 @@ from eventlens.analyzers.rekognition_video import IN_PROGRESS, label_detection
 from eventlens.analyzers.video import best_labels
 from eventlens.aws import observability
 from eventlens.aws_clients import client as make_client
+from eventlens.errors import Transient
 from eventlens.hooks.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Status, utc_now_iso
@@ -32,7 +33,7 @@ log = logging.getLogger("eventlens.aws.video_jobs")
 API = "StartLabelDetection"
 
 
-class JobNotRecorded(RuntimeError):
+class JobNotRecorded(Transient, RuntimeError):
     """The job's record is not there (yet): Lambda retries the invocation."""
 
 
