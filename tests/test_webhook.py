@@ -14,7 +14,8 @@ from eventlens.hooks.notify import LogNotifier
 from eventlens.hooks.webhook import WebhookNotifier
 from eventlens.results.record import Record, Status
 from eventlens.settings import Settings
-from eventlens.wiring import build_local_app, notifier_for
+from eventlens.wiring import notifier_for
+from eventlens.wiring.local import build_local_app
 from tests.conftest import DominantColourAnalyzer
 from tests.images import jpeg, write
 

@@ -19,7 +19,7 @@ from eventlens.imaging import ImageInput
 from eventlens.outcome import Action
 from eventlens.results.hash_index import SQLiteHashIndex, duplicate_groups
 from eventlens.settings import Settings, parse_analyzers
-from eventlens.wiring import build_local_app
+from eventlens.wiring.local import build_local_app
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode
 

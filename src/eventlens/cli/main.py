@@ -48,7 +48,7 @@ from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.outcome import Outcome
 from eventlens.results.base import Query
 from eventlens.runner import RunStats
-from eventlens.wiring import LocalApp, build_local_app
+from eventlens.wiring.local import LocalApp, build_local_app
 
 app = typer.Typer(
     help="Event-driven image analysis: a folder or S3 bucket in, Rekognition-shaped labels out.",

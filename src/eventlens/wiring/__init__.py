@@ -1,29 +1,25 @@
 """Assemble eventlens from its settings: the stores, the analyzers and the hooks of the embedded
 mode (a folder + SQLite) and of AWS (S3 + DynamoDB + SNS). The edges (``cli``, ``web``,
-``aws``) call these; nothing below them decides which adapter to use."""
+``aws``) call these; nothing below them decides which adapter to use. The embedded app (runner,
+intake queue, folder watcher) is assembled in ``eventlens.wiring.local``.
+
+Adapters are imported where they are chosen: a Lambda package carries only what its analyzers
+and stores need (no watchdog, no numpy for Rekognition alone)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import Analyzer
-from eventlens.health import Health, status_dir_for
-from eventlens.hooks.audit import AuditLog
-from eventlens.hooks.base import Hook, Hooks
+from eventlens.hooks.base import Hooks
 from eventlens.hooks.notify import LogNotifier, Notifier
-from eventlens.image_hashes import HashIndex
-from eventlens.intake import IntakeQueue
-from eventlens.pipeline import Pipeline
 from eventlens.results.base import ResultStore
-from eventlens.results.hash_index import SQLiteHashIndex
-from eventlens.results.sqlite import SQLiteResultStore
-from eventlens.retry import RetryPolicy
-from eventlens.runner import LocalRunner
 from eventlens.settings import Mode, Settings
-from eventlens.storage.local import LocalFolderStore
-from eventlens.workers import worker_count
+
+if TYPE_CHECKING:
+    from eventlens.image_hashes import HashIndex
 
 
 class Backend(StrEnum):
@@ -53,6 +49,9 @@ def open_results(
             f"no results database at {settings.db_path} (run `eventlens run` first, "
             "or pass --root/--db)"
         )
+
+    from eventlens.results.sqlite import SQLiteResultStore
+
     return SQLiteResultStore(settings.db_path, mapping, read_only=read_only)
 
 
@@ -64,6 +63,9 @@ def hash_index_for(settings: Settings) -> HashIndex:
 
         DynamoDBHashIndex.check_distance(settings.duplicate_max_distance)
         return DynamoDBHashIndex({settings.environment: settings.hash_table})
+
+    from eventlens.results.hash_index import SQLiteHashIndex
+
     return SQLiteHashIndex(settings.db_path)
 
 
@@ -99,56 +101,3 @@ def aws_hooks(settings: Settings) -> Hooks:
     from eventlens.hooks.powertools import OutcomeLogsAndMetrics
 
     return Hooks([notifier_for(settings), OutcomeLogsAndMetrics()])
-
-
-@dataclass(slots=True)
-class LocalApp:
-    settings: Settings
-    storage: LocalFolderStore
-    results: SQLiteResultStore
-    queue: IntakeQueue
-    pipeline: Pipeline
-    runner: LocalRunner
-    notifier: Notifier
-    health: Health
-    hooks: Hook
-    hash_index: SQLiteHashIndex | None = None
-
-    def close(self) -> None:
-        self.hooks.close()
-        self.queue.close()
-        self.results.close()
-        if self.hash_index is not None:
-            self.hash_index.close()
-
-
-def build_local_app(settings: Settings, notifier: Notifier | None = None) -> LocalApp:
-    """The embedded mode: folder, SQLite results and intake queue, analyzers, hooks (failure
-    notices, the audit log), the supervised runner."""
-    notifier = notifier or notifier_for(settings)
-    settings.root.mkdir(parents=True, exist_ok=True)
-    storage = LocalFolderStore(settings.root)
-    results = SQLiteResultStore(settings.db_path, settings.tables)
-    queue = IntakeQueue(settings.db_path, retry=RetryPolicy(max_attempts=settings.max_attempts))
-    hash_index = None
-    if any("duplicates" in names for names in settings.analyzers_by_environment().values()):
-        hash_index = SQLiteHashIndex(settings.db_path)  # a table next to the results
-    # the runner keeps one batch per core in flight: one model thread each uses the cores
-    # without the threads of two batches contending (measured ~3 % faster)
-    threads = 1 if worker_count() > 1 else None
-    analyzers = build_analyzers(settings, threads=threads, hash_index=hash_index)
-    hooks: list[Hook] = [notifier]
-    if settings.audit_log:
-        hooks.append(AuditLog(settings.audit_log))
-    pipeline = Pipeline(
-        storage, results, analyzers, router=settings.router, settings=settings, hooks=Hooks(hooks)
-    )
-    health = Health(status_dir_for(settings.db_path), give_up_after_s=settings.give_up_after_s)
-    runner = LocalRunner(
-        pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
-        lanes=worker_count(), health=health,
-    )  # fmt: skip
-    return LocalApp(
-        settings, storage, results, queue, pipeline, runner, notifier, health, pipeline.hooks,
-        hash_index,
-    )  # fmt: skip
