@@ -1,7 +1,7 @@
 """Score the label models on real photos: one command, prints a table per split.
 
     .venv/bin/python bench/eval_labels.py            # collects the photos on first use
-    .venv/bin/python bench/eval_labels.py --details  # plus each photo's labels
+    .venv/bin/python bench/eval_labels.py --details --split tune  # plus each photo's labels
     .venv/bin/python bench/eval_labels.py --fit      # fit the temperature on the tuning part
 
 The photos, their sources, licences and accepted labels are in ``bench/eval_set/manifest.json``
@@ -161,24 +161,34 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="print each photo's labels")
     parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
     parser.add_argument("--only", help="comma-separated setting names to run")
+    parser.add_argument(
+        "--split",
+        choices=("tune", "heldout", "both"),
+        default="both",
+        help="which part to score (develop with --split tune; held-out only to report)",
+    )
     args = parser.parse_args()
+    if args.details and args.split != "tune":
+        parser.error("--details shows each photo's labels: only with --split tune")
     photos = collect()
-    split = {s: [p for p in photos if p["split"] == s] for s in ("tune", "heldout")}
+    parts = ("tune", "heldout") if args.split == "both" else (args.split,)
+    split = {s: [p for p in photos if p["split"] == s] for s in parts}
     if args.fit:
         for classifier in ("lite0", "lite1", "lite2"):
-            fitted = fit_temperature(split["tune"], classifier)
+            fitted = fit_temperature([p for p in photos if p["split"] == "tune"], classifier)
             print(f"{classifier}: temperature fitted on the tuning part: {fitted}")
         return
     load = os.getloadavg()
     print(
         f"label evaluation on {platform.node()}: {os.cpu_count()} cores, load "
-        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(split['tune'])} tuning + "
-        f"{len(split['heldout'])} held-out photos"
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        + " + ".join(f"{len(members)} {part}" for part, members in split.items())
+        + " photos"
     )
     chosen = settings()
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
-    tables: dict[str, dict[str, Scores]] = {"tune": {}, "heldout": {}}
+    tables: dict[str, dict[str, Scores]] = {part: {} for part in split}
     for name, model in chosen.items():
         for part, members in split.items():
             labels, ms = run(model, members)
@@ -187,8 +197,12 @@ def main() -> None:
                 for photo, found in zip(members, labels, strict=True):
                     shown = ", ".join(f"{lab['Name']} {lab['Confidence']:.0f}" for lab in found)
                     print(f"  [{name} / {part}] {photo['id']}: {shown or '-'}")
-    print_table("tuning part (settings were chosen on it)", tables["tune"])
-    print_table("held-out part (never tuned on)", tables["heldout"])
+    titles = {
+        "tune": "tuning part (settings were chosen on it)",
+        "heldout": "held-out part (never tuned on)",
+    }
+    for part, rows in tables.items():
+        print_table(titles[part], rows)
 
 
 if __name__ == "__main__":
