@@ -186,3 +186,53 @@ def test_detectors_prebuild_for_a_package(tmp_path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
     built = build_models()
     assert people.model_path() in built and all(p.stat().st_size > 100_000 for p in built)
+
+
+@needs_detector
+@pytest.mark.parametrize("name", ["astronaut", "camera"])
+def test_int8_person_detector_finds_the_float_detectors_people(name: str) -> None:
+    """The shipped int8 graph (calibrated ranges) against the same graph converted in float:
+    the same people, boxes overlapping by >= 90 %, scores within 0.05."""
+    import onnxruntime as ort
+
+    from eventlens.analyzers.objects.ssd_graph import build_onnx
+
+    weights = people.weights_path()
+    assert weights is not None
+    x = people.to_input(ImageInput(photo(name), "x").decode(256).image)[None]
+    found = []
+    for model in (build_onnx(weights.read_bytes()), people.build_model().read_bytes()):
+        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        boxes, scores = session.run(None, {"image": x})
+        found.append(ssd.detections(boxes[0], scores[0], 300, min_score=0.55))
+    float_found, int8_found = found
+    assert len(float_found) == len(int8_found) >= 1
+    for a, b in zip(float_found, int8_found, strict=True):
+        assert abs(a.score - b.score) < 0.05
+        inter = np.prod(
+            np.maximum(np.minimum(a.box[2:], b.box[2:]) - np.maximum(a.box[:2], b.box[:2]), 0)
+        )
+        union = np.prod(np.subtract(a.box[2:], a.box[:2])) + np.prod(
+            np.subtract(b.box[2:], b.box[:2])
+        )
+        assert inter / (union - inter) >= 0.9
+
+
+def test_int8_arithmetic_round_trips_within_half_a_step() -> None:
+    from eventlens.analyzers.objects import quantization
+
+    scale, zero = quantization.activation_params(-1.0, 3.0)
+    assert scale == pytest.approx(4 / 255) and zero == 64  # 0 is exactly representable
+    assert quantization.activation_params(0.5, 6.0) == (pytest.approx(6 / 255), 0)  # includes 0
+    weight = (
+        np.random.default_rng(0).normal(size=(4, 3, 3, 3))
+        * np.array([1, 0.1, 10, 0])[:, None, None, None]
+    )
+    quantized, scales = quantization.weights_per_channel(weight)
+    assert quantized.dtype == np.int8 and np.abs(quantized).max() == 127
+    restored = quantized * scales[:, None, None, None]
+    assert np.all(np.abs(restored - weight) <= scales[:, None, None, None] / 2 + 1e-12)
+    assert quantization.bias_int32(np.array([1e12, -0.5]), np.array([1e-3, 1.0])).tolist() == [
+        2**31 - 1,
+        0,
+    ]
