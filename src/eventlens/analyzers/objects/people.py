@@ -48,7 +48,9 @@ def weights_path() -> Path | None:
 
 
 def model_path() -> Path:
-    return cache_dir() / f"people-ssdlite-{PACKAGE_VERSION}-c{CONVERTER_VERSION}-int8.onnx"
+    # the calibration table is part of the name: a new table converts again
+    table = quantization.table_digest(RANGES_FILE)
+    return cache_dir() / f"people-ssdlite-{PACKAGE_VERSION}-c{CONVERTER_VERSION}-int8-{table}.onnx"
 
 
 def is_available() -> bool:

@@ -7,6 +7,7 @@ input scale times each channel's weight scale, as integer convolutions expect.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import resources
 from typing import Any
@@ -38,7 +39,15 @@ def bias_int32(bias: Array, scales: Array) -> Array:
     return np.clip(np.round(np.asarray(bias, np.float64) / scales), -limit, limit).astype(np.int32)
 
 
+def _table(name: str) -> str:
+    return (resources.files("eventlens") / "data" / name).read_text("utf-8")
+
+
+def table_digest(name: str) -> str:
+    return hashlib.sha256(_table(name).encode()).hexdigest()[:8]
+
+
 def load_ranges(name: str) -> dict[str, tuple[float, float]]:
     """A calibration table from ``eventlens/data`` ({"ranges": {node: [min, max]}})."""
-    text = (resources.files("eventlens") / "data" / name).read_text("utf-8")
+    text = _table(name)
     return {node: (float(lo), float(hi)) for node, (lo, hi) in json.loads(text)["ranges"].items()}
