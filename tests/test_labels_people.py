@@ -68,12 +68,15 @@ def test_greyscale_cmyk_and_palette_get_the_labels_of_the_same_photo(
     analyzer: LabelAnalyzer, mode: str, fmt: str, reference: str
 ) -> None:
     """The same pixels stored as greyscale, CMYK or a palette are labelled like the RGB file
-    (greyscale against its own RGB copy: colour that is not there cannot be compared)."""
+    (greyscale against its own RGB copy: colour that is not there cannot be compared). The
+    labels compared are the top three at >= 70: one just above MinConfidence 55 can drop
+    below it after the lossy re-encoding (CMYK JPEG, a 256-colour palette)."""
     for name in ("astronaut", "chelsea"):
         base = Image.open(io.BytesIO(photo(name))).convert(reference).convert("RGB")
         rgb = _labels(analyzer, encode(np.asarray(base), "PNG"))
         other = _labels(analyzer, _in_mode(encode(np.asarray(base), "PNG"), mode, fmt))
-        top = sorted(rgb, key=lambda n: -rgb[n]["Confidence"])[:3]
+        clear = [n for n in rgb if rgb[n]["Confidence"] >= 70]
+        top = sorted(clear, key=lambda n: -rgb[n]["Confidence"])[:3]
         assert top and set(top) <= set(other), (name, mode, fmt, rgb.keys(), other.keys())
         for label in top:
             assert abs(rgb[label]["Confidence"] - other[label]["Confidence"]) < 15
