@@ -1,8 +1,9 @@
 """Score the label models on real photos: one command, prints a table per split.
 
     .venv/bin/python bench/eval_labels.py            # collects the photos on first use
-    .venv/bin/python bench/eval_labels.py --details  # plus each photo's labels
+    .venv/bin/python bench/eval_labels.py --details --split tune  # plus each photo's labels
     .venv/bin/python bench/eval_labels.py --fit      # fit the temperature on the tuning part
+    .venv/bin/python bench/eval_labels.py --grid     # temperatures x caps on the tuning part
 
 The photos, their sources, licences and accepted labels are in ``bench/eval_set/manifest.json``
 (``bench/eval_set/collect.py`` fetches them from the packages into ``bench/out/eval-photos``).
@@ -47,15 +48,32 @@ class Scores:
 
 
 def settings() -> dict[str, LabelModel]:
-    """What the table compares: the label model as it was before (plain WordNet parents, no
-    people), the shipped label models, and temperatures either side of the chosen one."""
+    """What the table compares: the label model as it was before issue 10 (plain WordNet
+    parents, no people) and after its first round (t=0.8, no caps), the shipped label models,
+    and settings either side of the chosen ones."""
     before = LabelModel("before", 1.0, people=False, label_edits=False)
-    unscaled = LabelModel("lite0-people t=1.0", 1.0, people=True)
-    softer = LabelModel("lite0-people t=1.2", 1.2, people=True)
+    first_round = LabelModel("lite0-people t=0.8", 0.8, people=True)
+    no_caps = LabelModel("lite0-people t=0.5, no caps", 0.5, people=True)
     two_views = LabelModel("lite0-people two views t=0.7", 0.7, people=True, two_views=True)
-    return {"lite0, WordNet parents (before)": before, **LABEL_MODELS} | {
-        m.name: m for m in (unscaled, softer, two_views)
-    }
+    return {
+        "lite0, WordNet parents (before #10)": before,
+        "lite0-people t=0.8, no caps (first round)": first_round,
+        **LABEL_MODELS,
+    } | {m.name: m for m in (no_caps, two_views)}
+
+
+def grid(photos: list[Photo]) -> None:
+    """The tuning part over temperatures and fine-label caps: how the default was chosen."""
+    print("| temperature | cap 79 on labels of <= N classes | top-5 hit | no label @55 "
+          "| confident (>=80) wrong |")  # fmt: skip
+    print("|" + "---|" * 5)
+    for t in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for fine in (0, 1, 6, 20, 60, 120):
+            cap = 79.0 if fine else 100.0
+            model = LabelModel("grid", t, people=True, fine_cap=cap, fine_classes=fine or 1)
+            s = score(photos, *run(model, photos))
+            print(f"| {t} | {fine or 'no cap'} | {s.top5:.0%} | {s.no_label:.0%} "
+                  f"| {s.confident_wrong:.0%} |")  # fmt: skip
 
 
 def run(model: LabelModel, photos: list[Photo]) -> tuple[list[list[dict[str, Any]]], float]:
@@ -160,25 +178,41 @@ def main() -> None:
     )
     parser.add_argument("--details", action="store_true", help="print each photo's labels")
     parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
+    parser.add_argument(
+        "--grid", action="store_true", help="temperatures x fine-label caps (tuning part)"
+    )
     parser.add_argument("--only", help="comma-separated setting names to run")
+    parser.add_argument(
+        "--split",
+        choices=("tune", "heldout", "both"),
+        default="both",
+        help="which part to score (develop with --split tune; held-out only to report)",
+    )
     args = parser.parse_args()
+    if args.details and args.split != "tune":
+        parser.error("--details shows each photo's labels: only with --split tune")
     photos = collect()
-    split = {s: [p for p in photos if p["split"] == s] for s in ("tune", "heldout")}
+    parts = ("tune", "heldout") if args.split == "both" else (args.split,)
+    split = {s: [p for p in photos if p["split"] == s] for s in parts}
+    if args.grid:
+        grid([p for p in photos if p["split"] == "tune"])
+        return
     if args.fit:
         for classifier in ("lite0", "lite1", "lite2"):
-            fitted = fit_temperature(split["tune"], classifier)
+            fitted = fit_temperature([p for p in photos if p["split"] == "tune"], classifier)
             print(f"{classifier}: temperature fitted on the tuning part: {fitted}")
         return
     load = os.getloadavg()
     print(
         f"label evaluation on {platform.node()}: {os.cpu_count()} cores, load "
-        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(split['tune'])} tuning + "
-        f"{len(split['heldout'])} held-out photos"
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        + " + ".join(f"{len(members)} {part}" for part, members in split.items())
+        + " photos"
     )
     chosen = settings()
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
-    tables: dict[str, dict[str, Scores]] = {"tune": {}, "heldout": {}}
+    tables: dict[str, dict[str, Scores]] = {part: {} for part in split}
     for name, model in chosen.items():
         for part, members in split.items():
             labels, ms = run(model, members)
@@ -187,8 +221,12 @@ def main() -> None:
                 for photo, found in zip(members, labels, strict=True):
                     shown = ", ".join(f"{lab['Name']} {lab['Confidence']:.0f}" for lab in found)
                     print(f"  [{name} / {part}] {photo['id']}: {shown or '-'}")
-    print_table("tuning part (settings were chosen on it)", tables["tune"])
-    print_table("held-out part (never tuned on)", tables["heldout"])
+    titles = {
+        "tune": "tuning part (settings were chosen on it)",
+        "heldout": "held-out part (never tuned on)",
+    }
+    for part, rows in tables.items():
+        print_table(titles[part], rows)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/2(t=0.8,edited)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/2(t=0.5,edited,fine-cap=79/60)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
@@ -44,7 +44,7 @@ def test_cat_photo_is_a_cat_mammal_animal(analyzer: LabelAnalyzer) -> None:
     assert findings["LabelModelVersion"] == MODEL_VERSION
     labels = _by_name(findings)
     cat = labels["Cat"]
-    assert cat["Confidence"] > 80
+    assert cat["Confidence"] > 70  # a family of 7 classes: capped at 79 (FINE_CAP)
     parents = [p["Name"] for p in cat["Parents"]]
     assert {"Feline", "Mammal", "Animal"} <= set(parents)
     assert parents.index("Mammal") < parents.index("Animal")  # nearest first
@@ -172,3 +172,21 @@ def test_larger_classifiers_convert_and_label_the_cat(
     labels = _by_name(a.analyze(_image("chelsea")))
     assert labels["Cat"]["Confidence"] > 80
     assert "Person" not in labels
+
+
+def test_fine_grained_labels_stay_below_80_while_broad_ones_can_be_confident() -> None:
+    """The default calibration: a cat photo is confidently an Animal, but its breed and
+    family (labels summing few ImageNet classes) are capped at 79, ordered by the model."""
+    from eventlens.analyzers.labels.analyzer import FINE_CAP, FINE_CLASSES
+
+    a = LabelAnalyzer(max_labels=10, model="lite0", model_path=model_file())
+    labels = a.analyze(_image("chelsea"))["Labels"]
+    tax = load_taxonomy()
+    counts = {name: int(tax.class_counts[i]) for i, name in enumerate(tax.names)}
+    by_name = {lab["Name"]: lab["Confidence"] for lab in labels}
+    assert by_name["Animal"] >= 95 and counts["Animal"] > FINE_CLASSES
+    fine = [lab for lab in labels if counts[lab["Name"]] <= FINE_CLASSES]
+    assert fine and all(lab["Confidence"] <= FINE_CAP for lab in fine)
+    assert {"Cat", "Tabby Cat", "Tiger Cat"} & set(by_name)
+    confidences = [lab["Confidence"] for lab in labels]
+    assert confidences == sorted(confidences, reverse=True)

@@ -57,7 +57,7 @@ def test_writer_float_list_and_int64_initializer() -> None:
 
 def test_writer_rejects_unsupported_dtype() -> None:
     with pytest.raises(TypeError):
-        Graph("g").initializer("u8", np.zeros(2, dtype=np.uint8))
+        Graph("g").initializer("f16", np.zeros(2, dtype=np.float16))
 
 
 def test_tf_same_padding() -> None:

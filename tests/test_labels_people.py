@@ -68,12 +68,15 @@ def test_greyscale_cmyk_and_palette_get_the_labels_of_the_same_photo(
     analyzer: LabelAnalyzer, mode: str, fmt: str, reference: str
 ) -> None:
     """The same pixels stored as greyscale, CMYK or a palette are labelled like the RGB file
-    (greyscale against its own RGB copy: colour that is not there cannot be compared)."""
+    (greyscale against its own RGB copy: colour that is not there cannot be compared). The
+    labels compared are the top three at >= 70: one just above MinConfidence 55 can drop
+    below it after the lossy re-encoding (CMYK JPEG, a 256-colour palette)."""
     for name in ("astronaut", "chelsea"):
         base = Image.open(io.BytesIO(photo(name))).convert(reference).convert("RGB")
         rgb = _labels(analyzer, encode(np.asarray(base), "PNG"))
         other = _labels(analyzer, _in_mode(encode(np.asarray(base), "PNG"), mode, fmt))
-        top = sorted(rgb, key=lambda n: -rgb[n]["Confidence"])[:3]
+        clear = [n for n in rgb if rgb[n]["Confidence"] >= 70]
+        top = sorted(clear, key=lambda n: -rgb[n]["Confidence"])[:3]
         assert top and set(top) <= set(other), (name, mode, fmt, rgb.keys(), other.keys())
         for label in top:
             assert abs(rgb[label]["Confidence"] - other[label]["Confidence"]) < 15
@@ -186,3 +189,53 @@ def test_detectors_prebuild_for_a_package(tmp_path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
     built = build_models()
     assert people.model_path() in built and all(p.stat().st_size > 100_000 for p in built)
+
+
+@needs_detector
+@pytest.mark.parametrize("name", ["astronaut", "camera"])
+def test_int8_person_detector_finds_the_float_detectors_people(name: str) -> None:
+    """The shipped int8 graph (calibrated ranges) against the same graph converted in float:
+    the same people, boxes overlapping by >= 90 %, scores within 0.05."""
+    import onnxruntime as ort
+
+    from eventlens.analyzers.objects.ssd_graph import build_onnx
+
+    weights = people.weights_path()
+    assert weights is not None
+    x = people.to_input(ImageInput(photo(name), "x").decode(256).image)[None]
+    found = []
+    for model in (build_onnx(weights.read_bytes()), people.build_model().read_bytes()):
+        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        boxes, scores = session.run(None, {"image": x})
+        found.append(ssd.detections(boxes[0], scores[0], 300, min_score=0.55))
+    float_found, int8_found = found
+    assert len(float_found) == len(int8_found) >= 1
+    for a, b in zip(float_found, int8_found, strict=True):
+        assert abs(a.score - b.score) < 0.05
+        inter = np.prod(
+            np.maximum(np.minimum(a.box[2:], b.box[2:]) - np.maximum(a.box[:2], b.box[:2]), 0)
+        )
+        union = np.prod(np.subtract(a.box[2:], a.box[:2])) + np.prod(
+            np.subtract(b.box[2:], b.box[:2])
+        )
+        assert inter / (union - inter) >= 0.9
+
+
+def test_int8_arithmetic_round_trips_within_half_a_step() -> None:
+    from eventlens.analyzers.objects import quantization
+
+    scale, zero = quantization.activation_params(-1.0, 3.0)
+    assert scale == pytest.approx(4 / 255) and zero == 64  # 0 is exactly representable
+    assert quantization.activation_params(0.5, 6.0) == (pytest.approx(6 / 255), 0)  # includes 0
+    weight = (
+        np.random.default_rng(0).normal(size=(4, 3, 3, 3))
+        * np.array([1, 0.1, 10, 0])[:, None, None, None]
+    )
+    quantized, scales = quantization.weights_per_channel(weight)
+    assert quantized.dtype == np.int8 and np.abs(quantized).max() == 127
+    restored = quantized * scales[:, None, None, None]
+    assert np.all(np.abs(restored - weight) <= scales[:, None, None, None] / 2 + 1e-12)
+    assert quantization.bias_int32(np.array([1e12, -0.5]), np.array([1e-3, 1.0])).tolist() == [
+        2**31 - 1,
+        0,
+    ]

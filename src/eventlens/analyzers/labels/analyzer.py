@@ -48,14 +48,30 @@ class LabelModel:
     #: also classify the whole image squeezed to a square (not just the centre crop) and
     #: average the two: sees what the crop cuts off, at twice the classifier's cost
     two_views: bool = False
+    #: the highest confidence of a fine-grained label, one that sums at most ``fine_classes``
+    #: ImageNet classes (a species, a model, a small family): below 80, such a label is never
+    #: "confident"; 100: no cap
+    fine_cap: float = 100.0
+    fine_classes: int = 1
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
 #: the likelihood of "an accepted label is right" is highest at these).
 FITTED_TEMPERATURES = {"lite0": 0.8, "lite1": 0.7, "lite2": 0.85}
+#: Lite0's calibration for the issue's thresholds, chosen on the tuning part
+#: (``bench/eval_labels.py --grid``): a sharper softmax puts a label >= 55 on most photos, and
+#: labels summing <= 60 classes (species, models, small families) stay below 80, where on the
+#: tuning part they were right about 6 times in 10.
+LITE0_TEMPERATURE, FINE_CAP, FINE_CLASSES = 0.5, 79.0, 60
+
+
+def _lite0(name: str, people: bool) -> LabelModel:
+    return LabelModel(name, LITE0_TEMPERATURE, people, fine_cap=FINE_CAP, fine_classes=FINE_CLASSES)
+
+
 LABEL_MODELS = {
-    "lite0-people": LabelModel("lite0-people", FITTED_TEMPERATURES["lite0"], people=True),
-    "lite0": LabelModel("lite0", FITTED_TEMPERATURES["lite0"], people=False),
+    "lite0-people": _lite0("lite0-people", people=True),
+    "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
         "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
     ),
@@ -118,9 +134,16 @@ class LabelAnalyzer(Analyzer):
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
             f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}"
-            f"{',two-views' if self.model.two_views else ''}){people}"
+            f"{',two-views' if self.model.two_views else ''}"
+            f"{self._cap_version}){people}"
             f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
+
+    @property
+    def _cap_version(self) -> str:
+        if self.model.fine_cap >= 100:
+            return ""
+        return f",fine-cap={self.model.fine_cap:g}/{self.model.fine_classes}"
 
     def load(self) -> None:
         self._get_session()
@@ -190,7 +213,8 @@ class LabelAnalyzer(Analyzer):
     def classify(
         self, session: Any, taxonomy: Taxonomy, inputs: list[np.ndarray[Any, Any]]
     ) -> np.ndarray[Any, Any]:
-        """Label scores (0..100) per image, one column per taxonomy label."""
+        """Label scores (0..100) per image, one column per taxonomy label (before the caps of
+        ``confidences``)."""
         (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
         scaled = logits.astype(np.float64) / self.model.temperature
         scaled -= scaled.max(axis=1, keepdims=True)
@@ -198,11 +222,18 @@ class LabelAnalyzer(Analyzer):
         probs /= probs.sum(axis=1, keepdims=True)
         return np.asarray(np.minimum(probs @ taxonomy.membership * 100.0, 100.0))
 
+    def confidences(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
+        """Scores as label confidences: fine-grained labels capped at ``fine_cap``."""
+        fine = taxonomy.class_counts <= self.model.fine_classes
+        return np.asarray(np.minimum(scores, np.where(fine, self.model.fine_cap, 100.0)))
+
     def _findings(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy, people: Any) -> Findings:
         candidates: list[tuple[float, int, dict[str, Any]]] = []
-        order = np.lexsort((np.arange(scores.size), -scores))
+        confidences = self.confidences(scores, taxonomy)
+        # by confidence, and among equal (capped) ones by the classifier's own score
+        order = np.lexsort((np.arange(scores.size), -scores, -confidences))
         for rank, idx in enumerate(order[: self.max_labels]):
-            confidence = float(scores[idx])
+            confidence = float(confidences[idx])
             if confidence < self.min_confidence:
                 break
             label = label_entry(taxonomy.names[idx], confidence, parents=taxonomy.parents[idx])

@@ -3,8 +3,8 @@ evaluation set's tuning part, ``bench/eval_labels.py``).
 
 WordNet's chains are correct but often unhelpful as labels ("Vertebrate", "Dwelling",
 "Defensive Structure") and miss the broad labels people search for ("Building", "Plant",
-"Text", "Outdoors"). Renamed parents keep their place in the chain; hidden ones are dropped;
-extra parents are added after a label wherever it occurs in a chain.
+"Text", "Outdoors"). Renamed parents keep their place in the chain; hidden ones are dropped
+(their extra parents stay); extra parents are added after a label wherever it occurs in a chain.
 """
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ HIDDEN = frozenset(
         "Mount",
         "Landing",
         "Fortification",
+        "House",  # the parent of palaces and castles (which get Building instead)
     }
 )
 _BUILDING = ("Building", "Architecture")
 _TEXT = ("Text",)
 _PLANT = ("Plant",)
 _WATERSIDE = ("Water", "Outdoors", "Nature")
+_PATTERN = ("Pattern",)
 EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
     # places and structures
     "House": _BUILDING,
@@ -73,6 +75,27 @@ EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
     "Comic Book": ("Book", *_TEXT),
     "Street Sign": _TEXT,
     "Scoreboard": _TEXT,
+    # surfaces that are mostly a repeated pattern (what textures and close-ups resemble)
+    **dict.fromkeys(
+        (
+            "Honeycomb",
+            "Maze",
+            "Window Screen",
+            "Mosquito Net",
+            "Fire Screen",
+            "Chain-Link Fence",
+            "Chain Mail",
+            "Doormat",
+            "Prayer Rug",
+            "Dishcloth",
+            "Wool",
+            "Velvet Fabric",
+            "Quilt",
+            "Shower Curtain",
+            "Tile Roof",
+        ),
+        _PATTERN,
+    ),
 }
 
 
@@ -82,9 +105,8 @@ def edit_chain(chain: list[str]) -> list[str]:
     out: list[str] = []
     for i, name in enumerate(chain):
         name = RENAMED.get(name, name)
-        if i > 0 and name in HIDDEN:
-            continue
-        for label in (name, *EXTRA_PARENTS.get(name, ())):
+        shown = () if i > 0 and name in HIDDEN else (name,)
+        for label in (*shown, *EXTRA_PARENTS.get(name, ())):
             if label not in out:
                 out.append(label)
     return out

@@ -1,8 +1,9 @@
 """A minimal ONNX ``ModelProto`` encoder (protobuf wire format by hand, no ``onnx`` package).
 
 Covers what a feed-forward CNN needs: nodes with int/float/string/ints/floats attributes,
-float/int64 initializers stored as ``raw_data``, and float tensor inputs/outputs whose dims
-are fixed ints or symbolic names. Field numbers follow ``onnx/onnx.proto``.
+float/int64 initializers (int8/uint8/int32 too, for quantised graphs) stored as ``raw_data``,
+and float tensor inputs/outputs whose dims are fixed ints or symbolic names.
+Field numbers follow ``onnx/onnx.proto``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ IR_VERSION = 8
 OPSET = 13
 
 _FLOAT, _INT64 = 1, 7  # TensorProto.DataType
-_ELEM_TYPES = {np.dtype("float32"): _FLOAT, np.dtype("int64"): _INT64}
+_ELEM_TYPES = {
+    np.dtype("float32"): _FLOAT,
+    np.dtype("uint8"): 2,
+    np.dtype("int8"): 3,
+    np.dtype("int32"): 6,
+    np.dtype("int64"): _INT64,
+}
 _ATTR_FLOAT, _ATTR_INT, _ATTR_STRING, _ATTR_FLOATS, _ATTR_INTS = 1, 2, 3, 6, 7
 
 AttrValue = int | float | str | Sequence[int] | Sequence[float]

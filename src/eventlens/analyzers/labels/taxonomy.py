@@ -22,6 +22,9 @@ class Taxonomy:
     parents: tuple[tuple[str, ...], ...]
     #: ``membership[c, l]`` is 1 when class ``c`` is label ``l`` or lies under it.
     membership: np.ndarray[Any, np.dtype[np.float32]]
+    #: How many ImageNet classes each label sums: 1 for a fine-grained class (a species, a
+    #: model) and for a parent with a single class under it, more for broader labels.
+    class_counts: np.ndarray[Any, np.dtype[np.int64]]
 
 
 def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
@@ -41,7 +44,8 @@ def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
     for c, chain in enumerate(chains):
         for name in chain:
             membership[c, index[name]] = 1.0
-    return Taxonomy(names, tuple(parents[n] for n in names), membership)
+    counts = membership.sum(axis=0).astype(np.int64)
+    return Taxonomy(names, tuple(parents[n] for n in names), membership, counts)
 
 
 @lru_cache(maxsize=2)

@@ -7,6 +7,8 @@ while-loops in the frozen graph) are done in numpy by ``ssd``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from eventlens.analyzers.labels.onnx_writer import Graph
@@ -28,13 +30,22 @@ def num_classes(graph: TFGraph) -> int:
     return int(cls // (box // 4))
 
 
-def build_onnx(frozen_graph: bytes) -> bytes:
+def build_onnx(
+    frozen_graph: bytes,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    *,
+    expose_activations: bool = False,
+) -> bytes:
     """Convert the frozen ``.pb``; input ``image`` [N,3,S,S] in [-1, 1], outputs
-    ``box_encodings`` [N,anchors,4] and ``class_scores`` [N,anchors,classes] (sigmoid)."""
+    ``box_encodings`` [N,anchors,4] and ``class_scores`` [N,anchors,classes] (sigmoid).
+
+    ``ranges``: activation ranges for a static int8 graph (``tf_onnx``); float otherwise.
+    ``expose_activations``: also output every activation an int8 graph would quantise, named
+    after its TF node (to calibrate the ranges)."""
     graph = load_graphdef(frozen_graph)
     onnx = Graph("ssdlite_mobilenet_v2")
     onnx.input(INPUT_NAME, ["batch", 3, "height", "width"])
-    convert = Converter(graph, onnx, {GRAPH_INPUT: INPUT_NAME})
+    convert = Converter(graph, onnx, {GRAPH_INPUT: INPUT_NAME}, ranges=ranges)
     try:
         classes = num_classes(graph)
     except ValueError as exc:
@@ -53,4 +64,7 @@ def build_onnx(frozen_graph: bytes) -> bytes:
     onnx.node("Sigmoid", [onnx.node("Concat", scores, axis=1)], SCORES_NAME)
     onnx.output(BOXES_NAME, ["batch", "anchors", 4])
     onnx.output(SCORES_NAME, ["batch", "anchors", classes])
+    if expose_activations:
+        for tf_name, value in convert.activations:
+            onnx.output(onnx.node("Identity", [value], tf_name), ["n", "c", "h", "w"])
     return onnx.to_model(doc="SSDLite MobileNetV2 (TF Object Detection API), BN folded")

@@ -4,39 +4,91 @@ Covers what SSD/MobileNet-style and BlazeFace graphs use: Conv2D, DepthwiseConv2
 TF.js's fused conv (BatchNorm and bias folded into the convolution), ReLU/ReLU6, Add, MaxPool,
 Pad and Reshape (done in NHWC order, as TensorFlow would). TF "SAME" padding becomes
 ``SAME_UPPER``, so the graph accepts any input size.
+
+Given activation ``ranges`` (calibrated on photos, see ``quantization``), it emits a static
+int8 graph in ONNX's QDQ form instead: weights int8 per output channel, activations uint8
+through QuantizeLinear/DequantizeLinear pairs, which ONNX Runtime fuses into integer kernels.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from eventlens.analyzers.labels.onnx_writer import Graph
+from eventlens.analyzers.objects import quantization
 from eventlens.analyzers.objects.tf_graph import Node, TFGraph
 
 Array = np.ndarray[Any, Any]
 _CONVS = ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D")
+_ACTIVATIONS = ("Relu", "Relu6")
 
 
 class Converter:
     """Emits ONNX nodes for the TF nodes a requested output depends on, each once."""
 
-    def __init__(self, graph: TFGraph, onnx: Graph, inputs: dict[str, str]) -> None:
-        """``inputs`` maps TF node names to ONNX graph inputs (NCHW) that replace them."""
+    def __init__(
+        self,
+        graph: TFGraph,
+        onnx: Graph,
+        inputs: dict[str, str],
+        *,
+        ranges: Mapping[str, tuple[float, float]] | None = None,
+    ) -> None:
+        """``inputs`` maps TF node names to ONNX graph inputs (NCHW) that replace them.
+        ``ranges``: the (min, max) of each activation (by TF node name) for an int8 graph."""
         self.tf = graph
         self.onnx = onnx
-        self.values = dict(inputs)
+        self.ranges = ranges
+        #: (TF node name, ONNX value) of every activation an int8 graph quantises, in order
+        self.activations: list[tuple[str, str]] = []
+        #: the scale of each ONNX value that is the output of a DequantizeLinear
+        self._scales: dict[str, float] = {}
         self._zero: str | None = None
         self._six: str | None = None
+        self._consumers: dict[str, set[str]] | None = None
+        self.values = {tf: self._quantize(tf, value) for tf, value in inputs.items()}
 
     def emit(self, name: str) -> str:
         if name not in self.values:
             node = self.tf.nodes.get(name)
             if node is None:
                 raise ValueError(f"the graph has no node {name!r}")
-            self.values[name] = self._emit(node)
+            value = self._emit(node)
+            if self._is_activation(node):
+                value = self._quantize(name, value)
+            self.values[name] = value
         return self.values[name]
+
+    def _is_activation(self, node: Node) -> bool:
+        """Whether an int8 graph quantises this node's output: activations, sums, and
+        convolutions whose output is not just fed to an activation or a folded bias/BN."""
+        if node.op in (*_ACTIVATIONS, "Add", "AddV2"):
+            return True
+        if node.op not in (*_CONVS, "BiasAdd", "FusedBatchNorm", "FusedBatchNormV3"):
+            return False
+        if self._consumers is None:
+            self._consumers = {}
+            for other in self.tf.nodes.values():
+                for source in other.inputs:
+                    self._consumers.setdefault(source, set()).add(other.op)
+        folded = {*_ACTIVATIONS, "BiasAdd", "FusedBatchNorm", "FusedBatchNormV3"}
+        return not self._consumers.get(node.name, set()) <= folded
+
+    def _quantize(self, name: str, value: str) -> str:
+        """``value`` through a QuantizeLinear/DequantizeLinear pair when its range is known."""
+        self.activations.append((name, value))
+        if self.ranges is None or name not in self.ranges:
+            return value
+        scale, zero_point = quantization.activation_params(*self.ranges[name])
+        scale_value = self.onnx.initializer("scale", np.array(scale, np.float32))
+        zero_value = self.onnx.initializer("zero_point", np.array(zero_point, np.uint8))
+        quantized = self.onnx.node("QuantizeLinear", [value, scale_value, zero_value])
+        out = self.onnx.node("DequantizeLinear", [quantized, scale_value, zero_value])
+        self._scales[out] = scale
+        return out
 
     def nhwc(self, name: str) -> str:
         """The value of a TF node transposed back to TensorFlow's NHWC layout."""
@@ -116,9 +168,13 @@ class Converter:
             activation = fused[1] if len(fused) == 2 else None
         if scale is not None:
             weight = weight * scale[:, None, None, None]
-        inputs = [self.emit(conv.inputs[0]), self.onnx.initializer("w", weight.astype(np.float32))]
-        if bias is not None:
-            inputs.append(self.onnx.initializer("b", np.asarray(bias, np.float32)))
+        source = self.emit(conv.inputs[0])
+        if source in self._scales:  # an int8 graph: integer weights and bias
+            inputs = [source, *self._int8_weights(weight, bias, self._scales[source])]
+        else:
+            inputs = [source, self.onnx.initializer("w", weight.astype(np.float32))]
+            if bias is not None:
+                inputs.append(self.onnx.initializer("b", np.asarray(bias, np.float32)))
         out = self.onnx.node(
             "Conv",
             inputs,
@@ -134,3 +190,18 @@ class Converter:
         if activation is not None:
             raise ValueError(f"{conv.name}: unsupported activation {activation}")
         return out
+
+    def _int8_weights(self, weight: Array, bias: Array | None, input_scale: float) -> list[str]:
+        """Dequantized int8 weights (per output channel) and int32 bias, as ONNX values."""
+        quantized, scales = quantization.weights_per_channel(weight)
+        scale_value = self.onnx.initializer("w_scale", scales.astype(np.float32))
+        zeros = self.onnx.initializer("w_zero", np.zeros(scales.size, np.int8))
+        w = self.onnx.initializer("w", quantized)
+        values = [self.onnx.node("DequantizeLinear", [w, scale_value, zeros], axis=0)]
+        if bias is not None:
+            bias_scales = (scales * input_scale).astype(np.float32)
+            b = self.onnx.initializer("b", quantization.bias_int32(bias, bias_scales))
+            b_scale = self.onnx.initializer("b_scale", bias_scales)
+            b_zero = self.onnx.initializer("b_zero", np.zeros(scales.size, np.int32))
+            values.append(self.onnx.node("DequantizeLinear", [b, b_scale, b_zero], axis=0))
+        return values
