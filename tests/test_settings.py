@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from eventlens.settings import Mode, Settings, options, read, readme_with_tables
+from eventlens.settings import Mode, Settings, options, read
+from eventlens.settings_docs import readme_with_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,13 +3,13 @@ the embedded mode and, where AWS genuinely differs, one for Lambda and the SQS w
 text is read and checked, and its help text.
 
 The CLI takes its options' help and defaults from here (``eventlens.cli.options``), the README's
-settings tables are generated from here (``eventlens settings --readme README.md``), and the
+settings tables are generated from here (``eventlens.settings_docs``), and the
 local runner, the Lambda handler and ``eventlens worker`` all load the same ``Settings`` with
 ``Settings.from_env`` (``mode="local"`` or ``"aws"``).
 
 A small loader rather than pydantic-settings: importing pydantic-settings and a 20-field model
 costs about 100 ms in a fresh interpreter, more than the whole Lambda handler's import (about
-70 ms); see the README's "Settings" section for the figures.
+60 ms): ``python bench/bench_settings_import.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -382,14 +382,14 @@ class Settings:
                 continue
             option = options()[name]
             if isinstance(value, str):
-                value = _parse(option, option.cli.split()[0] or name, value)
+                value = _parse(option, (option.cli.split() or [name])[0], value)
             values[name] = value
         settings = cls(**values)
         settings.validate()
         return settings
 
     def validate(self) -> None:
-        """Checks that span options, and AWS's own rules."""
+        """Each value's bounds, then AWS's own rules."""
         for name, option in options().items():
             value = getattr(self, name)
             if value is not None and (option.minimum, option.maximum) != (None, None):
@@ -407,12 +407,6 @@ class Settings:
                     f"EVENTLENS_RESULTS_BACKEND={self.results_backend!r}: only dynamodb runs on AWS"
                 )
             self.analyzer_names  # noqa: B018 - fail at start, not on the first image
-
-    def with_values(self, **changes: Any) -> Settings:
-        """A copy with ``changes`` (command-line values), checked again."""
-        changed = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-        changed.validate()
-        return changed
 
 
 # -- the option table ---------------------------------------------------------------------------
@@ -482,46 +476,3 @@ def _parse(option: Option, source: str, text: str) -> Any:
         reason = str(exc)
         joiner = " " if reason.startswith("is ") else ": "
         raise ValueError(f"{source}={text!r}{joiner}{reason}") from None
-
-
-# -- documentation --------------------------------------------------------------------------------
-
-
-def default_text(name: str, mode: Mode) -> str:
-    option = options()[name]
-    if option.shown_default is not None:
-        return option.shown_default
-    value = default_for(name, mode)
-    if value is None:
-        return "none"
-    shown = option.show(value)
-    return shown if shown.startswith("`") or " " in shown else f"`{shown}`"
-
-
-def rows(mode: Mode) -> Iterator[tuple[str, str, str, str]]:
-    """(option, variable, default, meaning) for each setting of ``mode``."""
-    for name, option in options().items():
-        if mode in option.modes:
-            cli = f"`{option.cli}`" if option.cli else ""
-            yield cli, f"`{option.variable}`", default_text(name, mode), option.help
-
-
-def markdown_table(mode: Mode) -> str:
-    lines = ["| option | variable | default | meaning |", "|---|---|---|---|"]
-    lines += [f"| {' | '.join(row)} |" for row in rows(mode)]
-    return "\n".join(lines)
-
-
-def readme_with_tables(text: str) -> str:
-    """``text`` with each ``<!-- settings:MODE -->`` … ``<!-- /settings:MODE -->`` block
-    replaced by that mode's generated table."""
-    for mode in Mode:
-        start, end = f"<!-- settings:{mode} -->", f"<!-- /settings:{mode} -->"
-        head, found, rest = text.partition(start)
-        if not found:
-            raise ValueError(f"the README has no {start} block")
-        _, found, tail = rest.partition(end)
-        if not found:
-            raise ValueError(f"the README's {start} block has no {end}")
-        text = f"{head}{start}\n{markdown_table(mode)}\n{end}{tail}"
-    return text

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from eventlens.routing import parse_route
-from eventlens.settings import Mode, Settings, default_for, default_text, options
+from eventlens.settings import Mode, Settings, default_for, options
+from eventlens.settings_docs import default_text
 
 
 def setting_option(name: str, *flags: str, mode: Mode = Mode.LOCAL, **kwargs: Any) -> Any:

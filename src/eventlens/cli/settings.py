@@ -9,7 +9,8 @@ import typer
 
 from eventlens.cli.options import JsonOption
 from eventlens.cli.render import console, err_console, print_json
-from eventlens.settings import Mode, Settings, options, readme_with_tables
+from eventlens.settings import Mode, Settings, options
+from eventlens.settings_docs import readme_with_tables
 
 
 def settings(
