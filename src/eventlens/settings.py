@@ -159,8 +159,6 @@ class Settings:
     routes: tuple[Route, ...] = setting(
         DEFAULT_ROUTES, parse=_routes, show=_show_routes, modes=LOCAL,
         cli="--route prefix=env[:table]",
-        shown_default="`rekognition-input/beta/=beta:beta_results`, "
-        "`rekognition-input/prod/=prod:prod_results`",
         help="prefix → environment → results table (comma-separated); longest prefix wins",
     )  # fmt: skip
     # -- AWS: one environment per function ---------------------------------------------------
