@@ -256,9 +256,9 @@ class Pipeline:
         for i, item in enumerate(items):
             try:
                 if i in failures:
-                    raise failures[i]
+                    raise failures[i]  # an analyzer's error: settled below like the record's own
                 out.append(self._ok_record(item, analyzers, findings[i], share_ms))
-            except Exception as exc:  # rejected input (also by the decode for the record): a record
+            except Exception as exc:
                 reason = f"analysis: {exc!r}"
                 out.append(self._settle(exc, item.event, item.route, item.started, reason, item))
         return out
