@@ -51,3 +51,17 @@ def test_the_old_analyzer_variable_is_read_locally_too(caplog: pytest.LogCapture
     settings = Settings.from_env({"EVENTLENS_ANALYZER": "Bundled"})
     assert settings.analyzers_for("beta") == ["labels"]
     assert "EVENTLENS_ANALYZER is deprecated" in caplog.text
+
+
+def test_a_bad_variable_is_one_line_for_any_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from eventlens.cli.main import app
+
+    for command in (["dlq", "list"], ["results", "list", "--env", "beta"], ["run", "--once"]):
+        result = CliRunner().invoke(
+            app, [*command, "--root", str(tmp_path)], env={"EVENTLENS_MAX_LABELS": "x"}
+        )
+        assert result.exit_code == 2, (command, result.output)
+        assert "EVENTLENS_MAX_LABELS='x' is not a number" in result.output
+        assert "Traceback" not in result.output

@@ -101,13 +101,10 @@ def run(
 
     SIGTERM or Ctrl-C stops after the current batch; a second one stops at once. Exits 1 when
     processing cannot go on (see EVENTLENS_GIVE_UP_AFTER), so a supervisor can restart it."""
-    try:
-        settings = load_settings(
-            root=root, db=db, routes=route, analyzers=analyzers, label_model=label_model,
-            batch_size=batch_size, audit_log=audit_log, webhook_url=webhook,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    settings = load_settings(
+        root=root, db=db, routes=route, analyzers=analyzers, label_model=label_model,
+        batch_size=batch_size, audit_log=audit_log, webhook_url=webhook,
+    )  # fmt: skip
     if not settings.root.is_dir():
         if not create:
             fail(f"the bucket folder {settings.root} does not exist (pass --create to make it)", 2)

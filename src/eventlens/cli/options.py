@@ -39,10 +39,13 @@ def load_settings(
     **values: Any,
 ) -> Settings:
     """The embedded mode's settings: variables, then these command-line values (None: not
-    given). Raises ValueError naming the variable or option at fault."""
-    parsed = tuple(parse_route(r) for r in routes) if routes else None
-    settings = Settings.from_env(root=root, db=db, routes=parsed, **values)
-    check_label_model(settings)
+    given). A bad value is a usage error naming the variable or option (exit 2, one line)."""
+    try:
+        parsed = tuple(parse_route(r) for r in routes) if routes else None
+        settings = Settings.from_env(root=root, db=db, routes=parsed, **values)
+        check_label_model(settings)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     return settings
 
 
