@@ -125,7 +125,7 @@ def run_one(name: str, repeat: int) -> dict[str, Any]:
     from eventlens.analyzers import registry
     from eventlens.imaging import ImageInput
 
-    settings = registry.AnalyzerSettings()
+    settings = registry.AnalyzerContext()
     if name == "duplicates":
         from dataclasses import replace
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from eventlens.analyzers.duplicates import HashEntry
+from eventlens.image_hashes import HashEntry
 from eventlens.results.hash_index import SQLiteHashIndex, _signed, duplicate_groups
 
 LOOKUPS = 200

@@ -12,9 +12,10 @@ from pathlib import Path
 from PIL import Image
 
 from eventlens.events.base import ObjectEvent
-from eventlens.intake import IntakeQueue, RetryPolicy
+from eventlens.intake import IntakeQueue
 from eventlens.results.record import Record, Status
 from eventlens.results.sqlite import SQLiteResultStore
+from eventlens.retry import RetryPolicy
 from eventlens.routing import DEFAULT_ROUTES
 from tests.images import encode, photo_like, solid, write
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from eventlens.analyzers import registry
-from eventlens.analyzers.duplicates import HashEntry
 from eventlens.aws import handler as lambda_handler
 from eventlens.aws.worker import to_lambda_records
+from eventlens.image_hashes import HashEntry
 from eventlens.results.dynamodb import DynamoDBResultStore
 from eventlens.results.dynamodb_hashes import BANDS, DynamoDBHashIndex, bands, create_hash_table
 from eventlens.results.hash_index import SQLiteHashIndex

@@ -15,12 +15,12 @@ from eventlens.analyzers import registry
 from eventlens.analyzers.base import Findings
 from eventlens.aws import handler as lambda_handler
 from eventlens.aws.app import AwsApp, RetryLater
-from eventlens.aws.settings import AwsSettings
 from eventlens.aws.worker import Worker, to_lambda_records
 from eventlens.events.s3 import decode_key, encode_key
 from eventlens.imaging import ImageInput
 from eventlens.results.base import Query
 from eventlens.results.dynamodb import DynamoDBResultStore
+from eventlens.settings import Mode, Settings
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode, jpeg, photo_like
 
@@ -500,7 +500,7 @@ def test_worker_drains_the_queue_and_deletes_what_succeeded(lambda_env: Stack) -
     for i in range(12):
         stack.put_image(BETA + f"w/{i}.jpg", jpeg((i * 20, 100, 50)))
     stack.put_image(BETA + "w/flaky.jpg", jpeg())
-    settings = AwsSettings.from_env()
+    settings = Settings.from_env(mode=Mode.AWS)
     workers = [Worker(AwsApp.from_settings(settings), stack.queue_url, wait_s=1) for _ in range(2)]
     threads = [threading.Thread(target=w.run, kwargs={"until_empty": True}) for w in workers]
     for thread in threads:
@@ -517,7 +517,9 @@ def test_worker_drains_the_queue_and_deletes_what_succeeded(lambda_env: Stack) -
 
 
 def test_worker_stops_after_the_current_batch(lambda_env: Stack) -> None:
-    worker = Worker(AwsApp.from_settings(AwsSettings.from_env()), lambda_env.queue_url, wait_s=1)
+    worker = Worker(
+        AwsApp.from_settings(Settings.from_env(mode=Mode.AWS)), lambda_env.queue_url, wait_s=1
+    )
     thread = threading.Thread(target=worker.run)
     thread.start()
     time.sleep(0.3)
@@ -541,7 +543,7 @@ class BrokenSqs:
 
 def test_worker_survives_a_failing_poll(lambda_env: Stack) -> None:
     sqs = BrokenSqs()
-    app = AwsApp.from_settings(AwsSettings.from_env())
+    app = AwsApp.from_settings(Settings.from_env(mode=Mode.AWS))
     stats = Worker(app, lambda_env.queue_url, client=sqs, wait_s=0).run(until_empty=True)
     assert sqs.calls == 2 and stats.errors == 1 and stats.messages == 0
 

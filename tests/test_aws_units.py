@@ -9,14 +9,18 @@ import pytest
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.rekognition import RekognitionAnalyzer, is_s3_bucket_name
-from eventlens.aws.observability import Reported, report
-from eventlens.aws.settings import AwsSettings
-from eventlens.aws.sns import SnsNotifier, subject_for
 from eventlens.events.base import ObjectEvent
+from eventlens.hooks.powertools import report
+from eventlens.hooks.sns import SnsNotifier, subject_for
 from eventlens.imaging import ImageInput, ImageRejected
-from eventlens.pipeline import Action, Outcome
+from eventlens.outcome import Action, Delivered, Outcome
 from eventlens.results.record import Record, Status
+from eventlens.settings import Mode, Settings
 from tests.images import jpeg
+
+
+def aws_settings(environ: dict[str, str]) -> Settings:
+    return Settings.from_env(environ, mode=Mode.AWS)
 
 
 def client_error(code: str, operation: str = "DetectLabels") -> Exception:
@@ -100,7 +104,7 @@ def test_registry_knows_rekognition_and_the_client_retries_adaptively(
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     analyzer = registry.create(
-        "rekognition", registry.AnalyzerSettings(max_labels=3, min_confidence=70)
+        "rekognition", registry.AnalyzerContext(Settings(max_labels=3, min_confidence=70))
     )
     assert isinstance(analyzer, RekognitionAnalyzer)
     assert (analyzer.name, analyzer.method) == ("labels", "rekognition")
@@ -153,10 +157,10 @@ def outcome(action: Action) -> Outcome:
 def test_metrics_count_actions_and_chunk_durations_through_powertools(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    reported = [Reported(outcome(Action.STORED), 10.0, f"m{i}") for i in range(150)] + [
-        Reported(outcome(Action.FAILED), 5.0, "f"),
-        Reported(outcome(Action.RETRY), 1.0, "r"),
-        Reported(outcome(Action.SKIPPED), 0.1, "s"),
+    reported = [Delivered(outcome(Action.STORED), 10.0, f"m{i}") for i in range(150)] + [
+        Delivered(outcome(Action.FAILED), 5.0, "f"),
+        Delivered(outcome(Action.RETRY), 1.0, "r"),
+        Delivered(outcome(Action.SKIPPED), 0.1, "s"),
     ]
     caplog.set_level("INFO", logger="eventlens.aws.outcomes")
     report(reported, "prod")
@@ -178,7 +182,7 @@ def test_metrics_count_actions_and_chunk_durations_through_powertools(
 
 
 def test_settings_from_environment() -> None:
-    settings = AwsSettings.from_env(
+    settings = aws_settings(
         {
             "EVENTLENS_ENVIRONMENT": "prod",
             "EVENTLENS_ANALYZERS": "rekognition,duplicates",
@@ -195,34 +199,34 @@ def test_settings_from_environment() -> None:
     assert settings.max_attempts == 4 and settings.max_pixels == 1_000_000
     assert (settings.ttl_days, settings.min_confidence, settings.max_labels) == (30, 70.5, 5)
     assert settings.hash_table == "prod_image_hashes"
-    assert AwsSettings.from_env({}).analyzer_names == ["rekognition"]
+    assert aws_settings({}).analyzer_names == ["rekognition"]
     with pytest.raises(ValueError, match="beta or prod"):
-        AwsSettings.from_env({"EVENTLENS_ENVIRONMENT": "staging"})
+        aws_settings({"EVENTLENS_ENVIRONMENT": "staging"})
     with pytest.raises(ValueError, match="dynamodb"):
-        AwsSettings.from_env({"EVENTLENS_RESULTS_BACKEND": "sqlite"})
+        aws_settings({"EVENTLENS_RESULTS_BACKEND": "sqlite"})
     with pytest.raises(ValueError, match="EVENTLENS_MAX_PIXELS='many' is not a number"):
-        AwsSettings.from_env({"EVENTLENS_MAX_PIXELS": "many"})
+        aws_settings({"EVENTLENS_MAX_PIXELS": "many"})
 
 
 def test_analyzers_take_the_embedded_syntax_per_environment() -> None:
     spec = "beta=rekognition,rekognition-faces,duplicates;prod=bundled"
-    beta = AwsSettings.from_env({"EVENTLENS_ANALYZERS": spec})
-    prod = AwsSettings.from_env({"EVENTLENS_ANALYZERS": spec, "EVENTLENS_ENVIRONMENT": "prod"})
+    beta = aws_settings({"EVENTLENS_ANALYZERS": spec})
+    prod = aws_settings({"EVENTLENS_ANALYZERS": spec, "EVENTLENS_ENVIRONMENT": "prod"})
     assert beta.analyzer_names == ["rekognition", "rekognition-faces", "duplicates"]
     assert prod.analyzer_names == ["labels"]  # "bundled" is the old name of the label model
     # an environment the spec does not name falls back to the spec's default, or fails at start
     fallback = "labels;prod=rekognition"
-    assert AwsSettings.from_env({"EVENTLENS_ANALYZERS": fallback}).analyzer_names == ["labels"]
+    assert aws_settings({"EVENTLENS_ANALYZERS": fallback}).analyzer_names == ["labels"]
     with pytest.raises(ValueError, match="names no analyzers for 'beta'"):
-        AwsSettings.from_env({"EVENTLENS_ANALYZERS": "prod=rekognition"})
+        aws_settings({"EVENTLENS_ANALYZERS": "prod=rekognition"})
 
 
 def test_the_deprecated_single_analyzer_variable_still_works_and_yields(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    old = AwsSettings.from_env({"EVENTLENS_ANALYZER": "Bundled"})
+    old = aws_settings({"EVENTLENS_ANALYZER": "Bundled"})
     assert old.analyzer_names == ["labels"]
     assert "EVENTLENS_ANALYZER is deprecated" in caplog.text
     both = {"EVENTLENS_ANALYZER": "bundled", "EVENTLENS_ANALYZERS": "rekognition,duplicates"}
-    assert AwsSettings.from_env(both).analyzer_names == ["rekognition", "duplicates"]
+    assert aws_settings(both).analyzer_names == ["rekognition", "duplicates"]
     assert "EVENTLENS_ANALYZER=bundled is ignored" in caplog.text

@@ -16,12 +16,12 @@ from eventlens.analyzers import registry
 from eventlens.analyzers.rekognition_video import MAX_LABEL_ENTRIES, RekognitionVideoAnalyzer
 from eventlens.aws import handler as lambda_handler
 from eventlens.aws import video_jobs
-from eventlens.aws.settings import AwsSettings
-from eventlens.aws.sns import SnsNotifier
 from eventlens.aws.worker import to_lambda_records
+from eventlens.hooks.sns import SnsNotifier
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.results.dynamodb import DynamoDBResultStore
 from eventlens.results.record import Record
+from eventlens.settings import Mode, Settings
 
 if TYPE_CHECKING:
     from botocore.stub import Stubber
@@ -71,7 +71,9 @@ def video_env(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S
     saved = registry.FACTORIES["rekognition-video"]
     registry.register(
         "rekognition-video",
-        lambda s: RekognitionVideoAnalyzer(s.video_topic_arn, s.video_role_arn, client=stub.client),
+        lambda c: RekognitionVideoAnalyzer(
+            c.settings.video_topic_arn, c.settings.video_role_arn, client=stub.client
+        ),
     )
     for name, value in {
         "EVENTLENS_ENVIRONMENT": "beta",
@@ -118,7 +120,7 @@ def completion(job_id: str, status: str = "SUCCEEDED", tag: str = "beta") -> dic
 
 
 def use_jobs(stack: Stack, stub: Stubber, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = AwsSettings.from_env()
+    settings = Settings.from_env(mode=Mode.AWS)
     jobs = video_jobs.VideoJobs(
         settings,
         DynamoDBResultStore({"beta": stack.tables["beta"]}),

@@ -15,7 +15,8 @@ from PIL.TiffImagePlugin import IFDRational
 from eventlens.events.local import event_for_key
 from eventlens.exif import capture_time, format_position
 from eventlens.imaging import ImageInput
-from eventlens.pipeline import Action, Pipeline
+from eventlens.outcome import Action
+from eventlens.pipeline import Pipeline
 from eventlens.results.base import Order, Query
 from eventlens.results.record import Record
 from eventlens.results.sqlite import SQLiteResultStore

@@ -17,8 +17,8 @@ from eventlens.analyzers.image_properties import (
     simplified_color,
 )
 from eventlens.cli.main import app
-from eventlens.config import Settings
 from eventlens.imaging import ImageInput
+from eventlens.settings import Settings
 from tests.labels_support import encode, photo
 
 

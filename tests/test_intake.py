@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from eventlens.events.base import ObjectEvent
-from eventlens.intake import IntakeQueue, RetryPolicy
+from eventlens.intake import IntakeQueue
+from eventlens.retry import RetryPolicy
 
 
 def ev(key: str, sequencer: str = "1") -> ObjectEvent:

@@ -9,10 +9,12 @@ import pytest
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.local import event_for_key
-from eventlens.pipeline import Action, Pipeline, PipelineOptions
+from eventlens.outcome import Action
+from eventlens.pipeline import Pipeline
 from eventlens.results.record import Status
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.routing import Router
+from eventlens.settings import Settings
 from eventlens.storage.local import LocalFolderStore
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode, jpeg, photo_like, png_bomb
@@ -127,7 +129,7 @@ def test_files_over_the_size_limit_get_an_error_record(
     bucket: LocalFolderStore, results: SQLiteResultStore
 ) -> None:
     pipeline = Pipeline(
-        bucket, results, {"*": [DominantColourAnalyzer()]}, options=PipelineOptions(max_bytes=1000)
+        bucket, results, {"*": [DominantColourAnalyzer()]}, settings=Settings(max_bytes=1000)
     )
     event = put(bucket, BETA + "big.jpg", encode(photo_like(300, 300), "JPEG"))
     assert pipeline.process(event).action is Action.FAILED

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventlens.config import Settings
 from eventlens.events.base import EventKind, ObjectEvent, sequencer_newer_or_equal
 from eventlens.events.codec import event_from_json, event_to_json
 from eventlens.routing import Route, Router, parse_route
+from eventlens.settings import Settings
 
 keys = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),

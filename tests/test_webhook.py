@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from eventlens.analyzers import registry
-from eventlens.config import Settings
-from eventlens.notify import LogNotifier
-from eventlens.notify_webhook import WebhookNotifier
+from eventlens.hooks.notify import LogNotifier
+from eventlens.hooks.webhook import WebhookNotifier
 from eventlens.results.record import Record, Status
-from eventlens.wiring import build_local_app, notifier_for
+from eventlens.settings import Settings
+from eventlens.wiring import notifier_for
+from eventlens.wiring.local import build_local_app
 from tests.conftest import DominantColourAnalyzer
 from tests.images import jpeg, write
 

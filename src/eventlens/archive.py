@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from eventlens.errors import Permanent
 from eventlens.events.base import sequencer_newer_or_equal
 from eventlens.results.base import Query, ResultStore
 from eventlens.results.record import Record
@@ -33,7 +34,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PARTITION = re.compile(r"environment=([^/]+)/date=(\d{4}-\d{2}-\d{2})/[^/]+\.parquet$")
 
 
-class ArchiveError(RuntimeError):
+class ArchiveError(Permanent, RuntimeError):
     """Written data did not read back as expected; nothing was deleted for that batch."""
 
 
@@ -315,7 +316,6 @@ def _restore_batch(store: ResultStore, records: list[Record], report: RestoreRep
                 report.kept_newer += 1
                 continue
         writes.append(record)
-    put_many = getattr(store, "put_many", None)  # one transaction per file where supported
-    written = put_many(writes) if put_many else [store.put(r) for r in writes]
+    written = store.put_many(writes)  # one transaction per file where the store can
     report.restored += sum(written)
     report.kept_newer += len(written) - sum(written)  # refused by put's sequencer rule

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eventlens.errors import Permanent
+
 log = logging.getLogger("eventlens.health")
 
 HEARTBEAT_S = 2.0
@@ -32,7 +34,7 @@ _TRANSIENT_ERRNOS = frozenset(
 )
 
 
-class Unrecoverable(RuntimeError):
+class Unrecoverable(Permanent, RuntimeError):
     """A fault that waiting will not cure: the process exits non-zero (a supervisor restarts it)."""
 
 
@@ -49,22 +51,6 @@ def is_transient(exc: BaseException) -> bool:
 def status_dir_for(db_path: Path) -> Path:
     """Where the runners using ``db_path`` publish their status."""
     return db_path.with_name(db_path.name + ".runners")
-
-
-class Backoff:
-    """Exponential delays for retrying while a fault lasts: 0.5 s doubling to ``max_s``."""
-
-    def __init__(self, first_s: float = 0.5, max_s: float = 30.0) -> None:
-        self.first_s, self.max_s = first_s, max_s
-        self._next = first_s
-
-    def next_delay(self) -> float:
-        delay = self._next
-        self._next = min(self.max_s, self._next * 2)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first_s
 
 
 class Health:

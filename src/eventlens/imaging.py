@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from eventlens import vips_decode
+from eventlens.errors import Permanent
 from eventlens.exif import PhotoInfo, photo_info
 from eventlens.jpeg_segments import trim_metadata
 from eventlens.memory_budget import BUDGET
+from eventlens.settings import DEFAULT_MAX_PIXELS
 
-DEFAULT_MAX_PIXELS = (
-    120_000_000  # a 20,000 x 6,000 panorama is fine, a 20,000 x 20,000 canvas is not
-)
 # our own pixel limit (``max_pixels``) decides; Pillow still refuses > 2x its limit outright.
 # A filter for the process: ``warnings.catch_warnings`` is not thread-safe.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
@@ -30,7 +29,7 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"})
 
 
-class ImageRejected(ValueError):
+class ImageRejected(Permanent, ValueError):
     """The bytes are not an image we can analyse; the message says why."""
 
 

@@ -13,7 +13,6 @@ earlier one, across restarts and clock steps.
 from __future__ import annotations
 
 import os
-import random
 import socket
 import sqlite3
 import threading
@@ -25,10 +24,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from eventlens.db import connect
 from eventlens.events.base import ObjectEvent
 from eventlens.events.codec import event_from_json, event_to_json
 from eventlens.health import process_alive
-from eventlens.results.sqlite import connect
+from eventlens.retry import RetryPolicy
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS intake (
@@ -63,17 +63,6 @@ class DeadLetter:
     attempts: int
     error: str
     failed_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base_delay_s: float = 0.5
-    max_delay_s: float = 60.0
-
-    def delay(self, attempts: int) -> float:
-        capped = min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempts - 1))
-        return float(capped * random.uniform(0.5, 1.0))  # jitter spreads retries of a burst
 
 
 def new_owner_id() -> str:
@@ -185,7 +174,7 @@ class IntakeQueue:
         key = (job.event.bucket, job.event.key)
         now = time.time()
         with self._transaction() as conn:
-            if job.attempts >= self.retry_policy.max_attempts:
+            if self.retry_policy.exhausted(job.attempts):
                 conn.execute(
                     "INSERT INTO dead_letters (bucket, key, event, attempts, error, failed_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",

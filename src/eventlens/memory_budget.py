@@ -5,12 +5,12 @@ big images arriving at once are decoded a few at a time instead of all together.
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-DEFAULT_BUDGET_MB = 256
+from eventlens import settings
+
 TRIM_AFTER_BYTES = 32 * 1024 * 1024  # decodes this big hand freed memory back when done
 
 
@@ -63,13 +63,4 @@ def _load_libc() -> ctypes.CDLL | None:
 _libc = _load_libc()
 
 
-def _from_environment() -> int:
-    value = os.environ.get("EVENTLENS_DECODE_MEMORY_MB")
-    try:
-        megabytes = int(value) if value else DEFAULT_BUDGET_MB
-    except ValueError as exc:
-        raise ValueError(f"EVENTLENS_DECODE_MEMORY_MB={value!r}: not a whole number") from exc
-    return megabytes * 1024 * 1024
-
-
-BUDGET = DecodeBudget(_from_environment())
+BUDGET = DecodeBudget(int(settings.read("decode_memory_mb")) * 1024 * 1024)

@@ -3,64 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.errors import Disposition, disposition
 from eventlens.events.base import EventKind, ObjectEvent
+from eventlens.hooks.base import Hook
 from eventlens.imaging import (
-    DEFAULT_MAX_PIXELS,
     ImageInput,
-    ImageRejected,
     looks_like_image_key,
     looks_like_video_key,
 )
-from eventlens.notify import LogNotifier, Notifier
+from eventlens.outcome import Action, Outcome
 from eventlens.results.base import ResultStore
 from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
-from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
+from eventlens.settings import Settings
+from eventlens.storage.base import ObjectInfo, ObjectStore
 from eventlens.workers import map_in_pool
 
-log = logging.getLogger("eventlens.pipeline")
-
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 #: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
 #: the bytes and the model are unchanged
 REQUESTED = "reanalyse"
-
-
-class Action(StrEnum):
-    STORED = "stored"  # a new or changed object was analysed and its record written
-    FAILED = "failed"  # an error record was written (bad input or retries exhausted)
-    UNCHANGED = "unchanged"  # same bytes, same model: nothing to do
-    DELETED = "deleted"  # the object was removed: its record is marked deleted
-    SKIPPED = "skipped"  # not ours: outside the prefixes, not an image, stale
-    RETRY = "retry"  # a transient error; the caller retries the event later
-
-
-@dataclass(slots=True)
-class Outcome:
-    event: ObjectEvent
-    action: Action
-    record: Record | None = None
-    reason: str = ""
-    error: BaseException | None = None
-
-
-@dataclass(slots=True)
-class PipelineOptions:
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    branch: str = "local"
-    ttl_days: int = 0
-
-
-Observer = Callable[[Outcome], None]
 
 
 @dataclass(slots=True)
@@ -91,18 +58,17 @@ class Pipeline:
         results: ResultStore,
         analyzers: Mapping[str, Sequence[Analyzer]],
         router: Router | None = None,
-        notifier: Notifier | None = None,
-        options: PipelineOptions | None = None,
-        observers: Iterable[Observer] = (),
+        settings: Settings | None = None,
+        hooks: Hook | None = None,
     ) -> None:
-        """``analyzers`` maps environment → analyzers; the first one supplies the labels."""
+        """``analyzers`` maps environment → analyzers; the first one supplies the labels.
+        ``hooks`` (``eventlens.hooks.Hooks``) see every call's outcomes once written."""
         self.storage = storage
         self.results = results
         self.router = router or Router()
         self.analyzers = {env: list(found) for env, found in analyzers.items()}
-        self.notifier = notifier or LogNotifier()
-        self.options = options or PipelineOptions()
-        self.observers = list(observers)
+        self.settings = settings or Settings()  # max_bytes, max_pixels, branch, ttl_days
+        self.hooks = hooks or Hook()
 
     def model_version(self, environment: str) -> str:
         return ";".join(f"{a.name}={a.model_version}" for a in self._analyzers_for(environment))
@@ -137,8 +103,7 @@ class Pipeline:
         stored = self._store([(to_store[i], events[i]) for i in indexes])
         outcomes.update(zip(indexes, stored, strict=True))
         ordered = [outcomes[i] for i in range(len(events))]
-        for outcome in ordered:
-            self._observe(outcome)
+        self.hooks.after_write(ordered)
         return ordered
 
     def record_failure(self, event: ObjectEvent, error: str) -> Outcome:
@@ -159,7 +124,7 @@ class Pipeline:
             return Outcome(event, Action.SKIPPED, existing, reason="a good record is stored")
         record = self._error_record(event, route, error, started)
         outcome = self._store([(record, event)])[0]
-        self._observe(outcome)
+        self.hooks.after_write([outcome])
         return outcome
 
     # -- steps -------------------------------------------------------------------------------
@@ -168,7 +133,26 @@ class Pipeline:
         try:
             return self._prepare(event, force)
         except Exception as exc:
-            return Outcome(event, Action.RETRY, reason=f"unexpected: {exc!r}", error=exc)
+            route = self.router.route_for_key(event.key)
+            return self._settle(exc, event, route, time.perf_counter(), f"unexpected: {exc!r}")
+
+    def _settle(
+        self,
+        exc: BaseException,
+        event: ObjectEvent,
+        route: Route | None,
+        started: float,
+        retry_reason: str,
+        item: _Work | None = None,
+    ) -> Record | Outcome:
+        """What an error means for its event, decided by its class (``eventlens.errors``):
+        an error record, a logged skip, or a retry with ``retry_reason``."""
+        decided = disposition(exc)
+        if decided is Disposition.RECORD and route is not None:
+            return self._error_record(event, route, str(exc), started, item)
+        if decided is Disposition.SKIP:
+            return Outcome(event, Action.SKIPPED, reason=str(exc))
+        return Outcome(event, Action.RETRY, reason=retry_reason, error=exc)
 
     def _prepare(self, event: ObjectEvent, force: bool) -> _Work | Record | _Write | Outcome:
         started = time.perf_counter()
@@ -202,12 +186,8 @@ class Pipeline:
             return Outcome(event, Action.UNCHANGED, existing, reason="same object version")
         try:
             data, info = self._fetch(route.environment, media, event.key)
-        except ObjectTooLarge as exc:
-            return self._error_record(event, route, str(exc), started)
-        except ObjectUnavailable as exc:
-            return Outcome(event, Action.SKIPPED, reason=str(exc))
-        except OSError as exc:
-            return Outcome(event, Action.RETRY, reason=f"read failed: {exc}", error=exc)
+        except Exception as exc:  # too large: a record; gone: a skip; else retried
+            return self._settle(exc, event, route, started, f"read failed: {exc}")
         sha256 = hashlib.sha256(data).hexdigest() if data is not None else ""
         if (
             not force
@@ -224,7 +204,7 @@ class Pipeline:
                                 sequencer=event.sequencer or existing.sequencer)  # fmt: skip
             return _Write(refreshed, Action.UNCHANGED, "same bytes")
         image = ImageInput(
-            data or b"", event.key, self.storage.bucket, self.options.max_pixels,
+            data or b"", event.key, self.storage.bucket, self.settings.max_pixels,
             environment=route.environment, media=media,
         )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
@@ -246,7 +226,7 @@ class Pipeline:
         """The object's bytes, or None and only its metadata when no analyzer of this media
         reads them (the record's sha256 is then empty)."""
         if any(a.reads_bytes for a in self._analyzers_for(environment) if media in a.media):
-            return self.storage.read(key, max_bytes=self.options.max_bytes)
+            return self.storage.read(key, max_bytes=self.settings.max_bytes)
         return None, self.storage.stat(key)
 
     def _analyze(self, environment: str, items: list[_Work]) -> list[Record | Outcome]:
@@ -274,23 +254,13 @@ class Pipeline:
         share_ms = (time.perf_counter() - batch_started) * 1000 / max(1, len(items))
         out: list[Record | Outcome] = []
         for i, item in enumerate(items):
-            if i in failures:
-                failure = failures[i]
-                if isinstance(failure, ImageRejected):
-                    out.append(
-                        self._error_record(item.event, item.route, str(failure), item.started, item)
-                    )
-                else:
-                    out.append(
-                        Outcome(
-                            item.event, Action.RETRY, reason=f"analysis: {failure!r}", error=failure
-                        )
-                    )
-                continue
             try:
+                if i in failures:
+                    raise failures[i]  # an analyzer's error: settled below like the record's own
                 out.append(self._ok_record(item, analyzers, findings[i], share_ms))
-            except ImageRejected as exc:  # an analyzer that never decoded the image
-                out.append(self._error_record(item.event, item.route, str(exc), item.started, item))
+            except Exception as exc:
+                reason = f"analysis: {exc!r}"
+                out.append(self._settle(exc, item.event, item.route, item.started, reason, item))
         return out
 
     def _ok_record(
@@ -346,7 +316,7 @@ class Pipeline:
         record = Record(
             filename=event.key,
             environment=route.environment,
-            branch=metadata.get("branch", self.options.branch),
+            branch=metadata.get("branch", self.settings.branch),
             s3_bucket=event.bucket or self.storage.bucket,
             sha256=item.sha256 if item else "",
             size=info.size if info else (event.size or 0),
@@ -355,17 +325,16 @@ class Pipeline:
             sequencer=(info.sequencer if info and info.sequencer else event.sequencer),
             metadata=metadata,
         )
-        if self.options.ttl_days > 0:
-            record.expires_at = int(time.time()) + self.options.ttl_days * 86400
+        if self.settings.ttl_days > 0:
+            record.expires_at = int(time.time()) + self.settings.ttl_days * 86400
         return record
 
     def _store(self, items: list[tuple[Record | _Write, ObjectEvent]]) -> list[Outcome]:
         if not items:
             return []
         records = [item.record if isinstance(item, _Write) else item for item, _ in items]
-        put_many = getattr(self.results, "put_many", None)
         try:
-            written = put_many(records) if put_many else [self.results.put(r) for r in records]
+            written = self.results.put_many(records)
         except Exception as exc:
             return [
                 Outcome(e, Action.RETRY, reason=f"store failed: {exc!r}", error=exc)
@@ -380,7 +349,6 @@ class Pipeline:
             elif record.ok:
                 outcomes.append(Outcome(event, Action.STORED, record))
             else:
-                self.notifier.failure(record)
                 outcomes.append(Outcome(event, Action.FAILED, record, reason=record.error or ""))
         return outcomes
 
@@ -399,13 +367,6 @@ class Pipeline:
         if not found:
             raise KeyError(f"no analyzers configured for environment {environment!r}")
         return found
-
-    def _observe(self, outcome: Outcome) -> None:
-        for observer in self.observers:
-            try:
-                observer(outcome)
-            except Exception:  # an observer (metrics, logs) must never break processing
-                log.exception("observer failed")
 
 
 def _is_current(record: Record, event: ObjectEvent) -> bool:

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 
 from eventlens.events.base import ObjectEvent
 from eventlens.events.local import FolderWatcher, removal_event, scan
-from eventlens.health import Backoff, Health, is_transient
+from eventlens.health import Health, is_transient
 from eventlens.intake import IntakeQueue, Job
-from eventlens.pipeline import Action, Outcome, Pipeline
+from eventlens.outcome import Action, Outcome
+from eventlens.pipeline import Pipeline
+from eventlens.retry import Backoff, gave_up
 from eventlens.routing import Router
 from eventlens.storage.local import LocalFolderStore
 
@@ -282,7 +284,7 @@ class LocalRunner:
                 with stats._lock:
                     stats.dead_lettered += 1
                 outcome = self.pipeline.record_failure(
-                    job.event, f"gave up after {job.attempts} attempts: {outcome.reason}"
+                    job.event, gave_up(job.attempts, outcome.reason)
                 )
             if outcome.action is Action.SKIPPED:
                 log.info("skipped %s: %s", job.event.key, outcome.reason)

@@ -13,6 +13,8 @@ from typing import Any
 
 from PIL import Image
 
+from eventlens.errors import Permanent
+
 try:
     import pyvips
 
@@ -23,7 +25,7 @@ except Exception:  # ImportError, or the library itself missing (pyvips raises i
     available = False
 
 
-class VipsDecodeError(ValueError):
+class VipsDecodeError(Permanent, ValueError):
     pass
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from eventlens import settings
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -18,8 +20,9 @@ _lock = threading.Lock()
 
 
 def worker_count() -> int:
-    configured = os.environ.get("EVENTLENS_WORKERS")
-    return max(1, int(configured)) if configured else max(1, os.cpu_count() or 1)
+    """``EVENTLENS_WORKERS``, else the CPU cores."""
+    configured = settings.read("workers")
+    return int(configured) if configured else max(1, os.cpu_count() or 1)
 
 
 def pool() -> ThreadPoolExecutor:

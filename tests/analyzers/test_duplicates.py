@@ -11,14 +11,15 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from eventlens.analyzers import registry
-from eventlens.analyzers.duplicates import DuplicateAnalyzer, dhash, hamming, phash
+from eventlens.analyzers.duplicates import DuplicateAnalyzer, dhash, phash
 from eventlens.cli.main import app
-from eventlens.config import Settings, parse_analyzers
 from eventlens.events.local import event_for_key
+from eventlens.image_hashes import hamming
 from eventlens.imaging import ImageInput
-from eventlens.pipeline import Action
+from eventlens.outcome import Action
 from eventlens.results.hash_index import SQLiteHashIndex, duplicate_groups
-from eventlens.wiring import build_local_app
+from eventlens.settings import Settings, parse_analyzers
+from eventlens.wiring.local import build_local_app
 from tests.conftest import DominantColourAnalyzer
 from tests.images import encode
 
@@ -182,7 +183,7 @@ def test_an_index_sees_what_another_process_added_to_the_same_database(tmp_path:
 
 
 def test_groups_match_a_pairwise_reference_across_blocks() -> None:
-    from eventlens.analyzers.duplicates import HashEntry
+    from eventlens.image_hashes import HashEntry
     from eventlens.results import hash_index
 
     rng = np.random.default_rng(5)

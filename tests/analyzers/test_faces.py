@@ -49,7 +49,7 @@ def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
 
 @pytest.fixture(scope="module")
 def analyzer() -> registry.Analyzer:
-    return registry.create("faces", registry.AnalyzerSettings())
+    return registry.create("faces", registry.AnalyzerContext())
 
 
 @needs_weights

@@ -42,7 +42,7 @@ def test_mapping_to_rekognition_taxonomy_with_parents() -> None:
 @needs_nudenet
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket"])
 def test_ordinary_photos_have_no_moderation_labels(name: str) -> None:
-    analyzer = registry.create("moderation", registry.AnalyzerSettings())
+    analyzer = registry.create("moderation", registry.AnalyzerContext())
     pixels = getattr(skimage_data, name)()
     if pixels.ndim == 2:
         pixels = np.stack([pixels] * 3, axis=-1)

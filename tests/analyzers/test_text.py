@@ -49,7 +49,7 @@ def test_detections_have_lines_then_words_with_parents_and_ratio_geometry() -> N
 
 @needs_rapidocr
 def test_rendered_words_are_found_with_their_positions() -> None:
-    analyzer = registry.create("text", registry.AnalyzerSettings())
+    analyzer = registry.create("text", registry.AnalyzerContext())
     assert isinstance(analyzer, TextAnalyzer)
     findings = analyzer.analyze(ImageInput(rendered(["INVOICE 4711", "Total due"]), "a.png"))
     detections = findings["TextDetections"]

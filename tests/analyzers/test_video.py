@@ -11,7 +11,8 @@ from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.analyzers.video import VideoAnalyzer
 from eventlens.events.local import event_for_key
 from eventlens.imaging import ImageInput, ImageRejected
-from eventlens.pipeline import Action, Pipeline
+from eventlens.outcome import Action
+from eventlens.pipeline import Pipeline
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.storage.local import LocalFolderStore
 from tests.conftest import DominantColourAnalyzer
@@ -156,7 +157,7 @@ def test_pipeline_routes_videos_only_when_the_video_analyzer_is_enabled(
     bucket: LocalFolderStore, results: SQLiteResultStore
 ) -> None:
     labels = DominantColourAnalyzer()
-    settings = registry.AnalyzerSettings(resolve=lambda name: labels)
+    settings = registry.AnalyzerContext(resolve=lambda name: labels)
     video = registry.create("video", settings)
     assert isinstance(video, VideoAnalyzer) and video.frame_analyzer is labels
     with_video = Pipeline(bucket, results, {"beta": [labels, video], "prod": [labels]})
@@ -188,13 +189,13 @@ def test_pipeline_routes_videos_only_when_the_video_analyzer_is_enabled(
 
 
 def test_video_settings_come_from_the_environment() -> None:
-    from eventlens.config import Settings
+    from eventlens.settings import Settings
 
     settings = Settings.from_env(
         {"EVENTLENS_ANALYZERS": "beta=labels,video", "EVENTLENS_VIDEO_FPS": "2.5"}
     )
     assert settings.analyzers == {"beta": ["labels", "video"]}
-    assert settings.analyzer_settings().video_fps == 2.5
+    assert settings.video_fps == 2.5
 
 
 def photo_video(pixels: np.ndarray, seconds: int = 3, fps: int = 10) -> bytes:  # type: ignore[type-arg]

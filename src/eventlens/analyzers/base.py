@@ -10,12 +10,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from eventlens.errors import Transient
 from eventlens.imaging import ImageInput
 
 Findings = dict[str, Any]
 
 
-class AnalyzerUnavailable(RuntimeError):
+class AnalyzerUnavailable(Transient, RuntimeError):
     """A package or model the analyzer needs is not installed; the message says how to get it."""
 
 

@@ -1,7 +1,8 @@
 """Exact and near-duplicate detection: sha256, pHash (DCT) and dHash (gradient), 64 bits each.
 
-The analyzer looks earlier images up through a ``HashIndex`` port; the wiring passes in an
-implementation (SQLite: ``eventlens.results.hash_index``), so this module never touches storage.
+The analyzer looks earlier images up through a ``HashIndex`` port (``eventlens.image_hashes``);
+the wiring passes in an implementation (``eventlens.results.hash_index`` in SQLite,
+``eventlens.results.dynamodb_hashes``), so this module never touches storage.
 A candidate is a near-duplicate when its pHash is within ``max_distance`` bits and its dHash
 within twice that (the second hash cuts pHash's false positives on smooth images).
 """
@@ -10,57 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.image_hashes import HashEntry, HashIndex, HashMatch, to_hex
 from eventlens.imaging import ImageInput
+from eventlens.settings import default_for
 
-DEFAULT_MAX_DISTANCE = 6
-
-
-@dataclass(frozen=True, slots=True)
-class HashEntry:
-    key: str
-    sha256: str
-    phash: int
-    dhash: int
-
-
-@dataclass(frozen=True, slots=True)
-class HashMatch:
-    key: str
-    distance: int  # pHash Hamming distance (0 for exact copies)
-    exact: bool
-
-
-class HashIndex(Protocol):
-    """Earlier images' hashes, per environment."""
-
-    def find_exact(self, environment: str, sha256: str, exclude_key: str) -> str | None:
-        """The earliest other key with these exact bytes."""
-        ...
-
-    def find_similar(
-        self, environment: str, phash: int, dhash: int, max_distance: int, exclude_key: str
-    ) -> HashMatch | None:
-        """The nearest other image (earliest on ties) within ``max_distance`` pHash bits and
-        ``2 * max_distance`` dHash bits."""
-        ...
-
-    def add(self, environment: str, entry: HashEntry) -> None: ...
-
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
-
-
-def to_hex(value: int) -> str:
-    return f"{value:016x}"
+DEFAULT_MAX_DISTANCE: int = default_for("duplicate_max_distance")
 
 
 @cache

@@ -15,8 +15,8 @@ import re
 from typing import Any, ClassVar
 
 from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
-from eventlens.aws.clients import client as make_client
-from eventlens.aws.clients import error_code
+from eventlens.aws_clients import client as make_client
+from eventlens.aws_clients import error_code
 from eventlens.imaging import ImageInput, ImageRejected, probe
 
 BYTES_LIMIT = 5 * 1024 * 1024

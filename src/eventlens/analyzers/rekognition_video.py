@@ -16,8 +16,8 @@ from typing import Any
 from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.analyzers.rekognition import is_s3_bucket_name
 from eventlens.analyzers.video import best_labels
-from eventlens.aws.clients import client as make_client
-from eventlens.aws.clients import error_code
+from eventlens.aws_clients import client as make_client
+from eventlens.aws_clients import error_code
 from eventlens.imaging import ImageInput, ImageRejected
 
 IN_PROGRESS = "IN_PROGRESS"

@@ -13,31 +13,31 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventlens.analyzers import registry
 from eventlens.analyzers.base import Analyzer
-from eventlens.aws import observability
-from eventlens.aws.settings import AwsSettings
+from eventlens.errors import Transient
 from eventlens.events.s3 import ParsedBatch, SourcedEvent
-from eventlens.notify import LogNotifier, Notifier
-from eventlens.pipeline import Action, Outcome, Pipeline, PipelineOptions
+from eventlens.hooks.base import Hook
+from eventlens.outcome import Action, Delivered, Outcome
+from eventlens.pipeline import Pipeline
 from eventlens.results.base import ResultStore
-from eventlens.routing import Route, Router
+from eventlens.retry import RetryPolicy, gave_up
+from eventlens.settings import Settings
 from eventlens.storage.base import ObjectStore
 
 log = logging.getLogger("eventlens.aws")
 
 
-class RetryLater(RuntimeError):
+class RetryLater(Transient, RuntimeError):
     """Raised for direct (asynchronous) invocations so Lambda retries the event."""
 
 
 @dataclass(slots=True)
 class BatchResult:
-    outcomes: list[observability.Reported] = field(default_factory=list)
+    outcomes: list[Delivered] = field(default_factory=list)
     failed_message_ids: list[str] = field(default_factory=list)
     succeeded_message_ids: list[str] = field(default_factory=list)
 
@@ -65,32 +65,34 @@ def use_packaged_model_cache() -> None:
 class AwsApp:
     def __init__(
         self,
-        settings: AwsSettings,
+        settings: Settings,
         results: ResultStore,
         analyzers: Sequence[Analyzer],
-        notifier: Notifier | None = None,
+        hooks: Hook | None = None,
         storage_factory: StorageFactory | None = None,
     ) -> None:
-        """``analyzers``: this environment's, in order; the first one supplies the labels."""
+        """``analyzers``: this environment's, in order; the first one supplies the labels.
+        ``hooks``: failure notices, logs and metrics (``eventlens.wiring.aws_hooks``)."""
         self.settings = settings
         self.results = results
         self.analyzers = list(analyzers)
-        self.notifier = notifier or LogNotifier()
-        self.router = Router([Route(settings.key_prefix, settings.environment, settings.table)])
+        self.hooks = hooks or Hook()
+        self.retry = RetryPolicy(max_attempts=settings.max_attempts)
+        self.router = settings.router
         self._storage_factory = storage_factory or _s3_store
         self._pipelines: dict[str, Pipeline] = {}
 
     @classmethod
-    def from_settings(cls, settings: AwsSettings) -> AwsApp:
-        from eventlens.aws.sns import SnsNotifier
-        from eventlens.results.dynamodb import DynamoDBResultStore
+    def from_settings(cls, settings: Settings) -> AwsApp:
+        from eventlens import wiring
 
         use_packaged_model_cache()
-        notifier: Notifier = (
-            SnsNotifier(settings.failure_topic_arn) if settings.failure_topic_arn else LogNotifier()
+        return cls(
+            settings,
+            wiring.open_results(settings),
+            wiring.build_analyzers(settings)[settings.environment],
+            wiring.aws_hooks(settings),
         )
-        results = DynamoDBResultStore({settings.environment: settings.table})
-        return cls(settings, results, build_analyzers(settings), notifier)
 
     def pipeline_for(self, bucket: str) -> Pipeline:
         """One pipeline per source bucket; the analyzers and the results store are shared."""
@@ -100,13 +102,8 @@ class AwsApp:
                 self.results,
                 {self.settings.environment: self.analyzers},
                 router=self.router,
-                notifier=self.notifier,
-                options=PipelineOptions(
-                    max_bytes=self.settings.max_bytes,
-                    max_pixels=self.settings.max_pixels,
-                    branch=self.settings.branch,
-                    ttl_days=self.settings.ttl_days,
-                ),
+                settings=self.settings,
+                hooks=self.hooks,
             )
         return self._pipelines[bucket]
 
@@ -124,10 +121,10 @@ class AwsApp:
             for item, outcome, ms in self._process(pipeline, fresh) + self._give_up(pipeline, dead):
                 if outcome.action is Action.RETRY and item.message_id is not None:
                     failed.add(item.message_id)
-                result.outcomes.append(observability.Reported(outcome, ms, correlation_id(item)))
+                result.outcomes.append(Delivered(outcome, ms, correlation_id(item)))
         result.failed_message_ids = [m for m in batch.message_ids if m in failed]
         result.succeeded_message_ids = [m for m in batch.message_ids if m not in failed]
-        observability.report(result.outcomes, self.settings.environment)
+        self.hooks.after_batch(result.outcomes, self.settings.environment)
         return result
 
     def _process(
@@ -142,9 +139,8 @@ class AwsApp:
         done = []
         for item, outcome in zip(items, outcomes, strict=True):
             if outcome.action is Action.RETRY and self._exhausted(item):
-                attempts = item.receive_count
                 outcome = pipeline.record_failure(
-                    item.event, f"gave up after {attempts} attempts: {outcome.reason}"
+                    item.event, gave_up(item.receive_count, outcome.reason)
                 )
             ms = outcome.record.duration_ms if outcome.record is not None else share_ms
             if outcome.action in (Action.UNCHANGED, Action.SKIPPED):
@@ -161,33 +157,13 @@ class AwsApp:
         for item in items:
             started = time.perf_counter()
             outcome = pipeline.record_failure(
-                item.event, f"gave up after Lambda's retries: {item.dead_letter_error}"
+                item.event, gave_up("Lambda's retries", str(item.dead_letter_error))
             )
             done.append((item, outcome, (time.perf_counter() - started) * 1000))
         return done
 
     def _exhausted(self, item: SourcedEvent) -> bool:
-        return item.message_id is not None and item.receive_count >= self.settings.max_attempts
-
-
-def build_analyzers(settings: AwsSettings) -> list[Analyzer]:
-    """The environment's analyzers (``EVENTLENS_ANALYZERS``); ``duplicates`` looks earlier
-    images up in the environment's DynamoDB hash table."""
-    names = settings.analyzer_names
-    options = registry.AnalyzerSettings(
-        max_labels=settings.max_labels,
-        min_confidence=settings.min_confidence,
-        duplicate_max_distance=settings.duplicate_max_distance,
-        video_topic_arn=settings.video_topic_arn,
-        video_role_arn=settings.video_role_arn,
-    )
-    if "duplicates" in names:
-        from eventlens.results.dynamodb_hashes import DynamoDBHashIndex
-
-        DynamoDBHashIndex.check_distance(settings.duplicate_max_distance)
-        index = DynamoDBHashIndex({settings.environment: settings.hash_table})
-        options = replace(options, hash_index=index)
-    return registry.build({settings.environment: names}, options)[settings.environment]
+        return item.message_id is not None and self.retry.exhausted(item.receive_count)
 
 
 def correlation_id(item: SourcedEvent) -> str:

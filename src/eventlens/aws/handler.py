@@ -1,7 +1,7 @@
 """The Lambda entry point: ``eventlens.aws.handler.handler``.
 
 One module for every environment; ``EVENTLENS_*`` variables select the environment, table,
-analyzer and prefix (see ``eventlens.aws.settings``). The pipeline is built once per cold start.
+analyzer and prefix (see ``eventlens.settings``). The pipeline is built once per cold start.
 
 * SQS event source (recommended; enable ``ReportBatchItemFailures`` on the mapping): returns
   ``{"batchItemFailures": [...]}`` naming the messages to redeliver. A message whose
@@ -26,8 +26,8 @@ from typing import Any
 
 from eventlens.aws import observability
 from eventlens.aws.app import AwsApp, RetryLater, describe, log_unparseable
-from eventlens.aws.settings import AwsSettings
 from eventlens.events.s3 import parse_lambda_event
+from eventlens.settings import Mode, Settings
 
 _app: AwsApp | None = None
 _lock = threading.Lock()
@@ -38,7 +38,7 @@ def get_app() -> AwsApp:
     global _app
     with _lock:
         if _app is None:
-            _app = AwsApp.from_settings(AwsSettings.from_env())
+            _app = AwsApp.from_settings(Settings.from_env(mode=Mode.AWS))
         return _app
 
 

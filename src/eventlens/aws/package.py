@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from eventlens.aws.settings import registry_name
-from eventlens.config import parse_analyzers
+from eventlens.errors import Permanent
+from eventlens.settings import ANALYZER_ALIASES, parse_analyzers
 
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: deployment package + layers, unzipped
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must be uploaded through S3
@@ -66,6 +66,10 @@ RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 _EXCLUDED_DIRS = frozenset({"__pycache__", "bin", "samples"})
+
+
+def registry_name(name: str) -> str:
+    return ANALYZER_ALIASES.get(name, name)
 
 
 def requirements_for(analyzers: Iterable[str]) -> tuple[str, ...]:
@@ -161,7 +165,7 @@ def pinned(names: Iterable[str], pin: bool = True) -> tuple[str, ...]:
     return tuple(specs)
 
 
-class DependencyError(RuntimeError):
+class DependencyError(Permanent, RuntimeError):
     """pip found no wheels for the runtime's Python and platform."""
 
 

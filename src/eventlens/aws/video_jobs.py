@@ -21,18 +21,19 @@ from typing import Any
 from eventlens.analyzers.rekognition_video import IN_PROGRESS, label_detection
 from eventlens.analyzers.video import best_labels
 from eventlens.aws import observability
-from eventlens.aws.clients import client as make_client
-from eventlens.aws.settings import AwsSettings
-from eventlens.notify import LogNotifier, Notifier
+from eventlens.aws_clients import client as make_client
+from eventlens.errors import Transient
+from eventlens.hooks.notify import LogNotifier, Notifier
 from eventlens.results.base import ResultStore
 from eventlens.results.record import Status, utc_now_iso
+from eventlens.settings import Mode, Settings
 
 log = logging.getLogger("eventlens.aws.video_jobs")
 
 API = "StartLabelDetection"
 
 
-class JobNotRecorded(RuntimeError):
+class JobNotRecorded(Transient, RuntimeError):
     """The job's record is not there (yet): Lambda retries the invocation."""
 
 
@@ -64,7 +65,7 @@ def completions(event: Mapping[str, Any]) -> Iterator[JobCompletion]:
 class VideoJobs:
     def __init__(
         self,
-        settings: AwsSettings,
+        settings: Settings,
         results: ResultStore,
         notifier: Notifier | None = None,
         client: Any | None = None,
@@ -120,16 +121,10 @@ _jobs: VideoJobs | None = None
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     global _jobs
     if _jobs is None:
-        from eventlens.aws.sns import SnsNotifier
-        from eventlens.results.dynamodb import DynamoDBResultStore
+        from eventlens import wiring
 
-        settings = AwsSettings.from_env()
-        topic = settings.failure_topic_arn
-        _jobs = VideoJobs(
-            settings,
-            DynamoDBResultStore({settings.environment: settings.table}),
-            SnsNotifier(topic) if topic else LogNotifier(),
-        )
+        settings = Settings.from_env(mode=Mode.AWS)
+        _jobs = VideoJobs(settings, wiring.open_results(settings), wiring.notifier_for(settings))
     outcomes = {}
     for done in completions(event):
         outcomes[done.job_id] = _jobs.complete(done)

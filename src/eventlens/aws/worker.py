@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventlens.aws.app import AwsApp, BatchResult
-from eventlens.aws.clients import client as make_client
+from eventlens.aws_clients import client as make_client
 from eventlens.events.s3 import parse_lambda_event
+from eventlens.retry import Backoff
 
 log = logging.getLogger("eventlens.aws.worker")
 
@@ -81,19 +82,18 @@ class Worker:
         on_batch: Callable[[BatchResult], None] | None = None,
     ) -> WorkerStats:
         """Poll until stopped (or, with ``until_empty``, until a receive returns nothing)."""
-        failures = 0
+        backoff = Backoff(first_s=1.0, max_s=30.0)
         while not self._stop.is_set():
             try:
                 handled = self.poll_once(on_batch)
             except Exception as exc:  # SQS unreachable, throttled ...: back off, keep going
-                failures += 1
                 self.stats.errors += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                delay = backoff.next_delay()
                 log.warning("poll failed (%s); retrying in %.1fs", exc, delay)
                 if self._stop.wait(delay):
                     break
                 continue
-            failures = 0
+            backoff.reset()
             if handled == 0 and until_empty:
                 break
         return self.stats

@@ -11,7 +11,7 @@ from rich.markup import escape
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json
 from eventlens.results.base import ResultStore
-from eventlens.results.factory import Backend, open_store
+from eventlens.wiring import Backend, open_results
 
 BackendOption = Annotated[
     Backend, typer.Option("--backend", help="Where live records are kept", case_sensitive=False)
@@ -25,7 +25,7 @@ def _store(env: str, backend: Backend, root: RootOption, db: DbOption) -> Result
     settings = load_settings(root=root, db=db)
     tables = {env: settings.tables.get(env, f"{env}_results")}
     try:
-        return open_store(backend, settings, tables=tables)
+        return open_results(settings, backend, tables=tables, must_exist=True)
     except FileNotFoundError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

@@ -8,26 +8,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from types import FrameType
 from typing import Annotated
 
 import typer
 
-from eventlens.aws.settings import AwsSettings
+from eventlens.cli.options import setting_option
 from eventlens.cli.render import console, err_console, print_json
-from eventlens.config import parse_analyzers
+from eventlens.settings import Mode, Settings
 
 app = typer.Typer(help="Deploy to AWS: build the Lambda package.", no_args_is_help=True)
 
-EnvOption = Annotated[
-    str | None, typer.Option("--env", "-e", help="beta or prod (env: EVENTLENS_ENVIRONMENT)")
-]
-PrefixOption = Annotated[
-    str | None,
-    typer.Option(help="Key prefix (env: EVENTLENS_PREFIX; default rekognition-input/<env>/)"),
-]
+EnvOption = Annotated[str | None, setting_option("environment", "--env", "-e", mode=Mode.AWS)]
+PrefixOption = Annotated[str | None, setting_option("prefix", "--prefix", mode=Mode.AWS)]
 
 
 @app.command()
@@ -132,7 +126,7 @@ def branch_from_env(explicit: str | None) -> str | None:
 def upload(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     env: EnvOption = None,
-    bucket: Annotated[str | None, typer.Option(help="Bucket (env: EVENTLENS_BUCKET)")] = None,
+    bucket: Annotated[str | None, setting_option("bucket", "--bucket", mode=Mode.AWS)] = None,
     prefix: PrefixOption = None,
     metadata: Annotated[
         list[str] | None, typer.Option(help="owner=ana,project=x (repeatable)")
@@ -145,8 +139,8 @@ def upload(
     """Upload images to the S3 input prefix; prints the object keys, one per line."""
     from eventlens.storage.s3 import S3ObjectStore
 
-    settings = _settings(env, prefix)
-    bucket = bucket or os.environ.get("EVENTLENS_BUCKET")
+    settings = _settings(environment=env, prefix=prefix, bucket=bucket)
+    bucket = settings.bucket
     if not bucket:
         err_console.print("[red]--bucket (or EVENTLENS_BUCKET) is required[/red]")
         raise typer.Exit(2)
@@ -169,17 +163,9 @@ def upload(
 def worker(
     queue: Annotated[str, typer.Option("--queue", help="SQS queue URL")],
     env: EnvOption = None,
-    table: Annotated[
-        str | None, typer.Option(help="Results table (env: EVENTLENS_RESULTS_TABLE)")
-    ] = None,
+    table: Annotated[str | None, setting_option("results_table", "--table", mode=Mode.AWS)] = None,
     analyzers: Annotated[
-        str | None,
-        typer.Option(
-            "--analyzers",
-            "--analyzer",
-            help="e.g. rekognition,duplicates or beta=labels;prod=rekognition "
-            "(env: EVENTLENS_ANALYZERS)",
-        ),
+        str | None, setting_option("analyzers", "--analyzers", "--analyzer", mode=Mode.AWS)
     ] = None,
     prefix: PrefixOption = None,
     wait: Annotated[int, typer.Option(min=0, max=20, help="Long-poll seconds")] = 20,
@@ -194,11 +180,7 @@ def worker(
     from eventlens.aws.worker import Worker
 
     observability.structured_logs()  # JSON log lines on stdout, as in Lambda
-    settings = _settings(env, prefix)
-    if table:
-        settings = replace(settings, results_table=table)
-    if analyzers:
-        settings = replace(settings, analyzers=parse_analyzers(analyzers))
+    settings = _settings(environment=env, prefix=prefix, results_table=table, analyzers=analyzers)
     loop = Worker(AwsApp.from_settings(settings), queue, wait_s=wait)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -219,14 +201,10 @@ def worker(
     )  # fmt: skip
 
 
-def _settings(env: str | None, prefix: str | None) -> AwsSettings:
+def _settings(**values: str | None) -> Settings:
+    """AWS-mode settings: variables, then the command line's values."""
     try:
-        settings = AwsSettings.from_env()
+        return Settings.from_env(None, mode=Mode.AWS, **values)
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    if env:
-        settings = replace(settings, environment=env)
-    if prefix is not None:
-        settings = replace(settings, prefix=prefix)
-    return settings

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from eventlens.analyzers.duplicates import DEFAULT_MAX_DISTANCE, hamming, to_hex
+from eventlens.analyzers.duplicates import DEFAULT_MAX_DISTANCE
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json
+from eventlens.image_hashes import hamming, to_hex
 from eventlens.results.hash_index import SQLiteHashIndex, duplicate_groups
 
 

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from eventlens.config import Settings
 from eventlens.github.changed_images import (
     DEFAULT_IMAGE_EXTENSIONS,
     GitError,
@@ -23,7 +22,8 @@ from eventlens.github.changed_images import (
 from eventlens.github.records import RecordReader, read_all
 from eventlens.github.report import render_report
 from eventlens.results.base import ResultStore
-from eventlens.results.factory import Backend, open_store
+from eventlens.settings import Settings
+from eventlens.wiring import Backend, open_results
 
 app = typer.Typer(
     help="Helpers for the GitHub Actions workflows (changed images, PR/summary report).",
@@ -38,7 +38,7 @@ def make_reader(
     env = "report"
     store: ResultStore
     if backend == Backend.DYNAMODB:
-        from eventlens.aws.clients import client
+        from eventlens.aws_clients import client
         from eventlens.results.dynamodb import DynamoDBResultStore
 
         kwargs: dict[str, Any] = {
@@ -46,7 +46,13 @@ def make_reader(
         }
         store = DynamoDBResultStore({env: table}, client("dynamodb", **kwargs))
     elif backend == Backend.SQLITE:
-        store = open_store(Backend.SQLITE, Settings.from_env(), tables={env: table}, read_only=True)
+        store = open_results(
+            Settings.from_env(),
+            Backend.SQLITE,
+            tables={env: table},
+            read_only=True,
+            must_exist=True,
+        )
     else:
         raise typer.BadParameter(f"unsupported backend {backend!r} (dynamodb or sqlite)")
 

@@ -23,7 +23,16 @@ from eventlens.analyzers import registry
 from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.duplicates import duplicates
-from eventlens.cli.options import DbOption, JsonOption, RootOption, RouteOption, load_settings
+from eventlens.cli.options import (
+    AnalyzersOption,
+    DbOption,
+    JsonOption,
+    LabelModelOption,
+    RootOption,
+    RouteOption,
+    load_settings,
+    setting_option,
+)
 from eventlens.cli.render import (
     console,
     err_console,
@@ -32,13 +41,14 @@ from eventlens.cli.render import (
     records_table,
 )
 from eventlens.cli.serve import serve
+from eventlens.cli.settings import settings
 from eventlens.cli.validate import validate
 from eventlens.health import Unrecoverable
 from eventlens.imaging import ImageInput, ImageRejected
-from eventlens.pipeline import Outcome
+from eventlens.outcome import Outcome
 from eventlens.results.base import Query
 from eventlens.runner import RunStats
-from eventlens.wiring import LocalApp, build_local_app
+from eventlens.wiring.local import LocalApp, build_local_app
 
 app = typer.Typer(
     help="Event-driven image analysis: a folder or S3 bucket in, Rekognition-shaped labels out.",
@@ -52,29 +62,12 @@ app.add_typer(github.app, name="github")
 app.command()(validate)
 app.command()(duplicates)
 app.command()(serve)
+app.command()(settings)
 app.command("archive")(archive.archive)
 app.command("restore")(archive.restore)
 app.add_typer(aws.app, name="aws")
 app.command()(aws.upload)
 app.command()(aws.worker)
-
-AnalyzersOption = Annotated[
-    str | None,
-    typer.Option(
-        "--analyzers",
-        help="labels[,faces,...] or beta=labels;prod=labels (env: EVENTLENS_ANALYZERS)",
-    ),
-]
-
-
-LabelModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--label-model",
-        help="lite0-people (default: labels + Person with boxes) or lite0 (labels only) "
-        "(env: EVENTLENS_LABEL_MODEL)",
-    ),
-]
 
 
 @app.callback()
@@ -98,39 +91,20 @@ def run(
     create: Annotated[
         bool, typer.Option("--create", help="Create the root folder when it does not exist")
     ] = False,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Images per model batch")] = None,
+    batch_size: Annotated[int | None, setting_option("batch_size", "--batch-size", min=1)] = None,
     audit_log: Annotated[
-        Path | None,
-        typer.Option(
-            help="Append one JSON line per outcome to this file (env: EVENTLENS_AUDIT_LOG)",
-            dir_okay=False,
-        ),
+        Path | None, setting_option("audit_log", "--audit-log", dir_okay=False)
     ] = None,
-    webhook: Annotated[
-        str | None,
-        typer.Option(
-            "--webhook",
-            help="POST a JSON notice for each failed image to this URL "
-            "(env: EVENTLENS_WEBHOOK_URL)",
-        ),
-    ] = None,
+    webhook: Annotated[str | None, setting_option("webhook_url", "--webhook")] = None,
 ) -> None:
     """Watch the bucket folder and analyse every new or changed image (reconciling first).
 
     SIGTERM or Ctrl-C stops after the current batch; a second one stops at once. Exits 1 when
     processing cannot go on (see EVENTLENS_GIVE_UP_AFTER), so a supervisor can restart it."""
-    try:
-        settings = load_settings(
-            root=root, db=db, routes=route, analyzers=analyzers, label_model=label_model
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    if batch_size:
-        settings.batch_size = batch_size
-    if audit_log:
-        settings.audit_log = audit_log
-    if webhook:
-        settings.webhook_url = webhook
+    settings = load_settings(
+        root=root, db=db, routes=route, analyzers=analyzers, label_model=label_model,
+        batch_size=batch_size, audit_log=audit_log, webhook_url=webhook,
+    )  # fmt: skip
     if not settings.root.is_dir():
         if not create:
             fail(f"the bucket folder {settings.root} does not exist (pass --create to make it)", 2)
@@ -245,8 +219,10 @@ def _print_stats(stats: RunStats) -> None:
 @app.command()
 def analyze(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
-    max_labels: Annotated[int, typer.Option(min=1, help="MaxLabels")] = 10,
-    min_confidence: Annotated[float, typer.Option(min=0, max=100, help="MinConfidence")] = 55.0,
+    max_labels: Annotated[int | None, setting_option("max_labels", "--max-labels", min=1)] = None,
+    min_confidence: Annotated[
+        float | None, setting_option("min_confidence", "--min-confidence", min=0, max=100)
+    ] = None,
     analyzer_name: Annotated[
         str,
         typer.Option(
@@ -262,14 +238,10 @@ def analyze(
     if analyzer_name == "duplicates":
         raise typer.BadParameter("duplicates compares with stored images: use `eventlens run`")
     try:
-        analyzer = registry.create(
-            analyzer_name,
-            registry.AnalyzerSettings(
-                max_labels=max_labels,
-                min_confidence=min_confidence,
-                label_model=label_model or load_settings().label_model,
-            ),
+        settings = load_settings(
+            max_labels=max_labels, min_confidence=min_confidence, label_model=label_model
         )
+        analyzer = registry.create(analyzer_name, registry.AnalyzerContext(settings))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     try:

@@ -10,11 +10,11 @@ import typer
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json, records_table
-from eventlens.config import Settings
 from eventlens.results.base import Query, ResultStore
-from eventlens.results.factory import Backend, open_store
 from eventlens.results.finding_terms import ANY
 from eventlens.results.record import Status
+from eventlens.settings import Settings
+from eventlens.wiring import Backend, open_results
 
 app = typer.Typer(help="Read analysis records.", no_args_is_help=True)
 
@@ -50,7 +50,9 @@ def open_for(
     require_known_env(settings, env, table)
     tables = {env: table or settings.tables[env]}
     try:
-        return open_store(backend, settings, tables=tables, read_only=True)
+        return open_results(
+            backend=backend, settings=settings, tables=tables, read_only=True, must_exist=True
+        )
     except (FileNotFoundError, sqlite3.Error) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

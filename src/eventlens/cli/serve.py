@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from eventlens.cli.options import DbOption, RootOption, load_settings
+from eventlens.cli.options import DbOption, RootOption, load_settings, setting_option
 from eventlens.cli.render import console, err_console
-from eventlens.results.factory import Backend, open_store
+from eventlens.wiring import Backend, open_results
 
 
 def serve(
@@ -32,14 +32,7 @@ def serve(
         str | None,
         typer.Option(help="With --backend dynamodb: show pictures via presigned S3 URLs"),
     ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            envvar="EVENTLENS_WEB_TOKEN",
-            help="Require this token (Bearer header, or open the printed URL once); "
-            "made up for you when --host is not loopback",
-        ),
-    ] = None,
+    token: Annotated[str | None, setting_option("web_token", "--token")] = None,
     no_login: Annotated[
         bool,
         typer.Option(
@@ -63,9 +56,10 @@ def serve(
     from eventlens.health import status_dir_for
     from eventlens.intake import IntakeQueue
 
-    settings = load_settings(root=root, db=db)
+    settings = load_settings(root=root, db=db, web_token=token)
+    token = settings.web_token
     try:
-        store = open_store(backend, settings)
+        store = open_results(settings, backend, must_exist=True)
     except FileNotFoundError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

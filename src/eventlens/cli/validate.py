@@ -11,8 +11,8 @@ from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, l
 from eventlens.cli.render import console, err_console, print_json, records_table
 from eventlens.cli.results import BackendOption, TableOption, open_for, require_known_env
 from eventlens.results.base import ResultStore
-from eventlens.results.factory import Backend
 from eventlens.results.record import Record
+from eventlens.wiring import Backend
 
 
 def full_key(key: str, prefix: str) -> str:

@@ -29,10 +29,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from eventlens.errors import Skip
 from eventlens.events.base import EventKind, ObjectEvent
 
 
-class UnrecognisedEvent(ValueError):
+class UnrecognisedEvent(Skip, ValueError):
     """The payload is not an S3, SQS, SNS or EventBridge event this module understands."""
 
 

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
+from eventlens.errors import Permanent
+
 # The same set as eventlens.imaging.IMAGE_EXTENSIONS (a test keeps them equal). Not imported
 # from there so that this module needs only the standard library: the workflows run it with
 # PYTHONPATH=src before installing the package, to skip the install when no image changed.
@@ -26,7 +28,7 @@ _NULL_SHA = re.compile(r"^0+$")
 GitRunner = Callable[[Sequence[str], Path], bytes]
 
 
-class GitError(RuntimeError):
+class GitError(Permanent, RuntimeError):
     """git failed (unknown revision, not a repository, shallow clone missing the base...)."""
 
 

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import ClassVar
 
 from eventlens.results.finding_terms import matches
@@ -132,6 +133,9 @@ def table_for(tables: Mapping[str, str], environment: str) -> str:
 class ResultStore(ABC):
     """One record per (environment, key)."""
 
+    #: environment → table name; each store sets its own
+    tables: Mapping[str, str] = MappingProxyType({})
+
     #: Whether ``count`` and an all-time ``stats`` are index look-ups (SQLite) rather than
     #: reads of every record (DynamoDB): dashboards cache them when they are not.
     cheap_aggregates: ClassVar[bool] = False
@@ -143,6 +147,16 @@ class ResultStore(ABC):
     def put(self, record: Record) -> bool:
         """Write ``record`` unless the stored one comes from a newer object version
         (larger sequencer). Returns False when the write was refused as out of order."""
+
+    def put_many(self, records: list[Record]) -> list[bool]:
+        """``put`` each record, in order; stores that can write them in one transaction
+        (SQLite) override this."""
+        return [self.put(record) for record in records]
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        """The environments this store keeps records of."""
+        return tuple(self.tables)
 
     @abstractmethod
     def delete(self, environment: str, key: str) -> bool: ...

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from eventlens.aws.clients import client as make_client
-from eventlens.aws.clients import error_code
+from eventlens.aws_clients import client as make_client
+from eventlens.aws_clients import error_code
 from eventlens.results.base import Order, Query, ResultStore, sort_value, table_for
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import Granularity, Stats, stats_from_records
@@ -141,7 +141,8 @@ class DynamoDBResultStore(ResultStore):
         return self._load(item) if item else None
 
     def put(self, record: Record) -> bool:
-        """Conditional put; False when a newer object version's record is already stored."""
+        """Conditional put; False when a newer object version's record is already stored.
+        (``put_many`` stays one put each: BatchWriteItem cannot carry conditions.)"""
         item = record_to_item(record)
         request: dict[str, Any] = {
             "TableName": self._table(record.environment),
@@ -160,10 +161,6 @@ class DynamoDBResultStore(ResultStore):
                 return False
             raise
         return True
-
-    def put_many(self, records: list[Record]) -> list[bool]:
-        """One conditional PutItem each (BatchWriteItem cannot carry conditions)."""
-        return [self.put(record) for record in records]
 
     def delete(self, environment: str, key: str) -> bool:
         response = self.client.delete_item(

@@ -25,8 +25,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from eventlens.analyzers.duplicates import HashEntry, HashMatch, hamming
-from eventlens.aws.clients import client as make_client
+from eventlens.aws_clients import client as make_client
+from eventlens.image_hashes import HashEntry, HashMatch, hamming
 from eventlens.results.base import table_for
 from eventlens.results.record import utc_now_iso
 

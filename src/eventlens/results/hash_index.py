@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.duplicates import HashEntry, HashMatch
-from eventlens.results.sqlite import connect
+from eventlens.db import connect
+from eventlens.image_hashes import HashEntry, HashMatch
 
 _MASK = (1 << 64) - 1
 _UNUSED = np.iinfo(np.int64).max  # the seq of an array slot with no row behind it

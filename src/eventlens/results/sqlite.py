@@ -7,13 +7,12 @@ import math
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from eventlens.db import connect
 from eventlens.events.base import sequencer_newer_or_equal
 from eventlens.results.base import LabelSummary, Order, Query, ResultStore, table_for
 from eventlens.results.finding_terms import ANY, finding_terms
@@ -43,46 +42,6 @@ _ADDED_COLUMNS = (
 #: the capture-time sort key: records without a capture time sort as "" (last, newest first)
 _CAPTURED_KEY = "ifnull(r.captured_at, '')"
 _JSON_COLUMNS = ("labels", "metadata", "findings")
-
-
-def connect(
-    path: Path | str, *, timeout_s: float = 30.0, read_only: bool = False
-) -> sqlite3.Connection:
-    """A connection tuned for many short writers: WAL, a busy timeout, autocommit mode.
-    ``read_only`` opens an existing file for reading and never creates or changes anything."""
-    if read_only:
-        conn = sqlite3.connect(
-            f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, timeout=timeout_s,
-            isolation_level=None, check_same_thread=False,
-        )  # fmt: skip
-        conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-        return conn
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False
-    )
-    _enable_wal(conn, timeout_s)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
-def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
-    """Switch to WAL, retrying: two processes creating the database at once race for the
-    exclusive lock this needs, and SQLite answers "database is locked" without waiting."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
 
 
 class SQLiteResultStore(ResultStore):

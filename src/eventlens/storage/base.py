@@ -6,13 +6,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from eventlens.errors import Permanent, Skip
 
-class ObjectUnavailable(Exception):
+
+class ObjectUnavailable(Skip):
     """The object is gone, unreadable or outside the bucket; retrying will not help."""
 
 
-class ObjectTooLarge(ObjectUnavailable):
-    """The object exceeds the configured size limit."""
+class ObjectTooLarge(Permanent):
+    """The object exceeds the configured size limit: an error record, not a skip."""
 
 
 @dataclass(frozen=True, slots=True)

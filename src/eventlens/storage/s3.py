@@ -6,15 +6,16 @@ import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
-from eventlens.aws.clients import client as make_client
-from eventlens.aws.clients import error_code
+from eventlens.aws_clients import client as make_client
+from eventlens.aws_clients import error_code
+from eventlens.errors import Transient
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
 
 #: Error codes meaning "this object cannot be read, now or later".
 _GONE = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket", "InvalidObjectState"})
 
 
-class TransientStorageError(OSError):
+class TransientStorageError(Transient, OSError):
     """Throttling, a 5xx, a timeout, a permission problem being fixed: retry later."""
 
 

@@ -55,7 +55,7 @@ def create_app(
     (default: 0 where they are cheap (SQLite), else 60 s: a DynamoDB count reads the table).
     ``allowed_hosts`` (host names the app answers for; any if None) and ``token``: see
     ``eventlens.web.access``."""
-    envs = tuple(environments or getattr(store, "tables", None) or ["beta", "prod"])
+    envs = tuple(environments or store.environments or ["beta", "prod"])
     if metrics_cache_s is None:
         metrics_cache_s = 0.0 if store.cheap_aggregates else 60.0
     collector = StoreCollector(store, envs, queue, cache_s=metrics_cache_s)

@@ -14,17 +14,17 @@ from urllib.parse import quote
 
 from PIL import Image
 
+from eventlens.errors import Permanent, Skip
 from eventlens.imaging import ImageRejected, decode, looks_like_image_key
 from eventlens.results.record import Record
 from eventlens.routing import DEFAULT_ROUTES
-from eventlens.storage.base import ObjectUnavailable
 from eventlens.storage.local import LocalFolderStore
 
 THUMB_SIDE = 320
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 
 
-class PathRefused(ValueError):
+class PathRefused(Skip, ValueError):
     """The key resolves outside the bucket root (``..``, absolute path or symlink) or the
     route prefixes, or names a hidden file: decided before the file system is touched, except
     for symlinks, whose targets are checked."""
@@ -72,7 +72,7 @@ class LocalImageSource(ImageSource):
             if info.size > MAX_SOURCE_BYTES:
                 raise ImageRejected("file too large for a thumbnail")
             return self.cache.get((key, info.etag, side), lambda: self._render(key, side))
-        except (OSError, ObjectUnavailable, ImageRejected) as exc:
+        except (OSError, Permanent, Skip) as exc:  # missing, refused, not an image, too big
             raise FileNotFoundError(key) from exc
 
     def _render(self, key: str, side: int) -> bytes:

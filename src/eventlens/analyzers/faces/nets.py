@@ -8,13 +8,13 @@ ceil-mode max pooling, and for R/O-Net a (0, 3, 2, 1) permute before the dense l
 from __future__ import annotations
 
 import hashlib
-import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eventlens import settings
 from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.analyzers.labels.onnx_writer import Graph
 from eventlens.analyzers.labels.torch_pickle import load_state_dict
@@ -35,8 +35,8 @@ class WeightsMissing(AnalyzerUnavailable):
 
 
 def _weights_dir() -> Path | None:
-    value = os.environ.get(WEIGHTS_ENV)
-    return Path(value) if value else None
+    folder: Path | None = settings.read("mtcnn_weights")
+    return folder
 
 
 def weights_path(net: str) -> Path:

@@ -23,6 +23,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from eventlens.errors import Transient
+
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 _STORAGE_DTYPES: dict[str, np.dtype[Any]] = {
@@ -38,7 +40,7 @@ _STORAGE_DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
-class TorchFileError(ValueError):
+class TorchFileError(Transient, ValueError):
     """The file is not a state dict we can read safely."""
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eventlens.errors import Transient
 
-class DetectorUnavailable(RuntimeError):
+
+class DetectorUnavailable(Transient, RuntimeError):
     """A detector's source model is not installed and no converted model is cached."""
 
 

@@ -1,15 +1,14 @@
-"""boto3 clients with sensible retry settings (boto3 is imported lazily)."""
+"""boto3 clients with sensible retry settings (boto3 is imported lazily), for the S3 storage,
+the DynamoDB stores, the Rekognition analyzers, SNS and the SQS worker."""
 
 from __future__ import annotations
 
 from typing import Any
 
-#: Adaptive mode retries throttling and 5xx with exponential backoff plus client-side
-#: rate limiting; ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` are honoured by boto3.
-DEFAULT_RETRIES = {"max_attempts": 5, "mode": "adaptive"}
-
 
 def client(service: str, *, max_attempts: int = 5, **kwargs: Any) -> Any:
+    """Adaptive mode retries throttling and 5xx with exponential backoff plus client-side
+    rate limiting; ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` are honoured by boto3."""
     import boto3
     from botocore.config import Config
 
@@ -27,11 +26,3 @@ def error_code(exc: BaseException) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
-
-
-def is_client_error(exc: BaseException) -> bool:
-    try:
-        from botocore.exceptions import ClientError
-    except ImportError:  # pragma: no cover - boto3 missing
-        return False
-    return isinstance(exc, ClientError)

@@ -7,8 +7,8 @@ import logging
 import re
 from typing import Any
 
-from eventlens.aws.clients import client as make_client
-from eventlens.notify import Notifier
+from eventlens.aws_clients import client as make_client
+from eventlens.hooks.notify import Notifier
 from eventlens.results.record import Record
 
 log = logging.getLogger("eventlens.aws.sns")

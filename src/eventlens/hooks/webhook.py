@@ -18,8 +18,9 @@ import urllib.request
 from typing import Any
 
 from eventlens import __version__
-from eventlens.notify import Notifier
+from eventlens.hooks.notify import Notifier
 from eventlens.results.record import Record
+from eventlens.retry import backoff_delay, gave_up
 
 log = logging.getLogger("eventlens.notify.webhook")
 
@@ -109,7 +110,7 @@ class WebhookNotifier(Notifier):
         body = json.dumps(payload).encode()
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(min(30.0, self.backoff_s * 2 ** (attempt - 1)))
+                time.sleep(backoff_delay(attempt, self.backoff_s, 30.0))
             request = urllib.request.Request(
                 self.url,
                 data=body,
@@ -131,6 +132,6 @@ class WebhookNotifier(Notifier):
                 log.info("webhook answered HTTP %s (attempt %d)", exc.code, attempt + 1)
             except (OSError, TimeoutError) as exc:  # URLError, refused, reset, timeout
                 log.info("webhook unreachable: %s (attempt %d)", exc, attempt + 1)
-        log.warning("webhook gave up on %s after %d attempts", payload.get("filename"),
-                    self.retries + 1)  # fmt: skip
+        log.warning("webhook notice for %s: %s", payload.get("filename"),
+                    gave_up(self.retries + 1, "no answer it accepted"))  # fmt: skip
         return False
