@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 
 from eventlens.analyzers.labels import model_cache
-from eventlens.analyzers.labels.model_cache import CACHE_ENV, build_model, model_path
+from eventlens.analyzers.labels.model_cache import build_model, model_path
+from eventlens.convert import cache as convert_cache
+
+CACHE_ENV = "EVENTLENS_CACHE_DIR"
 
 
 @pytest.fixture
@@ -46,7 +49,7 @@ def test_failed_write_leaves_no_partial_file(cache: Path, monkeypatch: pytest.Mo
     def broken_replace(src: str, dst: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(model_cache.os, "replace", broken_replace)
+    monkeypatch.setattr(convert_cache.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         build_model()
     assert list(cache.iterdir()) == []

@@ -104,7 +104,7 @@ def test_sessions_are_opened_with_eventlens_options_from_bytes_or_a_file(tmp_pat
     pytest.importorskip("onnxruntime")
     import numpy as np
 
-    from eventlens.analyzers.labels.onnx_writer import Graph
+    from eventlens.convert.onnx_writer import Graph
 
     graph = Graph("identity")
     graph.input("x", ["n", 2])

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eventlens.analyzers.labels.model_cache import cache_dir, cached
-from eventlens.analyzers.labels.onnx_writer import Graph
 from eventlens.analyzers.model import Lazy
 from eventlens.analyzers.objects import DetectorUnavailable, ssd
-from eventlens.analyzers.objects.tf_graph import load_tfjs
-from eventlens.analyzers.objects.tf_onnx import Converter
 from eventlens.analyzers.onnx_session import create_session
+from eventlens.convert.cache import cache_dir, cached
+from eventlens.convert.onnx_writer import Graph
+from eventlens.convert.tf_graph import load_tfjs
+from eventlens.convert.tf_onnx import Converter
 
 SOURCE = "vladmandic-human-3.3.6"
 CONVERTER_VERSION = "3"

