@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from eventlens.analyzers.labels import model_cache
@@ -53,3 +54,9 @@ def test_failed_write_leaves_no_partial_file(cache: Path, monkeypatch: pytest.Mo
     with pytest.raises(OSError, match="disk full"):
         build_model()
     assert list(cache.iterdir()) == []
+
+
+def test_cache_dir_is_read_through_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank counts as unset, as for every EVENTLENS_* variable (it once meant a folder "  ")."""
+    monkeypatch.setenv(CACHE_ENV, "  ")
+    assert convert_cache.cache_dir() == Path(platformdirs.user_cache_dir("eventlens"))

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import platformdirs
 
+from eventlens import settings
+
 
 def cache_dir() -> Path:
-    """``$EVENTLENS_CACHE_DIR`` if set, else the platform's user cache dir for eventlens."""
-    return Path(os.environ.get("EVENTLENS_CACHE_DIR") or platformdirs.user_cache_dir("eventlens"))
+    """The ``cache_dir`` setting (``EVENTLENS_CACHE_DIR``), read on each call, else the
+    platform's user cache dir for eventlens."""
+    folder: Path | None = settings.read("cache_dir")
+    return folder or Path(platformdirs.user_cache_dir("eventlens"))
 
 
 def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> Path:
