@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from abc import abstractmethod
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -20,6 +21,15 @@ from eventlens.analyzers.onnx_session import create_session
 
 T = TypeVar("T")
 M = TypeVar("M")
+
+
+def package_version(distribution: str) -> str:
+    """The installed version of the distribution a model ships in, or "missing" (for a
+    ``model_version``: installing the package changes it)."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "missing"
 
 
 class Lazy(Generic[T]):

@@ -11,13 +11,12 @@ with ``ParentName`` "" and the confidence of its best child, as Rekognition does
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from eventlens.analyzers.base import Findings
-from eventlens.analyzers.model import ModelAnalyzer
+from eventlens.analyzers.model import ModelAnalyzer, package_version
 from eventlens.imaging import ImageInput
 
 EXPLICIT = "Explicit Nudity"
@@ -77,11 +76,7 @@ class ModerationAnalyzer(ModelAnalyzer[Any]):
 
     @property
     def model_version(self) -> str:
-        try:
-            version = metadata.version("nudenet")
-        except metadata.PackageNotFoundError:
-            version = "missing"
-        return f"nudenet/{version}/320n/min{self.min_confidence:g}"
+        return f"nudenet/{package_version('nudenet')}/320n/min{self.min_confidence:g}"
 
     def _open(self) -> Any:
         from nudenet import NudeDetector

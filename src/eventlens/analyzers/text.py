@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from PIL import Image
 
 from eventlens.analyzers.base import Findings
 from eventlens.analyzers.geometry import Point, geometry
-from eventlens.analyzers.model import ModelAnalyzer
+from eventlens.analyzers.model import ModelAnalyzer, package_version
 from eventlens.imaging import ImageInput
 
 #: Images are decoded so that their short side is at least this (JPEG draft mode) ...
@@ -55,10 +54,7 @@ class TextAnalyzer(ModelAnalyzer[Any]):
 
     @property
     def model_version(self) -> str:
-        try:
-            version = metadata.version("rapidocr-onnxruntime")
-        except metadata.PackageNotFoundError:
-            version = "missing"
+        version = package_version("rapidocr-onnxruntime")
         return (
             f"rapidocr-onnxruntime/{version}/PP-OCRv4/min{self.min_confidence:g}"
             f"/side{self.max_side}"

@@ -16,6 +16,7 @@ import numpy as np
 
 from eventlens import settings
 from eventlens.analyzers.base import AnalyzerUnavailable
+from eventlens.analyzers.model import package_version
 from eventlens.convert.onnx_writer import Graph
 from eventlens.convert.torch_pickle import load_state_dict
 
@@ -68,10 +69,7 @@ def weights_version() -> str:
             except WeightsMissing:
                 return "mtcnn-weights/missing"
         return f"mtcnn-weights/{digest.hexdigest()[:12]}"
-    try:
-        return f"{PACKAGE}/{metadata.version(PACKAGE)}"
-    except metadata.PackageNotFoundError:
-        return f"{PACKAGE}/missing"
+    return f"{PACKAGE}/{package_version(PACKAGE)}"
 
 
 class _Net:
