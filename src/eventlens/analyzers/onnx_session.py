@@ -10,7 +10,7 @@ from typing import Any
 
 
 def create_session(model: Path | bytes, intra_op_threads: int | None = None) -> Any:
-    """A CPU session for a model file (or a model's bytes) with spinning threads and the
+    """A CPU session for a model file (or a model's bytes) with thread spinning and the
     memory arena off; ``intra_op_threads`` None leaves the runtime's default."""
     import onnxruntime as ort
 
