@@ -130,7 +130,7 @@ def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
     from eventlens.analyzers.labels.preprocess import resize_for, to_input
 
     analyzer = LabelAnalyzer(model=LabelModel("fit", 1.0, people=False, classifier=classifier))
-    session, taxonomy = analyzer._get_session()
+    session, taxonomy = analyzer.loaded()
     crop = INPUT_SIZES[classifier]
     inputs = [
         to_input(ImageInput(photo_path(p).read_bytes(), "x").decode(resize_for(crop)).image, crop)

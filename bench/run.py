@@ -71,7 +71,7 @@ def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
     from eventlens.analyzers.labels.preprocess import RESIZE, to_input
 
     analyzer = LabelAnalyzer()
-    session, _ = analyzer._get_session()
+    session, _ = analyzer.loaded()
     blobs = [p.read_bytes() for p in files]
     cpu_start = time.process_time()
     start = time.perf_counter()

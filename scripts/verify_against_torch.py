@@ -26,7 +26,7 @@ from skimage import data
 from eventlens.analyzers.labels.efficientnet_lite import build_onnx
 from eventlens.analyzers.labels.model_cache import weights_path
 from eventlens.analyzers.labels.preprocess import to_input
-from eventlens.analyzers.labels.torch_pickle import load_state_dict
+from eventlens.convert.torch_pickle import load_state_dict
 
 
 def _same_state(ours: dict[str, np.ndarray], theirs: dict[str, torch.Tensor]) -> None:

@@ -58,7 +58,7 @@ from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
 
 from eventlens.analyzers.faces import FaceAnalyzer, nets  # noqa: E402
-from eventlens.analyzers.labels.torch_pickle import load_state_dict  # noqa: E402
+from eventlens.convert.torch_pickle import load_state_dict  # noqa: E402
 from eventlens.imaging import ImageInput  # noqa: E402
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eventlens.analyzers.labels.model_cache import CACHE_ENV, build_model
+from eventlens.analyzers.labels.model_cache import build_model
 
 
 @functools.cache
@@ -22,7 +22,7 @@ def model_file() -> Path:
     cache = Path(tempfile.mkdtemp(prefix="eventlens-test-model-"))
     atexit.register(shutil.rmtree, cache, True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CACHE_ENV, str(cache))
+        mp.setenv("EVENTLENS_CACHE_DIR", str(cache))
         return build_model()
 
 

@@ -96,7 +96,7 @@ def test_batch_of_only_bad_images_does_not_load_model() -> None:
     a = LabelAnalyzer(model_path=model_file())
     results = a.analyze_batch([ImageInput(b"", "empty.jpg")])
     assert isinstance(results[0], ImageRejected)
-    assert a._session is None
+    assert not a.is_loaded
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from eventlens.analyzers.labels import model_cache
-from eventlens.analyzers.labels.model_cache import CACHE_ENV, build_model, model_path
+from eventlens.analyzers.labels.model_cache import build_model, model_path
+from eventlens.convert import cache as convert_cache
+
+CACHE_ENV = "EVENTLENS_CACHE_DIR"
 
 
 @pytest.fixture
@@ -46,7 +50,13 @@ def test_failed_write_leaves_no_partial_file(cache: Path, monkeypatch: pytest.Mo
     def broken_replace(src: str, dst: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(model_cache.os, "replace", broken_replace)
+    monkeypatch.setattr(convert_cache.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         build_model()
     assert list(cache.iterdir()) == []
+
+
+def test_cache_dir_is_read_through_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank counts as unset, as for every EVENTLENS_* variable (it once meant a folder "  ")."""
+    monkeypatch.setenv(CACHE_ENV, "  ")
+    assert convert_cache.cache_dir() == Path(platformdirs.user_cache_dir("eventlens"))

@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytest
 
 from eventlens.analyzers.labels.efficientnet_lite import build_onnx, same_pads
-from eventlens.analyzers.labels.onnx_writer import Graph
+from eventlens.convert.onnx_writer import Graph
 from tests.labels_support import model_file
 
 

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from eventlens.analyzers.labels import LabelAnalyzer
-from eventlens.analyzers.objects import blazeface, people, protobuf, ssd
+from eventlens.analyzers.objects import blazeface, people, ssd
+from eventlens.convert import protobuf
 from eventlens.imaging import ImageInput
 from tests.labels_support import encode, model_file, photo
 
@@ -133,9 +134,9 @@ def test_tfjs_graph_converts_with_fused_conv_and_an_nhwc_reshape() -> None:
     """A two-node TF.js graph model (1x1 conv + bias + ReLU, reshape) converted to ONNX gives
     what TensorFlow would compute in NHWC order."""
     ort = pytest.importorskip("onnxruntime")
-    from eventlens.analyzers.labels.onnx_writer import Graph
-    from eventlens.analyzers.objects.tf_graph import load_tfjs
-    from eventlens.analyzers.objects.tf_onnx import Converter
+    from eventlens.convert.onnx_writer import Graph
+    from eventlens.convert.tf_graph import load_tfjs
+    from eventlens.convert.tf_onnx import Converter
 
     def b64(text: str) -> str:
         import base64
@@ -222,7 +223,7 @@ def test_int8_person_detector_finds_the_float_detectors_people(name: str) -> Non
 
 
 def test_int8_arithmetic_round_trips_within_half_a_step() -> None:
-    from eventlens.analyzers.objects import quantization
+    from eventlens.convert import quantization
 
     scale, zero = quantization.activation_params(-1.0, 3.0)
     assert scale == pytest.approx(4 / 255) and zero == 64  # 0 is exactly representable

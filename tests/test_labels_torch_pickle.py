@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from eventlens.analyzers.labels.model_cache import weights_path
-from eventlens.analyzers.labels.torch_pickle import LEGACY_MAGIC, TorchFileError, load_state_dict
+from eventlens.convert.torch_pickle import LEGACY_MAGIC, TorchFileError, load_state_dict
 
 
 def test_reads_bundled_legacy_weights() -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -17,8 +16,6 @@ skimage_data = pytest.importorskip("skimage.data", reason="scikit-image is in th
 
 
 def _weights_ready() -> bool:
-    if importlib.util.find_spec("eventlens.analyzers.labels.torch_pickle") is None:
-        return False
     from eventlens.analyzers.faces.nets import WeightsMissing, weights_path
 
     try:
@@ -30,8 +27,7 @@ def _weights_ready() -> bool:
 
 needs_weights = pytest.mark.skipif(
     not _weights_ready(),
-    reason="needs facenet-pytorch's weights (pip install --no-deps facenet-pytorch==2.6.0) "
-    "and the labels branch's torch_pickle reader",
+    reason="needs facenet-pytorch's weights (pip install --no-deps facenet-pytorch==2.6.0)",
 )
 
 

@@ -11,19 +11,14 @@ with ``ParentName`` "" and the confidence of its best child, as Rekognition does
 
 from __future__ import annotations
 
-import threading
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable, Findings
+from eventlens.analyzers.base import Findings
+from eventlens.analyzers.model import ModelAnalyzer, package_version
 from eventlens.imaging import ImageInput
 
-INSTALL_HINT = (
-    "the moderation analyzer needs NudeNet, whose bundled licence files are AGPL-3.0: "
-    "pip install 'eventlens[moderation]'"
-)
 EXPLICIT = "Explicit Nudity"
 SUGGESTIVE = "Suggestive"
 
@@ -65,37 +60,34 @@ def to_moderation_labels(
     return sorted(labels, key=lambda label: (-label["Confidence"], label["ParentName"] != ""))
 
 
-class ModerationAnalyzer(Analyzer):
+class ModerationAnalyzer(ModelAnalyzer[Any]):
+    """NudeNet's detector opens its own ONNX Runtime session."""
+
     name = "moderation"
     method = "nudenet-320n-onnx"
+    install_hint = (
+        "the moderation analyzer needs NudeNet, whose bundled licence files are AGPL-3.0: "
+        "pip install 'eventlens[moderation]'"
+    )
 
     def __init__(self, *, min_confidence: float = 50.0) -> None:
+        super().__init__()
         self.min_confidence = min_confidence
-        self._detector: Any = None
-        self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
-        try:
-            version = metadata.version("nudenet")
-        except metadata.PackageNotFoundError:
-            version = "missing"
-        return f"nudenet/{version}/320n/min{self.min_confidence:g}"
+        return f"nudenet/{package_version('nudenet')}/320n/min{self.min_confidence:g}"
 
-    def load(self) -> None:
-        with self._lock:
-            if self._detector is None:
-                try:
-                    from nudenet import NudeDetector
-                except ImportError as exc:
-                    raise AnalyzerUnavailable(INSTALL_HINT) from exc
-                self._detector = NudeDetector()
+    def _open(self) -> Any:
+        from nudenet import NudeDetector
+
+        return NudeDetector()
 
     def analyze(self, image: ImageInput) -> Findings:
-        self.load()
+        detector = self.loaded()
         pixels = np.asarray(image.decode(min_short_side=640).image)
         bgr = np.ascontiguousarray(pixels[:, :, ::-1])  # NudeNet expects OpenCV's BGR
-        detections = self._detector.detect(bgr)
+        detections = detector.detect(bgr)
         return {
             "ModerationLabels": to_moderation_labels(detections, self.min_confidence),
             "ModerationModelVersion": self.model_version,

@@ -1,15 +1,17 @@
-"""One way to open ONNX Runtime sessions for the bundled models."""
+"""The one place where eventlens opens ONNX Runtime sessions and sets their options.
+
+Models that a third-party engine runs (rapidocr's, NudeNet's) are opened by that engine.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
-def create_session(path: Path, intra_op_threads: int | None = None) -> Any:
-    """A CPU session with spinning threads and the memory arena off."""
+def create_session(model: Path | bytes, intra_op_threads: int | None = None) -> Any:
+    """A CPU session for a model file (or a model's bytes) with thread spinning and the
+    memory arena off; ``intra_op_threads`` None leaves the runtime's default."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -20,21 +22,5 @@ def create_session(path: Path, intra_op_threads: int | None = None) -> Any:
     # image's JPEG decode needs (single-image latency measured 36 ms vs 40-100 ms).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.enable_cpu_mem_arena = False
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
-class LazySession:
-    """A model's session, opened on first use (once, also under concurrent first calls)."""
-
-    def __init__(self, model: Callable[[], Path], intra_op_threads: int | None = None) -> None:
-        """``model`` returns the ONNX file, converting it first if needed."""
-        self._model = model
-        self._threads = intra_op_threads
-        self._session: Any = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                self._session = create_session(self._model(), self._threads)
-            return self._session
+    source = str(model) if isinstance(model, Path) else model
+    return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])

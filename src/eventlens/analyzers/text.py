@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable, Findings
+from eventlens.analyzers.base import Findings
 from eventlens.analyzers.geometry import Point, geometry
+from eventlens.analyzers.model import ModelAnalyzer, package_version
 from eventlens.imaging import ImageInput
 
-INSTALL_HINT = (
-    "the text analyzer needs rapidocr-onnxruntime: pip install 'eventlens[text]' && "
-    "pip install --no-deps rapidocr-onnxruntime==1.4.4"
-)
 #: Images are decoded so that their short side is at least this (JPEG draft mode) ...
 DECODE_SHORT_SIDE = 1024
 #: ... and scaled down so that their long side is at most this: detection time and memory
@@ -34,9 +30,15 @@ DECODE_SHORT_SIDE = 1024
 DEFAULT_MAX_SIDE = 1600
 
 
-class TextAnalyzer(Analyzer):
+class TextAnalyzer(ModelAnalyzer[Any]):
+    """rapidocr's engine opens its own ONNX Runtime sessions (with these intra-op threads)."""
+
     name = "text"
     method = "pp-ocrv4-onnx"
+    install_hint = (
+        "the text analyzer needs rapidocr-onnxruntime: pip install 'eventlens[text]' && "
+        "pip install --no-deps rapidocr-onnxruntime==1.4.4"
+    )
 
     def __init__(
         self,
@@ -45,35 +47,26 @@ class TextAnalyzer(Analyzer):
         max_side: int = DEFAULT_MAX_SIDE,
         intra_op_threads: int | None = None,
     ) -> None:
+        super().__init__(intra_op_threads)
         self.min_confidence = min_confidence
         self.max_side = max_side
-        self.intra_op_threads = intra_op_threads
-        self._engine: Any = None
-        self._lock = threading.Lock()
+        self._call_lock = threading.Lock()  # rapidocr keeps each call's options in the engine
 
     @property
     def model_version(self) -> str:
-        try:
-            version = metadata.version("rapidocr-onnxruntime")
-        except metadata.PackageNotFoundError:
-            version = "missing"
+        version = package_version("rapidocr-onnxruntime")
         return (
             f"rapidocr-onnxruntime/{version}/PP-OCRv4/min{self.min_confidence:g}"
             f"/side{self.max_side}"
         )
 
-    def load(self) -> None:
-        with self._lock:
-            if self._engine is None:
-                try:
-                    from rapidocr_onnxruntime import RapidOCR
-                except ImportError as exc:
-                    raise AnalyzerUnavailable(INSTALL_HINT) from exc
-                threads = self.intra_op_threads if self.intra_op_threads else -1
-                self._engine = RapidOCR(intra_op_num_threads=threads)
+    def _open(self) -> Any:
+        from rapidocr_onnxruntime import RapidOCR
+
+        return RapidOCR(intra_op_num_threads=self.intra_op_threads or -1)
 
     def analyze(self, image: ImageInput) -> Findings:
-        self.load()
+        engine = self.loaded()
         picture = image.decode(min_short_side=DECODE_SHORT_SIDE).image
         scale = self.max_side / max(picture.size)
         if scale < 1:
@@ -83,8 +76,8 @@ class TextAnalyzer(Analyzer):
         height, width = pixels.shape[:2]
         # RapidOCR treats a 3-channel array as BGR (OpenCV order)
         bgr = np.ascontiguousarray(pixels[:, :, ::-1])
-        with self._lock:  # per-call options are engine state in rapidocr
-            result, _ = self._engine(bgr, text_score=self.min_confidence / 100)
+        with self._call_lock:
+            result, _ = engine(bgr, text_score=self.min_confidence / 100)
         lines: list[tuple[list[Point], str, float]] = [
             ([(float(x), float(y)) for x, y in box], str(text), float(score))
             for box, text, score in result or []

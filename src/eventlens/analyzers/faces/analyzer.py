@@ -3,21 +3,21 @@ Runtime; only ONNX Runtime, numpy and Pillow at run time — never torch."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from PIL import Image
 
-from eventlens.analyzers.base import Analyzer, Findings
+from eventlens.analyzers.base import Findings
 from eventlens.analyzers.faces.mtcnn import Cascade, Face
 from eventlens.analyzers.geometry import bounding_box
+from eventlens.analyzers.model import ModelAnalyzer
 from eventlens.imaging import ImageInput
 
 #: MTCNN's five points, named as Rekognition names its landmarks (image left/right).
 LANDMARK_TYPES = ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight")
 
 
-class FaceAnalyzer(Analyzer):
+class FaceAnalyzer(ModelAnalyzer[Cascade]):
     name = "faces"
     method = "mtcnn-onnx"
 
@@ -29,12 +29,10 @@ class FaceAnalyzer(Analyzer):
         max_side: int = 1280,
         intra_op_threads: int | None = None,
     ) -> None:
+        super().__init__(intra_op_threads)
         self.min_confidence = min_confidence
         self.min_face = min_face
         self.max_side = max_side
-        self.intra_op_threads = intra_op_threads
-        self._cascade: Cascade | None = None
-        self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
@@ -45,37 +43,22 @@ class FaceAnalyzer(Analyzer):
             f"/side{self.max_side}"
         )
 
-    def load(self) -> None:
-        with self._lock:
-            if self._cascade is not None:
-                return
-            import onnxruntime as ort
+    def _open(self) -> Cascade:
+        from eventlens.analyzers.faces.nets import build_all
 
-            from eventlens.analyzers.faces.nets import build_all
-
-            options = ort.SessionOptions()
-            if self.intra_op_threads:
-                options.intra_op_num_threads = self.intra_op_threads
-            sessions: dict[str, Any] = {
-                name: ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-                for name, model in build_all().items()
-            }
-            self._cascade = Cascade(
-                sessions["pnet"].run,
-                sessions["rnet"].run,
-                sessions["onet"].run,
-                min_face=self.min_face,
-            )
+        sessions = {name: self.session(model) for name, model in build_all().items()}
+        return Cascade(
+            sessions["pnet"].run, sessions["rnet"].run, sessions["onet"].run, min_face=self.min_face
+        )
 
     def analyze(self, image: ImageInput) -> Findings:
-        self.load()
-        assert self._cascade is not None
+        cascade = self.loaded()
         picture = image.decode(min_short_side=min(self.max_side, 720)).image
         scale = min(1.0, self.max_side / max(picture.size))
         if scale < 1.0:
             size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
             picture = picture.resize(size, Image.Resampling.BOX)
-        faces = self._cascade.detect(picture)
+        faces = cascade.detect(picture)
         details = [
             _detail(face, picture.width, picture.height)
             for face in sorted(faces, key=lambda f: -f.score)

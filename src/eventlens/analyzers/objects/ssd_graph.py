@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from eventlens.analyzers.labels.onnx_writer import Graph
-from eventlens.analyzers.objects.tf_graph import TFGraph, load_graphdef
-from eventlens.analyzers.objects.tf_onnx import Converter
+from eventlens.convert.onnx_writer import Graph
+from eventlens.convert.tf_graph import TFGraph, load_graphdef
+from eventlens.convert.tf_onnx import Converter
 
 INPUT_NAME = "image"
 BOXES_NAME = "box_encodings"

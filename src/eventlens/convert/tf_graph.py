@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.objects import protobuf as pb
+from eventlens.convert import protobuf as pb
 
 Array = np.ndarray[Any, Any]
 

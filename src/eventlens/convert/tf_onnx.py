@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.labels.onnx_writer import Graph
-from eventlens.analyzers.objects import quantization
-from eventlens.analyzers.objects.tf_graph import Node, TFGraph
+from eventlens.convert import quantization
+from eventlens.convert.onnx_writer import Graph
+from eventlens.convert.tf_graph import Node, TFGraph
 
 Array = np.ndarray[Any, Any]
 _CONVS = ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D")
