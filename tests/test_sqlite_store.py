@@ -87,6 +87,9 @@ def test_records_of_deleted_objects_leave_label_counts_and_covers(
     assert store.count_matching(Query("beta", label="Animal")) == 1
     assert len(store.query(Query("beta", label="Animal"))) == 1
     assert store.count_matching(Query("beta", label="animal", include_deleted=True)) == 2
+    assert store.count_matching(Query("beta")) == 3  # a, sub/c, d: not the deleted b
+    assert store.count_matching(Query("beta", status=Status.OK)) == 2
+    assert store.count_matching(Query("beta", status=Status.OK, include_deleted=True)) == 3
     store.put(replace(b, deleted_at=None, sequencer="2"))  # uploaded again
     assert {s.name: s.records for s in store.label_summary("beta")}["Cat"] == 1
 
