@@ -366,8 +366,8 @@ class SQLiteResultStore(ResultStore):
         with self._lock:
             total = int(self._conn.execute(sql + _where(where), params).fetchone()[0])
             if not query.include_deleted:
-                deleted = [*where, "r.deleted_at IS NOT NULL"]
-                total -= int(self._conn.execute(sql + _where(deleted), params).fetchone()[0])
+                only_deleted = [*where, "r.deleted_at IS NOT NULL"]
+                total -= int(self._conn.execute(sql + _where(only_deleted), params).fetchone()[0])
         return total
 
     def _select(self, query: Query) -> tuple[str, list[str], list[Any], tuple[str, str]]:
