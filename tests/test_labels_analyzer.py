@@ -147,6 +147,14 @@ def test_taxonomy_file_and_dog_aggregation() -> None:
     assert tax.membership[:, tax.names.index("Animal")].sum() > 300
 
 
+@pytest.mark.parametrize("edited", [True, False])
+def test_label_sums_are_the_membership_product(edited: bool) -> None:
+    tax = load_taxonomy(edited)
+    probabilities = np.random.default_rng(7).dirichlet(np.ones(1000), size=5)
+    dense = probabilities @ tax.membership.astype(np.float64)
+    np.testing.assert_allclose(tax.label_sums(probabilities), dense, rtol=1e-12, atol=1e-15)
+
+
 def test_batches_larger_than_max_batch_are_chunked(
     analyzer: LabelAnalyzer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

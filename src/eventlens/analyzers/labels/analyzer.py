@@ -219,7 +219,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         scaled -= scaled.max(axis=1, keepdims=True)
         probs = np.exp(scaled)
         probs /= probs.sum(axis=1, keepdims=True)
-        return np.asarray(np.minimum(probs @ taxonomy.membership * 100.0, 100.0))
+        return np.asarray(np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0))
 
     def confidences(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
         """Scores as label confidences: fine-grained labels capped at ``fine_cap``."""

@@ -25,6 +25,16 @@ class Taxonomy:
     #: How many ImageNet classes each label sums: 1 for a fine-grained class (a species, a
     #: model) and for a parent with a single class under it, more for broader labels.
     class_counts: np.ndarray[Any, np.dtype[np.int64]]
+    #: The classes under each label, label after label, and where each label's run starts:
+    #: ``membership`` as sparse columns (1000 x 1713 with 4,451 ones), for ``label_sums``.
+    classes_by_label: np.ndarray[Any, np.dtype[np.intp]]
+    label_starts: np.ndarray[Any, np.dtype[np.intp]]
+
+    def label_sums(self, probabilities: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Each label's summed class probability, per row of ``probabilities`` [n, 1000]:
+        ``probabilities @ membership`` without the dense product, which cost more per batch
+        than a quarter of the classifier's forward pass."""
+        return np.add.reduceat(probabilities[:, self.classes_by_label], self.label_starts, axis=1)
 
 
 def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
@@ -45,7 +55,11 @@ def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
         for name in chain:
             membership[c, index[name]] = 1.0
     counts = membership.sum(axis=0).astype(np.int64)
-    return Taxonomy(names, tuple(parents[n] for n in names), membership, counts)
+    labels, classes_by_label = np.nonzero(membership.T)  # label-major, every label has a class
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    return Taxonomy(
+        names, tuple(parents[n] for n in names), membership, counts, classes_by_label, starts
+    )
 
 
 @lru_cache(maxsize=2)
