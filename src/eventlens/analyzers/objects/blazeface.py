@@ -20,6 +20,7 @@ from PIL import Image
 
 from eventlens.analyzers.model import Lazy
 from eventlens.analyzers.objects import DetectorUnavailable, ssd
+from eventlens.analyzers.objects.tensor import signed_unit_chw
 from eventlens.analyzers.onnx_session import create_session
 from eventlens.convert.cache import cache_dir, cached
 from eventlens.convert.onnx_writer import Graph
@@ -122,9 +123,8 @@ def to_input(
     canvas = Image.new("RGB", (size, size))
     left, top = (size - fitted.width) // 2, (size - fitted.height) // 2
     canvas.paste(fitted, (left, top))
-    x = np.asarray(canvas, dtype=np.float32) * (2.0 / 255.0) - 1.0
     mapping = (size / fitted.width, size / fitted.height, left / size, top / size)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)), mapping
+    return signed_unit_chw(canvas), mapping
 
 
 def decode(

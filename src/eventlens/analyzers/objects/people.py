@@ -21,6 +21,7 @@ from PIL import Image
 from eventlens.analyzers.model import Lazy
 from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES_NAME, build_onnx
+from eventlens.analyzers.objects.tensor import signed_unit_chw
 from eventlens.analyzers.onnx_session import create_session
 from eventlens.convert import quantization
 from eventlens.convert.cache import cache_dir, cached
@@ -80,8 +81,7 @@ def build_model(force: bool = False) -> Path:
 def to_input(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Stretch to ``size`` x ``size`` (as the detector was trained), scale to [-1, 1]; CHW."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
-    x = np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
-    return np.ascontiguousarray((x * (2.0 / 255.0) - 1.0).transpose(2, 0, 1))
+    return signed_unit_chw(rgb.resize((size, size), Image.Resampling.BILINEAR))
 
 
 class PeopleDetector:
