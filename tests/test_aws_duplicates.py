@@ -163,6 +163,24 @@ def test_reanalysis_keeps_the_original_first_and_a_changed_image_moves_its_bands
     assert index.find_exact("beta", "sha-a", "x.jpg") is None
 
 
+def test_a_removed_image_leaves_no_items_and_is_no_ones_original(
+    stack: Stack, hash_table: str
+) -> None:
+    index = DynamoDBHashIndex({"beta": hash_table})
+    original = HashEntry("a.jpg", "sha-a", 0x00FF00FF00FF00FF, 0x1111)
+    copy = HashEntry("b.jpg", "sha-b", flip(original.phash, [0, 9]), 0x1111)
+    index.add("beta", original)
+    index.add("beta", copy)
+    index.remove("beta", "a.jpg")
+    index.remove("beta", "a.jpg")  # a repeated removal event: nothing left to delete
+    items = stack.dynamodb.scan(TableName=hash_table)["Items"]
+    assert {i["filename"]["S"] for i in items} == {"b.jpg"} and len(items) == 1 + BANDS
+    assert index.find_similar("beta", copy.phash, copy.dhash, 6, "b.jpg") is None
+    assert index.find_exact("beta", "sha-a", "x.jpg") is None
+    match = index.find_similar("beta", original.phash, original.dhash, 6, "x.jpg")
+    assert match is not None and match.key == "b.jpg"
+
+
 @pytest.fixture
 def duplicates_env(
     stack: Stack, hash_table: str, monkeypatch: pytest.MonkeyPatch

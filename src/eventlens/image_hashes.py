@@ -42,6 +42,10 @@ class HashIndex(Protocol):
 
     def add(self, environment: str, entry: HashEntry) -> None: ...
 
+    def remove(self, environment: str, key: str) -> None:
+        """Forget a key whose object was deleted: it is no longer anyone's original."""
+        ...
+
 
 def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()

@@ -211,7 +211,11 @@ class Pipeline:
         return _Work(event, route, started, image, info, sha256, fetch_ms)
 
     def _removal(self, event: ObjectEvent, route: Route) -> _Write | Outcome:
-        """Mark the record of a removed object deleted (kept, but no longer current)."""
+        """Mark the record of a removed object deleted (kept, but no longer current), and make
+        the analyzers forget it first (a deleted image is nobody's original any more); both
+        are idempotent, so a failure here is retried as a whole."""
+        for analyzer in self._analyzers_for(route.environment):
+            analyzer.forget(route.environment, event.key)
         existing = self.results.get(route.environment, event.key)
         if existing is None:
             return Outcome(event, Action.SKIPPED, reason="removed; it had no record")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from eventlens.analyzers import registry
 from eventlens.analyzers.duplicates import DuplicateAnalyzer, dhash, phash
 from eventlens.cli.main import app
+from eventlens.events.base import EventKind, ObjectEvent
 from eventlens.events.local import event_for_key
 from eventlens.image_hashes import hamming
 from eventlens.imaging import ImageInput
@@ -180,6 +181,44 @@ def test_an_index_sees_what_another_process_added_to_the_same_database(tmp_path:
     finally:
         first.close()
         second.close()
+
+
+def test_a_deleted_original_is_no_longer_named_nor_grouped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original's file is deleted and its removal processed: a later copy is an original
+    now, the duplicates listing drops it, and another process's index (loaded before the
+    delete) stops naming it too."""
+    settings = Settings(root=tmp_path / "bucket")
+    settings.analyzers = parse_analyzers("beta=labels,duplicates")
+    monkeypatch.setitem(registry.FACTORIES, "labels", lambda s: DominantColourAnalyzer())
+    other = SQLiteHashIndex(settings.db_path)
+    app_ = build_local_app(settings)
+    try:
+        orig, copy, later = BETA + "orig.jpg", BETA + "copy.jpg", BETA + "later.jpg"
+        app_.storage.write(orig, encode(astronaut(), "JPEG", quality=92))
+        app_.storage.write(copy, degraded(astronaut()))
+        for key in (orig, copy):
+            event = event_for_key(app_.storage, key, source="test")
+            assert event is not None and app_.pipeline.process(event).action is Action.STORED
+        look_up = lambda: other.find_similar(  # noqa: E731
+            "beta", phash(astronaut()), dhash(astronaut()), 10, "x.jpg"
+        )
+        assert (found := look_up()) is not None and found.key == orig  # loaded before the delete
+        (settings.root / orig).unlink()
+        gone = ObjectEvent(app_.storage.bucket, orig, EventKind.REMOVED, source="test")
+        removed = app_.pipeline.process(gone)
+        assert removed.action is Action.DELETED
+        assert (found := look_up()) is not None and found.key == copy
+        app_.storage.write(later, encode(astronaut(), "JPEG", quality=80))
+        event = event_for_key(app_.storage, later, source="test")
+        assert event is not None and app_.pipeline.process(event).action is Action.STORED
+        record = app_.results.get("beta", later)
+        assert record is not None and record.findings["duplicates"]["DuplicateOf"] == copy
+        assert [e.key for e in app_.hash_index.entries("beta")] == [copy, later]
+    finally:
+        app_.close()
+        other.close()
 
 
 def test_groups_match_a_pairwise_reference_across_blocks() -> None:

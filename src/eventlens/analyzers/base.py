@@ -43,6 +43,10 @@ class Analyzer(ABC):
     def analyze(self, image: ImageInput) -> Findings:
         """Analyse one image. Raise ``ImageRejected`` for bad input; other errors are retried."""
 
+    def forget(self, environment: str, key: str) -> None:  # noqa: B027 - optional hook
+        """The object at ``key`` was deleted: drop what this analyzer keeps about it (the
+        duplicates analyzer's hash index); most analyzers keep nothing."""
+
     def record_labels(self, findings: Findings) -> list[dict[str, Any]]:
         """The DetectLabels-shaped labels for the record when this analyzer supplies them."""
         return list(findings.get("Labels", []))

@@ -74,6 +74,10 @@ class DuplicateAnalyzer(Analyzer):
     def model_version(self) -> str:
         return f"phash-dhash/1/d{self.max_distance}"
 
+    def forget(self, environment: str, key: str) -> None:
+        with self._lock:
+            self.index.remove(environment, key)
+
     def analyze(self, image: ImageInput) -> Findings:
         sha256 = hashlib.sha256(image.data).hexdigest()
         decoded = image.decode(min_short_side=64).image

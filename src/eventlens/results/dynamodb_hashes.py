@@ -137,6 +137,17 @@ class DynamoDBHashIndex:
         ]  # fmt: skip
         self._write(table, writes)
 
+    def remove(self, environment: str, key: str) -> None:
+        old = self._image(environment, key)
+        if old is None:
+            return
+        seen, phash = old["first_seen"]["S"], int(old["phash"]["S"], 16)
+        deletes = [{"pk": {"S": _band_pk(i, v)}, "sk": {"S": f"{seen}#{key}"}}
+                   for i, v in enumerate(bands(phash))]  # fmt: skip
+        # the image item last: a retry after a partial failure still finds the bands to delete
+        deletes.append({"pk": {"S": _image_pk(key)}, "sk": {"S": _IMAGE_SK}})
+        self._write(self._table(environment), [{"DeleteRequest": {"Key": k}} for k in deletes])
+
     def close(self) -> None:
         """Nothing to release (the client is shared)."""
 

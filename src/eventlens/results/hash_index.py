@@ -77,6 +77,12 @@ class _Hashes:
         self.seq = np.concatenate([self.seq, np.full(extra, _UNUSED, np.int64)])
         self.env = np.concatenate([self.env, np.full(extra, -1, np.int32)])
 
+    def drop(self, rowid: int) -> None:
+        """The row is gone: its slot never matches again (until a new row reuses the rowid)."""
+        if rowid < len(self.seq):
+            self.seq[rowid] = _UNUSED
+            self.env[rowid] = -1
+
     def nearest(
         self, environment: str, phash: int, dhash: int, max_distance: int, before_seq: int
     ) -> tuple[int, int] | None:
@@ -138,14 +144,15 @@ class SQLiteHashIndex:
         with self._lock:
             self._refresh()
             before = self._seq_of(environment, exclude_key)
-            found = self._hashes.nearest(environment, phash, dhash, max_distance, before)
-            if found is None:
-                return None
-            rowid, distance = found
-            row = self._conn.execute(
-                f'SELECT filename FROM "{self.table}" WHERE rowid = ?', (rowid,)
-            ).fetchone()
-        return HashMatch(str(row[0]), distance, False) if row else None
+            while found := self._hashes.nearest(environment, phash, dhash, max_distance, before):
+                rowid, distance = found
+                row = self._conn.execute(
+                    f'SELECT filename FROM "{self.table}" WHERE rowid = ?', (rowid,)
+                ).fetchone()
+                if row:
+                    return HashMatch(str(row[0]), distance, False)
+                self._hashes.drop(rowid)  # removed by another process: try the next nearest
+        return None
 
     def add(self, environment: str, entry: HashEntry) -> None:
         """Insert or update a key's hashes; its ``seq`` is renewed only if its bytes changed."""
@@ -160,6 +167,16 @@ class SQLiteHashIndex:
                         dhash = excluded.dhash""",
                 (environment, entry.key, entry.sha256, _signed(entry.phash), _signed(entry.dhash)),
             )
+
+    def remove(self, environment: str, key: str) -> None:
+        with self._lock:
+            row = self._conn.execute(
+                f'DELETE FROM "{self.table}" WHERE environment = ? AND filename = ? '
+                "RETURNING rowid",
+                (environment, key),
+            ).fetchone()
+            if row:
+                self._hashes.drop(int(row[0]))
 
     def entries(self, environment: str) -> list[HashEntry]:
         """Every entry of an environment, oldest first."""
