@@ -19,7 +19,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_set.collect import collect, photo_path
 from eventlens.analyzers.labels.analyzer import LABEL_MODELS, LabelAnalyzer, LabelModel
+from eventlens.analyzers.labels.label_edits import SCENE_LABELS
 from eventlens.imaging import ImageInput
 
 MIN_CONFIDENCE = 55.0
@@ -54,12 +55,15 @@ def settings() -> dict[str, LabelModel]:
     before = LabelModel("before", 1.0, people=False, label_edits=False)
     first_round = LabelModel("lite0-people t=0.8", 0.8, people=True)
     no_caps = LabelModel("lite0-people t=0.5, no caps", 0.5, people=True)
+    scene_mass = replace(
+        LABEL_MODELS["lite0-people"], name="lite0-people, scene labels as summed", scene_power=1.0
+    )
     two_views = LabelModel("lite0-people two views t=0.7", 0.7, people=True, two_views=True)
     return {
         "lite0, WordNet parents (before #10)": before,
         "lite0-people t=0.8, no caps (first round)": first_round,
         **LABEL_MODELS,
-    } | {m.name: m for m in (no_caps, two_views)}
+    } | {m.name: m for m in (scene_mass, no_caps, two_views)}
 
 
 def grid(photos: list[Photo]) -> None:
@@ -74,6 +78,28 @@ def grid(photos: list[Photo]) -> None:
             s = score(photos, *run(model, photos))
             print(f"| {t} | {fine or 'no cap'} | {s.top5:.0%} | {s.no_label:.0%} "
                   f"| {s.confident_wrong:.0%} |")  # fmt: skip
+    print("\n| scene labels (Outdoors, Nature): 100 x mass ^ p | top-5 hit | no label @55 "
+          "| confident (>=80) wrong | photos with a scene label >= 55: accepted |")  # fmt: skip
+    print("|" + "---|" * 5)
+    for power in (1.0, 0.7, 0.5, 0.4, 0.3, 0.2):
+        model = replace(LABEL_MODELS["lite0-people"], name="grid", scene_power=power)
+        labels, ms = run(model, photos)
+        s = score(photos, labels, ms)
+        right, shown = scene_precision(photos, labels)
+        print(f"| p = {power:g} | {s.top5:.0%} | {s.no_label:.0%} | {s.confident_wrong:.0%} "
+              f"| {right} of {shown} |")  # fmt: skip
+
+
+def scene_precision(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> tuple[int, int]:
+    """How many photos got a broad scene label at MinConfidence, and on how many of them it
+    was an accepted label."""
+    right = shown = 0
+    for photo, found in zip(photos, labels, strict=True):
+        scene = {lab["Name"] for lab in found if lab["Name"] in SCENE_LABELS}
+        if scene:
+            shown += 1
+            right += scene <= set(photo["accepted"])
+    return right, shown
 
 
 def run(model: LabelModel, photos: list[Photo]) -> tuple[list[list[dict[str, Any]]], float]:

@@ -127,6 +127,40 @@ def bench_stages(files: list[Path]) -> list[Row]:
         finder.load()
         rows.append(timed(name, lambda f=finder: f.detect([f.prepare(im) for im in decoded])))
     rows.append(timed("image properties", lambda: [image_properties(im) for im in decoded]))
+    rows += _label_post_processing(n, timed)
+    return rows
+
+
+def _label_post_processing(n: int, timed: Callable[[str, Callable[[], object]], Row]) -> list[Row]:
+    """Logits -> labels (softmax, hypernym sums, caps, sorting) for ``n`` images, with the
+    default's scene labels (mass ** SCENE_POWER) and without them: what they add to the floor."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from eventlens.analyzers.labels.analyzer import LABEL_MODELS, LabelAnalyzer
+    from eventlens.analyzers.labels.taxonomy import load_taxonomy
+
+    logits = np.random.default_rng(0).normal(0.0, 3.0, (n, 1000)).astype(np.float32)
+
+    class Logits:  # stands in for the ONNX session: the forward pass is the floor's
+        def run(self, _names: object, _feeds: object) -> list[object]:
+            return [logits]
+
+    taxonomy = load_taxonomy()
+    rows = []
+    default = LABEL_MODELS["lite0-people"]
+    for what, model in (
+        (f"logits -> labels (scene labels ^{default.scene_power:g})", default),
+        ("logits -> labels (scene labels as summed)", replace(default, scene_power=1.0)),
+    ):
+        analyzer = LabelAnalyzer(model=model)
+
+        def post(a: LabelAnalyzer = analyzer) -> object:
+            scores = a.classify(Logits(), taxonomy, [np.zeros(1)] * n)
+            return [a._findings(row, taxonomy, None) for row in scores]
+
+        rows.append(timed(what, post))
     return rows
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from eventlens.analyzers.labels import MODEL_VERSION, LabelAnalyzer
+from eventlens.analyzers.labels.analyzer import LabelModel
 from eventlens.analyzers.labels.taxonomy import load_taxonomy
 from eventlens.imaging import ImageInput, ImageRejected
 from tests.labels_support import encode, model_file, photo
@@ -33,7 +34,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/2(t=0.5,edited,fine-cap=79/60)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/3(t=0.5,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
@@ -198,3 +199,46 @@ def test_fine_grained_labels_stay_below_80_while_broad_ones_can_be_confident() -
     assert {"Cat", "Tabby Cat", "Tiger Cat"} & set(by_name)
     confidences = [lab["Confidence"] for lab in labels]
     assert confidences == sorted(confidences, reverse=True)
+
+
+def test_outdoor_classes_add_up_to_a_scene_label_that_is_never_confident() -> None:
+    """Outdoor classes (a bridge, a tent, a mountain, a boat) sum to "Outdoors"; its mass is
+    raised to SCENE_POWER (0.25 of the mass clears 55) but, like a fine label, stays below 80."""
+    from eventlens.analyzers.labels.analyzer import FINE_CAP, SCENE_CAP, SCENE_POWER
+
+    tax = load_taxonomy()
+    column = {name: i for i, name in enumerate(tax.names)}
+    under_outdoors = tax.membership[:, column["Outdoors"]] > 0
+    classes = json.loads(
+        (resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_text("utf-8")
+    )["classes"]
+    outdoor = {c["name"] for c, inside in zip(classes, under_outdoors, strict=True) if inside}
+    assert {"Suspension Bridge", "Tent", "Mountain", "Kayak", "Street Sign"} <= outdoor
+    assert not {"Tabby Cat", "Espresso", "Desk", "Sports Car"} & outdoor
+    assert tax.scene[column["Outdoors"]] and tax.scene[column["Nature"]]
+    assert not tax.scene[column["Animal"]]
+
+    a = LabelAnalyzer(model="lite0")
+    assert a.model.scene_power == SCENE_POWER
+    scores = np.zeros(len(tax.names))
+    for mass, low, high in ((25.0, 55.0, 80.0), (100.0, FINE_CAP, FINE_CAP), (10.0, 0.0, 55.0)):
+        scores[column["Outdoors"]] = scores[column["Animal"]] = mass
+        confidences = a.confidences(scores, tax)
+        assert low <= confidences[column["Outdoors"]] <= high
+        assert confidences[column["Animal"]] == mass  # a broad label keeps its mass
+    # a model without Lite0's fine-label cap (lite1/lite2) still never makes a scene confident
+    uncapped = LabelAnalyzer(model=LabelModel("uncapped", 1.0, people=False))
+    scores[column["Outdoors"]] = scores[column["Animal"]] = 100.0
+    confidences = uncapped.confidences(scores, tax)
+    assert confidences[column["Outdoors"]] == SCENE_CAP and confidences[column["Animal"]] == 100
+
+
+def test_misfiled_wordnet_classes_get_useful_parents() -> None:
+    """ImageNet's "cup" is a teacup (WordNet files it under punch), a menu is text, and hay
+    and rapeseed are plants, not food or fruit."""
+    tax = load_taxonomy()
+    parents = dict(zip(tax.names, tax.parents, strict=True))
+    assert "Cup" in parents["Tea Cup"] and "Food" not in parents["Tea Cup"]
+    assert parents["Menu"] == ("Text",)
+    for plant in ("Hay", "Rapeseed", "Acorn"):
+        assert "Plant" in parents[plant] and not {"Food", "Fruit"} & set(parents[plant])

@@ -75,6 +75,7 @@ EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
     "Comic Book": ("Book", *_TEXT),
     "Street Sign": _TEXT,
     "Scoreboard": _TEXT,
+    "Vessel": ("Outdoors",),
     # surfaces that are mostly a repeated pattern (what textures and close-ups resemble)
     **dict.fromkeys(
         (
@@ -99,9 +100,62 @@ EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Classes whose WordNet parents mislead as labels, with the parents they get instead: ImageNet's
+#: "cup" is a teacup, not the punch WordNet files it under; a menu is text, not food; hay,
+#: rapeseed, corn and tree seeds are plants in these photos, not the "Fruit" people eat.
+REPARENTED: dict[str, tuple[str, ...]] = {
+    "Tea Cup": ("Cup", "Drinking Vessel", "Tableware", "Container"),
+    "Menu": _TEXT,
+    "Hay": ("Grass", *_PLANT),
+    "Rapeseed": ("Flower", *_PLANT),
+    "Corn": ("Grain", *_PLANT),
+    "Ear of Corn": ("Grain", *_PLANT),
+    "Acorn": ("Seed", *_PLANT),
+    "Horse Chestnut Seed": ("Seed", *_PLANT),
+    "Rose Hip": _PLANT,
+}
+
+#: Classes whose photos are taken outdoors (landscapes get "Outdoors" through "Landscape", boats
+#: and ships through "Vessel"): outdoor structures, street furniture, farm and snow vehicles, wild
+#: plants and fungi. "Outdoors" sums them, so a scene ImageNet has no class for (a forest path, a
+#: beach) can still add up to it. Animals, cars and everyday objects are left out: their photos
+#: are as often indoors.
+OUTDOOR_CLASSES = frozenset(
+    {
+        # bridges, waterside and farm structures
+        "Suspension Bridge", "Through Arch Bridge", "Viaduct", "Dam", "Breakwater", "Pier",
+        "Dock", "Boathouse", "Barn", "Apiary", "Picket Fence", "Split-Rail Fence", "Stone Wall",
+        "Park Bench", "Patio", "Swing", "Maypole", "Flagpole", "Birdhouse", "Sundial",
+        # buildings seen from outside
+        "Castle", "Palace", "Monastery", "Church", "Mosque", "Stupa", "Triumphal Arch",
+        "Obelisk", "Megalith", "Totem Pole", "Water Tower", "Lighthouse", "Bell Tower",
+        "Fountain", "Cliff Dwelling", "Yurt", "Tent", "Thatched Roof", "Tile Roof",
+        # the street
+        "Street Sign", "Traffic Light", "Parking Meter", "Mailbox", "Manhole Cover",
+        # machines and vehicles that work outside
+        "Solar Thermal Collector", "Radio Telescope", "Drilling Rig", "Construction Crane",
+        "Snowplow", "Snowmobile", "Dog Sled", "Bobsleigh", "Lawn Mower", "Combine Harvester",
+        "Tractor", "Farm Plow", "Horse-Drawn Vehicle", "Bullock Cart", "Airship", "Balloon",
+        "Parachute",
+        # wild plants and fungi
+        "Hay", "Rapeseed", "Yellow Lady's Slipper", "Rose Hip", "Acorn", "Horse Chestnut Seed",
+        "Agaric", "Bolete", "Coral Fungus", "Gyromitra", "Stinkhorn Mushroom",
+        "Earth Star Fungus", "Hen of the Woods Mushroom",
+    }
+)  # fmt: skip
+
+#: Broad scene labels that sum many unrelated classes: a good guess, never a certainty, so their
+#: confidence is capped below 80 like a fine-grained label's.
+SCENE_LABELS = frozenset({"Outdoors", "Nature"})
+
+
 def edit_chain(chain: list[str]) -> list[str]:
     """A class's [name, parents ...] with the edits applied; the class name itself is never
     hidden, and no name appears twice."""
+    if chain[0] in REPARENTED:
+        chain = [chain[0], *REPARENTED[chain[0]]]
+    if chain[0] in OUTDOOR_CLASSES:
+        chain = [*chain, "Outdoors"]
     out: list[str] = []
     for i, name in enumerate(chain):
         name = RENAMED.get(name, name)

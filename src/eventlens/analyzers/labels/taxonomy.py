@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.labels.label_edits import edit_chain
+from eventlens.analyzers.labels.label_edits import SCENE_LABELS, edit_chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,8 @@ class Taxonomy:
     #: How many ImageNet classes each label sums: 1 for a fine-grained class (a species, a
     #: model) and for a parent with a single class under it, more for broader labels.
     class_counts: np.ndarray[Any, np.dtype[np.int64]]
+    #: Broad scene labels (``label_edits.SCENE_LABELS``), capped like fine-grained ones.
+    scene: np.ndarray[Any, np.dtype[np.bool_]]
     #: The classes under each label, label after label, and where each label's run starts:
     #: ``membership`` as sparse columns (1000 x 1713 with 4,451 ones), for ``label_sums``.
     classes_by_label: np.ndarray[Any, np.dtype[np.intp]]
@@ -55,10 +57,17 @@ def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
         for name in chain:
             membership[c, index[name]] = 1.0
     counts = membership.sum(axis=0).astype(np.int64)
+    scene = np.array([edited and n in SCENE_LABELS for n in names], dtype=np.bool_)
     labels, classes_by_label = np.nonzero(membership.T)  # label-major, every label has a class
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     return Taxonomy(
-        names, tuple(parents[n] for n in names), membership, counts, classes_by_label, starts
+        names,
+        tuple(parents[n] for n in names),
+        membership,
+        counts,
+        scene,
+        classes_by_label,
+        starts,
     )
 
 
