@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventlens.errors import Transient
+from eventlens.analyzers.base import AnalyzerUnavailable
 
 
-class DetectorUnavailable(Transient, RuntimeError):
-    """A detector's source model is not installed and no converted model is cached."""
+class DetectorUnavailable(AnalyzerUnavailable):
+    """A detector's source model is not installed and no converted model is cached (the label
+    model then runs without it)."""
 
 
 def build_models(force: bool = False) -> list[Path]:
