@@ -173,6 +173,15 @@ def test_reanalyse_goes_through_the_queue_and_forces_analysis(
     after = seeded.store.get("beta", key)
     assert outcome.action.value == "stored" and analyzer.calls == 2
     assert after is not None and after.timestamp > before.timestamp
+    # re-analysis of a file deleted before the runner got to it: the record is marked deleted
+    client.post("/api/reanalyse", json=body)
+    (seeded.root / key).unlink()
+    (job,) = seeded.queue.claim(1)
+    (outcome,) = pipeline.process_batch([job.event])
+    gone = seeded.store.get("beta", key)
+    assert outcome.action.value == "deleted" and analyzer.calls == 2
+    assert gone is not None and gone.deleted_at is not None
+    assert client.get(f"/api/records/beta/{quote(key)}").json()["deleted_at"] == gone.deleted_at
 
     form = client.post("/reanalyse", data={"env": "beta", "key": CAT}, follow_redirects=False)
     assert form.status_code == 303

@@ -202,6 +202,14 @@ def test_browsing_photos_in_chromium(site: Site) -> None:
         sync_api.expect(page.locator(".details .badge.ok")).to_be_visible(timeout=10_000)
         sync_api.expect(page.locator("#record-labels li").first).to_contain_text("Red")
         assert page.locator("#record-error").count() == 0
+        # re-analysis asked, then the file deleted before the runner gets to it: the record is
+        # marked deleted and the waiting page shows it
+        page.click("#reanalyse-button")
+        sync_api.expect(page.locator("#reanalyse-queued")).to_be_visible()
+        (site.seeded.root / UPLOAD).unlink()
+        assert site.runner.drain().counts["deleted"] == 1
+        sync_api.expect(page.locator(".badge.deleted")).to_be_visible(timeout=10_000)
+        sync_api.expect(page.locator("#reanalyse-queued")).to_have_count(0)
 
     with chromium(site.url, width=400, height=800) as phone:
         for name, path in (

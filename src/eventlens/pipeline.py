@@ -164,6 +164,8 @@ class Pipeline:
             if self.storage.exists(event.key) is not True:
                 return self._removal(event, route)
             event = replace(event, kind=EventKind.CREATED)  # it is back: a stale removal
+        elif event.source == REQUESTED and self.storage.exists(event.key) is False:
+            return self._removal(event, route)  # re-analysis asked of an object since deleted
         media = self.media_for(route.environment, event.key)
         if media is None:
             reason = "not an image file extension"

@@ -79,15 +79,24 @@ const typing = (event) =>
   if (!notice || !record) return;
   const api = "/api/records/" + encodeURIComponent(record.dataset.env) + "/" +
     record.dataset.key.split("/").map(encodeURIComponent).join("/");
+  // the record changes when it is analysed again, or is marked deleted (its file went away)
+  const started = Date.now();
   const poll = async () => {
     const response = await fetch(api);
-    if (response.ok && (await response.json()).timestamp !== record.dataset.timestamp) {
+    const now = response.ok ? await response.json() : null;
+    if (response.status === 404 ||
+        (now && (now.timestamp !== record.dataset.timestamp || now.deleted_at))) {
       const url = new URL(location.href);
       url.searchParams.delete("queued");
       location.replace(url);
       return;
     }
-    setTimeout(poll, 1000);
+    const waited = Date.now() - started;
+    if (waited > 30_000) {
+      notice.textContent = "still queued after " + Math.round(waited / 1000) +
+        " s: is eventlens run running for this folder?";
+    }
+    setTimeout(poll, waited > 30_000 ? 5000 : 1000);
   };
   setTimeout(poll, 1000);
 })();
