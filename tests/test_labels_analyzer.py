@@ -34,7 +34,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/3(t=0.5,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/4(t=0.5,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
@@ -146,6 +146,23 @@ def test_taxonomy_file_and_dog_aggregation() -> None:
     assert tax.parents[dog][-2:] == ("Mammal", "Animal")  # "Vertebrate" is a hidden parent
     assert load_taxonomy(edited=False).parents[dog][-2:] == ("Vertebrate", "Animal")
     assert tax.membership[:, tax.names.index("Animal")].sum() > 300
+
+
+@pytest.mark.parametrize("edited", [True, False])
+def test_a_labels_parents_cover_every_class_under_it_and_never_loop(edited: bool) -> None:
+    """A parent sums every class its child sums (so a parent is never less confident), no
+    label is its own ancestor, and labels that the edits add or several chains share get no
+    stray parents (a puzzle is not the parent of "Text")."""
+    tax = load_taxonomy(edited)
+    column = {name: i for i, name in enumerate(tax.names)}
+    under = tax.membership.T > 0
+    for name, parents in zip(tax.names, tax.parents, strict=True):
+        for parent in parents:
+            assert not (under[column[name]] & ~under[column[parent]]).any(), (name, parent)
+            assert name not in tax.parents[column[parent]], (name, parent)
+    if edited:
+        assert tax.parents[column["Text"]] == () and tax.parents[column["Outdoors"]] == ()
+        assert tax.parents[column["Palace"]] == ("Building", "Architecture", "Outdoors")
 
 
 @pytest.mark.parametrize("edited", [True, False])

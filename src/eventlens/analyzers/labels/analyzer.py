@@ -26,7 +26,7 @@ from eventlens.workers import map_in_pool
 if TYPE_CHECKING:
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-CLASSIFIER_VERSION = "imagenet/3"  # 3: scene labels (Outdoors), reparented classes
+CLASSIFIER_VERSION = "imagenet/4"  # 3: scene labels (Outdoors), reparented classes; 4: parents
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8
 

@@ -40,15 +40,19 @@ class Taxonomy:
 
 
 def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
-    parents: dict[str, tuple[str, ...]] = {}
     chains = [[cls["name"], *cls["parents"]] for cls in classes]
     if edited:
         chains = [edit_chain(chain) for chain in chains]
+    # A label's parents are the labels above it in EVERY chain it occurs in (nearest first, as
+    # in its first chain): a label that several chains share, or one the edits add ("Outdoors",
+    # "Text", "Plant"), does not inherit the rest of whichever chain it happens to sit in.
+    parents: dict[str, tuple[str, ...]] = {}
     for chain in chains:
         for i, name in enumerate(chain):
             tail = tuple(chain[i + 1 :])
-            # A merged name (e.g. "Fruit") keeps its most informative chain.
-            if len(tail) > len(parents.get(name, ())) or name not in parents:
+            if name in parents:
+                parents[name] = tuple(p for p in parents[name] if p in tail)
+            else:
                 parents[name] = tail
     names = tuple(parents)
     index = {name: i for i, name in enumerate(names)}
