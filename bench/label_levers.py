@@ -6,8 +6,9 @@ Each row is the default (``lite0-people``) with one set of broad scene labels: l
 many ImageNet classes, get ``100 x mass ^ SCENE_POWER`` and stay below 80 (``SCENE_CAP``), as
 "Outdoors" and "Nature" do. A lever is worth adopting when it labels photos that had no label
 >= 55 and the label it adds is an accepted one nearly always (last column), without raising
-the confident-wrong share. The classifier and the detectors run once per photo; each row only
-re-sums their output, so the rows differ in labels alone. Never runs the held-out part.
+the confident-wrong share. Each row runs the same classifier and detectors on the same photos
+(``LabelAnalyzer(taxonomy=...)``), so the rows differ in labels alone. Never runs the held-out
+part.
 """
 
 from __future__ import annotations

@@ -264,6 +264,16 @@ def test_variant_taxonomy_adds_candidate_scene_labels_without_changing_the_defau
         variant.names
     )
     assert variant_taxonomy(SCENE_LABELS, EXTRA_PARENTS).names == load_taxonomy().names
+    # an analyzer given the variant labels with it: the cat photo's cat classes sum to "Indoors"
+    cats = {c: ("Indoors",) for c in ("Tabby Cat", "Tiger Cat", "Egyptian Mau")}
+    a = LabelAnalyzer(model="lite0", model_path=model_file(), taxonomy=variant_taxonomy(
+        SCENE_LABELS | {"Indoors"}, {**EXTRA_PARENTS, **cats}
+    ))  # fmt: skip
+    labels = _by_name(a.analyze(_image("chelsea")))
+    assert 55 <= labels["Indoors"]["Confidence"] <= 79
+    assert "Indoors" not in _by_name(LabelAnalyzer(model="lite0", model_path=model_file()).analyze(
+        _image("chelsea")
+    ))  # fmt: skip
 
 
 def test_misfiled_wordnet_classes_get_useful_parents() -> None:
