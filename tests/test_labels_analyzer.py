@@ -34,7 +34,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/4(t=0.5,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/5(t=0.5,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
@@ -248,6 +248,49 @@ def test_outdoor_classes_add_up_to_a_scene_label_that_is_never_confident() -> No
     scores[column["Outdoors"]] = scores[column["Animal"]] = 100.0
     confidences = uncapped.confidences(scores, tax)
     assert confidences[column["Outdoors"]] == SCENE_CAP and confidences[column["Animal"]] == 100
+
+
+def test_text_is_a_scene_label_over_the_classes_that_carry_text() -> None:
+    """ImageNet has no class for a page or a sign, only for things covered in print: "Text"
+    sums them and is calibrated like "Outdoors" (a third of the mass clears 55, never 80)."""
+    from eventlens.analyzers.labels.analyzer import SCENE_CAP
+
+    tax = load_taxonomy()
+    column = {name: i for i, name in enumerate(tax.names)}
+    assert tax.scene[column["Text"]]
+    for name in ("Menu", "Crossword", "Dust Jacket", "Street Sign", "Envelope", "Slide Rule"):
+        assert "Text" in tax.parents[column[name]], name
+    a = LabelAnalyzer(model="lite0")
+    scores = np.zeros(len(tax.names))
+    for mass, low, high in ((25.0, 55.0, 60.0), (100.0, SCENE_CAP, SCENE_CAP), (10.0, 0.0, 55.0)):
+        scores[column["Text"]] = mass
+        assert low <= a.confidences(scores, tax)[column["Text"]] <= high
+
+
+def test_variant_taxonomy_adds_candidate_scene_labels_without_changing_the_default() -> None:
+    """``bench/label_levers.py`` measures a scene label before it becomes an edit: the variant
+    has it (as a scene label over the given classes), the shipped taxonomy does not."""
+    from eventlens.analyzers.labels.label_edits import EXTRA_PARENTS, SCENE_LABELS
+    from eventlens.analyzers.labels.taxonomy import variant_taxonomy
+
+    extra = {**EXTRA_PARENTS, "Desk": ("Indoors",), "Couch": ("Indoors",)}
+    variant = variant_taxonomy(SCENE_LABELS | {"Indoors"}, extra)
+    column = {name: i for i, name in enumerate(variant.names)}
+    assert variant.scene[column["Indoors"]] and variant.class_counts[column["Indoors"]] == 2
+    assert "Indoors" not in load_taxonomy().names and set(load_taxonomy().names) < set(
+        variant.names
+    )
+    assert variant_taxonomy(SCENE_LABELS, EXTRA_PARENTS).names == load_taxonomy().names
+    # an analyzer given the variant labels with it: the cat photo's cat classes sum to "Indoors"
+    cats = {c: ("Indoors",) for c in ("Tabby Cat", "Tiger Cat", "Egyptian Mau")}
+    a = LabelAnalyzer(model="lite0", model_path=model_file(), taxonomy=variant_taxonomy(
+        SCENE_LABELS | {"Indoors"}, {**EXTRA_PARENTS, **cats}
+    ))  # fmt: skip
+    labels = _by_name(a.analyze(_image("chelsea")))
+    assert 55 <= labels["Indoors"]["Confidence"] <= 79
+    assert "Indoors" not in _by_name(LabelAnalyzer(model="lite0", model_path=model_file()).analyze(
+        _image("chelsea")
+    ))  # fmt: skip
 
 
 def test_misfiled_wordnet_classes_get_useful_parents() -> None:

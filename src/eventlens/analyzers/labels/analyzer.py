@@ -26,7 +26,8 @@ from eventlens.workers import map_in_pool
 if TYPE_CHECKING:
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-CLASSIFIER_VERSION = "imagenet/4"  # 3: scene labels (Outdoors), reparented classes; 4: parents
+#: 3: scene labels (Outdoors), reparented classes; 4: Text a scene label; 5: consistent parents
+CLASSIFIER_VERSION = "imagenet/5"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8
 
@@ -54,7 +55,7 @@ class LabelModel:
     #: "confident"; 100: no cap
     fine_cap: float = 100.0
     fine_classes: int = 1
-    #: broad scene labels (``label_edits.SCENE_LABELS``: "Outdoors", "Nature") get
+    #: broad scene labels (``label_edits.SCENE_LABELS``: "Outdoors", "Nature", "Text") get
     #: ``100 * mass ** scene_power``: ImageNet has classes for only a few of the things an
     #: outdoor photo shows, so the summed mass of its outdoor classes understates how likely
     #: the photo is outdoors; 1: the mass as it is
@@ -72,8 +73,9 @@ LITE0_TEMPERATURE, FINE_CAP, FINE_CLASSES = 0.5, 79.0, 60
 #: On the tuning part every photo whose outdoor classes summed >= 0.25 was taken outdoors
 #: (``bench/eval_labels.py --grid``): 0.25 ** 0.4 = 0.57 puts "Outdoors" over MinConfidence 55.
 SCENE_POWER = 0.4
-#: "Outdoors" and "Nature" sum classes that also show indoors (boats, fences, plants): they
-#: stay below 80 for every model, as the fine-grained labels do for Lite0.
+#: "Outdoors", "Nature" and "Text" sum classes that also show elsewhere (boats, fences and plants
+#: indoors; a slide rule without writing): they stay below 80 for every model, as the
+#: fine-grained labels do for Lite0.
 SCENE_CAP = 79.0
 
 
@@ -136,9 +138,11 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         *,
         model: str | LabelModel = DEFAULT_LABEL_MODEL,
         model_path: Path | None = None,
+        taxonomy: Taxonomy | None = None,
     ) -> None:
         """``model`` is a name from ``LABEL_MODELS`` or a ``LabelModel``; ``model_path``
-        overrides the cached classifier built by ``build_model()``."""
+        overrides the cached classifier built by ``build_model()``; ``taxonomy`` the bundled
+        one (a variant to measure, ``bench/label_levers.py``)."""
         check_label_limits(max_labels, min_confidence)
         super().__init__(intra_op_threads)
         self.max_labels = max_labels
@@ -147,6 +151,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         self.method = f"bundled-efficientnet-{self.model.classifier}"
         self.crop = INPUT_SIZES[self.model.classifier]
         self.model_path = model_path
+        self._taxonomy = taxonomy
         self._people: Lazy[PeopleFinder | None] = Lazy(self._find_people)
 
     @property
@@ -180,7 +185,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             finder.load()
 
     def _open(self) -> Classifier:
-        taxonomy = load_taxonomy(self.model.label_edits)
+        taxonomy = self._taxonomy or load_taxonomy(self.model.label_edits)
         path = self.model_path or build_model(variant=self.model.classifier)
         return Classifier(self.session(path), taxonomy)
 

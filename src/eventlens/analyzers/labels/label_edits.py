@@ -9,6 +9,8 @@ WordNet's chains are correct but often unhelpful as labels ("Vertebrate", "Dwell
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 RENAMED = {
     "Geological Formation": "Landscape",
     "Flora": "Plant",
@@ -75,6 +77,8 @@ EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
     "Comic Book": ("Book", *_TEXT),
     "Street Sign": _TEXT,
     "Scoreboard": _TEXT,
+    "Envelope": _TEXT,
+    "Slide Rule": _TEXT,  # ImageNet's slide rules are close-ups of printed scales
     "Vessel": ("Outdoors",),
     # surfaces that are mostly a repeated pattern (what textures and close-ups resemble)
     **dict.fromkeys(
@@ -145,13 +149,18 @@ OUTDOOR_CLASSES = frozenset(
 )  # fmt: skip
 
 #: Broad scene labels that sum many unrelated classes: a good guess, never a certainty, so their
-#: confidence is capped below 80 like a fine-grained label's.
-SCENE_LABELS = frozenset({"Outdoors", "Nature"})
+#: confidence is capped below 80 like a fine-grained label's. ImageNet has no class for a page, a
+#: sign or a screenful of text, only for things that carry text (menus, crosswords, book jackets,
+#: street signs), so "Text" is calibrated like the outdoor scene labels.
+SCENE_LABELS = frozenset({"Outdoors", "Nature", "Text"})
 
 
-def edit_chain(chain: list[str]) -> list[str]:
+def edit_chain(
+    chain: list[str], extra_parents: Mapping[str, tuple[str, ...]] = EXTRA_PARENTS
+) -> list[str]:
     """A class's [name, parents ...] with the edits applied; the class name itself is never
-    hidden, and no name appears twice."""
+    hidden, and no name appears twice. ``extra_parents``: ``EXTRA_PARENTS`` or a variant to
+    try (``bench/label_levers.py``)."""
     if chain[0] in REPARENTED:
         chain = [chain[0], *REPARENTED[chain[0]]]
     if chain[0] in OUTDOOR_CLASSES:
@@ -160,7 +169,7 @@ def edit_chain(chain: list[str]) -> list[str]:
     for i, name in enumerate(chain):
         name = RENAMED.get(name, name)
         shown = () if i > 0 and name in HIDDEN else (name,)
-        for label in (*shown, *EXTRA_PARENTS.get(name, ())):
+        for label in (*shown, *extra_parents.get(name, ())):
             if label not in out:
                 out.append(label)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from eventlens.analyzers.labels.label_edits import SCENE_LABELS, edit_chain
+from eventlens.analyzers.labels.label_edits import EXTRA_PARENTS, SCENE_LABELS, edit_chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +40,15 @@ class Taxonomy:
         return np.add.reduceat(probabilities[:, self.classes_by_label], self.label_starts, axis=1)
 
 
-def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
+def _build(
+    classes: list[dict[str, Any]],
+    edited: bool = True,
+    scene_labels: frozenset[str] = SCENE_LABELS,
+    extra_parents: Mapping[str, tuple[str, ...]] = EXTRA_PARENTS,
+) -> Taxonomy:
     chains = [[cls["name"], *cls["parents"]] for cls in classes]
     if edited:
-        chains = [edit_chain(chain) for chain in chains]
+        chains = [edit_chain(chain, extra_parents) for chain in chains]
     # A label's parents are the labels above it in EVERY chain it occurs in (nearest first, as
     # in its first chain): a label that several chains share, or one the edits add ("Outdoors",
     # "Text", "Plant"), does not inherit the rest of whichever chain it happens to sit in.
@@ -61,7 +67,7 @@ def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
         for name in chain:
             membership[c, index[name]] = 1.0
     counts = membership.sum(axis=0).astype(np.int64)
-    scene = np.array([edited and n in SCENE_LABELS for n in names], dtype=np.bool_)
+    scene = np.array([edited and n in scene_labels for n in names], dtype=np.bool_)
     labels, classes_by_label = np.nonzero(membership.T)  # label-major, every label has a class
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     return Taxonomy(
@@ -75,12 +81,24 @@ def _build(classes: list[dict[str, Any]], edited: bool = True) -> Taxonomy:
     )
 
 
+def _classes() -> list[dict[str, Any]]:
+    text = (resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_text("utf-8")
+    classes: list[dict[str, Any]] = json.loads(text)["classes"]
+    if len(classes) != 1000:
+        raise ValueError(f"taxonomy has {len(classes)} classes, expected 1000")
+    return classes
+
+
 @lru_cache(maxsize=2)
 def load_taxonomy(edited: bool = True) -> Taxonomy:
     """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order;
     ``edited``: with the ``label_edits`` applied (WordNet's own chains otherwise)."""
-    text = (resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_text("utf-8")
-    classes = json.loads(text)["classes"]
-    if len(classes) != 1000:
-        raise ValueError(f"taxonomy has {len(classes)} classes, expected 1000")
-    return _build(classes, edited)
+    return _build(_classes(), edited)
+
+
+def variant_taxonomy(
+    scene_labels: frozenset[str], extra_parents: Mapping[str, tuple[str, ...]]
+) -> Taxonomy:
+    """The edited taxonomy with other scene labels and extra parents: a lever to measure
+    before it becomes an edit (``bench/label_levers.py``)."""
+    return _build(_classes(), True, scene_labels, extra_parents)
