@@ -26,7 +26,8 @@ from eventlens.workers import map_in_pool
 if TYPE_CHECKING:
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-#: 3: scene labels (Outdoors), reparented classes; 4: Text a scene label; 5: consistent parents
+#: 3: scene labels (Outdoors), reparented classes; 4: Text a scene label; 5: consistent parents,
+#: a sawmill no longer a Plant
 CLASSIFIER_VERSION = "imagenet/5"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8

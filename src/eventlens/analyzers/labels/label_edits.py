@@ -117,6 +117,8 @@ REPARENTED: dict[str, tuple[str, ...]] = {
     "Acorn": ("Seed", *_PLANT),
     "Horse Chestnut Seed": ("Seed", *_PLANT),
     "Rose Hip": _PLANT,
+    # WordNet's industrial plant: a sawmill is no "Plant" (the botanical label shares the name)
+    "Sawmill": ("Factory", "Building"),
 }
 
 #: Classes whose photos are taken outdoors (landscapes get "Outdoors" through "Landscape", boats
