@@ -28,7 +28,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_set.collect import collect, photo_path
-from eventlens.analyzers.labels.analyzer import LABEL_MODELS, LabelAnalyzer, LabelModel
+from eventlens.analyzers.labels.analyzer import (
+    DEFAULT_LABEL_MODEL,
+    LABEL_MODELS,
+    LabelAnalyzer,
+    LabelModel,
+)
 from eventlens.analyzers.labels.label_edits import SCENE_LABELS
 from eventlens.imaging import ImageInput
 
@@ -180,6 +185,73 @@ def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
     return round(best_t, 2)
 
 
+#: Categories counted as another one when parts are re-weighted to the held-out part's mix.
+CATEGORY_ALIASES = {"farm animals": "wild animals"}
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    photos: int
+    no_label: int
+    confident_wrong: int
+
+
+def by_category(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> dict[str, Counts]:
+    """Per category: photos, how many got no label at MinConfidence, how many a confident
+    wrong one (the same tests as ``score``)."""
+    out: dict[str, Counts] = {}
+    for photo, found in zip(photos, labels, strict=True):
+        accepted = {a.casefold() for a in photo["accepted"]}
+        wrong = any(
+            lab["Confidence"] >= CONFIDENT and lab["Name"].casefold() not in accepted
+            for lab in found
+        )
+        c = out.get(photo["category"], Counts(0, 0, 0))
+        out[photo["category"]] = Counts(
+            c.photos + 1, c.no_label + (not found), c.confident_wrong + wrong
+        )
+    return out
+
+
+def reweighted(counts: dict[str, Counts], reference: dict[str, Counts]) -> tuple[float, float]:
+    """(no-label share, confident-wrong share) with each category weighted as in
+    ``reference``; reference categories missing from ``counts`` are left out."""
+    merged: dict[str, Counts] = {}
+    for category, c in counts.items():
+        key = CATEGORY_ALIASES.get(category, category)
+        m = merged.get(key, Counts(0, 0, 0))
+        merged[key] = Counts(
+            m.photos + c.photos, m.no_label + c.no_label, m.confident_wrong + c.confident_wrong
+        )
+    weights = {k: r.photos for k, r in reference.items() if k in merged}
+    total = sum(weights.values())
+    no_label = sum(w * merged[k].no_label / merged[k].photos for k, w in weights.items())
+    wrong = sum(w * merged[k].confident_wrong / merged[k].photos for k, w in weights.items())
+    return no_label / total, wrong / total
+
+
+def print_categories(per_category: dict[str, dict[str, Counts]], titles: dict[str, str]) -> None:
+    print(f"\n{DEFAULT_LABEL_MODEL} by category (photos / no label @55 / confident wrong)")
+    parts = list(per_category)
+    categories = sorted({c for counts in per_category.values() for c in counts})
+    print("| category | " + " | ".join(parts) + " |")
+    print("|" + "---|" * (len(parts) + 1))
+    for category in categories:
+        cells = []
+        for part in parts:
+            c = per_category[part].get(category)
+            cells.append(f"{c.photos} / {c.no_label} / {c.confident_wrong}" if c else "-")
+        print(f"| {category} | " + " | ".join(cells) + " |")
+    reference = per_category.get("heldout")
+    if reference is None:
+        return
+    for part, counts in per_category.items():
+        if part != "heldout":
+            no_label, wrong = reweighted(counts, reference)
+            print(f"{titles[part]}, re-weighted to the held-out part's category mix: "
+                  f"no label @55 {no_label:.0%}, confident wrong {wrong:.0%}")  # fmt: skip
+
+
 def _percent(value: float) -> str:
     return "n/a" if value != value else f"{value:.0%}"  # NaN: no photo got the label
 
@@ -219,6 +291,12 @@ def main() -> None:
     )
     parser.add_argument("--only", help="comma-separated setting names to run")
     parser.add_argument(
+        "--by-category",
+        action="store_true",
+        help="also the default model's no-label and confident-wrong counts per category, and "
+        "each part's shares re-weighted to the held-out part's category mix",
+    )
+    parser.add_argument(
         "--split",
         choices=tuple(PARTS),
         default="both",
@@ -248,10 +326,13 @@ def main() -> None:
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
     tables: dict[str, dict[str, Scores]] = {part: {} for part in split}
+    per_category: dict[str, dict[str, Counts]] = {}
     for name, model in chosen.items():
         for part, members in split.items():
             labels, ms = run(model, members)
             tables[part][name] = score(members, labels, ms)
+            if args.by_category and name == DEFAULT_LABEL_MODEL:
+                per_category[part] = by_category(members, labels)
             if args.details:
                 for photo, found in zip(members, labels, strict=True):
                     shown = ", ".join(f"{lab['Name']} {lab['Confidence']:.0f}" for lab in found)
@@ -263,6 +344,8 @@ def main() -> None:
     }
     for part, rows in tables.items():
         print_table(titles[part], rows)
+    if per_category:
+        print_categories(per_category, titles)
 
 
 if __name__ == "__main__":
