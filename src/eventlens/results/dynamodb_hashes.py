@@ -114,12 +114,7 @@ class DynamoDBHashIndex:
         first_seen = utc_now_iso()
         writes: list[dict[str, Any]] = []
         if old is not None:
-            old_seen, old_phash = old["first_seen"]["S"], int(old["phash"]["S"], 16)
-            writes += [
-                {"DeleteRequest": {"Key": {"pk": {"S": _band_pk(i, v)},
-                                           "sk": {"S": f"{old_seen}#{entry.key}"}}}}
-                for i, v in enumerate(bands(old_phash))
-            ]  # fmt: skip
+            writes += _band_deletes(entry.key, old)
         hashes = {
             "filename": {"S": entry.key},
             "phash": {"S": f"{entry.phash:016x}"},
@@ -141,12 +136,9 @@ class DynamoDBHashIndex:
         old = self._image(environment, key)
         if old is None:
             return
-        seen, phash = old["first_seen"]["S"], int(old["phash"]["S"], 16)
-        deletes = [{"pk": {"S": _band_pk(i, v)}, "sk": {"S": f"{seen}#{key}"}}
-                   for i, v in enumerate(bands(phash))]  # fmt: skip
         # the image item last: a retry after a partial failure still finds the bands to delete
-        deletes.append({"pk": {"S": _image_pk(key)}, "sk": {"S": _IMAGE_SK}})
-        self._write(self._table(environment), [{"DeleteRequest": {"Key": k}} for k in deletes])
+        image = {"DeleteRequest": {"Key": {"pk": {"S": _image_pk(key)}, "sk": {"S": _IMAGE_SK}}}}
+        self._write(self._table(environment), [*_band_deletes(key, old), image])
 
     def close(self) -> None:
         """Nothing to release (the client is shared)."""
@@ -193,6 +185,15 @@ class DynamoDBHashIndex:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
             else:
                 raise RuntimeError(f"DynamoDB left {len(pending[table])} hash writes unprocessed")
+
+
+def _band_deletes(key: str, image: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Delete requests for the band items that ``image`` (a key's image item) put there."""
+    seen, phash = image["first_seen"]["S"], int(image["phash"]["S"], 16)
+    return [
+        {"DeleteRequest": {"Key": {"pk": {"S": _band_pk(i, v)}, "sk": {"S": f"{seen}#{key}"}}}}
+        for i, v in enumerate(bands(phash))
+    ]
 
 
 def create_hash_table(client: Any, table: str) -> None:
