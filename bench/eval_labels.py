@@ -128,24 +128,27 @@ def run(model: LabelModel, photos: list[Photo]) -> tuple[list[list[dict[str, Any
     return labels, elapsed * 1000 / max(1, len(photos))
 
 
-def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) -> Scores:
-    def accepted(photo: Photo) -> set[str]:
-        return {a.casefold() for a in photo["accepted"]}
+def _accepted(photo: Photo) -> set[str]:
+    return {a.casefold() for a in photo["accepted"]}
 
+
+def confidently_wrong(photo: Photo, found: list[dict[str, Any]]) -> bool:
+    """A label at CONFIDENT or more that the photo's accepted labels do not list."""
+    accepted = _accepted(photo)
+    return any(
+        lab["Confidence"] >= CONFIDENT and lab["Name"].casefold() not in accepted for lab in found
+    )
+
+
+def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) -> Scores:
     top5 = sum(
-        any(lab["Name"].casefold() in accepted(p) for lab in found[:5])
+        any(lab["Name"].casefold() in _accepted(p) for lab in found[:5])
         for p, found in zip(photos, labels, strict=True)
     )
     has_person = [any(lab["Name"] == "Person" for lab in found) for found in labels]
     truth = [bool(p["person"]) for p in photos]
     true_pos = sum(h and t for h, t in zip(has_person, truth, strict=True))
-    wrong = sum(
-        any(
-            lab["Confidence"] >= CONFIDENT and lab["Name"].casefold() not in accepted(p)
-            for lab in found
-        )
-        for p, found in zip(photos, labels, strict=True)
-    )
+    wrong = sum(confidently_wrong(p, found) for p, found in zip(photos, labels, strict=True))
     n = len(photos)
     return Scores(
         photos=n,
@@ -205,11 +208,7 @@ def by_category(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> dict
     wrong one (the same tests as ``score``)."""
     out: dict[str, Counts] = {}
     for photo, found in zip(photos, labels, strict=True):
-        accepted = {a.casefold() for a in photo["accepted"]}
-        wrong = any(
-            lab["Confidence"] >= CONFIDENT and lab["Name"].casefold() not in accepted
-            for lab in found
-        )
+        wrong = confidently_wrong(photo, found)
         c = out.get(photo["category"], Counts(0, 0, 0))
         out[photo["category"]] = Counts(
             c.photos + 1, c.no_label + (not found), c.confident_wrong + wrong
