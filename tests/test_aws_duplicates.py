@@ -141,14 +141,20 @@ def test_answers_like_the_sqlite_index_in_a_few_reads(
         sqlite.close()
 
 
-def test_reanalysis_keeps_the_original_first_and_a_changed_image_moves_its_bands(
-    stack: Stack, hash_table: str
-) -> None:
-    index = DynamoDBHashIndex({"beta": hash_table})
+def original_and_near_copy(index: DynamoDBHashIndex) -> tuple[HashEntry, HashEntry]:
+    """a.jpg, then b.jpg two pHash bits away from it, indexed in that order in beta."""
     original = HashEntry("a.jpg", "sha-a", 0x00FF00FF00FF00FF, 0x1111)
     copy = HashEntry("b.jpg", "sha-b", flip(original.phash, [0, 9]), 0x1111)
     index.add("beta", original)
     index.add("beta", copy)
+    return original, copy
+
+
+def test_reanalysis_keeps_the_original_first_and_a_changed_image_moves_its_bands(
+    stack: Stack, hash_table: str
+) -> None:
+    index = DynamoDBHashIndex({"beta": hash_table})
+    original, copy = original_and_near_copy(index)
     # re-analysing the original (same bytes) must not call its later copy the original
     index.add("beta", original)
     assert index.find_similar("beta", original.phash, original.dhash, 6, "a.jpg") is None
@@ -167,10 +173,7 @@ def test_a_removed_image_leaves_no_items_and_is_no_ones_original(
     stack: Stack, hash_table: str
 ) -> None:
     index = DynamoDBHashIndex({"beta": hash_table})
-    original = HashEntry("a.jpg", "sha-a", 0x00FF00FF00FF00FF, 0x1111)
-    copy = HashEntry("b.jpg", "sha-b", flip(original.phash, [0, 9]), 0x1111)
-    index.add("beta", original)
-    index.add("beta", copy)
+    original, copy = original_and_near_copy(index)
     index.remove("beta", "a.jpg")
     index.remove("beta", "a.jpg")  # a repeated removal event: nothing left to delete
     items = stack.dynamodb.scan(TableName=hash_table)["Items"]
