@@ -81,6 +81,7 @@ const typing = (event) =>
     record.dataset.key.split("/").map(encodeURIComponent).join("/");
   // the record changes when it is analysed again, or is marked deleted (its file went away)
   const started = Date.now();
+  const patience = 30_000;  // ms; then a hint, and polls every 5 s
   const poll = async () => {
     const response = await fetch(api);
     const now = response.ok ? await response.json() : null;
@@ -92,11 +93,12 @@ const typing = (event) =>
       return;
     }
     const waited = Date.now() - started;
-    if (waited > 30_000) {
+    const impatient = waited > patience;
+    if (impatient) {
       notice.textContent = "still queued after " + Math.round(waited / 1000) +
         " s: is eventlens run running for this folder?";
     }
-    setTimeout(poll, waited > 30_000 ? 5000 : 1000);
+    setTimeout(poll, impatient ? 5000 : 1000);
   };
   setTimeout(poll, 1000);
 })();
