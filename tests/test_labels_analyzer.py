@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from importlib import resources
 
 import numpy as np
@@ -34,7 +35,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/5(t=0.5,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/6(t=0.5,broad-t=0.8,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
@@ -217,6 +218,33 @@ def test_fine_grained_labels_stay_below_80_while_broad_ones_can_be_confident() -
     assert {"Cat", "Tabby Cat", "Tiger Cat"} & set(by_name)
     confidences = [lab["Confidence"] for lab in labels]
     assert confidences == sorted(confidences, reverse=True)
+
+
+def test_broad_labels_are_scored_at_the_fitted_temperature_fine_ones_at_the_sharper_one() -> None:
+    """The default sharpens the softmax (t=0.5) only to lift the capped fine labels over
+    MinConfidence: a broad label, the only kind that can pass 80, keeps the confidence of the
+    fitted temperature, so the sharpening cannot make a doubtful "Animal" confident."""
+    from eventlens.analyzers.labels.analyzer import LABEL_MODELS
+
+    default = LABEL_MODELS["lite0"]
+    assert default.broad_temperature is not None
+    assert default.broad_temperature > default.temperature
+
+    def scores(model: LabelModel) -> dict[str, float]:
+        a = LabelAnalyzer(max_labels=50, min_confidence=1.0, model=model, model_path=model_file())
+        return {lab["Name"]: lab["Confidence"] for lab in a.analyze(_image("chelsea"))["Labels"]}
+
+    both = scores(default)
+    fitted = scores(replace(default, temperature=default.broad_temperature))
+    sharp = scores(replace(default, broad_temperature=None))
+    tax = load_taxonomy()
+    counts = {name: int(tax.class_counts[i]) for i, name in enumerate(tax.names)}
+    broad = [n for n in both if counts[n] > default.fine_classes and n in fitted]
+    fine = [n for n in both if counts[n] <= default.fine_classes and n in sharp]
+    assert "Mammal" in broad and "Tabby Cat" in fine
+    assert all(both[n] == pytest.approx(fitted[n]) for n in broad)
+    assert all(both[n] == pytest.approx(sharp[n]) for n in fine)
+    assert both["Mammal"] < sharp["Mammal"]  # the sharper softmax would have said more
 
 
 def test_outdoor_classes_add_up_to_a_scene_label_that_is_never_confident() -> None:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
 #: 3: scene labels (Outdoors), reparented classes; 4: Text a scene label; 5: consistent parents,
-#: a sawmill no longer a Plant
-CLASSIFIER_VERSION = "imagenet/5"
+#: a sawmill no longer a Plant; 6: broad labels at the fitted temperature
+CLASSIFIER_VERSION = "imagenet/6"
 #: Images per ONNX Runtime call; bigger batches gain little on CPU and cost ~8 MB RAM each.
 MAX_BATCH = 8
 
@@ -61,6 +61,11 @@ class LabelModel:
     #: outdoor photo shows, so the summed mass of its outdoor classes understates how likely
     #: the photo is outdoors; 1: the mass as it is
     scene_power: float = 1.0
+    #: broad labels (those summing more than ``fine_classes`` classes, scene labels aside) take
+    #: their confidence from the softmax at this temperature instead of ``temperature``: the
+    #: fitted one, so that "Animal 99" means what it says, while a sharper ``temperature`` only
+    #: lifts the capped fine labels over MinConfidence; None: ``temperature`` for every label
+    broad_temperature: float | None = None
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -88,6 +93,7 @@ def _lite0(name: str, people: bool) -> LabelModel:
         fine_cap=FINE_CAP,
         fine_classes=FINE_CLASSES,
         scene_power=SCENE_POWER,
+        broad_temperature=FITTED_TEMPERATURES["lite0"],
     )
 
 
@@ -162,11 +168,17 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         people = f"+{finder.version}" if finder is not None else ""
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
-            f"(t={self.model.temperature:g}{',edited' if self.model.label_edits else ''}"
+            f"(t={self.model.temperature:g}{self._broad_version}"
+            f"{',edited' if self.model.label_edits else ''}"
             f"{',two-views' if self.model.two_views else ''}"
             f"{self._cap_version}){people}"
             f"(max_labels={self.max_labels},min_confidence={self.min_confidence:g})"
         )
+
+    @property
+    def _broad_version(self) -> str:
+        broad = self.model.broad_temperature
+        return f",broad-t={broad:g}" if broad not in (None, self.model.temperature) else ""
 
     @property
     def _cap_version(self) -> str:
@@ -244,11 +256,13 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         """Label scores (0..100) per image, one column per taxonomy label (before the caps of
         ``confidences``)."""
         (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
-        scaled = logits.astype(np.float64) / self.model.temperature
-        scaled -= scaled.max(axis=1, keepdims=True)
-        probs = np.exp(scaled)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return np.asarray(np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0))
+        logits = logits.astype(np.float64)
+        scores = _label_scores(logits, self.model.temperature, taxonomy)
+        broad_temperature = self.model.broad_temperature
+        if broad_temperature is None or broad_temperature == self.model.temperature:
+            return scores
+        broad = (taxonomy.class_counts > self.model.fine_classes) & ~taxonomy.scene
+        return np.where(broad, _label_scores(logits, broad_temperature, taxonomy), scores)
 
     def confidences(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
         """Scores as label confidences: fine-grained labels capped at ``fine_cap``, broad scene
@@ -282,6 +296,17 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         labels = [label for _, _, label in candidates[: self.max_labels]]
         version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
         return {"Labels": labels, "LabelModelVersion": version}
+
+
+def _label_scores(
+    logits: np.ndarray[Any, Any], temperature: float, taxonomy: Taxonomy
+) -> np.ndarray[Any, Any]:
+    """Each label's summed class probability (0..100) under the softmax at ``temperature``."""
+    scaled = logits / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    probs = np.exp(scaled)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return np.asarray(np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0))
 
 
 @dataclass(frozen=True, slots=True)
