@@ -244,10 +244,11 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
                     if finder is not None
                     else [None for _ in chunk]
                 )
-                for i, row, found in zip(
-                    positions[start : start + MAX_BATCH], scores, people, strict=True
+                confidences = self.confidences(scores, taxonomy)
+                for i, row, confidence_row, found in zip(
+                    positions[start : start + MAX_BATCH], scores, confidences, people, strict=True
                 ):
-                    results[i] = self._findings(row, taxonomy, found)
+                    results[i] = self._findings(row, confidence_row, taxonomy, found)
         return [r for r in results if r is not None]
 
     def classify(
@@ -265,20 +266,26 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         return np.where(broad, _label_scores(logits, broad_temperature, taxonomy), scores)
 
     def confidences(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
-        """Scores as label confidences: fine-grained labels capped at ``fine_cap``, broad scene
-        labels at ``SCENE_CAP`` whatever the model (a scene is never a confident label)."""
+        """Scores (one image's row, or a batch's rows) as label confidences: fine-grained labels
+        capped at ``fine_cap``, broad scene labels at ``SCENE_CAP`` whatever the model (a scene
+        is never a confident label)."""
         fine = taxonomy.class_counts <= self.model.fine_classes
         caps = np.where(fine, self.model.fine_cap, 100.0)
         caps = np.where(taxonomy.scene, np.minimum(caps, SCENE_CAP), caps)
         if self.model.scene_power != 1.0:
-            scene = 100.0 * (scores[taxonomy.scene] / 100.0) ** self.model.scene_power
             scores = scores.copy()
-            scores[taxonomy.scene] = scene
+            scene = scores[..., taxonomy.scene]
+            scores[..., taxonomy.scene] = 100.0 * (scene / 100.0) ** self.model.scene_power
         return np.asarray(np.minimum(scores, caps))
 
-    def _findings(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy, people: Any) -> Findings:
+    def _findings(
+        self,
+        scores: np.ndarray[Any, Any],
+        confidences: np.ndarray[Any, Any],
+        taxonomy: Taxonomy,
+        people: Any,
+    ) -> Findings:
         candidates: list[tuple[float, int, dict[str, Any]]] = []
-        confidences = self.confidences(scores, taxonomy)
         # by confidence, and among equal (capped) ones by the classifier's own score
         order = np.lexsort((np.arange(scores.size), -scores, -confidences))
         for rank, idx in enumerate(order[: self.max_labels]):
