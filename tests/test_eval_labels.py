@@ -1,0 +1,32 @@
+"""The label evaluation's scoring (``bench/eval_labels.py``), on hand-made labels."""
+
+from __future__ import annotations
+
+import pytest
+from bench.eval_labels import confidently_wrong, score
+
+
+def _photo(accepted: list[str], person: bool = False) -> dict[str, object]:
+    return {"id": "x", "accepted": accepted, "person": person, "category": "pets"}
+
+
+def _label(name: str, confidence: float) -> dict[str, object]:
+    return {"Name": name, "Confidence": confidence}
+
+
+def test_score_counts_hits_misses_and_the_share_of_shown_labels_that_are_accepted() -> None:
+    photos = [_photo(["Cat", "Animal"]), _photo(["Person"], person=True), _photo(["Tree"])]
+    labels = [
+        [_label("Animal", 99), _label("Dog", 85), _label("cat", 70)],  # hit, confident wrong
+        [_label("Person", 90)],
+        [],  # no label
+    ]
+    s = score(photos, labels, 12.0)
+    assert (s.photos, s.top5, s.no_label, s.confident_wrong) == (3, 2 / 3, 1 / 3, 1 / 3)
+    assert (s.person_recall, s.person_precision) == (1.0, 1.0)
+    assert s.label_precision == pytest.approx(3 / 4)  # Dog is the one shown label not accepted
+
+
+def test_a_wrong_label_below_80_is_not_confidently_wrong() -> None:
+    assert not confidently_wrong(_photo(["Cat"]), [_label("Dog", 79.9)])
+    assert confidently_wrong(_photo(["Cat"]), [_label("Dog", 80.0)])
