@@ -278,8 +278,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "tune": ("tune",),
     "heldout": ("heldout",),
     "heldout2": ("heldout2",),
+    "heldout3": ("heldout3",),
     "both": ("tune", "heldout"),
-    "all": ("tune", "heldout", "heldout2"),
+    "all": ("tune", "heldout", "heldout2", "heldout3"),
 }
 
 
@@ -344,6 +345,7 @@ def main() -> None:
         "tune": "tuning part (settings were chosen on it)",
         "heldout": "held-out part (never tuned on; reported after four tuning rounds)",
         "heldout2": "fresh held-out part (collected after the fourth round, never tuned on)",
+        "heldout3": "third held-out part (collected in the fifth round, never tuned on)",
     }
     for part, rows in tables.items():
         print_table(titles[part], rows)
