@@ -58,6 +58,8 @@ def test_eet_refuses_what_it_cannot_read() -> None:
         read_eet_image(archive, "edje/images/2")
     with pytest.raises(ValueError, match="not an EET archive"):
         read_eet_entry(b"PK\x03\x04" + bytes(20), "edje/images/0")
+    with pytest.raises(ValueError, match="not an EET archive"):
+        read_eet_entry(b"\x1e\xe7", "edje/images/0")
 
 
 def _pzl(atlas: Image.Image, image_rect: tuple[int, int, int, int]) -> bytes:

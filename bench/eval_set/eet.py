@@ -20,9 +20,9 @@ _ALIAS = 0x04
 
 def read_eet_entry(archive: bytes, key: str) -> bytes:
     """The bytes of the entry named ``key``; KeyError if absent, ValueError if unreadable here."""
-    magic, count, _dictionary = struct.unpack(">III", archive[:12])
-    if magic != _MAGIC:
+    if len(archive) < 12 or struct.unpack(">I", archive[:4])[0] != _MAGIC:
         raise ValueError("not an EET archive (version 2)")
+    (count,) = struct.unpack(">I", archive[4:8])
     for index in range(count):
         record = archive[12 + 24 * index : 36 + 24 * index]
         offset, size, unpacked, name_at, name_size, flags = struct.unpack(">6I", record)
