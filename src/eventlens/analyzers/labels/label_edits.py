@@ -122,8 +122,8 @@ REPARENTED: dict[str, tuple[str, ...]] = {
 }
 
 #: Classes whose photos are taken outdoors (landscapes get "Outdoors" through "Landscape", boats
-#: and ships through "Vessel"): outdoor structures, street furniture, farm and snow vehicles, wild
-#: plants and fungi. "Outdoors" sums them, so a scene ImageNet has no class for (a forest path, a
+#: and ships through "Vessel"): outdoor structures, street furniture, farm and snow vehicles,
+#: aircraft, wild plants and fungi. "Outdoors" sums them, so a scene ImageNet has no class for (a forest path, a
 #: beach) can still add up to it. Animals, cars and everyday objects are left out: their photos
 #: are as often indoors.
 OUTDOOR_CLASSES = frozenset(
@@ -143,6 +143,8 @@ OUTDOOR_CLASSES = frozenset(
         "Snowplow", "Snowmobile", "Dog Sled", "Bobsleigh", "Lawn Mower", "Combine Harvester",
         "Tractor", "Farm Plow", "Horse-Drawn Vehicle", "Bullock Cart", "Airship", "Balloon",
         "Parachute",
+        # aircraft, photographed against the sky (a wing seen from the cabin window)
+        "Airplane", "Military Aircraft", "Airplane Wing", "Space Shuttle",
         # wild plants and fungi
         "Hay", "Rapeseed", "Yellow Lady's Slipper", "Rose Hip", "Acorn", "Horse Chestnut Seed",
         "Agaric", "Bolete", "Coral Fungus", "Gyromitra", "Stinkhorn Mushroom",
