@@ -35,7 +35,7 @@ def test_identity() -> None:
     assert (a.name, a.method, a.model_version) == (
         "labels",
         "bundled-efficientnet-lite0",
-        "lite0:efficientnet-lite0-imagenet/6(t=0.5,broad-t=0.8,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
+        "lite0:efficientnet-lite0-imagenet/6(t=0.5,broad-t=0.85,edited,fine-cap=79/60,scene^0.4-cap=79)(max_labels=10,min_confidence=55)",
     )
     # settings that change the stored labels change the version, so records are redone
     assert LabelAnalyzer(max_labels=5).model_version != a.model_version
