@@ -123,9 +123,9 @@ REPARENTED: dict[str, tuple[str, ...]] = {
 
 #: Classes whose photos are taken outdoors (landscapes get "Outdoors" through "Landscape", boats
 #: and ships through "Vessel"): outdoor structures, street furniture, farm and snow vehicles,
-#: aircraft, wild plants and fungi. "Outdoors" sums them, so a scene ImageNet has no class for (a forest path, a
-#: beach) can still add up to it. Animals, cars and everyday objects are left out: their photos
-#: are as often indoors.
+#: aircraft, wild plants and fungi. "Outdoors" sums them, so a scene ImageNet has no class for
+#: (a forest path, a beach) can still add up to it. Animals, cars and everyday objects are left
+#: out: their photos are as often indoors.
 OUTDOOR_CLASSES = frozenset(
     {
         # bridges, waterside and farm structures
