@@ -240,20 +240,3 @@ def test_int8_arithmetic_round_trips_within_half_a_step() -> None:
         2**31 - 1,
         0,
     ]
-
-
-def test_person_box_scores_are_calibrated_so_small_people_clear_min_confidence() -> None:
-    """A body box scoring 0.46 (players in an orchestra at a distance) makes ``Person`` at
-    MinConfidence 55; 0.36 (the best box on the tuning photos without people) does not. The
-    box keeps the calibrated confidence, and order is kept."""
-    from eventlens.analyzers.objects.people_labels import BODY_SCORE_POWER, Found, labels
-
-    box = (0.1, 0.2, 0.3, 0.6)
-    small = labels(Found([ssd.Detection(box, 1, 0.46)], []), 55.0)
-    assert [lab["Name"] for lab in small] == ["Person"]
-    (instance,) = small[0]["Instances"]
-    assert instance["Confidence"] == pytest.approx(100 * 0.46**BODY_SCORE_POWER, abs=1e-3)
-    assert 55 <= small[0]["Confidence"] < 80
-    assert labels(Found([ssd.Detection(box, 1, 0.36)], []), 55.0) == []
-    sure = labels(Found([ssd.Detection(box, 1, 0.95)], []), 55.0)
-    assert sure[0]["Confidence"] > small[0]["Confidence"] >= 55

@@ -27,12 +27,6 @@ FACE_INPUT_SIZE = 128
 #: BlazeFace scores (at 128 px) at or above this count as faces: on the tuning photos the
 #: portrait's face scored 0.91 and the best non-face 0.56.
 FACE_MIN_SCORE = 0.75
-#: The person detector's box scores become confidences as ``100 * score ** BODY_SCORE_POWER``:
-#: its sigmoid scores understate a person seen small. On the tuning part people in a crowd or at
-#: a distance (an orchestra, a festival at night) scored 0.46-0.50 while the best box on a photo
-#: without people scored 0.36; the power puts MinConfidence 55 between them: 0.43 -> 55,
-#: 0.5 -> 62, 0.73 -> 80.
-BODY_SCORE_POWER = 0.7
 #: Images per detector call. One at a time costs the least CPU (the activations of a batch
 #: outgrow the caches): `eventlens run --once` on bench/run.py's corpus measured 66-69 ms CPU
 #: per image in batches of 1, 69-70 in batches of 2 and 72-74 in batches of 8.
@@ -78,7 +72,7 @@ class PeopleFinder:
         parts = [
             version
             for detector, version in (
-                (self.bodies, f"{people.MODEL_VERSION}/score^{BODY_SCORE_POWER:g}"),
+                (self.bodies, people.MODEL_VERSION),
                 (
                     self.faces,
                     f"{blazeface.MODEL_VERSION}/{FACE_INPUT_SIZE}px/min{FACE_MIN_SCORE:g}",
@@ -121,12 +115,10 @@ class PeopleFinder:
         return found
 
 
-def _instances(
-    found: list[Detection], min_confidence: float, score_power: float = 1.0
-) -> list[dict[str, Any]]:
+def _instances(found: list[Detection], min_confidence: float) -> list[dict[str, Any]]:
     out = []
     for detection in found:
-        confidence = 100.0 * detection.score**score_power
+        confidence = detection.score * 100.0
         if confidence < min_confidence:
             continue
         left, top, right, bottom = detection.box
@@ -142,7 +134,7 @@ def _instances(
 
 def labels(found: Found, min_confidence: float) -> list[dict[str, Any]]:
     """``Person`` and ``Face`` labels (DetectLabels shape) for one image's detections."""
-    bodies = _instances(found.bodies, min_confidence, BODY_SCORE_POWER)
+    bodies = _instances(found.bodies, min_confidence)
     faces = _instances(found.faces, min_confidence)
     out = []
     if bodies or faces:
