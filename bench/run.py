@@ -158,7 +158,11 @@ def _label_post_processing(n: int, timed: Callable[[str, Callable[[], object]], 
 
         def post(a: LabelAnalyzer = analyzer) -> object:
             scores = a.classify(Logits(), taxonomy, [np.zeros(1)] * n)
-            return [a._findings(row, taxonomy, None) for row in scores]
+            confidences = a.confidences(scores, taxonomy)
+            return [
+                a._findings(row, confidence, taxonomy, None)
+                for row, confidence in zip(scores, confidences, strict=True)
+            ]
 
         rows.append(timed(what, post))
     return rows
