@@ -262,7 +262,7 @@ def print_categories(per_category: dict[str, dict[str, Counts]], titles: dict[st
     for part, counts in per_category.items():
         if part != "heldout":
             no_label, wrong = reweighted(counts, reference)
-            print(f"{titles[part]}, re-weighted to the held-out part's category mix: "
+            print(f"{titles[part]}, re-weighted to the first held-out part's category mix: "
                   f"no label @55 {no_label:.0%}, confident wrong {wrong:.0%}")  # fmt: skip
 
 
@@ -354,8 +354,10 @@ def main() -> None:
                     print(f"  [{name} / {part}] {photo['id']}: {shown or '-'}")
     titles = {
         "tune": "tuning part (settings were chosen on it)",
-        "heldout": "held-out part (never tuned on; reported after four tuning rounds)",
-        "heldout2": "fresh held-out part (collected after the fourth round, never tuned on)",
+        "heldout": "first held-out part (frozen since the first round, never tuned on; reported "
+        "after each round since the fourth)",
+        "heldout2": "second held-out part (collected after the fourth round, never tuned on; "
+        "first run then)",
         "heldout3": "third held-out part (collected in the fifth round, never tuned on)",
     }
     for part, rows in tables.items():
