@@ -4,10 +4,10 @@
     .venv/bin/python bench/eval_labels.py --details --split tune  # plus each photo's labels
     .venv/bin/python bench/eval_labels.py --fit      # fit the temperature on the tuning part
     .venv/bin/python bench/eval_labels.py --grid     # temperatures x caps on the tuning part
-    .venv/bin/python bench/eval_labels.py --split all --by-category  # + the fresh held-out part
+    .venv/bin/python bench/eval_labels.py --split all --by-category  # + the later held-out parts
 
-``--split``: tune, heldout, heldout2 (the fresh held-out part), both (tune + heldout, the
-default) or all; ``--details`` only for tune.
+``--split``: tune, heldout, heldout2, heldout3 (the second and third held-out parts), both
+(tune + heldout, the default) or all; ``--details`` only for tune.
 
 The photos, their sources, licences and accepted labels are in ``bench/eval_set/manifest.json``
 (``bench/eval_set/collect.py`` fetches them from the packages into ``bench/out/eval-photos``).
