@@ -67,7 +67,12 @@ def test_full_disk_is_reported_retried_and_recovered_from(tmp_path: Path) -> Non
             for i in range(3):
                 write(root / BETA / f"during-{i}.jpg", jpeg((i * 80, 100, 0)))
             runner.wait_for_log("database or disk is full")
-            wait_until(lambda: server.health()[0] == 503, timeout=60)  # its status goes stale
+            wait_until(lambda: server.health()[0] == 503, timeout=60)
+            # the heartbeat still gets through (in place) and says why, rather than going stale
+            _, report = server.health()
+            (status,) = report["runners"]
+            assert status["state"] == "degraded", report
+            assert any("full" in f["error"] for f in status["faults"].values()), report
             assert metric(server, "eventlens_up ") == "eventlens_up 0.0"
             assert runner.proc.poll() is None  # still up, retrying
 

@@ -28,6 +28,10 @@ log = logging.getLogger("eventlens.health")
 
 HEARTBEAT_S = 2.0
 STALE_AFTER_S = 5 * HEARTBEAT_S
+#: Status files are padded with spaces (JSON whitespace) to this size, so that on a full disk
+#: the heartbeat can still rewrite its own file in place, into blocks it already owns, and tell
+#: why the runner is failing instead of going silent.
+STATUS_FILE_BYTES = 16384
 
 _TRANSIENT_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM, errno.EAGAIN}
@@ -158,7 +162,7 @@ class Health:
             try:
                 self.write_status()
                 failing = False
-            except OSError as exc:  # a full disk: the file goes stale, which readers see
+            except OSError as exc:  # not even in place: the file goes stale, which readers see
                 if not failing:
                     log.warning("cannot write the status file: %s", exc)
                 failing = True
@@ -166,11 +170,40 @@ class Health:
                 return
 
     def write_status(self) -> None:
+        """Replace the status file atomically; when the disk has no room for a new file, rewrite
+        the old one in place (a reader may then catch a torn file once, and skips it)."""
         path = self._path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = _padded(self.snapshot())
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.snapshot()), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(payload)
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            tmp.unlink(missing_ok=True)  # a partial copy would hold on to blocks
+            fd = os.open(path, os.O_WRONLY)  # no O_TRUNC: keep the blocks it has
+            try:
+                os.pwrite(fd, payload, 0)
+            finally:
+                os.close(fd)
+
+
+def _padded(snapshot: dict[str, Any]) -> bytes:
+    """The snapshot as JSON padded to ``STATUS_FILE_BYTES``; fault messages are shortened when
+    the whole would not fit."""
+    data = json.dumps(snapshot).encode("utf-8")
+    faults: dict[str, dict[str, Any]] = snapshot["faults"]
+    for limit in (200, 0):
+        if len(data) <= STATUS_FILE_BYTES:
+            break
+        short = {part: {**f, "error": str(f["error"])[:limit]} for part, f in faults.items()}
+        data = json.dumps({**snapshot, "faults": short}).encode("utf-8")
+    if len(data) > STATUS_FILE_BYTES:  # hundreds of failing parts: say how many
+        many = {"parts": {"since": time.time(), "error": f"{len(faults)} parts failing"}}
+        data = json.dumps({**snapshot, "faults": many}).encode("utf-8")
+    return data.ljust(STATUS_FILE_BYTES, b" ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +231,7 @@ def read_runner_statuses(status_dir: Path) -> list[RunnerStatus]:
     host, now = socket.gethostname(), time.time()
     for path in paths:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _read_status(path)
             pid, heartbeat = int(data["pid"]), float(data["heartbeat"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -215,6 +248,16 @@ def read_runner_statuses(status_dir: Path) -> list[RunnerStatus]:
             )
         )
     return found
+
+
+def _read_status(path: Path) -> dict[str, Any]:
+    """A status file's JSON, read again once if it was caught half rewritten in place."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_bytes())
+    except ValueError:
+        time.sleep(0.05)
+        data = json.loads(path.read_bytes())
+    return data
 
 
 def process_alive(pid: int) -> bool:
