@@ -65,6 +65,8 @@ RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "python3.13": ("3.13", ("manylinux_2_28_{arch}", "manylinux2014_{arch}")),
 }
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
+#: analyzers that run a bundled model (refused on arm64 until their results are tested there)
+MODEL_ANALYZERS = ("labels", "faces", "text", "video", "moderation")
 _EXCLUDED_DIRS = frozenset({"__pycache__", "bin", "samples"})
 
 
@@ -283,6 +285,12 @@ def build_package(
     analyzers = analyzers_of(variant)
     if not analyzers:
         raise ValueError(f"no analyzers in {variant!r}")
+    bundled = sorted(set(analyzers) & set(MODEL_ANALYZERS))
+    if arch == "arm64" and bundled:
+        raise ValueError(
+            f"arm64 is not supported with bundled analyzers ({', '.join(bundled)}): their "
+            "results are tested on x86_64 only (quantised kernels differ by CPU); use x86_64"
+        )
     if pin is None:
         pin = runtime != "python3.11"
     needs = requirements_for(analyzers)

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.cli import archive, aws, dlq, github, models, results
+from eventlens.cli.doctor import doctor
 from eventlens.cli.duplicates import duplicates
 from eventlens.cli.options import (
     AnalyzersOption,
@@ -60,6 +61,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(github.app, name="github")
 app.command()(validate)
+app.command()(doctor)
 app.command()(duplicates)
 app.command()(serve)
 app.command()(settings)

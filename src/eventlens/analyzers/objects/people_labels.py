@@ -72,7 +72,7 @@ class PeopleFinder:
         parts = [
             version
             for detector, version in (
-                (self.bodies, people.MODEL_VERSION),
+                (self.bodies, self.bodies.version if self.bodies is not None else ""),
                 (
                     self.faces,
                     f"{blazeface.MODEL_VERSION}/{FACE_INPUT_SIZE}px/min{FACE_MIN_SCORE:g}",
