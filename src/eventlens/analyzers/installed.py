@@ -115,15 +115,14 @@ def face_detector() -> ModelStatus:
 
     status = ModelStatus(
         "face detector BlazeFace",
-        f"npm @vladmandic/human {blazeface.SOURCE.rsplit('-', 1)[-1]} "
-        "(scripts/fetch-face-detector)",
+        f"npm @vladmandic/human {blazeface.SOURCE.rsplit('-', 1)[-1]} (eventlens models install)",
         "MIT (the package); BlazeFace: Apache-2.0 (Google MediaPipe)",
     )
 
     def check() -> str:
         if not blazeface.is_available():
             status.state = "missing"
-            return "not installed: run scripts/fetch-face-detector (needs npm)"
+            return "not installed: run `eventlens models install` (needs npm)"
         status.cache_files = [blazeface.build_model()]
         detector = blazeface.FaceDetector(min_score=FACE_MIN_SCORE)
         (faces,) = detector.detect_inputs(

@@ -8,7 +8,7 @@ import shutil
 import signal
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
-from eventlens.analyzers.base import AnalyzerUnavailable
+from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable
 from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.doctor import doctor
 from eventlens.cli.duplicates import duplicates
@@ -152,12 +152,27 @@ def _check_ready(app_: LocalApp) -> None:
         app_.queue.check_writable()
     except sqlite3.Error as exc:
         fail(f"cannot write the database {app_.settings.db_path}: {exc}")
+    for found in app_.pipeline.analyzers.values():
+        _refuse_a_degraded_label_model(found)
     try:
         for found in app_.pipeline.analyzers.values():
             for analyzer in found:
                 analyzer.load()
     except AnalyzerUnavailable as exc:
         fail(str(exc), 2)
+
+
+def _refuse_a_degraded_label_model(analyzers: Iterable[Analyzer]) -> None:
+    """A label model whose detectors are not installed would store records without
+    ``Person``: refuse to start (one line naming the command that installs them)."""
+    from eventlens.analyzers.labels import LabelAnalyzer
+    from eventlens.analyzers.model_packages import missing, missing_message
+
+    for analyzer in analyzers:
+        if isinstance(analyzer, LabelAnalyzer):
+            gone = missing(analyzer.model)
+            if gone:
+                fail(missing_message(analyzer.model, gone), 2)
 
 
 def _stop_on_signals(stop: threading.Event) -> list[int]:
@@ -246,6 +261,7 @@ def analyze(
         analyzer = registry.create(analyzer_name, registry.AnalyzerContext(settings))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    _refuse_a_degraded_label_model([analyzer])
     try:
         analyzer.load()
     except AnalyzerUnavailable as exc:
@@ -286,6 +302,7 @@ def demo(
                 shutil.copyfile(path, target / item.name)
     app_ = build_local_app(settings)
     try:
+        _check_ready(app_)
         stats = _drain_with_progress(app_.runner.drain, app_.runner.reconcile())
         for env in settings.router.environments:
             console.print(records_table(app_.results.query(Query(env, limit=20)), title=env))

