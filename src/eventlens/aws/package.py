@@ -214,12 +214,18 @@ def prebuild_model(target: Path) -> bool:
     if importlib.util.find_spec("eventlens.analyzers.labels") is None:
         return False
     cache = target / "eventlens" / "data" / "model-cache"
+    # the face detector's sources live in this machine's model cache (npm, at set-up): its
+    # converted model is copied into the package's cache
+    blazeface = importlib.import_module("eventlens.analyzers.objects.blazeface")
+    face_model = blazeface.build_model() if blazeface.is_available() else None
     saved = os.environ.get("EVENTLENS_CACHE_DIR")
     os.environ["EVENTLENS_CACHE_DIR"] = str(cache)
     try:
         importlib.import_module("eventlens.analyzers.labels").build_model()
         # the default label model's person and face detectors, where installed here
         importlib.import_module("eventlens.analyzers.objects").build_models()
+        if face_model is not None and not blazeface.model_path().is_file():
+            shutil.copyfile(face_model, blazeface.model_path())
     finally:
         if saved is None:
             os.environ.pop("EVENTLENS_CACHE_DIR", None)
