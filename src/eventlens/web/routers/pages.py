@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from eventlens.results.base import Query, sort_value
+from eventlens.results.base import Query, ResultStore, sort_value
 from eventlens.results.record import Record
 from eventlens.web.deps import (
     Collector,
@@ -20,8 +20,10 @@ from eventlens.web.deps import (
     Settings,
     Store,
     Templates,
+    WebSettings,
     known_environment,
 )
+from eventlens.web.folders import Folder, breadcrumbs, folder_of, subfolders
 from eventlens.web.listing import ALL, GalleryListing, Listing, count, decode_cursor, encode_cursor
 from eventlens.web.listing import fetch as fetch_page
 from eventlens.web.viewer import image_properties
@@ -53,6 +55,7 @@ def gallery(
     collector: Collector,
     templates: Templates,
     listing: GalleryListing,
+    settings: Settings,
     after: str | None = None,
     before: str | None = None,
     queued: int | None = None,
@@ -63,6 +66,7 @@ def gallery(
     for env in listing.scope:
         env_total, env_errors = collector.totals(env)
         total, errors = total + env_total, errors + env_errors
+    crumbs, folders = folder_nav(store, settings, listing)
     cards = [
         {
             "record": r,
@@ -78,12 +82,27 @@ def gallery(
         {
             "page": "gallery", "env": listing.env, "listing": listing, "cards": cards,
             "groups": _groups(cards, listing), "matched": matched, "total": total,
-            "errors": errors, "queued": queued,
+            "errors": errors, "queued": queued, "crumbs": crumbs, "folders": folders,
             "newer_url": listing.url(before=encode_cursor(page.newer)) if page.newer else None,
             "older_url": listing.url(after=encode_cursor(page.older)) if page.older else None,
             "first_url": listing.url() if page.newer or after or before else None,
         },
     )  # fmt: skip
+
+
+def folder_nav(
+    store: ResultStore, settings: WebSettings, listing: Listing
+) -> tuple[list[Folder], list[Folder]]:
+    """The breadcrumbs to the listing's folder and the folders below it (one environment; the
+    folders only where listing keys is an index read, not a table scan)."""
+    if listing.env == ALL:
+        return [], []
+    env_prefix = settings.prefixes.get(listing.env, "")
+    current = folder_of(listing.prefix) if listing.prefix.startswith(env_prefix) else ""
+    current = current if len(current) >= len(env_prefix) else env_prefix
+    below = subfolders(store, listing.env, current) if store.cheap_aggregates else []
+    crumbs = breadcrumbs(env_prefix, current)
+    return (crumbs if len(crumbs) > 1 or below else []), below
 
 
 def _groups(cards: list[dict[str, Any]], listing: Listing) -> list[tuple[str, list[Any]]]:
