@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from eventlens.events.base import ObjectEvent
+from eventlens.results.label_match import matching_labels
 from eventlens.results.record import Record
 
 
@@ -44,5 +45,5 @@ class Selection:
 
 
 def has_label(record: Record, label: str) -> bool:
-    wanted = label.casefold()
-    return any(name.casefold() == wanted for name in record.label_names())
+    """Any case, plurals and synonyms: ``cats``, ``people`` (``results.label_match``)."""
+    return bool(matching_labels(label, record.label_names()))

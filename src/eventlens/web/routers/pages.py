@@ -24,6 +24,7 @@ from eventlens.web.deps import (
     known_environment,
 )
 from eventlens.web.folders import Folder, breadcrumbs, folder_of, subfolders
+from eventlens.web.label_search import resolve_label
 from eventlens.web.listing import ALL, GalleryListing, Listing, count, decode_cursor, encode_cursor
 from eventlens.web.listing import fetch as fetch_page
 from eventlens.web.viewer import image_properties
@@ -56,10 +57,12 @@ def gallery(
     templates: Templates,
     listing: GalleryListing,
     settings: Settings,
+    labels: Labels,
     after: str | None = None,
     before: str | None = None,
     queued: int | None = None,
 ) -> Response:
+    listing, label_note = resolve_label(listing, labels)
     page = fetch_page(store, listing, after=decode_cursor(after), before=decode_cursor(before))
     matched = count(store, listing) if listing.filtered else None
     total = errors = 0
@@ -83,6 +86,7 @@ def gallery(
             "page": "gallery", "env": listing.env, "listing": listing, "cards": cards,
             "groups": _groups(cards, listing), "matched": matched, "total": total,
             "errors": errors, "queued": queued, "crumbs": crumbs, "folders": folders,
+            "label_note": label_note,
             "newer_url": listing.url(before=encode_cursor(page.newer)) if page.newer else None,
             "older_url": listing.url(after=encode_cursor(page.older)) if page.older else None,
             "first_url": listing.url() if page.newer or after or before else None,
