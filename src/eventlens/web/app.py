@@ -51,13 +51,15 @@ def create_app(
     token: str | None = None,
     health: HealthProbe | None = None,
     prefixes: Mapping[str, str] | None = None,
+    analyzers: Mapping[str, Sequence[str]] | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
     ``metrics_cache_s``: how long /metrics and the gallery's totals reuse store aggregates
     (default: 0 where they are cheap (SQLite), else 60 s: a DynamoDB count reads the table).
     ``allowed_hosts`` (host names the app answers for; any if None) and ``token``: see
     ``eventlens.web.access``. ``prefixes``: each environment's route prefix (default: the
-    default routes'), below which paths are shown and folders browsed."""
+    default routes'), below which paths are shown and folders browsed. ``analyzers``: each
+    environment's analyzers, so the gallery offers only filters that can match."""
     envs = tuple(environments or store.environments or ["beta", "prod"])
     prefixes = {**default_prefixes(envs), **(prefixes or {})}
     if metrics_cache_s is None:
@@ -83,6 +85,11 @@ def create_app(
             metrics_cache_s=metrics_cache_s,
             bucket=str(image_source.root) if isinstance(image_source, LocalImageSource) else None,
             prefixes=prefixes,
+            analyzers=(
+                {env: tuple(names) for env, names in analyzers.items()}
+                if analyzers is not None
+                else None
+            ),
         ),
         collector=collector,
         registry=registry,

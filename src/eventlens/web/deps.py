@@ -30,6 +30,8 @@ class WebSettings:
     bucket: str | None = None  # the local bucket folder: re-analyse events name it
     #: environment → the key prefix of its route (paths are shown below it)
     prefixes: Mapping[str, str] = field(default_factory=dict)
+    #: environment → the analyzers on (None: not known, as on a read-only AWS view)
+    analyzers: Mapping[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from eventlens.results.base import Query, ResultStore, sort_value
 from eventlens.results.record import Record
+from eventlens.web.analyzer_filters import available, why_nothing_matches
 from eventlens.web.deps import (
     Collector,
     Images,
@@ -70,6 +71,8 @@ def gallery(
         env_total, env_errors = collector.totals(env)
         total, errors = total + env_total, errors + env_errors
     crumbs, folders = folder_nav(store, settings, listing)
+    has_options = available(settings.analyzers, listing.scope)
+    cannot_match = why_nothing_matches(settings.analyzers, listing.scope, listing.has)
     cards = [
         {
             "record": r,
@@ -86,7 +89,8 @@ def gallery(
             "page": "gallery", "env": listing.env, "listing": listing, "cards": cards,
             "groups": _groups(cards, listing), "matched": matched, "total": total,
             "errors": errors, "queued": queued, "crumbs": crumbs, "folders": folders,
-            "label_note": label_note,
+            "label_note": label_note, "has_options": has_options,
+            "cannot_match": cannot_match,
             "newer_url": listing.url(before=encode_cursor(page.newer)) if page.newer else None,
             "older_url": listing.url(after=encode_cursor(page.older)) if page.older else None,
             "first_url": listing.url() if page.newer or after or before else None,
