@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from eventlens.results.base import Query, ResultStore, sort_value
+from eventlens.results.base import Order, Query, ResultStore, sort_value
 from eventlens.results.record import Record
 from eventlens.web.analyzer_filters import available, why_nothing_matches
 from eventlens.web.deps import (
@@ -28,7 +28,7 @@ from eventlens.web.folders import Folder, breadcrumbs, folder_of, subfolders
 from eventlens.web.label_search import resolve_label
 from eventlens.web.listing import ALL, GalleryListing, Listing, count, decode_cursor, encode_cursor
 from eventlens.web.listing import fetch as fetch_page
-from eventlens.web.viewer import image_properties
+from eventlens.web.viewer import image_properties, no_capture_reason
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -79,6 +79,7 @@ def gallery(
             "thumb": images.thumbnail_url(r) if images else None,
             "url": record_url(r, listing),
             "colours": props.colours[:6] if (props := image_properties(r)) else [],
+            "no_time": None if r.captured_at else no_capture_reason(r),
         }
         for r in page.records
     ]
@@ -87,7 +88,8 @@ def gallery(
         "gallery.html",
         {
             "page": "gallery", "env": listing.env, "listing": listing, "cards": cards,
-            "groups": _groups(cards, listing), "matched": matched, "total": total,
+            "groups": _groups(cards, listing), "timeline": listing.order is Order.CAPTURED,
+            "matched": matched, "total": total,
             "errors": errors, "queued": queued, "crumbs": crumbs, "folders": folders,
             "label_note": label_note, "has_options": has_options,
             "cannot_match": cannot_match,
