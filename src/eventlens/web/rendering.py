@@ -110,8 +110,10 @@ def _list_chip(name: str, items: list[Any]) -> Chip | None:
 
 
 def plural(count: int, noun: str) -> str:
-    """``1 face``, ``2 faces``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    """``1 face``, ``2 faces``, ``4 boxes``."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun}es" if noun.endswith(("s", "x", "z", "ch", "sh")) else f"{count} {noun}s"
 
 
 def findings_summary(findings: dict[str, Any]) -> list[str]:
