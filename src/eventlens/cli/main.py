@@ -21,6 +21,7 @@ from eventlens.analyzers import registry
 from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.cli import archive, aws, dlq, github, models, results
 from eventlens.cli.duplicates import duplicates
+from eventlens.cli.keep import keep, trash_copies
 from eventlens.cli.options import (
     AnalyzersOption,
     DbOption,
@@ -66,6 +67,8 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(github.app, name="github")
 app.command()(validate)
 app.command()(duplicates)
+app.command()(keep)
+app.command("trash-copies")(trash_copies)
 app.command()(serve)
 app.command()(reanalyse)
 app.command()(settings)

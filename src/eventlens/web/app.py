@@ -28,6 +28,7 @@ from eventlens.web.params import time_bound
 from eventlens.web.rendering import findings_summary, make_templates
 from eventlens.web.routers import (
     dead_letters,
+    duplicates,
     images,
     ops,
     pages,
@@ -97,7 +98,9 @@ def create_app(
         labels=LabelCatalogue(store, cache_s=metrics_cache_s),
         health=health,
     )
-    for module in (pages, record_page, stats, dead_letters, reanalyse, images, records, ops):
+    for module in (
+        pages, record_page, stats, dead_letters, reanalyse, duplicates, images, records, ops
+    ):  # fmt: skip
         app.include_router(module.router)
     app.middleware("http")(AccessGuard(allowed_hosts=allowed_hosts, token=token))
     install_error_pages(app)

@@ -61,7 +61,7 @@ class Chip:
 
 
 #: findings shown elsewhere than in chips (the record page's EXIF and colour panels)
-_NOT_CHIPS = frozenset({"exif", "image_properties"})
+_NOT_CHIPS = frozenset({"exif", "image_properties", "keep"})
 
 
 def finding_chips(findings: dict[str, Any], env_prefix: str = "") -> list[Chip]:

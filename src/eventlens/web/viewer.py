@@ -13,7 +13,6 @@ from typing import Any
 
 from eventlens.exif import CAPTURE_TAGS, format_position
 from eventlens.imaging import looks_like_video_key
-from eventlens.results.base import Query, ResultStore
 from eventlens.results.finding_terms import items_of
 from eventlens.results.record import Record
 
@@ -167,26 +166,6 @@ def no_capture_reason(record: Record) -> str:
     if not isinstance(exif, dict):
         return "no EXIF data (screenshots, edited and downloaded images often have none)"
     return str(exif.get("NoCaptureTime") or "no date in its EXIF")
-
-
-def duplicate_of(record: Record) -> str | None:
-    found = _findings(record).get("duplicates")
-    original = found.get("DuplicateOf") if isinstance(found, dict) else None
-    return str(original) if original else None
-
-
-def duplicate_group(store: ResultStore, record: Record, limit: int = 24) -> list[Record]:
-    """The original and its copies (the record itself included), when it is either."""
-    original_key = duplicate_of(record) or record.filename
-    copies = store.query(
-        Query(record.environment, findings=(("duplicate", original_key),), limit=limit)
-    )
-    if not copies:
-        return []
-    original = record if original_key == record.filename else store.get(
-        record.environment, original_key
-    )  # fmt: skip
-    return ([original] if original else []) + copies
 
 
 def _findings(record: Record) -> dict[str, Any]:

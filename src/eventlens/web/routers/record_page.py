@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from eventlens.imaging import looks_like_video_key
+from eventlens.results.keep import duplicate_group, duplicate_of
 from eventlens.web.deps import Images, OptionalQueue, PathEnvironment, Settings, Store, Templates
 from eventlens.web.folders import breadcrumbs, folder_of
 from eventlens.web.images import LocalImageSource
@@ -18,8 +19,6 @@ from eventlens.web.routers.images import original_url
 from eventlens.web.routers.pages import record_url
 from eventlens.web.viewer import (
     boxes,
-    duplicate_group,
-    duplicate_of,
     exif_rows,
     image_properties,
     label_rows,
