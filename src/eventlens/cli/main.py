@@ -44,6 +44,7 @@ from eventlens.cli.render import (
 from eventlens.cli.serve import serve
 from eventlens.cli.settings import settings
 from eventlens.cli.validate import validate
+from eventlens.convert.cache import ModelCacheUnwritable
 from eventlens.health import Unrecoverable
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.outcome import Outcome
@@ -158,7 +159,7 @@ def _check_ready(app_: LocalApp) -> None:
         for found in app_.pipeline.analyzers.values():
             for analyzer in found:
                 analyzer.load()
-    except AnalyzerUnavailable as exc:
+    except (AnalyzerUnavailable, ModelCacheUnwritable) as exc:
         fail(str(exc), 2)
 
 
@@ -264,7 +265,7 @@ def analyze(
     _refuse_a_degraded_label_model([analyzer])
     try:
         analyzer.load()
-    except AnalyzerUnavailable as exc:
+    except (AnalyzerUnavailable, ModelCacheUnwritable) as exc:
         fail(str(exc), 2)
     media = "video" if "video" in analyzer.media else "image"
     inputs = [ImageInput(path.read_bytes(), str(path), media=media) for path in files]
