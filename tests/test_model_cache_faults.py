@@ -127,3 +127,20 @@ def test_model_cached_without_a_check_file_is_converted_again(tmp_path: Path) ->
     done = run_once(root, cache)
     assert_analysed(root, done)
     assert_intact(model)
+
+
+def test_read_only_cache_from_before_check_files_is_used_as_it_is(tmp_path: Path) -> None:
+    """A read-only cache filled by an older version (no check files): it cannot be verified
+    by converting again, so its models are used as they are, as before."""
+    root = bucket(tmp_path)
+    with small_tmpfs(tmp_path / "cache", "40m") as cache:
+        assert_analysed(root, run_once(root, cache))
+        for check in cache.glob("*.onnx.json"):
+            check.unlink()
+        remounted = subprocess.run(["mount", "-o", "remount,ro", str(cache)], capture_output=True)
+        assert remounted.returncode == 0, remounted.stderr
+        (root / ".eventlens").rename(tmp_path / "first-db")
+        done = run_once(root, cache)
+        assert not list(cache.glob("*.onnx.json"))
+    assert_analysed(root, done)
+    assert "using" in done.stderr and "unverified" in done.stderr, done.stderr

@@ -52,19 +52,27 @@ def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> P
 
     The file is written to a temporary name and renamed into place, so concurrent processes
     never see a partial model; at worst two of them convert and the last rename wins.
-    Raises ``ModelCacheUnwritable`` naming the file when the cache takes no writes.
+    Raises ``ModelCacheUnwritable`` naming the file when the cache takes no writes, except for
+    a model cached before check files existed, which is then used as it is (if it does not
+    load, ``rebuild`` raises).
     """
     with _converters_lock:
         _converters[target] = convert
     if not force and is_intact(target):
         return target
-    if target.exists() and not force:
+    unverified = not force and target.is_file() and not check_path(target).exists()
+    if unverified:
+        log.info("the cached model %s has no check file: converting it again", target)
+    elif target.exists() and not force:
         log.warning("the cached model %s does not match its check file: converting again", target)
     data = convert()
     try:
         _write(target, data)
         _write(check_path(target), json.dumps(_fingerprint(data)).encode())
     except OSError as exc:
+        if unverified:
+            log.warning("cannot write the model cache (%s): using %s unverified", exc, target)
+            return target
         raise ModelCacheUnwritable(
             f"cannot write the model cache {target}: {exc.strerror or exc} "
             f"(it needs {len(data) / 1e6:.1f} MB; set EVENTLENS_CACHE_DIR to a writable folder)"
