@@ -1,6 +1,6 @@
 """Where converted models are kept, and writing one there safely.
 
-Each cached model has a small JSON file beside it (``<model>.json``: its size and sha256),
+Each cached model has a small JSON file beside it (``<model>.digest.json``: its size and sha256),
 written after the model. A model whose file does not match it (truncated, overwritten, or
 cached by a version that wrote no such file) is converted again instead of failing to load on
 every run; a model that matches but still fails to load is converted again once (``rebuild``,
@@ -41,34 +41,34 @@ def cache_dir() -> Path:
     return folder or Path(platformdirs.user_cache_dir("eventlens"))
 
 
-def check_path(target: Path) -> Path:
+def digest_path(target: Path) -> Path:
     """Where the size and sha256 of the cached model ``target`` are kept."""
-    return target.with_name(target.name + ".json")
+    return target.with_name(target.name + ".digest.json")
 
 
 def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> Path:
-    """``target`` if it exists and matches its check file (and not ``force``), else
+    """``target`` if it exists and matches its digest file (and not ``force``), else
     ``convert()`` written there.
 
     The file is written to a temporary name and renamed into place, so concurrent processes
     never see a partial model; at worst two of them convert and the last rename wins.
     Raises ``ModelCacheUnwritable`` naming the file when the cache takes no writes, except for
-    a model cached before check files existed, which is then used as it is (if it does not
+    a model cached before digest files existed, which is then used as it is (if it does not
     load, ``rebuild`` raises).
     """
     with _converters_lock:
         _converters[target] = convert
     if not force and is_intact(target):
         return target
-    unverified = not force and target.is_file() and not check_path(target).exists()
+    unverified = not force and target.is_file() and not digest_path(target).exists()
     if unverified:
-        log.info("the cached model %s has no check file: converting it again", target)
+        log.info("the cached model %s has no digest file: converting it again", target)
     elif target.exists() and not force:
-        log.warning("the cached model %s does not match its check file: converting again", target)
+        log.warning("the cached model %s does not match its digest file: converting again", target)
     data = convert()
     try:
         _write(target, data)
-        _write(check_path(target), json.dumps(_fingerprint(data)).encode())
+        _write(digest_path(target), json.dumps(_fingerprint(data)).encode())
     except OSError as exc:
         if unverified:
             log.warning("cannot write the model cache (%s): using %s unverified", exc, target)
@@ -81,9 +81,9 @@ def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> P
 
 
 def is_intact(target: Path) -> bool:
-    """Whether ``target`` exists with the size and sha256 its check file names."""
+    """Whether ``target`` exists with the size and sha256 its digest file names."""
     try:
-        expected = json.loads(check_path(target).read_bytes())
+        expected = json.loads(digest_path(target).read_bytes())
         with target.open("rb") as f:
             if os.fstat(f.fileno()).st_size != expected["size"]:
                 return False
