@@ -67,8 +67,7 @@ def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> P
         log.warning("the cached model %s does not match its digest file: converting again", target)
     data = convert()
     try:
-        _write(target, data)
-        _write(digest_path(target), json.dumps(_fingerprint(data)).encode())
+        store(target, data)
     except OSError as exc:
         if unverified:
             log.warning("cannot write the model cache (%s): using %s unverified", exc, target)
@@ -77,6 +76,14 @@ def cached(target: Path, convert: Callable[[], bytes], force: bool = False) -> P
             f"cannot write the model cache {target}: {exc.strerror or exc} "
             f"(it needs {len(data) / 1e6:.1f} MB; set EVENTLENS_CACHE_DIR to a writable folder)"
         ) from exc
+    return target
+
+
+def store(target: Path, data: bytes) -> Path:
+    """Write a model's ``data`` to ``target`` and its digest file beside it (what ``cached``
+    does after converting)."""
+    _write(target, data)
+    _write(digest_path(target), json.dumps(_fingerprint(data)).encode())
     return target
 
 
