@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from eventlens.analyzers.objects import graph_check, people
+from eventlens.convert import cache as convert_cache
 from eventlens.convert import quantization
 
 needs_detector = pytest.mark.skipif(
@@ -170,7 +171,7 @@ def test_an_int8_graph_that_disagrees_is_replaced_by_float_with_one_log_line(
     tmp_path, monkeypatch, caplog
 ) -> None:
     monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
-    people.model_path().write_bytes(_broken_int8_graph())
+    convert_cache.store(people.model_path(), _broken_int8_graph())  # intact, but wrong
     with caplog.at_level(logging.WARNING, logger="eventlens.labels"):
         detector = people.PeopleDetector()
         assert detector.graph == "float"
@@ -199,7 +200,7 @@ def test_a_label_analyzers_model_version_names_the_graph_that_ran(tmp_path, monk
 
     classifier = model_file()
     monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
-    people.model_path().write_bytes(_broken_int8_graph())
+    convert_cache.store(people.model_path(), _broken_int8_graph())  # intact, but wrong
     analyzer = LabelAnalyzer(model_path=classifier)
     analyzer.load()
     assert people.model_version("float") in analyzer.model_version

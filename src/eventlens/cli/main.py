@@ -52,6 +52,7 @@ from eventlens.cli.running import (
 from eventlens.cli.serve import serve
 from eventlens.cli.settings import settings
 from eventlens.cli.validate import validate
+from eventlens.convert.cache import ModelCacheUnwritable
 from eventlens.health import Unrecoverable
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.outcome import Outcome
@@ -214,7 +215,7 @@ def analyze(
     refuse_a_degraded_label_model([analyzer])
     try:
         analyzer.load()
-    except AnalyzerUnavailable as exc:
+    except (AnalyzerUnavailable, ModelCacheUnwritable) as exc:
         fail(str(exc), 2)
     media = "video" if "video" in analyzer.media else "image"
     inputs = [ImageInput(path.read_bytes(), str(path), media=media) for path in files]

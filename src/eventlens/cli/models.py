@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from eventlens.cli.options import LabelModelOption, load_settings
 from eventlens.cli.render import console, err_console
+from eventlens.convert.cache import ModelCacheUnwritable
 
 if TYPE_CHECKING:
     from eventlens.analyzers.labels.analyzer import LabelModel
@@ -89,5 +91,10 @@ def build(
         model = known_label_model(load_settings(label_model=label_model).label_model)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    for path in _build(model, force):
+    try:
+        paths = _build(model, force)
+    except ModelCacheUnwritable as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    for path in paths:
         console.print(f"model ready: {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from eventlens.analyzers.base import Analyzer, AnalyzerUnavailable
 from eventlens.cli.render import console, err_console
+from eventlens.convert.cache import ModelCacheUnwritable
 from eventlens.outcome import Outcome
 from eventlens.runner import RunStats
 from eventlens.wiring.local import LocalApp
@@ -36,7 +37,7 @@ def check_ready(app_: LocalApp) -> None:
         for found in app_.pipeline.analyzers.values():
             for analyzer in found:
                 analyzer.load()
-    except AnalyzerUnavailable as exc:
+    except (AnalyzerUnavailable, ModelCacheUnwritable) as exc:
         fail(str(exc), 2)
 
 
