@@ -164,7 +164,7 @@ class FolderWatcher(FileSystemEventHandler):
             return None
         if self.router.route_for_key(key) is None:
             return None
-        if reason := hidden_name_reason(name):
+        if reason := hidden_name_reason(name) or self.store.shadowed_reason(path):
             if log_hidden:
                 log.info("skipped %s: %s", key, reason)
             return None
