@@ -285,6 +285,12 @@ class Settings:
         help="seconds a fault (full disk, read-only database) may last before `run` exits 1 "
         "for a supervisor to restart it",
     )  # fmt: skip
+    fallback_scan_s: float = setting(
+        10.0, variable="EVENTLENS_FALLBACK_SCAN", parse=_number(float), minimum=0.5,
+        modes=LOCAL, show=lambda v: f"{v:g}",
+        help="seconds between scans of the bucket folder while some of its folders cannot be "
+        "watched (the inotify watch limit reached; `/healthz` says degraded)",
+    )  # fmt: skip
     mtcnn_weights: Path | None = setting(
         None, parse=Path, shown_default="the installed `facenet-pytorch`'s",
         help="`faces`: a folder with MTCNN's `pnet.pt`, `rnet.pt`, `onet.pt` "

@@ -45,6 +45,17 @@ def not_regular_reason(mode: int) -> str | None:
     return f"not a regular file ({kind})"
 
 
+def broken_link_reason(path: Path | str) -> str | None:
+    """Why a symbolic link that leads to no file is skipped (None when ``path`` is not one)."""
+    if not os.path.islink(path):
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return "a symbolic link loop" if exc.errno == errno.ELOOP else "a symbolic link to nothing"
+    return None
+
+
 def hidden_name_reason(name: str) -> str | None:
     """Why a file name is ignored: hidden names (editors' and sync tools' temporary files)."""
     return "hidden file name (starts with '.')" if name.startswith(".") else None
@@ -153,6 +164,10 @@ class LocalFolderStore(ObjectStore):
             return
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
+            for name in dirnames:
+                if os.path.islink(os.path.join(dirpath, name)):  # os.walk does not follow it
+                    key = self.key_for(Path(dirpath) / name)
+                    log.info("skipped %s/: a symbolic link to a folder (not followed)", key)
             for name in sorted(filenames):
                 if name.endswith(METADATA_SUFFIX):
                     continue
@@ -163,7 +178,9 @@ class LocalFolderStore(ObjectStore):
                 try:
                     st = path.stat()
                 except OSError:
-                    continue  # vanished or a dangling symlink: nothing to process
+                    if reason := broken_link_reason(path):
+                        log.info("skipped %s: %s", self.key_for(path), reason)
+                    continue  # else it vanished: nothing to process
                 if reason := not_regular_reason(st.st_mode):
                     log.info("skipped %s: %s", self.key_for(path), reason)
                     continue
@@ -219,4 +236,4 @@ def _info(key: str, st: os.stat_result, metadata: dict[str, str]) -> ObjectInfo:
     # no sequencer: local events are ordered by the intake queue, which numbers them as they
     # arrive (an mtime can go back; see IntakeQueue)
     return ObjectInfo(key=key, size=size, etag=f"{size:x}-{mtime:x}-{ctime:x}-{inode:x}",
-                      metadata=metadata)  # fmt: skip
+                      metadata=metadata, changed_ns=ctime)  # fmt: skip

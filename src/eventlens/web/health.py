@@ -51,6 +51,7 @@ class HealthProbe:
             "runners": [
                 {
                     "runner": r.owner, "state": r.state, "faults": r.faults,
+                    "notices": r.notices,
                     "last_progress": r.last_progress,
                     "heartbeat_age_s": round(now - r.heartbeat, 1),
                 }

@@ -65,6 +65,7 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     runner = LocalRunner(
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
         lanes=worker_count(), health=health, reanalyse_on_change=settings.reanalyse_on_change,
+        fallback_scan_s=settings.fallback_scan_s,
     )  # fmt: skip
     return LocalApp(
         settings, storage, results, queue, pipeline, runner, notifier, health, pipeline.hooks,
