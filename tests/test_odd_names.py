@@ -83,3 +83,18 @@ def test_a_running_watcher_analyses_an_undecodable_name_and_goes_on(tmp_path: Pa
             assert health_status == 200 and health["status"] == "ok", health
         assert runner.stop() == 0
     assert {r["status"] for r in rows(root).values()} == {"ok"}
+
+
+def test_a_bucket_folder_whose_own_path_is_not_utf8_works(tmp_path: Path) -> None:
+    root = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"bucket-\xe9")))
+    write(root / BETA / "good.jpg", jpeg())
+    odd(root / BETA, b"caf\xe9.jpg")
+    done = run_once(root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {name: r["status"] for name, r in rows(root).items()} == {
+        "good.jpg": "ok", "caf%E9.jpg": "ok",
+    }  # fmt: skip
+    with Server(root) as server:
+        assert server.get("/")[0] == 200
+        status, body = server.get(f"/thumb?key={quote(BETA + 'caf%E9.jpg', safe='')}")
+        assert status == 200 and body[:2] == b"\xff\xd8", status

@@ -94,7 +94,7 @@ def _escaped(char: str) -> str:
 class LocalFolderStore(ObjectStore):
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
-        self.bucket = str(self.root)
+        self.bucket = key_for_name(str(self.root))  # text, whatever bytes the path holds
 
     def path_for(self, key: str) -> Path:
         path = self._literal_path(key).resolve()
