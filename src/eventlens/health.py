@@ -113,7 +113,8 @@ class Health:
     def recovered(self, part: str) -> bool:
         """Clear ``part``'s fault (or degradation); True when it had one."""
         with self._lock:
-            fault = self._faults.pop(part, None) or self._degraded.pop(part, None)
+            fault = self._faults.pop(part, None)
+            fault = self._degraded.pop(part, None) or fault
         if fault is not None:
             log.warning("%s recovered after %.1f s", part, time.time() - fault[0])
         return fault is not None

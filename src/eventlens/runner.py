@@ -39,6 +39,7 @@ log = logging.getLogger("eventlens.runner")
 Progress = Callable[[Outcome], None]
 
 RECONCILE_BATCH = 1000
+CATCH_UP = "catch-up"  # the health part degraded from lost events until a reconcile is done
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ class LocalRunner:
         self._reconcile_wanted = threading.Event()
         self._scan_every: float | None = None  # set while some folders cannot be watched
         self._deferred = 0  # files the last reconcile left for the next (still changing)
+        self._events_lost_at: float | None = None  # monotonic
 
     def reconcile(self, *, defer_changing: bool = False) -> int:
         """Enqueue every file that has no record for its current version (missed events), then
@@ -206,6 +208,7 @@ class LocalRunner:
     def _supervised_reconcile(self, stop: threading.Event) -> bool:
         """One reconcile; a fault is reported (and retried later), never raised."""
         self._reconcile_wanted.clear()
+        started = time.monotonic()
         try:
             self.reconcile(defer_changing=True)
         except Exception as exc:
@@ -214,6 +217,9 @@ class LocalRunner:
             return False
         self.health.recovered("reconcile")
         self.health.recovered("watcher")  # the events it could not queue are queued now
+        lost_at = self._events_lost_at
+        if lost_at is not None and lost_at < started:
+            self.health.recovered(CATCH_UP)  # the files whose events were lost are queued
         return True
 
     def _report(self, part: str, exc: BaseException, stop: threading.Event) -> None:
@@ -237,8 +243,9 @@ class LocalRunner:
         health as a notice, and as degraded until the reconcile has caught up."""
         message = f"filesystem events lost below {folder} (the inotify queue overflowed)"
         log.warning("%s; reconciling", message)
+        self._events_lost_at = time.monotonic()
         self.health.notice("events lost", message)
-        self.health.degraded("watcher", f"{message}; reconciling")
+        self.health.degraded(CATCH_UP, f"{message}; reconciling")
         self.request_reconcile()
 
     def _on_unwatched(self, unwatched: Unwatched) -> None:
