@@ -78,7 +78,11 @@ def name_for_key(key: str) -> str | None:
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
+    try:
+        text.encode("utf-8")  # fails on surrogates only; at C speed, for every scanned path
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _escaped(char: str) -> str:
@@ -115,10 +119,12 @@ class LocalFolderStore(ObjectStore):
 
     def shadowed_reason(self, path: Path | str) -> str | None:
         """Why the file at ``path`` has no key of its own: its escaped key names another file."""
-        key = self.key_for(path)
-        if key == Path(os.path.abspath(path)).relative_to(self.root).as_posix():
+        text = os.fspath(path)
+        if not _has_surrogates(text):
             return None
-        if os.path.lexists(self.root / key):
+        relative = Path(os.path.abspath(text)).relative_to(self.root).as_posix()
+        key = key_for_name(relative)
+        if key != relative and os.path.lexists(self.root / key):
             return f"its name is not UTF-8 and its escaped key names another file ({key!r})"
         return None
 
