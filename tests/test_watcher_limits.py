@@ -89,6 +89,10 @@ def test_lost_inotify_events_trigger_a_reconcile_at_once_and_show_in_health(
         lost = health["notices"]["events lost"]  # type: ignore[index]
         assert lost["count"] >= 1 and "inotify queue overflowed" in lost["message"]
         wait_until(lambda: runner_health(server)["state"] == "ok", timeout=15)  # caught up
+        metrics = server.get("/metrics")[1].decode()
+        counted = [line for line in metrics.splitlines()
+                   if line.startswith("eventlens_runner_events_lost_total{")]  # fmt: skip
+        assert len(counted) == 1 and float(counted[0].split()[-1]) >= 1, counted
         assert runner.stop() == 0
     assert all(rows(root)[name]["status"] == "ok" for name in wanted)
     assert caught_up_s < 30, f"{caught_up_s:.1f} s to catch up"

@@ -27,6 +27,7 @@ from eventlens.errors import Permanent
 log = logging.getLogger("eventlens.health")
 
 HEARTBEAT_S = 2.0
+EVENTS_LOST = "events lost"  # the notice of a watcher whose kernel queue overflowed
 STALE_AFTER_S = 5 * HEARTBEAT_S
 #: Status files are padded with spaces (JSON whitespace) to this size, so that on a full disk
 #: the heartbeat can still rewrite its own file in place, into blocks it already owns, and tell

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from eventlens.events.base import ObjectEvent
 from eventlens.events.inotify_limits import Unwatched
 from eventlens.events.local import FolderWatcher, removal_event, scan
-from eventlens.health import Health, is_transient
+from eventlens.health import EVENTS_LOST, Health, is_transient
 from eventlens.intake import IntakeQueue, Job
 from eventlens.outcome import Action, Outcome
 from eventlens.pipeline import Pipeline
@@ -244,7 +244,7 @@ class LocalRunner:
         message = f"filesystem events lost below {folder} (the inotify queue overflowed)"
         log.warning("%s; reconciling", message)
         self._events_lost_at = time.monotonic()
-        self.health.notice("events lost", message)
+        self.health.notice(EVENTS_LOST, message)
         self.health.degraded(CATCH_UP, f"{message}; reconciling")
         self.request_reconcile()
 
