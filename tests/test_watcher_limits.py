@@ -214,22 +214,30 @@ def test_a_file_still_being_written_when_the_runner_starts_is_not_analysed_half_
     path.parent.mkdir(parents=True)
     data = encode(photo_like(400, 300, seed=6), "JPEG", quality=90)
     chunk = len(data) // 40 + 1
-    started = threading.Event()
+    started, runner_up = threading.Event(), threading.Event()
 
     def slow_writer() -> None:
-        with path.open("wb") as handle:
-            for start in range(0, len(data), chunk):
-                handle.write(data[start : start + chunk])
-                handle.flush()
-                started.set()
-                time.sleep(0.25)  # < the 1 s settle time: ~10 s of writing in all
+        """Keeps the file changing (pauses < the 1 s settle time) until the runner has been
+        up for 3 s, so its reconcile at start finds the file half written."""
+        with path.open("wb", buffering=0) as handle:
+            written = handle.write(data[:chunk])
+            started.set()
+            for _ in range(240):
+                time.sleep(0.25)
+                if not runner_up.is_set():
+                    os.pwrite(handle.fileno(), data[:chunk], 0)  # same bytes, a new ctime
+                    continue
+                written += handle.write(data[written : written + chunk])
+                if written >= 13 * chunk:
+                    break
+            handle.write(data[written:])
 
     writer = threading.Thread(target=slow_writer)
     writer.start()
     started.wait(10)
     with Runner(root, "--audit-log", str(audit)) as runner:
         runner.wait_for_log("watching")
-        assert writer.is_alive(), "the writer finished before the runner started"
+        runner_up.set()
         writer.join(30)
         digest = hashlib.sha256(data).hexdigest()
         wait_until(lambda: rows(root).get("growing.jpg", {}).get("sha256") == digest,
