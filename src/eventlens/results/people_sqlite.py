@@ -61,9 +61,11 @@ class PeopleError(ValueError):
 
 
 class _Matrix:
-    """One environment's descriptors, rows addressed by position; ``ids`` the face rows."""
+    """One environment's descriptors, rows addressed by position (spare capacity doubles, so
+    adding a face does not copy the matrix); ``ids`` the face rows."""
 
     def __init__(self) -> None:
+        self.used = 0
         self.ids = np.zeros(0, np.int64)
         self.vectors = np.zeros((0, DIMENSIONS), np.float32)
         self.alive = np.zeros(0, bool)
@@ -72,10 +74,16 @@ class _Matrix:
     def add(self, ids: list[int], vectors: list[F32]) -> None:
         if not ids:
             return
-        start = len(self.ids)
-        self.ids = np.concatenate([self.ids, np.array(ids, np.int64)])
-        self.vectors = np.vstack([self.vectors, np.stack(vectors).astype(np.float32)])
-        self.alive = np.concatenate([self.alive, np.ones(len(ids), bool)])
+        start, end = self.used, self.used + len(ids)
+        if end > len(self.ids):
+            extra = max(end, 2 * len(self.ids), 1024) - len(self.ids)
+            self.ids = np.concatenate([self.ids, np.zeros(extra, np.int64)])
+            self.vectors = np.vstack([self.vectors, np.zeros((extra, DIMENSIONS), np.float32)])
+            self.alive = np.concatenate([self.alive, np.zeros(extra, bool)])
+        self.ids[start:end] = ids
+        self.vectors[start:end] = np.stack(vectors).astype(np.float32)
+        self.alive[start:end] = True
+        self.used = end
         self.position.update({face: start + i for i, face in enumerate(ids)})
 
     def drop(self, ids: Sequence[int]) -> None:
@@ -86,10 +94,10 @@ class _Matrix:
 
     def within(self, vector: F32, threshold: float) -> list[tuple[float, int]]:
         """(distance, face id) of every live face within ``threshold``, nearest first."""
-        if not len(self.ids):
+        if not self.used:
             return []
-        distances = np.linalg.norm(self.vectors - vector, axis=1)
-        hits = np.flatnonzero((distances <= threshold) & self.alive)
+        distances = np.linalg.norm(self.vectors[: self.used] - vector, axis=1)
+        hits = np.flatnonzero((distances <= threshold) & self.alive[: self.used])
         order = hits[np.argsort(distances[hits], kind="stable")]
         return [(float(distances[i]), int(self.ids[i])) for i in order]
 
@@ -131,7 +139,7 @@ class SQLitePeopleIndex:
                 added_ids.append(self._insert(environment, key, face, vector, person))
             matrix.add(added_ids, [np.asarray(f.descriptor, np.float32) for f in faces])
             self._last_id = max([self._last_id, *added_ids])
-            self._drop_empty_people(environment)
+            self._drop_if_empty({person for person, _ in previous})
             # a merge inside this photo may have renumbered an earlier face's person
             final = dict(
                 self._conn.execute(
@@ -143,16 +151,14 @@ class SQLitePeopleIndex:
 
     def remove(self, environment: str, key: str) -> None:
         with self._transaction():
-            ids = [
-                row[0]
-                for row in self._conn.execute(
-                    "SELECT id FROM people_faces WHERE environment = ? AND key = ?",
-                    (environment, key),
-                )
-            ]
+            rows = self._conn.execute(
+                "SELECT id, person FROM people_faces WHERE environment = ? AND key = ?",
+                (environment, key),
+            ).fetchall()
+            ids = [face for face, _ in rows]
             self._delete_faces(ids)
             self._matrices.setdefault(environment, _Matrix()).drop(ids)
-            self._drop_empty_people(environment)
+            self._drop_if_empty({person for _, person in rows})
 
     # -- people ----------------------------------------------------------------------------
 
@@ -404,11 +410,12 @@ class SQLitePeopleIndex:
         if self._deletions >= 0:
             self._deletions += 1
 
-    def _drop_empty_people(self, environment: str) -> None:
-        self._conn.execute(
-            "DELETE FROM people WHERE environment = ? AND NOT EXISTS "
+    def _drop_if_empty(self, people: set[int]) -> None:
+        """Delete those of ``people`` left without a face."""
+        self._conn.executemany(
+            "DELETE FROM people WHERE id = ? AND NOT EXISTS "
             "(SELECT 1 FROM people_faces AS f WHERE f.person = people.id)",
-            (environment,),
+            [(person,) for person in people],
         )
 
     def _person(
