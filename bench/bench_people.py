@@ -1,6 +1,6 @@
 """Time to assign a new face to a person with N faces stored (the SQLite people index).
 
-    .venv/bin/python bench/bench_people.py [--faces 100000]
+.venv/bin/python bench/bench_people.py [--faces 100000]
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def main() -> None:
             index.assign("beta", face.key, [face])
             times.append((time.perf_counter() - started) * 1000)
         index.close()
+    median = statistics.median(times)
     print(f"{args.faces} faces stored: first assign (loads the matrix) {first_ms:.0f} ms; "
-          f"then median {statistics.median(times):.1f} ms, max {max(times):.1f} ms per face")  # fmt: skip
+          f"then median {median:.1f} ms, max {max(times):.1f} ms per face")  # fmt: skip
 
 
 if __name__ == "__main__":
