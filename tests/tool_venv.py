@@ -46,3 +46,19 @@ def tool_venv(venv_name: str, specs: list[str], executable: str, *, env_var: str
                 f"{executable} not installed and `{' '.join(cmd)}` failed: {proc.stderr[-400:]}"
             )
     return str(_bin(venv, executable))
+
+
+def tool_target(dir_name: str, specs: list[str], module: str) -> Path:
+    """A directory holding ``specs`` installed for this interpreter (``pip install --target``),
+    for a tool that must run inside the project's environment to see what is installed in it:
+    run it as ``python -m module`` with the directory on PYTHONPATH."""
+    target = TOOLS / dir_name
+    if (target / module).is_dir():
+        return target
+    if os.environ.get("EVENTLENS_NO_TOOL_INSTALL"):
+        pytest.skip(f"{module} not installed and EVENTLENS_NO_TOOL_INSTALL is set")
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), *specs]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0 or not (target / module).is_dir():
+        pytest.skip(f"{module} not installed and `{' '.join(cmd)}` failed: {proc.stderr[-400:]}")
+    return target
