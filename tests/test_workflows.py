@@ -268,3 +268,14 @@ def test_dependabot_updates_actions_and_pip() -> None:
     ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
     assert set(ecosystems) == {"github-actions", "pip"}
     assert all(u["directory"] == "/" for u in ecosystems.values())
+
+
+def test_pre_commit_runs_the_linters_ci_runs() -> None:
+    """Each linter hook runs the test CI runs (so both fail on the same findings)."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    for hook_id in ("actionlint", "zizmor", "checkov", "deptry"):
+        entry = hooks[hook_id]["entry"].split()
+        assert entry[:3] == [".venv/bin/python", "-m", "pytest"], entry
+        assert (ROOT / entry[-1]).is_file(), entry
