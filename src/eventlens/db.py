@@ -4,6 +4,8 @@ letters, the duplicates' hash index. One file, WAL, a busy timeout, autocommit."
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,3 +44,17 @@ def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
         retry_if=lambda exc: isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc),
         deadline_s=timeout_s, first_s=0.005, max_s=0.2,
     )  # fmt: skip
+
+
+def apply_once(conn: sqlite3.Connection, name: str, migrate: Callable[[], object]) -> bool:
+    """Run ``migrate`` unless the database records ``name`` as done, then record it; call it
+    inside the caller's write transaction, so that two processes opening the file at once
+    migrate it once. Returns whether it ran."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+        return False
+    migrate()
+    conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+    return True

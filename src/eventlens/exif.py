@@ -22,9 +22,13 @@ _MAX_TEXT = 100
 
 @dataclass(frozen=True, slots=True)
 class PhotoInfo:
-    #: DateTimeOriginal as the camera's local time, ``2024-07-14T15:02:11``, plus the
-    #: OffsetTimeOriginal (``+02:00``) when there is one; never shifted to UTC
+    #: the first of DateTimeOriginal, DateTimeDigitized, DateTime that holds a real time, as
+    #: the camera's local time, ``2024-07-14T15:02:11``, plus its offset (``+02:00``) when
+    #: there is one; never shifted to UTC
     captured_at: str | None = None
+    captured_from: str | None = None  # the tag it came from
+    #: why an image with an EXIF block has no capture time
+    no_capture_time: str | None = None
     make: str | None = None
     model: str | None = None
     lens: str | None = None
@@ -35,7 +39,8 @@ class PhotoInfo:
     def details(self) -> dict[str, Any]:
         """The record's ``findings["exif"]``: EXIF tag names, only the values present."""
         fields = {
-            "DateTimeOriginal": self.captured_at, "Make": self.make, "Model": self.model,
+            self.captured_from or "DateTimeOriginal": self.captured_at,
+            "NoCaptureTime": self.no_capture_time, "Make": self.make, "Model": self.model,
             "LensModel": self.lens, "GPSLatitude": self.latitude,
             "GPSLongitude": self.longitude, "GPSAltitude": self.altitude,
         }  # fmt: skip
@@ -55,10 +60,11 @@ def photo_info(image: Image.Image) -> PhotoInfo:
         return PhotoInfo()
     latitude = _coordinate(gps, ExifTags.GPS.GPSLatitude, ExifTags.GPS.GPSLatitudeRef, 90, "S")
     longitude = _coordinate(gps, ExifTags.GPS.GPSLongitude, ExifTags.GPS.GPSLongitudeRef, 180, "W")
+    captured_at, captured_from, missing = _first_capture_time(exif, ifd)
     return PhotoInfo(
-        captured_at=capture_time(
-            ifd.get(ExifTags.Base.DateTimeOriginal), ifd.get(ExifTags.Base.OffsetTimeOriginal)
-        ),
+        captured_at=captured_at,
+        captured_from=captured_from,
+        no_capture_time=(missing or None) if len(exif) or len(ifd) else None,
         make=_text(exif.get(ExifTags.Base.Make)),
         model=_text(exif.get(ExifTags.Base.Model)),
         lens=_text(ifd.get(ExifTags.Base.LensModel)),
@@ -66,6 +72,36 @@ def photo_info(image: Image.Image) -> PhotoInfo:
         longitude=longitude if latitude is not None else None,
         altitude=_altitude(gps) if latitude is not None and longitude is not None else None,
     )
+
+
+#: where the capture time is looked for, in this order: (tag, its offset tag, in the Exif IFD?)
+CAPTURE_TAGS = (
+    ("DateTimeOriginal", ExifTags.Base.DateTimeOriginal, ExifTags.Base.OffsetTimeOriginal, True),
+    ("DateTimeDigitized", ExifTags.Base.DateTimeDigitized, ExifTags.Base.OffsetTimeDigitized,
+     True),
+    ("DateTime", ExifTags.Base.DateTime, ExifTags.Base.OffsetTime, False),
+)  # fmt: skip
+
+
+def _first_capture_time(
+    exif: Image.Exif, ifd: dict[int, Any]
+) -> tuple[str | None, str | None, str]:
+    """(capture time, the tag it came from, why there is none): DateTimeOriginal, then
+    DateTimeDigitized (a scan's or an editor's), then DateTime (IFD0's last change, which
+    many cameras and scanners set to the capture time)."""
+    blank: list[str] = []
+    for name, tag, offset_tag, in_exif_ifd in CAPTURE_TAGS:
+        source = ifd if in_exif_ifd else exif
+        raw = source.get(tag)
+        if raw is None:
+            continue
+        found = capture_time(raw, ifd.get(offset_tag))
+        if found:
+            return found, name, ""
+        blank.append(name)
+    if blank:
+        return None, None, f"its EXIF {', '.join(blank)} is blank or not a real date"
+    return None, None, "its EXIF has no date (DateTimeOriginal, DateTimeDigitized, DateTime)"
 
 
 def capture_time(value: Any, offset: Any = None) -> str | None:

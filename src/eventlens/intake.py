@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from eventlens.db import connect
-from eventlens.events.base import ObjectEvent
+from eventlens.db import apply_once, connect
+from eventlens.events.base import ObjectEvent, outranks_clock
 from eventlens.events.codec import event_from_json, event_to_json
 from eventlens.health import process_alive
 from eventlens.retry import RetryPolicy
@@ -83,6 +83,8 @@ class IntakeQueue:
         self._conn = connect(path)
         self._conn.executescript(_SCHEMA)
         self._lock = threading.RLock()
+        with self._transaction() as conn:
+            apply_once(conn, "intake: pre-clock sequencers", lambda: _renumber_pre_clock(conn))
         self.lease_s = lease_s
         self.retry_policy = retry or RetryPolicy()
         self.owner = owner or new_owner_id()
@@ -281,6 +283,30 @@ def _upsert(conn: sqlite3.Connection, events: list[ObjectEvent]) -> None:
         """,
         [(e.bucket, e.key, event_to_json(e), now, now) for e in events],
     )
+
+
+def _renumber_pre_clock(conn: sqlite3.Connection) -> None:
+    """Events queued or dead-lettered before the database clock whose sequencer no new event
+    outranks (a file dated 2100 or 1960): number them from the clock, in queue order."""
+    now = time.time_ns()
+    for table, id_column in (("intake", "rowid"), ("dead_letters", "id")):
+        stale = [
+            (row_id, event)
+            for row_id, text in conn.execute(
+                f"SELECT {id_column}, event FROM {table} ORDER BY {id_column}"
+            )
+            if outranks_clock((event := event_from_json(text)).sequencer, now)
+        ]
+        if not stale:
+            continue
+        first = _advance_clock(conn, len(stale))
+        conn.executemany(
+            f"UPDATE {table} SET event = ? WHERE {id_column} = ?",
+            [
+                (event_to_json(replace(event, sequencer=f"{first + i:020d}")), row_id)
+                for i, (row_id, event) in enumerate(stale)
+            ],
+        )
 
 
 def _advance_clock(conn: sqlite3.Connection, count: int) -> int:

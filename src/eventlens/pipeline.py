@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from eventlens.analyzers.base import Analyzer, Findings
 from eventlens.errors import Disposition, disposition
@@ -19,6 +20,7 @@ from eventlens.imaging import (
 )
 from eventlens.outcome import Action, Outcome
 from eventlens.results.base import ResultStore
+from eventlens.results.keep import KEEP
 from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
 from eventlens.settings import Settings
@@ -49,6 +51,7 @@ class _Work:
     info: ObjectInfo
     sha256: str
     fetch_ms: float
+    keep: Any = None  # the stored record's keep decision, carried over (``results.keep``)
 
 
 class Pipeline:
@@ -210,7 +213,8 @@ class Pipeline:
             environment=route.environment, media=media,
         )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
-        return _Work(event, route, started, image, info, sha256, fetch_ms)
+        keep = existing.findings.get(KEEP) if existing and existing.deleted_at is None else None
+        return _Work(event, route, started, image, info, sha256, fetch_ms, keep)
 
     def _removal(self, event: ObjectEvent, route: Route) -> _Write | Outcome:
         """Mark the record of a removed object deleted (kept, but no longer current), and make
@@ -298,6 +302,8 @@ class Pipeline:
             meta = findings[primary.name].get("VideoMetadata", {})
             record.width, record.height = meta.get("FrameWidth"), meta.get("FrameHeight")
         record.duration_ms = round(item.fetch_ms + share_ms, 3)
+        if item.keep is not None:  # a user's decision outlives an analysis
+            record.findings[KEEP] = item.keep
         return record
 
     def _error_record(

@@ -23,6 +23,7 @@ from eventlens.health import Health, is_transient
 from eventlens.intake import IntakeQueue, Job
 from eventlens.outcome import Action, Outcome
 from eventlens.pipeline import Pipeline
+from eventlens.reanalysis import is_stale, newest_first
 from eventlens.retry import Backoff, gave_up
 from eventlens.routing import Router
 from eventlens.storage.local import LocalFolderStore
@@ -57,8 +58,12 @@ class LocalRunner:
         settle_s: float = 1.0,
         lanes: int = 1,
         health: Health | None = None,
+        reanalyse_on_change: bool = True,
     ) -> None:
         self.pipeline = pipeline
+        self.reanalyse_on_change = reanalyse_on_change
+        #: how many records the last reconcile queued because the model or analyzers changed
+        self.stale_queued = 0
         self.queue = queue
         self.store = store
         self.router = router
@@ -70,8 +75,10 @@ class LocalRunner:
         self._reconcile_wanted = threading.Event()
 
     def reconcile(self) -> int:
-        """Enqueue every file that has no record for its current version (missed events), and
-        a removal for every record whose file is gone (deleted or renamed while not watched)."""
+        """Enqueue every file that has no record for its current version (missed events), then
+        (``reanalyse_on_change``) every record made by other model versions or another analyzer
+        set, newest record first, and a removal for every record whose file is gone (deleted or
+        renamed while not watched)."""
         self.queue.release_dead_owners()
         batch: list[ObjectEvent] = []
         for event in self._missed_events():
@@ -85,6 +92,7 @@ class LocalRunner:
 
     def _missed_events(self) -> Iterator[ObjectEvent]:
         results = self.pipeline.results
+        stale: list[tuple[str, ObjectEvent]] = []
         for event in scan(self.store, self.router):
             route = self.router.route_for_key(event.key)
             if route is None or self.pipeline.media_for(route.environment, event.key) is None:
@@ -92,6 +100,14 @@ class LocalRunner:
             record = results.get(route.environment, event.key)
             if record is None or record.etag != event.etag or record.deleted_at is not None:
                 yield event
+            elif self.reanalyse_on_change and is_stale(
+                record, self.pipeline.model_version(route.environment)
+            ):
+                stale.append((record.timestamp, event))
+        self.stale_queued = len(stale)
+        if stale:
+            log.info("re-analysing %d records: the model or the analyzers changed", len(stale))
+        yield from newest_first(stale)
         for route in self.router.routes:
             for key in results.live_keys(route.environment, prefix=route.prefix):
                 if not self.store.exists(key):

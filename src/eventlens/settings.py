@@ -257,6 +257,11 @@ class Settings:
         16, parse=_number(int), minimum=1, modes=LOCAL, cli="--batch-size",
         help="events claimed per batch (the model sees up to 8 at a time)",
     )  # fmt: skip
+    reanalyse_on_change: bool = setting(
+        True, parse=_flag, modes=LOCAL,
+        help="at start, re-analyse (newest first) every record made with other model versions "
+        "or another analyzer set than the configuration in force",
+    )  # fmt: skip
     workers: int | None = setting(
         None, parse=_number(int), minimum=1, shown_default="CPU cores",
         help="decoding threads and concurrent batches",

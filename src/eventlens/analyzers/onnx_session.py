@@ -8,10 +8,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from eventlens.convert import cache
+
 
 def create_session(model: Path | bytes, intra_op_threads: int | None = None) -> Any:
     """A CPU session for a model file (or a model's bytes) with thread spinning and the
-    memory arena off; ``intra_op_threads`` None leaves the runtime's default."""
+    memory arena off; ``intra_op_threads`` None leaves the runtime's default. A cached model
+    file that does not load is converted again once (``convert.cache.rebuild``)."""
+    try:
+        return _open(model, intra_op_threads)
+    except Exception:
+        if not (isinstance(model, Path) and cache.rebuild(model)):
+            raise
+    return _open(model, intra_op_threads)
+
+
+def _open(model: Path | bytes, intra_op_threads: int | None) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()

@@ -65,6 +65,8 @@ RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "python3.13": ("3.13", ("manylinux_2_28_{arch}", "manylinux2014_{arch}")),
 }
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
+#: analyzers that run a bundled model (refused on arm64 until their results are tested there)
+MODEL_ANALYZERS = ("labels", "faces", "text", "video", "moderation")
 _EXCLUDED_DIRS = frozenset({"__pycache__", "bin", "samples"})
 
 
@@ -212,12 +214,18 @@ def prebuild_model(target: Path) -> bool:
     if importlib.util.find_spec("eventlens.analyzers.labels") is None:
         return False
     cache = target / "eventlens" / "data" / "model-cache"
+    # the face detector's sources live in this machine's model cache (npm, at set-up): its
+    # converted model is copied into the package's cache
+    blazeface = importlib.import_module("eventlens.analyzers.objects.blazeface")
+    face_model = blazeface.build_model() if blazeface.is_available() else None
     saved = os.environ.get("EVENTLENS_CACHE_DIR")
     os.environ["EVENTLENS_CACHE_DIR"] = str(cache)
     try:
         importlib.import_module("eventlens.analyzers.labels").build_model()
         # the default label model's person and face detectors, where installed here
         importlib.import_module("eventlens.analyzers.objects").build_models()
+        if face_model is not None and not blazeface.model_path().is_file():
+            shutil.copyfile(face_model, blazeface.model_path())
     finally:
         if saved is None:
             os.environ.pop("EVENTLENS_CACHE_DIR", None)
@@ -283,6 +291,12 @@ def build_package(
     analyzers = analyzers_of(variant)
     if not analyzers:
         raise ValueError(f"no analyzers in {variant!r}")
+    bundled = sorted(set(analyzers) & set(MODEL_ANALYZERS))
+    if arch == "arm64" and bundled:
+        raise ValueError(
+            f"arm64 is not supported with bundled analyzers ({', '.join(bundled)}): their "
+            "results are tested on x86_64 only (quantised kernels differ by CPU); use x86_64"
+        )
     if pin is None:
         pin = runtime != "python3.11"
     needs = requirements_for(analyzers)

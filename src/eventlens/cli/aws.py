@@ -18,7 +18,9 @@ from eventlens.cli.options import setting_option
 from eventlens.cli.render import console, err_console, print_json
 from eventlens.settings import Mode, Settings
 
-app = typer.Typer(help="Deploy to AWS: build the Lambda package.", no_args_is_help=True)
+app = typer.Typer(
+    help="Deploy to AWS: build the Lambda package, re-run a prefix.", no_args_is_help=True
+)
 
 EnvOption = Annotated[str | None, setting_option("environment", "--env", "-e", mode=Mode.AWS)]
 PrefixOption = Annotated[str | None, setting_option("prefix", "--prefix", mode=Mode.AWS)]
@@ -199,6 +201,32 @@ def worker(
              "left_for_retry": stats.left_for_retry, "errors": stats.errors}
         )
     )  # fmt: skip
+
+
+@app.command()
+def backfill(
+    queue: Annotated[str, typer.Option("--queue", help="URL of the SQS queue the function reads")],
+    bucket: Annotated[str | None, setting_option("bucket", "--bucket", mode=Mode.AWS)] = None,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Key prefix to re-run, e.g. rekognition-input/beta/")
+    ] = "",
+) -> None:
+    """Re-run a prefix after a model or analyzer change: an S3 ObjectCreated notification per
+    image and video below it, sent to the function's queue. Objects whose records are current
+    are not analysed again."""
+    from eventlens.aws.backfill import backfill as send_all
+    from eventlens.aws_clients import client
+
+    settings = _settings(bucket=bucket)
+    if not settings.bucket:
+        err_console.print("[red]--bucket (or EVENTLENS_BUCKET) is required[/red]")
+        raise typer.Exit(2)
+    try:
+        sent = send_all(client("s3"), client("sqs"), settings.bucket, prefix, queue)
+    except RuntimeError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"queued {sent} objects below s3://{settings.bucket}/{prefix}")
 
 
 def _settings(**values: str | None) -> Settings:

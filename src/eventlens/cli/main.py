@@ -8,21 +8,21 @@ import shutil
 import signal
 import sqlite3
 import threading
-from collections.abc import Callable
 from functools import partial
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.cli import archive, aws, dlq, github, models, results
+from eventlens.cli.doctor import doctor
 from eventlens.cli.duplicates import duplicates
+from eventlens.cli.keep import keep, trash_copies
 from eventlens.cli.options import (
     AnalyzersOption,
     DbOption,
@@ -33,6 +33,7 @@ from eventlens.cli.options import (
     load_settings,
     setting_option,
 )
+from eventlens.cli.reanalyse import reanalyse
 from eventlens.cli.render import (
     console,
     err_console,
@@ -40,15 +41,23 @@ from eventlens.cli.render import (
     print_json,
     records_table,
 )
+from eventlens.cli.running import (
+    announce_stale,
+    check_ready,
+    drain_with_progress,
+    fail,
+    print_stats,
+    refuse_a_degraded_label_model,
+)
 from eventlens.cli.serve import serve
 from eventlens.cli.settings import settings
 from eventlens.cli.validate import validate
+from eventlens.convert.cache import ModelCacheUnwritable
 from eventlens.health import Unrecoverable
 from eventlens.imaging import ImageInput, ImageRejected
 from eventlens.outcome import Outcome
 from eventlens.results.base import Query
-from eventlens.runner import RunStats
-from eventlens.wiring.local import LocalApp, build_local_app
+from eventlens.wiring.local import build_local_app
 
 app = typer.Typer(
     help="Event-driven image analysis: a folder or S3 bucket in, Rekognition-shaped labels out.",
@@ -60,8 +69,12 @@ app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(github.app, name="github")
 app.command()(validate)
+app.command()(doctor)
 app.command()(duplicates)
+app.command()(keep)
+app.command("trash-copies")(trash_copies)
 app.command()(serve)
+app.command()(reanalyse)
 app.command()(settings)
 app.command("archive")(archive.archive)
 app.command("restore")(archive.restore)
@@ -132,11 +145,12 @@ def run(
     except AnalyzerUnavailable as exc:
         fail(str(exc), 2)
     try:
-        _check_ready(app_)
+        check_ready(app_)
         app_.health.start_heartbeat()
         if once:
             pending = app_.runner.reconcile()
-            stats = _drain_with_progress(partial(app_.runner.drain, stop=stop), pending)
+            announce_stale(app_.runner.stale_queued)
+            stats = drain_with_progress(partial(app_.runner.drain, stop=stop), pending)
         else:
             console.print(
                 f"watching [bold]{settings.root.resolve()}[/bold] "
@@ -151,25 +165,10 @@ def run(
     finally:
         app_.health.stop_heartbeat()
         app_.close()
-    _print_stats(stats)
+    print_stats(stats)
     if once and interrupted:
         err_console.print(f"interrupted: {left} events left for the next run")
         raise typer.Exit(128 + interrupted[0])
-
-
-def _check_ready(app_: LocalApp) -> None:
-    """Refuse to start on a database that takes no writes, or without an analyzer's model:
-    one line, not a traceback per image later."""
-    try:
-        app_.queue.check_writable()
-    except sqlite3.Error as exc:
-        fail(f"cannot write the database {app_.settings.db_path}: {exc}")
-    try:
-        for found in app_.pipeline.analyzers.values():
-            for analyzer in found:
-                analyzer.load()
-    except AnalyzerUnavailable as exc:
-        fail(str(exc), 2)
 
 
 def _stop_on_signals(stop: threading.Event) -> list[int]:
@@ -189,30 +188,6 @@ def _stop_on_signals(stop: threading.Event) -> list[int]:
     return received
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _drain_with_progress(
-    drain: Callable[[Callable[[Outcome], None]], RunStats], total: int
-) -> RunStats:
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("analysing", total=total)
-
-        def advance(outcome: Outcome) -> None:
-            progress.advance(task)
-
-        stats = drain(advance)
-    return stats
-
-
 def _print_outcome(outcome: Outcome) -> None:
     record = outcome.record
     if outcome.action.value == "stored" and record is not None:
@@ -221,13 +196,6 @@ def _print_outcome(outcome: Outcome) -> None:
         console.print(f"[green]ok[/green] {escape(record.filename)}: {escape(summary)}")
     elif outcome.action.value == "failed":
         console.print(f"[red]error[/red] {escape(outcome.event.key)}: {escape(outcome.reason)}")
-
-
-def _print_stats(stats: RunStats) -> None:
-    parts = [f"{count} {action}" for action, count in sorted(stats.counts.items())]
-    if stats.dead_lettered:
-        parts.append(f"{stats.dead_lettered} dead-lettered")
-    console.print("done: " + (", ".join(parts) or "nothing to do"))
 
 
 @app.command()
@@ -258,9 +226,10 @@ def analyze(
         analyzer = registry.create(analyzer_name, registry.AnalyzerContext(settings))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    refuse_a_degraded_label_model([analyzer])
     try:
         analyzer.load()
-    except AnalyzerUnavailable as exc:
+    except (AnalyzerUnavailable, ModelCacheUnwritable) as exc:
         fail(str(exc), 2)
     media = "video" if "video" in analyzer.media else "image"
     inputs = [ImageInput(path.read_bytes(), str(path), media=media) for path in files]
@@ -298,12 +267,13 @@ def demo(
                 shutil.copyfile(path, target / item.name)
     app_ = build_local_app(settings)
     try:
-        stats = _drain_with_progress(app_.runner.drain, app_.runner.reconcile())
+        check_ready(app_)
+        stats = drain_with_progress(app_.runner.drain, app_.runner.reconcile())
         for env in settings.router.environments:
             console.print(records_table(app_.results.query(Query(env, limit=20)), title=env))
     finally:
         app_.close()
-    _print_stats(stats)
+    print_stats(stats)
     console.print(f"results database: {settings.db_path}")
 
 

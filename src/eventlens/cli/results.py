@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json, records_table
@@ -42,20 +45,33 @@ def require_known_env(settings: Settings, env: str, table: str | None) -> None:
         raise typer.Exit(2)
 
 
+@contextmanager
 def open_for(
     env: str, backend: Backend, table: str | None, root: Path | None, db: Path | None
-) -> ResultStore:
-    """The store to read ``env``'s records from; opened read-only (a read never writes)."""
+) -> Iterator[ResultStore]:
+    """The store to read ``env``'s records from; opened read-only (a read never writes) and
+    closed after the block. A database that fails while it is read (a damaged page) is one
+    line and exit 1, as in ``eventlens run``."""
     settings = load_settings(root=root, db=db)
     require_known_env(settings, env, table)
     tables = {env: table or settings.tables[env]}
     try:
-        return open_results(
+        store = open_results(
             backend=backend, settings=settings, tables=tables, read_only=True, must_exist=True
         )
     except (FileNotFoundError, sqlite3.Error) as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
+    try:
+        with store:
+            yield store
+    except sqlite3.Error as exc:
+        err_console.print(
+            f"[red]error:[/red] the database {escape(str(settings.db_path))} failed: "
+            f"{escape(str(exc))}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
 
 
 @app.command("list")
@@ -72,11 +88,12 @@ def list_records(
     db: DbOption = None,
 ) -> None:
     """List the newest records of an environment (of deleted objects: --include-deleted)."""
-    _show(
-        open_for(env, backend, table, root, db),
-        Query(env, status=status, since=since, limit=limit, include_deleted=include_deleted),
-        as_json,
-    )
+    with open_for(env, backend, table, root, db) as store:
+        _show(
+            store,
+            Query(env, status=status, since=since, limit=limit, include_deleted=include_deleted),
+            as_json,
+        )
 
 
 @app.command()
@@ -132,18 +149,19 @@ def search(
             "--color[/red]"
         )
         raise typer.Exit(2)
-    _show(
-        open_for(env, backend, table, root, db),
-        Query(
-            env,
-            label=label,
-            status=status,
-            limit=limit,
-            findings=tuple(findings),
-            include_deleted=include_deleted,
-        ),
-        as_json,
-    )
+    with open_for(env, backend, table, root, db) as store:
+        _show(
+            store,
+            Query(
+                env,
+                label=label,
+                status=status,
+                limit=limit,
+                findings=tuple(findings),
+                include_deleted=include_deleted,
+            ),
+            as_json,
+        )
 
 
 @app.command()
@@ -169,8 +187,7 @@ def get(
 
 
 def _show(store: ResultStore, query: Query, as_json: bool) -> None:
-    with store:
-        records = store.query(query)
+    records = store.query(query)
     if as_json:
         print_json([r.to_dict() for r in records])
     else:

@@ -80,6 +80,8 @@ def serve(
     app = create_app(
         store, queue, images, environments=list(settings.tables),
         allowed_hosts=LOOPBACK_NAMES if loopback else None, token=token, health=health,
+        prefixes={r.environment: r.prefix for r in settings.routes},
+        analyzers=settings.analyzers_by_environment() if backend is Backend.SQLITE else None,
     )  # fmt: skip
     if not loopback and not token:
         err_console.print(f"[yellow]warning: binding {host} with --no-login: no token[/yellow]")

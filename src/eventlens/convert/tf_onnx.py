@@ -6,7 +6,8 @@ Pad and Reshape (done in NHWC order, as TensorFlow would). TF "SAME" padding bec
 ``SAME_UPPER``, so the graph accepts any input size.
 
 Given activation ``ranges`` (calibrated on photos, see ``quantization``), it emits a static
-int8 graph in ONNX's QDQ form instead: weights int8 per output channel, activations uint8
+int8 graph in ONNX's QDQ form instead: weights per output channel in a ``WeightFormat``
+(7-bit by default, so that no CPU's kernels saturate), activations uint8
 through QuantizeLinear/DequantizeLinear pairs, which ONNX Runtime fuses into integer kernels.
 """
 
@@ -36,12 +37,15 @@ class Converter:
         inputs: dict[str, str],
         *,
         ranges: Mapping[str, tuple[float, float]] | None = None,
+        weights: quantization.WeightFormat = quantization.S7,
     ) -> None:
         """``inputs`` maps TF node names to ONNX graph inputs (NCHW) that replace them.
-        ``ranges``: the (min, max) of each activation (by TF node name) for an int8 graph."""
+        ``ranges``: the (min, max) of each activation (by TF node name) for an int8 graph;
+        ``weights``: how that graph stores its weights."""
         self.tf = graph
         self.onnx = onnx
         self.ranges = ranges
+        self.weight_format = weights
         #: (TF node name, ONNX value) of every activation an int8 graph quantises, in order
         self.activations: list[tuple[str, str]] = []
         #: the scale of each ONNX value that is the output of a DequantizeLinear
@@ -170,7 +174,8 @@ class Converter:
             weight = weight * scale[:, None, None, None]
         source = self.emit(conv.inputs[0])
         if source in self._scales:  # an int8 graph: integer weights and bias
-            inputs = [source, *self._int8_weights(weight, bias, self._scales[source])]
+            scale_in = self._scales[source]
+            inputs = [source, *self._int8_weights(weight, bias, scale_in, depthwise=groups > 1)]
         else:
             inputs = [source, self.onnx.initializer("w", weight.astype(np.float32))]
             if bias is not None:
@@ -191,11 +196,14 @@ class Converter:
             raise ValueError(f"{conv.name}: unsupported activation {activation}")
         return out
 
-    def _int8_weights(self, weight: Array, bias: Array | None, input_scale: float) -> list[str]:
+    def _int8_weights(
+        self, weight: Array, bias: Array | None, input_scale: float, *, depthwise: bool
+    ) -> list[str]:
         """Dequantized int8 weights (per output channel) and int32 bias, as ONNX values."""
-        quantized, scales = quantization.weights_per_channel(weight)
+        fmt = self.weight_format
+        quantized, scales = quantization.weights_per_channel(weight, fmt, depthwise=depthwise)
         scale_value = self.onnx.initializer("w_scale", scales.astype(np.float32))
-        zeros = self.onnx.initializer("w_zero", np.zeros(scales.size, np.int8))
+        zeros = self.onnx.initializer("w_zero", np.full(scales.size, fmt.zero_point, fmt.dtype))
         w = self.onnx.initializer("w", quantized)
         values = [self.onnx.node("DequantizeLinear", [w, scale_value, zeros], axis=0)]
         if bias is not None:

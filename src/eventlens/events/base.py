@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+
+_DECIMAL = re.compile(r"-?[0-9]+")
 
 
 class EventKind(StrEnum):
@@ -30,6 +33,21 @@ class ObjectEvent:
     event_time: datetime = field(default_factory=lambda: datetime.now(UTC))
     source: str = "local"
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+def outranks_clock(sequencer: str | None, now_ns: int) -> bool:
+    """Whether ``sequencer`` is a local one from before the database clock that no newly
+    numbered event would outrank. Release 0.1.0 used a file's nanosecond mtime: a file dated
+    in the future (2100) ranks above every number the clock gives now, and one dated before
+    1970 too (its minus sign makes it longer). Those are rewritten when a database is upgraded.
+    """
+    if sequencer is None or not _DECIMAL.fullmatch(sequencer):
+        return False
+    return sequencer.startswith("-") or int(sequencer) > now_ns
+
+
+#: where a rewritten pre-clock sequencer ranks: below every event
+OLDEST_SEQUENCER = "0" * 20
 
 
 def sequencer_newer_or_equal(candidate: str | None, stored: str | None) -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 from eventlens.results.record import Record
 
 KINDS = ("text", "faces", "moderation", "duplicate", "color")
+#: detected text with fewer letters or digits than this is OCR noise, not searchable text
+MIN_TEXT_CHARS = 2
 ANY = "*"
 
 
@@ -29,7 +31,9 @@ def finding_terms(record: Record) -> list[tuple[str, str, float]]:
 
     findings = record.findings if isinstance(record.findings, dict) else {}
     for detection in items_of(findings.get("text"), "TextDetections"):
-        add("text", detection.get("DetectedText", ""), detection.get("Confidence"))
+        detected = str(detection.get("DetectedText", ""))
+        if sum(c.isalnum() for c in detected) >= MIN_TEXT_CHARS:  # OCR noise: "|", "-", "e"
+            add("text", detected, detection.get("Confidence"))
     faces = items_of(findings.get("faces"), "FaceDetails")
     if faces:
         add("faces", "face", max(float(f.get("Confidence", 0.0) or 0.0) for f in faces))

@@ -7,14 +7,15 @@ import math
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from eventlens.db import connect
-from eventlens.events.base import sequencer_newer_or_equal
+from eventlens.db import apply_once, connect
+from eventlens.events.base import OLDEST_SEQUENCER, outranks_clock, sequencer_newer_or_equal
 from eventlens.results.base import LabelSummary, Order, Query, ResultStore, table_for
 from eventlens.results.finding_terms import ANY, finding_terms
 from eventlens.results.record import Record, Status
@@ -133,6 +134,7 @@ class SQLiteResultStore(ResultStore):
             if ("_labels", "specific") in added:
                 self._mark_parent_labels(t)
             self._create_label_counts(t)
+            apply_once(self._conn, f"{t}: pre-clock sequencers", lambda: self._rank_pre_clock(t))
             self._conn.execute(
                 f'CREATE INDEX IF NOT EXISTS "{t}_by_captured" '
                 f"ON \"{t}\" (ifnull(captured_at, ''), filename)"
@@ -158,6 +160,15 @@ class SQLiteResultStore(ResultStore):
                 self._conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} {declaration}')
                 added.add((suffix, column))
         return added
+
+    def _rank_pre_clock(self, t: str) -> None:
+        """Records written before the database clock whose sequencer no new event outranks
+        (files dated 2100 or 1960): rank them below every event, so the next one wins."""
+        self._conn.create_function("outranks_clock", 2, outranks_clock, deterministic=True)
+        self._conn.execute(
+            f'UPDATE "{t}" SET sequencer = ? WHERE outranks_clock(sequencer, ?)',
+            (OLDEST_SEQUENCER, time.time_ns()),
+        )
 
     def _mark_parent_labels(self, t: str) -> None:
         """Label rows written before ``specific`` existed: mark the parents of each record."""

@@ -183,3 +183,30 @@ def stats_from_records(
         for name, count in sorted(labels.items(), key=lambda item: (-item[1], item[0]))[:top]
     ]
     return stats
+
+
+def merge_stats(parts: list[Stats], environment: str, *, top: int = 10) -> Stats:
+    """Several environments' stats as one (their throughput buckets must share a granularity):
+    counts and buckets summed, the top labels summed by name."""
+    merged = Stats(environment, granularity=parts[0].granularity if parts else Granularity.HOUR)
+    buckets: dict[str, list[int]] = {}
+    labels: Counter[str] = Counter()
+    cumulative = [0] * len(LATENCY_BOUNDS_MS)
+    for part in parts:
+        merged.total += part.total
+        merged.errors += part.errors
+        merged.latency_sum_ms += part.latency_sum_ms
+        firsts = [t for t in (merged.first, part.first) if t]
+        lasts = [t for t in (merged.last, part.last) if t]
+        merged.first, merged.last = min(firsts, default=None), max(lasts, default=None)
+        for bucket in part.throughput:
+            counts = buckets.setdefault(bucket.start, [0, 0])
+            counts[0] += bucket.ok
+            counts[1] += bucket.error
+        for i, count in enumerate(part.latency_cumulative):
+            cumulative[i] += count
+        labels.update(dict(part.top_labels))
+    merged.throughput = [ThroughputBucket(s, ok, err) for s, (ok, err) in sorted(buckets.items())]
+    merged.latency_cumulative = cumulative if any(p.latency_cumulative for p in parts) else []
+    merged.top_labels = labels.most_common(top)
+    return merged

@@ -9,7 +9,7 @@ settings through the dependencies in ``eventlens.web.deps``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from fastapi import FastAPI
 
@@ -19,6 +19,7 @@ from eventlens.results.base import ResultStore
 from eventlens.web.access import AccessGuard
 from eventlens.web.deps import Dashboard, WebSettings
 from eventlens.web.errors import install_error_pages
+from eventlens.web.folders import default_prefixes
 from eventlens.web.health import HealthCollector, HealthProbe
 from eventlens.web.images import ImageSource, LocalImageSource
 from eventlens.web.labels import LabelCatalogue
@@ -27,6 +28,7 @@ from eventlens.web.params import time_bound
 from eventlens.web.rendering import findings_summary, make_templates
 from eventlens.web.routers import (
     dead_letters,
+    duplicates,
     images,
     ops,
     pages,
@@ -49,13 +51,18 @@ def create_app(
     allowed_hosts: Collection[str] | None = None,
     token: str | None = None,
     health: HealthProbe | None = None,
+    prefixes: Mapping[str, str] | None = None,
+    analyzers: Mapping[str, Sequence[str]] | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
     ``metrics_cache_s``: how long /metrics and the gallery's totals reuse store aggregates
     (default: 0 where they are cheap (SQLite), else 60 s: a DynamoDB count reads the table).
     ``allowed_hosts`` (host names the app answers for; any if None) and ``token``: see
-    ``eventlens.web.access``."""
+    ``eventlens.web.access``. ``prefixes``: each environment's route prefix (default: the
+    default routes'), below which paths are shown and folders browsed. ``analyzers``: each
+    environment's analyzers, so the gallery offers only filters that can match."""
     envs = tuple(environments or store.environments or ["beta", "prod"])
+    prefixes = {**default_prefixes(envs), **(prefixes or {})}
     if metrics_cache_s is None:
         metrics_cache_s = 0.0 if store.cheap_aggregates else 60.0
     collector = StoreCollector(store, envs, queue, cache_s=metrics_cache_s)
@@ -78,14 +85,22 @@ def create_app(
             environments=envs,
             metrics_cache_s=metrics_cache_s,
             bucket=str(image_source.root) if isinstance(image_source, LocalImageSource) else None,
+            prefixes=prefixes,
+            analyzers=(
+                {env: tuple(names) for env, names in analyzers.items()}
+                if analyzers is not None
+                else None
+            ),
         ),
         collector=collector,
         registry=registry,
-        templates=make_templates(envs, has_queue=queue is not None),
+        templates=make_templates(envs, has_queue=queue is not None, prefixes=prefixes),
         labels=LabelCatalogue(store, cache_s=metrics_cache_s),
         health=health,
     )
-    for module in (pages, record_page, stats, dead_letters, reanalyse, images, records, ops):
+    for module in (
+        pages, record_page, stats, dead_letters, reanalyse, duplicates, images, records, ops
+    ):  # fmt: skip
         app.include_router(module.router)
     app.middleware("http")(AccessGuard(allowed_hosts=allowed_hosts, token=token))
     install_error_pages(app)

@@ -7,7 +7,8 @@ one with ``app.dependency_overrides`` and a router never reaches into another's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
@@ -27,6 +28,10 @@ class WebSettings:
     environments: tuple[str, ...]  # the environments (tables) the dashboard reads
     metrics_cache_s: float  # how long /metrics and the gallery's totals reuse aggregates
     bucket: str | None = None  # the local bucket folder: re-analyse events name it
+    #: environment → the key prefix of its route (paths are shown below it)
+    prefixes: Mapping[str, str] = field(default_factory=dict)
+    #: environment → the analyzers on (None: not known, as on a read-only AWS view)
+    analyzers: Mapping[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -303,7 +303,8 @@ def decode_cursor(text: str | None) -> Cursor | None:
         return None
     try:
         value, filename = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: JSON nested deeper than the parser goes (a hand-made cursor)
         raise HTTPException(422, "not a page cursor from this dashboard") from None
     if not isinstance(value, str) or not isinstance(filename, str):
         raise HTTPException(422, "not a page cursor from this dashboard")

@@ -11,7 +11,8 @@ from eventlens.results.record import Status
 
 def time_bound(value: str | None, *, end: bool = False) -> str | None:
     """A date (``2026-11-28``) or ISO time to the stored timestamp format. A date as an
-    upper bound means the end of that day."""
+    upper bound means the end of that day (none for the last day there is). A time that
+    cannot be stored (before year 1 or after 9999 in UTC) is a ``ValueError``."""
     if not value:
         return None
     value = value.strip()
@@ -19,6 +20,8 @@ def time_bound(value: str | None, *, end: bool = False) -> str | None:
         if len(value) == 10:
             day = date.fromisoformat(value)
             if end:
+                if day == date.max:
+                    return None  # up to the end of time
                 day += timedelta(days=1)
             return day.isoformat()
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -26,7 +29,12 @@ def time_bound(value: str | None, *, end: bool = False) -> str | None:
         raise ValueError(f"not an ISO date or time: {value!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is outside the years 1 to 9999 in UTC") from None
+    # isoformat, not strftime: %Y does not pad years before 1000 everywhere
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def status_or_422(value: str | None) -> Status | None:

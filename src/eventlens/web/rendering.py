@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,17 +22,29 @@ from eventlens.results.stats import (
     bucket_starts,
 )
 from eventlens.web.charts import Bar, bar_chart, donut, hbar_chart
+from eventlens.web.folders import relative_path, short_path
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BARS = 120  # the throughput chart shows at most the last this many buckets
 
 
-def make_templates(environments: Sequence[str], *, has_queue: bool) -> Jinja2Templates:
+def make_templates(
+    environments: Sequence[str], *, has_queue: bool, prefixes: Mapping[str, str] | None = None
+) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(
         version=__version__, environments=list(environments), has_queue=has_queue
     )
-    templates.env.filters["findings"] = finding_chips
+    prefixes = dict(prefixes or {})
+
+    def path_in(key: str, env: str) -> str:
+        return relative_path(key, prefixes.get(env, ""))
+
+    templates.env.filters["findings"] = lambda found, env="": finding_chips(
+        found, prefixes.get(env, "")
+    )
+    templates.env.filters["path_in"] = path_in
+    templates.env.filters["short"] = short_path
     templates.env.filters["plural"] = plural
     templates.env.filters["when"] = format_epoch
     return templates
@@ -49,12 +61,13 @@ class Chip:
 
 
 #: findings shown elsewhere than in chips (the record page's EXIF and colour panels)
-_NOT_CHIPS = frozenset({"exif", "image_properties"})
+_NOT_CHIPS = frozenset({"exif", "image_properties", "keep"})
 
 
-def finding_chips(findings: dict[str, Any]) -> list[Chip]:
+def finding_chips(findings: dict[str, Any], env_prefix: str = "") -> list[Chip]:
     """Short chips for the other analyzers' output: "2 faces", "text: STOP, EXIT",
-    "copy of cat.jpg" (linked), "moderation: Suggestive"."""
+    "copy of holiday/cat.jpg" (linked; the path below ``env_prefix``), "moderation:
+    Suggestive"."""
     chips: list[Chip] = []
     if not isinstance(findings, dict):
         return chips
@@ -64,7 +77,8 @@ def finding_chips(findings: dict[str, Any]) -> list[Chip]:
         if name == "duplicates" and isinstance(value, dict):
             original = value.get("DuplicateOf")
             if original:
-                chips.append(Chip(f"copy of {str(original).rsplit('/', 1)[-1]}", str(original)))
+                shown = short_path(relative_path(str(original), env_prefix))
+                chips.append(Chip(f"copy of {shown}", str(original)))
             continue
         items = value
         if isinstance(value, dict):
@@ -96,8 +110,10 @@ def _list_chip(name: str, items: list[Any]) -> Chip | None:
 
 
 def plural(count: int, noun: str) -> str:
-    """``1 face``, ``2 faces``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    """``1 face``, ``2 faces``, ``4 boxes``."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun}es" if noun.endswith(("s", "x", "z", "ch", "sh")) else f"{count} {noun}s"
 
 
 def findings_summary(findings: dict[str, Any]) -> list[str]:

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from eventlens.exif import format_position
-from eventlens.results.base import Query, ResultStore
+from eventlens.exif import CAPTURE_TAGS, format_position
+from eventlens.imaging import looks_like_video_key
 from eventlens.results.finding_terms import items_of
 from eventlens.results.record import Record
 
@@ -131,8 +131,12 @@ def exif_rows(record: Record) -> list[tuple[str, str]]:
     taken = record.captured_at or exif.get("DateTimeOriginal")
     if taken:
         zone = str(taken)[19:] or "camera's local time, no offset recorded"
-        rows.append(("Taken", f"{str(taken)[:19].replace('T', ' ')} ({zone})"))
-    camera = " ".join(str(exif[k]) for k in ("Make", "Model") if exif.get(k))
+        source = next((tag for tag, *_ in CAPTURE_TAGS if tag in exif), "DateTimeOriginal")
+        shown = f"{str(taken)[:19].replace('T', ' ')} ({zone})"
+        rows.append(("Taken", shown if source == "DateTimeOriginal" else f"{shown}, from {source}"))
+    elif exif:
+        rows.append(("Taken", f"unknown: {no_capture_reason(record)}"))
+    camera = camera_name(exif.get("Make"), exif.get("Model"))
     if camera:
         rows.append(("Camera", camera))
     if exif.get("LensModel"):
@@ -144,24 +148,24 @@ def exif_rows(record: Record) -> list[tuple[str, str]]:
     return rows
 
 
-def duplicate_of(record: Record) -> str | None:
-    found = _findings(record).get("duplicates")
-    original = found.get("DuplicateOf") if isinstance(found, dict) else None
-    return str(original) if original else None
+def camera_name(make: object, model: object) -> str:
+    """ "Canon EOS 80D", not "Canon Canon EOS 80D": many cameras repeat the make in the model."""
+    make_text, model_text = str(make or "").strip(), str(model or "").strip()
+    if make_text and model_text.casefold().startswith(make_text.casefold()):
+        return model_text
+    return " ".join(part for part in (make_text, model_text) if part)
 
 
-def duplicate_group(store: ResultStore, record: Record, limit: int = 24) -> list[Record]:
-    """The original and its copies (the record itself included), when it is either."""
-    original_key = duplicate_of(record) or record.filename
-    copies = store.query(
-        Query(record.environment, findings=(("duplicate", original_key),), limit=limit)
-    )
-    if not copies:
-        return []
-    original = record if original_key == record.filename else store.get(
-        record.environment, original_key
-    )  # fmt: skip
-    return ([original] if original else []) + copies
+def no_capture_reason(record: Record) -> str:
+    """Why a record has no capture time, in words for the timeline."""
+    if not record.ok:
+        return "the file could not be read"
+    if looks_like_video_key(record.filename):
+        return "a video (no EXIF)"
+    exif = _findings(record).get("exif")
+    if not isinstance(exif, dict):
+        return "no EXIF data (screenshots, edited and downloaded images often have none)"
+    return str(exif.get("NoCaptureTime") or "no date in its EXIF")
 
 
 def _findings(record: Record) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     health = Health(status_dir_for(settings.db_path), give_up_after_s=settings.give_up_after_s)
     runner = LocalRunner(
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
-        lanes=worker_count(), health=health,
+        lanes=worker_count(), health=health, reanalyse_on_change=settings.reanalyse_on_change,
     )  # fmt: skip
     return LocalApp(
         settings, storage, results, queue, pipeline, runner, notifier, health, pipeline.hooks,

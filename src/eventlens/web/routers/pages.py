@@ -11,8 +11,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from eventlens.results.base import Query, sort_value
+from eventlens.results.base import Order, Query, ResultStore, sort_value
 from eventlens.results.record import Record
+from eventlens.web.analyzer_filters import available, why_nothing_matches
 from eventlens.web.deps import (
     Collector,
     Images,
@@ -20,11 +21,14 @@ from eventlens.web.deps import (
     Settings,
     Store,
     Templates,
+    WebSettings,
     known_environment,
 )
+from eventlens.web.folders import Folder, breadcrumbs, folder_of, subfolders
+from eventlens.web.label_search import resolve_label
 from eventlens.web.listing import ALL, GalleryListing, Listing, count, decode_cursor, encode_cursor
 from eventlens.web.listing import fetch as fetch_page
-from eventlens.web.viewer import image_properties
+from eventlens.web.viewer import image_properties, no_capture_reason
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -53,22 +57,29 @@ def gallery(
     collector: Collector,
     templates: Templates,
     listing: GalleryListing,
+    settings: Settings,
+    labels: Labels,
     after: str | None = None,
     before: str | None = None,
     queued: int | None = None,
 ) -> Response:
+    listing, label_note = resolve_label(listing, labels)
     page = fetch_page(store, listing, after=decode_cursor(after), before=decode_cursor(before))
     matched = count(store, listing) if listing.filtered else None
     total = errors = 0
     for env in listing.scope:
         env_total, env_errors = collector.totals(env)
         total, errors = total + env_total, errors + env_errors
+    crumbs, folders = folder_nav(store, settings, listing)
+    has_options = available(settings.analyzers, listing.scope)
+    cannot_match = why_nothing_matches(settings.analyzers, listing.scope, listing.has)
     cards = [
         {
             "record": r,
             "thumb": images.thumbnail_url(r) if images else None,
             "url": record_url(r, listing),
             "colours": props.colours[:6] if (props := image_properties(r)) else [],
+            "no_time": None if r.captured_at else no_capture_reason(r),
         }
         for r in page.records
     ]
@@ -77,13 +88,31 @@ def gallery(
         "gallery.html",
         {
             "page": "gallery", "env": listing.env, "listing": listing, "cards": cards,
-            "groups": _groups(cards, listing), "matched": matched, "total": total,
-            "errors": errors, "queued": queued,
+            "groups": _groups(cards, listing), "timeline": listing.order is Order.CAPTURED,
+            "matched": matched, "total": total,
+            "errors": errors, "queued": queued, "crumbs": crumbs, "folders": folders,
+            "label_note": label_note, "has_options": has_options,
+            "cannot_match": cannot_match,
             "newer_url": listing.url(before=encode_cursor(page.newer)) if page.newer else None,
             "older_url": listing.url(after=encode_cursor(page.older)) if page.older else None,
             "first_url": listing.url() if page.newer or after or before else None,
         },
     )  # fmt: skip
+
+
+def folder_nav(
+    store: ResultStore, settings: WebSettings, listing: Listing
+) -> tuple[list[Folder], list[Folder]]:
+    """The breadcrumbs to the listing's folder and the folders below it (one environment; the
+    folders only where listing keys is an index read, not a table scan)."""
+    if listing.env == ALL:
+        return [], []
+    env_prefix = settings.prefixes.get(listing.env, "")
+    current = folder_of(listing.prefix) if listing.prefix.startswith(env_prefix) else ""
+    current = current if len(current) >= len(env_prefix) else env_prefix
+    below = subfolders(store, listing.env, current) if store.cheap_aggregates else []
+    crumbs = breadcrumbs(env_prefix, current)
+    return (crumbs if len(crumbs) > 1 or below else []), below
 
 
 def _groups(cards: list[dict[str, Any]], listing: Listing) -> list[tuple[str, list[Any]]]:

@@ -10,15 +10,15 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from eventlens.imaging import looks_like_video_key
+from eventlens.results.keep import duplicate_group, duplicate_of
 from eventlens.web.deps import Images, OptionalQueue, PathEnvironment, Settings, Store, Templates
+from eventlens.web.folders import breadcrumbs, folder_of
 from eventlens.web.images import LocalImageSource
 from eventlens.web.listing import listing_from, neighbours
 from eventlens.web.routers.images import original_url
 from eventlens.web.routers.pages import record_url
 from eventlens.web.viewer import (
     boxes,
-    duplicate_group,
-    duplicate_of,
     exif_rows,
     image_properties,
     label_rows,
@@ -53,6 +53,7 @@ def record_page(
     elif images is not None:
         picture = images.thumbnail_url(record)
     group = duplicate_group(store, record)
+    env_prefix = settings.prefixes.get(env, "")
     return templates.TemplateResponse(
         request,
         "record_fragment.html" if fragment else "record.html",
@@ -68,6 +69,6 @@ def record_page(
             "older_url": record_url(older, came_from) if older else None,
             "back_url": came_from.url() if came_from else f"/?env={env}",
             "raw": json.dumps(record.to_dict(), indent=2, ensure_ascii=False),
-            "folder": key.rsplit("/", 1)[0] + "/" if "/" in key else "",
+            "crumbs": breadcrumbs(env_prefix, folder_of(key)),
         },
     )  # fmt: skip

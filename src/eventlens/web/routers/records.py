@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from eventlens.results.record import Record
 from eventlens.web.deps import Labels, PathEnvironment, Settings, Store, known_environment
+from eventlens.web.label_search import resolve_label
 from eventlens.web.listing import ALL, ApiListing, count, decode_cursor, encode_cursor, fetch
 
 router = APIRouter(prefix="/api", tags=["records"])
@@ -37,14 +38,20 @@ def api_environments(settings: Settings) -> dict[str, Any]:
 def api_records(
     store: Store,
     listing: ApiListing,
+    labels: Labels,
     after: Annotated[str | None, Query(description="the `next` value of the previous page")] = None,
 ) -> dict[str, Any]:
     """Newest first (by processing or capture time), filtered by label, status, time windows,
     findings and key prefix. `next` is the cursor of the following page (null on the last);
-    `matched` counts every match where the store can do that cheaply (SQLite), else null."""
+    `matched` counts every match where the store can do that cheaply (SQLite), else null.
+    `label` accepts any case, plurals and synonyms (`people` lists `Person`) and answers with
+    the label listed; when no label matches, `label_suggestions` names ones that exist."""
+    listing, note = resolve_label(listing, labels)
     page = fetch(store, listing, after=decode_cursor(after))
     return {
         "environment": listing.env,
+        "label": listing.label or None,  # the existing label the typed one means
+        "label_suggestions": list(note.suggestions) if note else [],
         "count": len(page.records),
         "matched": count(store, listing),
         "next": encode_cursor(page.older) or None,

@@ -116,3 +116,49 @@ const typing = (event) =>
   const parents = document.getElementById("show-parents");
   if (parents) parents.addEventListener("change", () => parents.form.submit());
 })();
+
+// A picture that cannot be shown (a broken file, one deleted since) becomes a placeholder that
+// says so, not the browser's broken-image icon with the file's raw path.
+(() => {
+  const replace = (img) => {
+    if (!img.matches("article.card .thumb img, #picture") || img.dataset.failed) return;
+    img.dataset.failed = "1";
+    const note = document.createElement("span");
+    note.className = "placeholder error";
+    note.setAttribute("role", "img");
+    note.textContent = img.id === "picture"
+      ? "⚠ This picture cannot be shown: the file could not be read as an image."
+      : "⚠ could not be read";
+    note.setAttribute("aria-label", note.textContent);
+    img.replaceWith(note);
+  };
+  document.addEventListener("error", (event) => {
+    if (event.target instanceof HTMLImageElement) replace(event.target);
+  }, true);
+  const check = () => document.querySelectorAll("article.card .thumb img, #picture")
+    .forEach((img) => { if (img.complete && img.naturalWidth === 0 && img.src) replace(img); });
+  check();
+  window.addEventListener("load", check);
+})();
+
+// Gallery: select every card of the page for re-analysis; the filters fold away on a phone.
+(() => {
+  const all = document.getElementById("select-all");
+  const count = document.getElementById("selected-count");
+  if (all && count) {
+    const boxes = [...document.querySelectorAll("article.card input.select")];
+    const update = () => {
+      const chosen = boxes.filter((box) => box.checked).length;
+      count.textContent = chosen ? `${chosen} selected` : "";
+      all.checked = chosen > 0 && chosen === boxes.length;
+      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    };
+    all.addEventListener("change", () => {
+      boxes.forEach((box) => { box.checked = all.checked; });
+      update();
+    });
+    boxes.forEach((box) => box.addEventListener("change", update));
+  }
+  const filters = document.getElementById("filter-box");
+  if (filters && window.matchMedia("(max-width: 600px)").matches) filters.open = false;
+})();
