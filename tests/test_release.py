@@ -199,3 +199,19 @@ def test_the_changelog_follows_keep_a_changelog() -> None:
             assert items and items[0].startswith("- "), part[:200]
             # every line is an item or the continuation of one
             assert all(ln.startswith(("- ", "  ")) for ln in items), part[:200]
+
+
+def test_the_note_names_what_eventlens_models_install_fetches() -> None:
+    from eventlens.analyzers import model_packages
+    from eventlens.analyzers.objects import blazeface
+
+    rows = {row["package"]: row for row in _note_rows()}
+    for package in (model_packages.PERSON_DETECTOR, model_packages.FACE_DETECTOR):
+        registry = {"pypi": "PyPI", "npm": "npm"}[package.registry]
+        row = rows[f"{registry} `{package.name}`"]
+        assert row["version"] == package.version, package.name
+        assert row["licence"].split()[0] == package.licence.split()[0], package.name
+    # the face detector's licence file as fetched, when this machine has it
+    licence = blazeface.source_dir() / "LICENSE"
+    if licence.is_file():
+        assert licence.read_text().splitlines()[0] == "MIT License"
