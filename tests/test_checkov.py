@@ -9,48 +9,24 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.tool_venv import tool_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "infra" / "terraform"
-VENV = ROOT / ".cache" / "tools" / "checkov-venv"
 CHECKOV_SPEC = "checkov>=3.2,<4"
 
 pytestmark = pytest.mark.infra_lint
 
 
-def _venv_checkov() -> Path:
-    return VENV / ("Scripts" if os.name == "nt" else "bin") / "checkov"
-
-
 @pytest.fixture(scope="session")
 def checkov() -> str:
-    explicit = os.environ.get("CHECKOV")
-    if explicit:
-        return explicit
-    if _venv_checkov().is_file():
-        return str(_venv_checkov())
-    on_path = shutil.which("checkov")
-    if on_path:
-        return on_path
-    if os.environ.get("EVENTLENS_NO_TOOL_INSTALL"):
-        pytest.skip("checkov not installed and EVENTLENS_NO_TOOL_INSTALL is set")
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    steps = [
-        [sys.executable, "-m", "venv", str(VENV)],
-        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", CHECKOV_SPEC],
-    ]
-    for cmd in steps:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
-        if proc.returncode != 0:
-            pytest.skip(f"checkov not installed and `{' '.join(cmd)}` failed: {proc.stderr[-400:]}")
-    return str(_venv_checkov())
+    return tool_venv("checkov-venv", [CHECKOV_SPEC], "checkov", env_var="CHECKOV")
 
 
 def _run(checkov: str, directory: Path) -> dict[str, Any]:

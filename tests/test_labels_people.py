@@ -96,11 +96,6 @@ def test_decoding_zero_offsets_returns_the_anchor_boxes() -> None:
     )
 
 
-def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
-    boxes = np.array([[0, 0, 0.5, 0.5], [0.01, 0.01, 0.5, 0.5], [0.6, 0.6, 0.9, 0.9]])
-    assert ssd.nms(boxes, np.array([0.8, 0.9, 0.7]), 0.5, 10) == [1, 2]
-
-
 def test_protobuf_reader_reads_varints_strings_and_packed_floats() -> None:
     packed = np.array([1.5, -2.0], "<f4").tobytes()
     message = b"\x08\x96\x01" + b"\x12\x03abc" + b"\x1a" + bytes([len(packed)]) + packed

@@ -32,6 +32,7 @@ MODULE_DIR = ROOT / "infra" / "terraform"
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 REGION = "eu-west-1"
 BUCKET = "eventlens-tf-test"
+LOG_BUCKET = f"{BUCKET}-access-logs"  # on by default: prod is a production environment
 GITHUB_REPO = "example-org/eventlens"
 BETA_ANALYZERS = ["rekognition", "rekognition-faces", "duplicates", "rekognition-video"]
 
@@ -162,6 +163,7 @@ class Deployment:
     outputs: dict[str, Any]
     var_args: list[str]
     bucket_policy: dict[str, Any] = field(default_factory=dict)
+    log_bucket_policy: dict[str, Any] = field(default_factory=dict)
     queue_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     destroyed: bool = False
 
@@ -176,8 +178,13 @@ class Deployment:
             aws_secret_access_key="testing",
         )
 
-    def destroy(self) -> subprocess.CompletedProcess[str]:
-        proc = self.tf.run("destroy", "-auto-approve", "-no-color", *self.var_args)
+    def destroy(self, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """The deploy guide's teardown: lift the tables' deletion protection, then destroy."""
+        self.tf.run(
+            "apply", "-auto-approve", "-no-color", "-refresh=false", *self.var_args,
+            "-var=dynamodb_deletion_protection=false", check=check,
+        )  # fmt: skip
+        proc = self.tf.run("destroy", "-auto-approve", "-no-color", *self.var_args, check=check)
         self.destroyed = True
         return proc
 
@@ -223,6 +230,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         s3 = deployment.client("s3")
         deployment.bucket_policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
         s3.delete_bucket_policy(Bucket=BUCKET)
+        deployment.log_bucket_policy = json.loads(s3.get_bucket_policy(Bucket=LOG_BUCKET)["Policy"])
+        s3.delete_bucket_policy(Bucket=LOG_BUCKET)
         # moto drops a queue's policy whenever another attribute of it is set, which the
         # second apply does (moto's RedrivePolicy reads back reformatted): keep them as applied
         sqs = deployment.client("sqs")
@@ -237,7 +246,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     finally:
         try:
             if not deployment.destroyed and (mod / "terraform.tfstate").exists():
-                tf.run("destroy", "-auto-approve", "-no-color", *var_args, check=False)
+                deployment.destroy(check=False)
         finally:
             server.stop()
             print(
@@ -266,6 +275,7 @@ def test_outputs(deployment: Deployment) -> None:
     assert out["hash_table_names"] == {"beta": "beta_image_hashes"}
     assert out["video_job_function_names"] == {"beta": "rekognition-beta-video-jobs"}
     assert out["dashboard_name"] == "eventlens"
+    assert out["access_log_bucket_name"] == LOG_BUCKET
 
 
 @pytest.mark.slow
@@ -325,6 +335,108 @@ def test_tables_have_pitr_ttl_and_sse(deployment: Deployment) -> None:
         "ProjectionType": "INCLUDE", "NonKeyAttributes": ["filename"],
     }  # fmt: skip
     assert "prod_image_hashes" not in ddb.list_tables()["TableNames"]
+
+
+@pytest.mark.slow
+def test_the_production_tables_are_protected_against_deletion(deployment: Deployment) -> None:
+    ddb = deployment.client("dynamodb")
+    protected = {
+        table: ddb.describe_table(TableName=table)["Table"].get("DeletionProtectionEnabled")
+        for table in ("beta_results", "prod_results", "beta_image_hashes")
+    }
+    assert protected == {"beta_results": False, "prod_results": True, "beta_image_hashes": False}
+    with pytest.raises(ddb.exceptions.ClientError, match="DeletionProtectionEnabled"):
+        ddb.delete_table(TableName="prod_results")
+    assert "prod_results" in ddb.list_tables()["TableNames"]
+
+
+@pytest.mark.slow
+def test_bucket_access_is_logged_into_a_private_log_bucket(deployment: Deployment) -> None:
+    s3 = deployment.client("s3")
+    assert s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"] == {
+        "TargetBucket": LOG_BUCKET,
+        "TargetPrefix": f"{BUCKET}/",
+    }
+    assert s3.get_bucket_versioning(Bucket=LOG_BUCKET)["Status"] == "Enabled"
+    rules = s3.get_bucket_encryption(Bucket=LOG_BUCKET)["ServerSideEncryptionConfiguration"]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    pab = s3.get_public_access_block(Bucket=LOG_BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(pab.values()) and len(pab) == 4
+    ownership = s3.get_bucket_ownership_controls(Bucket=LOG_BUCKET)["OwnershipControls"]
+    assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (expiry,) = s3.get_bucket_lifecycle_configuration(Bucket=LOG_BUCKET)["Rules"]
+    assert expiry["Expiration"]["Days"] == 365
+
+    statements = {s["Sid"]: s for s in deployment.log_bucket_policy["Statement"]}
+    delivery = statements["S3ServerAccessLogsFromTheImagesBucket"]
+    assert delivery["Effect"] == "Allow"
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert _as_list(delivery["Action"]) == ["s3:PutObject"]
+    assert _as_list(delivery["Resource"]) == [f"arn:aws:s3:::{LOG_BUCKET}/{BUCKET}/*"]
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET}"
+    assert delivery["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    deny = statements["DenyInsecureTransport"]
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+
+
+@pytest.mark.slow
+def test_access_logging_and_deletion_protection_follow_the_variables(
+    deployment: Deployment,
+) -> None:
+    def plan(name: str, *overrides: str) -> dict[str, Any]:
+        deployment.tf.run(
+            "plan", "-no-color", "-refresh=false", "-lock=false", f"-out={name}.tfplan",
+            *_with(deployment, overrides),
+        )  # fmt: skip
+        result: dict[str, Any] = json.loads(
+            deployment.tf.run("show", "-json", f"{name}.tfplan").stdout
+        )
+        return result
+
+    def changes(result: dict[str, Any]) -> dict[str, list[str]]:
+        """Deletions and creations, and the tables' changes (the Lambda functions and policies
+        show updates in every plan against moto, as moto reads some attributes back changed)."""
+        return {
+            rc["address"]: rc["change"]["actions"]
+            for rc in result["resource_changes"]
+            if {"delete", "create"} & set(rc["change"]["actions"])
+            or (
+                rc["address"].startswith("aws_dynamodb_table.")
+                and rc["change"]["actions"] != ["no-op"]
+            )
+        }
+
+    off = changes(plan("nologs", "-var=s3_access_logging=false"))
+    assert off == {
+        address: ["delete"]
+        for address in (
+            "aws_s3_bucket.access_logs[0]",
+            "aws_s3_bucket_ownership_controls.access_logs[0]",
+            "aws_s3_bucket_public_access_block.access_logs[0]",
+            "aws_s3_bucket_versioning.access_logs[0]",
+            "aws_s3_bucket_server_side_encryption_configuration.access_logs[0]",
+            "aws_s3_bucket_lifecycle_configuration.access_logs[0]",
+            "aws_s3_bucket_policy.access_logs[0]",
+            "aws_s3_bucket_logging.images[0]",
+        )
+    }
+
+    every = plan("protect", "-var=dynamodb_deletion_protection=true")
+    assert changes(every) == {
+        'aws_dynamodb_table.results["beta"]': ["update"],
+        'aws_dynamodb_table.hashes["beta"]': ["update"],
+    }
+    for address in ('aws_dynamodb_table.results["beta"]', 'aws_dynamodb_table.hashes["beta"]'):
+        assert _changed_attrs(every, address) == {"deletion_protection_enabled": (False, True)}
+
+    # environments that say nothing of production: neither access logs nor protection
+    plain = changes(plan(
+        "plain",
+        '-var=environments={beta={prefix="rekognition-input/beta/",table_name="beta_results",'
+        'log_retention_days=7,ttl_days=30},prod={prefix="rekognition-input/prod/",'
+        'table_name="prod_results",log_retention_days=14}}',
+    ))  # fmt: skip
+    assert plain == off | {'aws_dynamodb_table.results["prod"]': ["update"]}
 
 
 @pytest.mark.slow

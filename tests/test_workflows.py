@@ -111,9 +111,14 @@ def load(name: str) -> dict[str, Any]:
     return doc
 
 
+def job(doc: dict[str, Any]) -> dict[str, Any]:
+    (only,) = doc["jobs"].values()
+    result: dict[str, Any] = only
+    return result
+
+
 def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    (job,) = doc["jobs"].values()
-    result: list[dict[str, Any]] = job["steps"]
+    result: list[dict[str, Any]] = job(doc)["steps"]
     return result
 
 
@@ -130,8 +135,9 @@ def test_oidc_with_each_workflows_own_role_and_no_long_lived_keys(
     """Pull requests assume the beta role (trusted for pull_request tokens, beta prefix only),
     pushes to main the prod role: see infra/terraform/github_oidc.tf."""
     doc = load(name)
-    assert doc["permissions"]["id-token"] == "write"
-    assert doc["permissions"]["contents"] == "read"
+    assert doc["permissions"] == {"contents": "read"}  # the rest is granted to the one job
+    assert job(doc)["permissions"]["id-token"] == "write"
+    assert job(doc)["permissions"]["contents"] == "read"
     creds = [s for s in steps(doc) if "configure-aws-credentials" in s.get("uses", "")]
     assert len(creds) == 1
     assert creds[0]["with"]["role-to-assume"] == f"${{{{ vars.{role} }}}}"
@@ -146,7 +152,7 @@ def test_triggers_and_concurrency() -> None:
     assert "pull_request" in pr["on"]
     assert pr["concurrency"]["cancel-in-progress"] is True
     assert "pull_request.number" in pr["concurrency"]["group"]
-    assert pr["permissions"]["pull-requests"] == "write"
+    assert job(pr)["permissions"]["pull-requests"] == "write"
     assert pr["env"]["UPLOAD_PREFIX"].startswith("rekognition-input/beta/")
 
     merge = load("on_merge.yml")
@@ -212,3 +218,64 @@ def test_workflow_commands_match_the_cli() -> None:
         known = {opt for p in command.params for opt in p.opts}
         used = {tok for tok in call[1:] if tok.startswith("-")}
         assert used <= known, f"{call[0]}: unknown options {used - known}"
+
+
+# --- supply chain -------------------------------------------------------------------------
+
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def _uses_lines() -> list[tuple[str, str]]:
+    """(file, `uses:` value with its comment) of every step in every workflow."""
+    found = []
+    for path in workflow_files():
+        for line in path.read_text().splitlines():
+            match = re.match(r"^\s*(?:- )?uses:\s*(.+?)\s*$", line)
+            if match:
+                found.append((path.name, match.group(1)))
+    return found
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
+    uses = _uses_lines()
+    assert len(uses) >= 10
+    unpinned = [f"{name}: {value}" for name, value in uses if not PINNED.match(value)]
+    assert unpinned == [], "pin to a full commit SHA with `# vX.Y.Z`:\n" + "\n".join(unpinned)
+    # one action, one commit: Dependabot updates them together
+    by_action: dict[str, set[str]] = {}
+    for _, value in uses:
+        by_action.setdefault(value.split("@")[0], set()).add(value)
+    assert all(len(pins) == 1 for pins in by_action.values()), by_action
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_checkouts_do_not_persist_the_token(path: Path) -> None:
+    doc = load(path.name)
+    checkouts = [
+        step
+        for job_doc in doc["jobs"].values()
+        for step in job_doc["steps"]
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkouts
+    for step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, step
+
+
+def test_dependabot_updates_actions_and_pip() -> None:
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "pip"}
+    assert all(u["directory"] == "/" for u in ecosystems.values())
+
+
+def test_pre_commit_runs_the_linters_ci_runs() -> None:
+    """Each linter hook runs the test CI runs (so both fail on the same findings)."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    for hook_id in ("actionlint", "zizmor", "checkov", "deptry"):
+        entry = hooks[hook_id]["entry"].split()
+        assert entry[:3] == [".venv/bin/python", "-m", "pytest"], entry
+        assert (ROOT / entry[-1]).is_file(), entry

@@ -44,7 +44,7 @@ resource "aws_dynamodb_table" "results" {
     enabled = true
   }
 
-  deletion_protection_enabled = var.dynamodb_deletion_protection
+  deletion_protection_enabled = local.deletion_protection[each.key]
 
   tags = {
     Environment = each.key
@@ -99,7 +99,7 @@ resource "aws_dynamodb_table" "hashes" {
     enabled = true
   }
 
-  deletion_protection_enabled = var.dynamodb_deletion_protection
+  deletion_protection_enabled = local.deletion_protection[each.key]
 
   tags = {
     Environment = each.key

@@ -4,7 +4,15 @@ locals {
 
   use_sqs    = var.trigger_mode == "sqs"
   use_s3_kms = var.s3_kms_key_arn != null
-  create_ci  = var.github_repo != null
+  # Production environments (prod by default) get deletion protection and the bucket's access
+  # logs unless the variables decide for every environment.
+  deletion_protection = {
+    for env, cfg in var.environments : env => coalesce(var.dynamodb_deletion_protection, cfg.production)
+  }
+  use_access_logging = coalesce(var.s3_access_logging, anytrue([for cfg in values(var.environments) : cfg.production]))
+  access_log_bucket  = coalesce(var.access_log_bucket_name, "${var.bucket_name}-access-logs")
+  access_log_prefix  = "${var.bucket_name}/"
+  create_ci          = var.github_repo != null
   # Environments that get an SQS queue (all of them in sqs mode, none in direct mode).
   queue_envs = local.use_sqs ? var.environments : {}
   # Environments that get a Lambda function.

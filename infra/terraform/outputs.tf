@@ -67,3 +67,8 @@ output "dashboard_name" {
   description = "CloudWatch dashboard: throughput, errors, duration and DLQ depth per environment."
   value       = aws_cloudwatch_dashboard.main.dashboard_name
 }
+
+output "access_log_bucket_name" {
+  description = "Bucket receiving the images bucket's S3 server access logs; null when s3_access_logging is off."
+  value       = length(aws_s3_bucket.access_logs) > 0 ? aws_s3_bucket.access_logs[0].id : null
+}

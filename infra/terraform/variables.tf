@@ -50,6 +50,9 @@ variable "environments" {
     table_name         = string
     log_retention_days = number
     ttl_days           = optional(number, 0)
+    # a production environment: its tables get deletion protection and the bucket it shares
+    # gets server access logs (unless dynamodb_deletion_protection / s3_access_logging say so)
+    production = optional(bool, false)
   }))
   default = {
     beta = {
@@ -63,6 +66,7 @@ variable "environments" {
       table_name         = "prod_results"
       log_retention_days = 14
       ttl_days           = 0
+      production         = true
     }
   }
 
@@ -439,7 +443,30 @@ variable "github_oidc_provider_arn" {
 }
 
 variable "dynamodb_deletion_protection" {
-  description = "Protect the results tables against deletion (set false before terraform destroy)."
+  description = "Protect the tables against deletion: null = the tables of production environments (prod by default); true or false = every table (set false before terraform destroy)."
   type        = bool
-  default     = false
+  default     = null
+}
+
+variable "s3_access_logging" {
+  description = "S3 server access logs of the images bucket (who read, wrote or deleted which object), kept in a log bucket of their own: null = on when an environment is production (prod by default); true or false = always or never."
+  type        = bool
+  default     = null
+}
+
+variable "access_log_bucket_name" {
+  description = "Name of the access log bucket; null = \"<bucket_name>-access-logs\"."
+  type        = string
+  default     = null
+}
+
+variable "access_log_retention_days" {
+  description = "Days the access logs are kept."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_retention_days >= 1
+    error_message = "access_log_retention_days must be at least 1."
+  }
 }

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from eventlens.analyzers import registry
-from eventlens.analyzers.faces.mtcnn import nms
 from eventlens.imaging import ImageInput
 from tests.images import encode, photo_like
 
@@ -33,14 +32,6 @@ needs_weights = pytest.mark.skipif(
 
 def jpeg(array: np.ndarray) -> bytes:  # type: ignore[type-arg]
     return encode(Image.fromarray(array), "JPEG", quality=92)
-
-
-def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
-    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
-    scores = np.array([0.8, 0.9, 0.7], dtype=np.float32)
-    assert nms(boxes, scores, 0.5).tolist() == [1, 2]
-    assert nms(boxes, scores, 0.99).tolist() == [1, 0, 2]
-    assert nms(np.zeros((0, 4)), np.zeros(0), 0.5).size == 0
 
 
 @pytest.fixture(scope="module")

@@ -84,9 +84,23 @@ app.command()(aws.upload)
 app.command()(aws.worker)
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        from eventlens import __version__
+
+        console.print(f"eventlens {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each event")] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -4,10 +4,12 @@ pyramid through P-Net, NMS, box regression and squaring, then R-Net and O-Net on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
+
+from eventlens.analyzers.boxes import non_maximum_suppression
 
 Array = np.ndarray[Any, Any]
 Run = Any  # an onnxruntime InferenceSession's ``run``
@@ -25,27 +27,11 @@ def _normalise(pixels: Array) -> Array:
     return ((pixels.astype(np.float32) - 127.5) * 0.0078125).transpose(2, 0, 1)[None]
 
 
-def nms(boxes: Array, scores: Array, threshold: float, mode: str = "union") -> Array:
-    """Indices kept by greedy non-maximum suppression (boxes as x1, y1, x2, y2)."""
-    if boxes.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    x1, y1, x2, y2 = boxes.T
-    area = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.argsort(scores)[::-1]
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = w * h
-        if mode == "min":
-            overlap = inter / np.minimum(area[i], area[rest])
-        else:
-            overlap = inter / (area[i] + area[rest] - inter)
-        order = rest[overlap <= threshold]
-    return np.asarray(keep, dtype=np.int64)
+def _nms(boxes: Array, threshold: float, overlap: Literal["union", "min"] = "union") -> Array:
+    """Rows (x1, y1, x2, y2, score, ...) in pixels -> the indexes NMS keeps."""
+    return non_maximum_suppression(
+        boxes[:, :4], boxes[:, 4], threshold, overlap=overlap, pixel_edges=True
+    )
 
 
 def _square(boxes: Array) -> Array:
@@ -123,13 +109,13 @@ class Cascade:
                 candidates = np.concatenate(
                     [q1, q2, score[:, None], reg[0, :, ys, xs].reshape(len(ys), 4)], axis=1
                 )
-                found.append(candidates[nms(candidates[:, :4], candidates[:, 4], 0.5)])
+                found.append(candidates[_nms(candidates, 0.5)])
             scale *= self.factor
             short *= self.factor
         if not found:
             return np.zeros((0, 5), dtype=np.float32)
         boxes = np.concatenate(found)
-        boxes = boxes[nms(boxes[:, :4], boxes[:, 4], 0.7)]
+        boxes = boxes[_nms(boxes, 0.7)]
         regressed = _pnet_regress(boxes)
         return _square(np.concatenate([regressed, boxes[:, 4:5]], axis=1))
 
@@ -138,7 +124,7 @@ class Cascade:
         keep = prob[:, 1] > self.thresholds[1]
         boxes = np.concatenate([boxes[keep, :4], prob[keep, 1:2]], axis=1)
         reg = reg[keep]
-        pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
+        pick = _nms(boxes, 0.7)
         boxes, reg = boxes[pick], reg[pick]
         boxes[:, :4] = _regress(boxes[:, :4], reg)
         return _square(boxes)
@@ -155,7 +141,7 @@ class Cascade:
         xs = w[:, None] * points[:, :5] + boxes[:, 0:1] - 1
         ys = h[:, None] * points[:, 5:] + boxes[:, 1:2] - 1
         boxes[:, :4] = _regress(boxes[:, :4], reg)
-        pick = nms(boxes[:, :4], boxes[:, 4], 0.7, mode="min")
+        pick = _nms(boxes, 0.7, overlap="min")
         return [
             Face(
                 box=(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from eventlens.analyzers.boxes import non_maximum_suppression
 from eventlens.analyzers.model import Lazy
 from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.tensor import signed_unit_chw
@@ -148,7 +149,7 @@ def decode(
     sx, sy, ox, oy = mapping
     boxes = np.clip((boxes - [ox, oy, ox, oy]) * [sx, sy, sx, sy], 0.0, 1.0)
     found = []
-    for k in ssd.nms(boxes, probs[keep], iou_threshold, limit):
+    for k in non_maximum_suppression(boxes, probs[keep], iou_threshold, limit=limit):
         left, top, right, bottom = (float(v) for v in boxes[k])
         if right > left and bottom > top:
             found.append(ssd.Detection((left, top, right, bottom), 1, float(probs[keep][k])))

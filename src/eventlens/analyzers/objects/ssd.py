@@ -1,4 +1,4 @@
-"""SSD post-processing in numpy: anchors, box decoding, non-maximum suppression.
+"""SSD post-processing in numpy: anchors, box decoding, per-class non-maximum suppression.
 
 Follows the TensorFlow Object Detection API's ``ssd_anchor_generator`` defaults (6 layers,
 scales 0.2 .. 0.95, aspect ratios 1, 2, 1/2, 3, 1/3 plus an interpolated square box, 3 boxes in
@@ -13,6 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from eventlens.analyzers.boxes import non_maximum_suppression
 
 Array = np.ndarray[Any, Any]
 
@@ -78,25 +80,6 @@ def decode(encodings: Array, size: int) -> Array:
     return np.clip(boxes, 0.0, 1.0)
 
 
-def nms(boxes: Array, scores: Array, iou_threshold: float, limit: int) -> list[int]:
-    """Greedy non-maximum suppression; indexes of the kept boxes, best first."""
-    order = np.argsort(-scores, kind="stable")
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    keep: list[int] = []
-    while order.size and len(keep) < limit:
-        best = int(order[0])
-        keep.append(best)
-        rest = order[1:]
-        left = np.maximum(boxes[best, 0], boxes[rest, 0])
-        top = np.maximum(boxes[best, 1], boxes[rest, 1])
-        right = np.minimum(boxes[best, 2], boxes[rest, 2])
-        bottom = np.minimum(boxes[best, 3], boxes[rest, 3])
-        inter = np.maximum(right - left, 0) * np.maximum(bottom - top, 0)
-        iou = inter / np.maximum(area[best] + area[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return keep
-
-
 def detections(
     encodings: Array,
     scores: Array,
@@ -115,7 +98,9 @@ def detections(
         if candidates.size == 0:
             continue
         class_scores = scores[candidates, class_id]
-        for k in nms(boxes[candidates], class_scores, iou_threshold, limit):
+        for k in non_maximum_suppression(
+            boxes[candidates], class_scores, iou_threshold, limit=limit
+        ):
             left, top, right, bottom = (float(v) for v in boxes[candidates[k]])
             found.append(Detection((left, top, right, bottom), class_id, float(class_scores[k])))
     found.sort(key=lambda d: -d.score)
