@@ -13,6 +13,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,20 +57,93 @@ def cli_reference() -> str:
         return out.read_text(encoding="utf-8")
 
 
+CHAR = 7.8  # px per character of 13 px monospace
+BOX, GAP, PAD = 28, 18, 12  # box height, gap between rows, padding inside a box
+STYLE = (
+    "<style>.d rect{fill:#e8eaf6;stroke:#3949ab}.d .frame{fill:none;stroke-dasharray:4 3}"
+    ".d text{font:13px monospace;fill:#1a237e}.d .head{font-weight:bold}"
+    ".d line{stroke:#3949ab;stroke-width:1.5;marker-end:url(#arrow)}</style>"
+    '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" '
+    'markerHeight="8" orient="auto"><path d="M0,0L8,4L0,8z" fill="#3949ab"/></marker></defs>'
+)
+
+
+def _text(x: float, y: float, text: str, css: str = "") -> str:
+    klass = f' class="{css}"' if css else ""
+    return f'<text x="{x:.0f}" y="{y:.0f}" text-anchor="middle"{klass}>{escape(text)}</text>'
+
+
+def _box(x: float, y: float, width: float, label: str, css: str = "") -> list[str]:
+    return [
+        f'<rect x="{x:.0f}" y="{y:.0f}" width="{width:.0f}" height="{BOX}" rx="4"/>',
+        _text(x + width / 2, y + BOX / 2 + 4, label, css),
+    ]
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
+    return f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}"/>'
+
+
+def _svg(width: float, height: float, parts: list[str], title: str) -> str:
+    """One line of inline SVG (no blank line: Markdown passes it through untouched)."""
+    return (
+        f'<div class="diagram" markdown="0"><svg class="d" role="img" viewBox="0 0 {width:.0f} '
+        f'{height:.0f}" width="{width:.0f}" style="max-width:100%;height:auto">'
+        f"<title>{escape(title)}</title>{STYLE}{''.join(parts)}</svg></div>"
+    )
+
+
+def layers_svg(layers: list[str], title: str) -> str:
+    """One box per layer, top to bottom, an arrow from each to the one below it."""
+    width = max(len(layer) for layer in layers) * CHAR + 2 * PAD
+    parts: list[str] = []
+    for row, layer in enumerate(layers):
+        y = 1 + row * (BOX + GAP)
+        parts += _box(1, y, width, layer)
+        if row:
+            parts.append(_arrow(1 + width / 2, y - GAP, 1 + width / 2, y - 1))
+    return _svg(width + 2, len(layers) * (BOX + GAP) - GAP + 2, parts, title)
+
+
+def pipeline_svg(steps: list[str], ports: list[tuple[str, list[str]]], title: str) -> str:
+    """The pipeline's steps in a row inside a frame; below it each port with its adapters."""
+    step_widths = [len(s) * CHAR + 2 * PAD for s in steps]
+    row = sum(step_widths) + GAP * (len(steps) - 1)
+    columns = [max(len(n) for n in [p, *a]) * CHAR + 2 * PAD for p, a in ports]
+    wide = max(row + 2 * PAD, sum(columns) + GAP * (len(columns) - 1))
+    parts = [
+        f'<rect class="frame" x="1" y="1" width="{wide:.0f}" height="{BOX * 2 + PAD:.0f}" rx="6"/>',
+        _text(1 + wide / 2, 18, "Pipeline (eventlens/pipeline.py)", "head"),
+    ]
+    x = 1 + (wide - row) / 2
+    for step, width in zip(steps, step_widths, strict=True):
+        if x > 1 + (wide - row) / 2:
+            parts.append(_arrow(x - GAP, 28 + BOX / 2, x - 1, 28 + BOX / 2))
+        parts += _box(x, 28, width, step)
+        x += width + GAP
+    top = BOX * 2 + PAD + 1 + 2 * GAP
+    x = 1 + (wide - sum(columns) - GAP * (len(columns) - 1)) / 2
+    for (port, adapters), width in zip(ports, columns, strict=True):
+        parts.append(_arrow(x + width / 2, BOX * 2 + PAD + 1, x + width / 2, top - 1))
+        parts += _box(x, top, width, port, "head")
+        for n, adapter in enumerate(adapters):
+            parts.append(_text(x + width / 2, top + BOX + 18 + n * 17, adapter))
+        x += width + GAP
+    height = top + BOX + 18 + max(len(a) for _, a in ports) * 17
+    return _svg(wide + 2, height, parts, title)
+
+
 def layers_diagram(pyproject: Path) -> str:
-    """The ``layers`` contract of ``[tool.importlinter]`` as a Mermaid flowchart, top to bottom."""
+    """The ``layers`` contract of ``[tool.importlinter]`` drawn top to bottom."""
     config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]
     (contract,) = [c for c in config["contracts"] if c["type"] == "layers"]
-    lines = ["```mermaid", "flowchart TB"]
-    for number, layer in enumerate(contract["layers"]):
-        shown = re.sub(r"\beventlens\.", "", layer).replace(" : ", ", ")
-        lines.append(f'  L{number}["{shown}"]')
-    lines += [f"  L{n} --> L{n + 1}" for n in range(len(contract["layers"]) - 1)]
-    lines.append("```")
+    shown = [
+        re.sub(r"\beventlens\.", "", layer).replace(" : ", ", ") for layer in contract["layers"]
+    ]
     independent = [c for c in config["contracts"] if c["type"] == "independence"]
     notes = [f"- {c['name']}: {', '.join(f'`{m}`' for m in c['modules'])}" for c in independent]
-    title = f"**{contract['name']}** (an arrow: may import; `a | b`: independent siblings):"
-    return "\n".join([title, "", *lines, "", *notes])
+    intro = f"**{contract['name']}** (an arrow: may import; `a | b`: independent siblings):"
+    return "\n".join([intro, "", layers_svg(shown, contract["name"]), "", *notes])
 
 
 @dataclass
@@ -101,7 +175,8 @@ def _classes() -> Iterator[ClassInfo]:
                     for n in node.body
                     if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")
                 }
-                doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
+                doc = ast.get_docstring(node) or ast.get_docstring(tree) or ""
+                doc = doc.split("\n\n")[0].replace("\n", " ")
                 yield ClassInfo(node.name, module, bases, methods, doc)
 
 
@@ -146,22 +221,17 @@ def ports_section() -> str:
         for c in every
         if {"ABC", "Protocol"} & set(c.bases) and c.name not in {p.name for p in ports}
     ]
-    diagram = ["```mermaid", "flowchart LR", '  subgraph P["Pipeline (eventlens/pipeline.py)"]']
-    diagram.append("    direction LR")
-    diagram += [f'    S{n}["{step}"]' for n, step in enumerate(steps)]
-    diagram += [f"    S{n} --> S{n + 1}" for n in range(len(steps) - 1)]
-    diagram.append("  end")
     table = ["| port | declared in | what it is | adapters |", "|---|---|---|---|"]
+    drawn: list[tuple[str, list[str]]] = []
     for port in ports + declared:
         adapters = _adapters(port, every)
         if port in ports:
-            names = "<br/>".join(a.name for a in adapters)
-            diagram.append(f'  P --> {port.name}[["{port.name}"]]')
-            diagram.append(f'  {port.name} -. adapters .- {port.name}_adapters("{names}")')
-        shown = ", ".join(f"`{a.name}` ({a.module.removeprefix('eventlens.')})" for a in adapters)
-        table.append(f"| `{port.name}` | `{port.module}` | {port.doc or '-'} | {shown} |")
-    diagram.append("```")
-    return "\n".join([PIPELINE_INTRO, "", *diagram, "", PORTS_INTRO, "", *table])
+            drawn.append((port.name, [a.name for a in adapters]))
+        shown = ", ".join(f"{a.name} ({a.module.removeprefix('eventlens.')})" for a in adapters)
+        module = port.module.removeprefix("eventlens.")
+        table.append(f"| **{port.name}** | {module} | {port.doc or '-'} | {shown} |")
+    diagram = pipeline_svg(steps, drawn, "The pipeline and its ports")
+    return "\n".join([PIPELINE_INTRO, "", diagram, "", PORTS_INTRO, "", *table])
 
 
 def architecture_page(page: str) -> str:
