@@ -11,6 +11,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,18 @@ def rows(
 
 
 class Runner:
-    """``eventlens -v run`` in the background, its log in a file."""
+    """``eventlens -v run`` in the background, its log in a file (``prefix``: a command that
+    execs it, e.g. ``unshare ... sh -c '...; exec "$@"' sh``)."""
 
-    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        prefix: Sequence[str] = (),
+    ) -> None:
         self.log = root.parent / f"{root.name}-run.log"
-        command = [EVENTLENS, "-v", "run", "--root", str(root), *args]
+        command = [*prefix, EVENTLENS, "-v", "run", "--root", str(root), *args]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}

@@ -27,6 +27,7 @@ from eventlens.errors import Permanent
 log = logging.getLogger("eventlens.health")
 
 HEARTBEAT_S = 2.0
+EVENTS_LOST = "events lost"  # the notice of a watcher whose kernel queue overflowed
 STALE_AFTER_S = 5 * HEARTBEAT_S
 #: Status files are padded with spaces (JSON whitespace) to this size, so that on a full disk
 #: the heartbeat can still rewrite its own file in place, into blocks it already owns, and tell
@@ -75,6 +76,9 @@ class Health:
         self.started = time.time()
         self.last_progress: float | None = None
         self._faults: dict[str, tuple[float, str]] = {}  # part -> (since, message)
+        # part -> (since, message): working, but not as well (never a reason to give up)
+        self._degraded: dict[str, tuple[float, str]] = {}
+        self._notices: dict[str, dict[str, Any]] = {}  # what -> count, last, message
         self._fatal: BaseException | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -91,10 +95,27 @@ class Health:
         if first:
             log.warning("%s failing, will retry until it works: %s", part, message)
 
+    def degraded(self, part: str, message: str) -> None:
+        """``part`` works, though less well (e.g. scanning instead of watching): the state is
+        degraded until ``recovered(part)``, but ``check`` never gives up because of it. The
+        caller logs why."""
+        with self._lock:
+            since = self._degraded.get(part, (time.time(), ""))[0]
+            self._degraded[part] = (since, message)
+
+    def notice(self, what: str, message: str) -> None:
+        """Something that happened and was dealt with (events lost, then caught up): counted
+        and shown, without changing the state."""
+        with self._lock:
+            seen = self._notices.get(what, {"count": 0})
+            self._notices[what] = {"count": seen["count"] + 1, "last": time.time(),
+                                   "message": message}  # fmt: skip
+
     def recovered(self, part: str) -> bool:
-        """Clear ``part``'s fault; True when it had one."""
+        """Clear ``part``'s fault (or degradation); True when it had one."""
         with self._lock:
             fault = self._faults.pop(part, None)
+            fault = self._degraded.pop(part, None) or fault
         if fault is not None:
             log.warning("%s recovered after %.1f s", part, time.time() - fault[0])
         return fault is not None
@@ -125,15 +146,17 @@ class Health:
     @property
     def healthy(self) -> bool:
         with self._lock:
-            return not self._faults and self._fatal is None
+            return not self._faults and not self._degraded and self._fatal is None
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            faults = {part: {"since": s, "error": m} for part, (s, m) in self._faults.items()}
+            faults = {part: {"since": s, "error": m}
+                      for part, (s, m) in (self._degraded | self._faults).items()}  # fmt: skip
             state = "failed" if self._fatal else "degraded" if faults else "ok"
+            notices = {what: dict(seen) for what, seen in self._notices.items()}
         return {
             "owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
-            "state": state, "faults": faults, "started": self.started,
+            "state": state, "faults": faults, "notices": notices, "started": self.started,
             "last_progress": self.last_progress, "heartbeat": time.time(),
         }  # fmt: skip
 
@@ -215,6 +238,7 @@ class RunnerStatus:
     faults: dict[str, Any]
     last_progress: float | None
     heartbeat: float
+    notices: dict[str, Any]
 
     @property
     def up(self) -> bool:
@@ -245,6 +269,7 @@ def read_runner_statuses(status_dir: Path) -> list[RunnerStatus]:
                 dict(data.get("faults") or {}),
                 data.get("last_progress"),
                 heartbeat,
+                dict(data.get("notices") or {}),
             )
         )
     return found

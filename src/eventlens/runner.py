@@ -6,6 +6,10 @@ claimed work is handed back, and once the fault is gone the runner reconciles th
 the store, so files written meanwhile are not lost. A fault that waiting cannot cure (a bug, a
 corrupt database, or a fault outlasting ``give_up_after_s``) stops the run with an
 ``Unrecoverable`` error, so the process exits non-zero and a supervisor can restart it.
+
+The watcher can go blind without failing: when the kernel drops events (its inotify queue
+overflowed) the runner reconciles at once; when folders cannot be watched (the inotify watch
+limit) it reconciles every ``fallback_scan_s`` and reports itself degraded.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from eventlens.events.base import ObjectEvent
+from eventlens.events.inotify_limits import Unwatched
 from eventlens.events.local import FolderWatcher, removal_event, scan
-from eventlens.health import Health, is_transient
+from eventlens.health import EVENTS_LOST, Health, is_transient
 from eventlens.intake import IntakeQueue, Job
 from eventlens.outcome import Action, Outcome
 from eventlens.pipeline import Pipeline
@@ -33,6 +39,7 @@ log = logging.getLogger("eventlens.runner")
 Progress = Callable[[Outcome], None]
 
 RECONCILE_BATCH = 1000
+CATCH_UP = "catch-up"  # the health part degraded from lost events until a reconcile is done
 
 
 @dataclass(slots=True)
@@ -59,6 +66,7 @@ class LocalRunner:
         lanes: int = 1,
         health: Health | None = None,
         reanalyse_on_change: bool = True,
+        fallback_scan_s: float = 10.0,
     ) -> None:
         self.pipeline = pipeline
         self.reanalyse_on_change = reanalyse_on_change
@@ -71,17 +79,25 @@ class LocalRunner:
         self.settle_s = settle_s
         self.lanes = max(1, lanes)
         self.health = health or Health()
+        self.fallback_scan_s = fallback_scan_s
         self._wake = threading.Event()
         self._reconcile_wanted = threading.Event()
+        self._scan_every: float | None = None  # set while some folders cannot be watched
+        self._deferred = 0  # files the last reconcile left for the next (still changing)
+        self._events_lost_at: float | None = None  # monotonic
 
-    def reconcile(self) -> int:
+    def reconcile(self, *, defer_changing: bool = False) -> int:
         """Enqueue every file that has no record for its current version (missed events), then
         (``reanalyse_on_change``) every record made by other model versions or another analyzer
         set, newest record first, and a removal for every record whose file is gone (deleted or
-        renamed while not watched)."""
+        renamed while not watched).
+
+        ``defer_changing``: leave files changed in the last ``settle_s`` (maybe still being
+        written) for a reconcile ``settle_s`` later, instead of analysing half a file."""
         self.queue.release_dead_owners()
+        self._deferred = 0
         batch: list[ObjectEvent] = []
-        for event in self._missed_events():
+        for event in self._missed_events(defer_changing):
             batch.append(event)
             if len(batch) >= RECONCILE_BATCH:
                 self.queue.enqueue(batch)
@@ -90,15 +106,21 @@ class LocalRunner:
         self._wake.set()
         return self.queue.pending()
 
-    def _missed_events(self) -> Iterator[ObjectEvent]:
+    def _missed_events(self, defer_changing: bool) -> Iterator[ObjectEvent]:
         results = self.pipeline.results
         stale: list[tuple[str, ObjectEvent]] = []
-        for event in scan(self.store, self.router):
+        changing_since = time.time_ns() - int(self.settle_s * 1e9)
+        for scanned in scan(self.store, self.router):
+            event = scanned.event
             route = self.router.route_for_key(event.key)
             if route is None or self.pipeline.media_for(route.environment, event.key) is None:
                 continue  # the pipeline would skip it; don't requeue it on every start
             record = results.get(route.environment, event.key)
             if record is None or record.etag != event.etag or record.deleted_at is not None:
+                changed = scanned.changed_ns
+                if defer_changing and changed is not None and changed > changing_since:
+                    self._deferred += 1  # ctime, which no one can set back
+                    continue
                 yield event
             elif self.reanalyse_on_change and is_stale(
                 record, self.pipeline.model_version(route.environment)
@@ -142,6 +164,7 @@ class LocalRunner:
         lanes = self._start_lanes(stats, progress, stop, until_empty=False)
         watcher: FolderWatcher | None = None
         backoff = Backoff()
+        next_scan: float | None = None  # when to reconcile again by itself (monotonic)
         try:
             while not stop.is_set():
                 if watcher is None or not watcher.is_alive():
@@ -152,9 +175,13 @@ class LocalRunner:
                     watcher = self._new_watcher()
                     watcher.start()
                     self._reconcile_wanted.set()
+                due = next_scan is not None and time.monotonic() >= next_scan
+                if due:
+                    self._reconcile_wanted.set()
                 if self._reconcile_wanted.is_set():
                     if self._supervised_reconcile(stop):
                         backoff.reset()
+                        next_scan = self._next_scan(follow_up=not due)
                     else:
                         stop.wait(backoff.next_delay())
                 self.health.check()
@@ -169,17 +196,30 @@ class LocalRunner:
         self.health.check()
         return stats
 
+    def _next_scan(self, *, follow_up: bool) -> float | None:
+        """When to reconcile again unasked: every ``fallback_scan_s`` while folders cannot be
+        watched, else never; and once ``settle_s`` later when files were left changing (any
+        change after that one is the watcher's to see)."""
+        waits = [self.settle_s] if self._deferred and follow_up else []
+        if self._scan_every is not None:
+            waits.append(self._scan_every)
+        return time.monotonic() + min(waits) if waits else None
+
     def _supervised_reconcile(self, stop: threading.Event) -> bool:
         """One reconcile; a fault is reported (and retried later), never raised."""
         self._reconcile_wanted.clear()
+        started = time.monotonic()
         try:
-            self.reconcile()
+            self.reconcile(defer_changing=True)
         except Exception as exc:
             self._reconcile_wanted.set()
             self._report("reconcile", exc, stop)
             return False
         self.health.recovered("reconcile")
         self.health.recovered("watcher")  # the events it could not queue are queued now
+        lost_at = self._events_lost_at
+        if lost_at is not None and lost_at < started:
+            self.health.recovered(CATCH_UP)  # the files whose events were lost are queued
         return True
 
     def _report(self, part: str, exc: BaseException, stop: threading.Event) -> None:
@@ -194,8 +234,28 @@ class LocalRunner:
     def _new_watcher(self) -> FolderWatcher:
         return FolderWatcher(
             self.store, self.router, self._on_event, settle_s=self.settle_s,
-            on_folder_gone=self.request_reconcile,
+            on_folder_gone=self.request_reconcile, on_overflow=self._on_events_lost,
+            on_unwatched=self._on_unwatched,
         )  # fmt: skip
+
+    def _on_events_lost(self, folder: str) -> None:
+        """The kernel dropped events (its queue overflowed): reconcile at once; shown in the
+        health as a notice, and as degraded until the reconcile has caught up."""
+        message = f"filesystem events lost below {folder} (the inotify queue overflowed)"
+        log.warning("%s; reconciling", message)
+        self._events_lost_at = time.monotonic()
+        self.health.notice(EVENTS_LOST, message)
+        self.health.degraded(CATCH_UP, f"{message}; reconciling")
+        self.request_reconcile()
+
+    def _on_unwatched(self, unwatched: Unwatched) -> None:
+        """Some folders cannot be watched: scan every ``fallback_scan_s`` instead, degraded
+        until the runner is restarted (after the limit was raised)."""
+        every = f"scanning every {self.fallback_scan_s:g} s instead"
+        log.warning("%s; %s", unwatched.describe(), every)
+        self.health.degraded("watching", f"{unwatched.describe()}; {every}")
+        self._scan_every = self.fallback_scan_s
+        self.request_reconcile()
 
     def _start_lanes(
         self,

@@ -240,6 +240,16 @@ class Settings:
         6, parse=_number(int), minimum=0, maximum=64,
         help="`duplicates`: largest pHash distance in bits (at most 7 on AWS)",
     )  # fmt: skip
+    people: bool = setting(
+        False, parse=_flag, modes=LOCAL, shown_default="off",
+        help="`on`: add the `people` analyzer (face descriptors, a person per face) to every "
+        "environment; naming `people` in the analyzers does the same for one",
+    )  # fmt: skip
+    people_threshold: float = setting(
+        0.6, parse=_number(float), minimum=0.1, maximum=1.5, modes=LOCAL,
+        show=lambda v: f"{v:g}",
+        help="`people`: a new face joins a person with a face closer than this",
+    )  # fmt: skip
     hashes_table: str = setting(
         "", modes=AWS, shown_default="`<env>_image_hashes`",
         help="`duplicates`: the DynamoDB hash table",
@@ -284,6 +294,12 @@ class Settings:
         shown_default="0 (never)", show=lambda v: f"{v:g}",
         help="seconds a fault (full disk, read-only database) may last before `run` exits 1 "
         "for a supervisor to restart it",
+    )  # fmt: skip
+    fallback_scan_s: float = setting(
+        10.0, variable="EVENTLENS_FALLBACK_SCAN", parse=_number(float), minimum=0.5,
+        modes=LOCAL, show=lambda v: f"{v:g}",
+        help="seconds between scans of the bucket folder while some of its folders cannot be "
+        "watched (the inotify watch limit reached; `/healthz` says degraded)",
     )  # fmt: skip
     mtcnn_weights: Path | None = setting(
         None, parse=Path, shown_default="the installed `facenet-pytorch`'s",
@@ -345,10 +361,11 @@ class Settings:
         """An environment's analyzers: its own entry, else the ``*`` one; without either, the
         embedded mode uses its default and AWS refuses to start."""
         names = self.analyzers.get(environment) or self.analyzers.get("*")
+        if not names and self.mode is Mode.LOCAL:
+            names = default_for("analyzers", Mode.LOCAL)["*"]
         if names:
-            return list(names)
-        if self.mode is Mode.LOCAL:
-            return list(default_for("analyzers", Mode.LOCAL)["*"])
+            people = ["people"] if self.people and "people" not in names else []
+            return [*names, *people]
         configured = ", ".join(sorted(self.analyzers))
         raise ValueError(
             f"EVENTLENS_ANALYZERS names no analyzers for {environment!r} "

@@ -10,6 +10,7 @@ from eventlens.analyzers.base import Analyzer
 from eventlens.settings import Settings
 
 if TYPE_CHECKING:
+    from eventlens.face_people import PeopleIndex
     from eventlens.image_hashes import HashIndex
 
 
@@ -23,6 +24,8 @@ class AnalyzerContext:
     threads: int | None = None
     #: duplicates: where earlier images' hashes are looked up
     hash_index: HashIndex | None = None
+    #: people: where faces and people are kept
+    people_index: PeopleIndex | None = None
     #: set by ``build``: returns the shared instance of another analyzer (video → labels)
     resolve: Callable[[str], Analyzer] | None = None
 
@@ -76,6 +79,19 @@ def _duplicates(context: AnalyzerContext) -> Analyzer:
     )
 
 
+def _people(context: AnalyzerContext) -> Analyzer:
+    from eventlens.analyzers.faces import FaceAnalyzer
+    from eventlens.analyzers.people import PeopleAnalyzer
+
+    if context.people_index is None:
+        raise ValueError("the people analyzer needs a people index (AnalyzerContext.people_index)")
+    detector = context.resolve("faces") if context.resolve else create("faces", context)
+    assert isinstance(detector, FaceAnalyzer)
+    return PeopleAnalyzer(
+        context.people_index, detector, threshold=context.settings.people_threshold
+    )
+
+
 def _video(context: AnalyzerContext) -> Analyzer:
     from eventlens.analyzers.video import VideoAnalyzer
 
@@ -125,6 +141,7 @@ FACTORIES: dict[str, Callable[[AnalyzerContext], Analyzer]] = {
     "faces": _faces,
     "moderation": _moderation,
     "duplicates": _duplicates,
+    "people": _people,
     "video": _video,
     "rekognition": _rekognition,
     "rekognition-faces": _rekognition_faces,

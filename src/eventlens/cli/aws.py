@@ -17,6 +17,7 @@ import typer
 from eventlens.cli.options import setting_option
 from eventlens.cli.render import console, err_console, print_json
 from eventlens.settings import Mode, Settings
+from eventlens.storage.local import key_for_name
 
 app = typer.Typer(
     help="Deploy to AWS: build the Lambda package, re-run a prefix.", no_args_is_help=True
@@ -110,11 +111,12 @@ def parse_metadata(pairs: list[str] | None) -> dict[str, str]:
 
 
 def key_for(path: Path, prefix: str) -> str:
-    """prefix + the file's relative POSIX path (absolute or ``..`` paths: just the name)."""
+    """prefix + the file's relative POSIX path (absolute or ``..`` paths: just the name); a
+    name that is not UTF-8 is escaped as the local runner does (``caf%E9.png``)."""
     relative = PurePosixPath(path.as_posix())
     if relative.is_absolute() or ".." in relative.parts:
         relative = PurePosixPath(path.name)
-    text = str(relative)
+    text = key_for_name(str(relative))
     text = text.removeprefix("./")
     return prefix + text
 

@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import AnalyzerUnavailable
-from eventlens.cli import archive, aws, dlq, github, models, results
+from eventlens.cli import archive, aws, dlq, github, models, people, results
 from eventlens.cli.doctor import doctor
 from eventlens.cli.duplicates import duplicates
 from eventlens.cli.keep import keep, trash_copies
@@ -67,6 +67,7 @@ app = typer.Typer(
 app.add_typer(results.app, name="results")
 app.add_typer(models.app, name="models")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(people.app, name="people")
 app.add_typer(github.app, name="github")
 app.command()(validate)
 app.command()(doctor)

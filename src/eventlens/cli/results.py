@@ -12,10 +12,11 @@ import typer
 from rich.markup import escape
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
+from eventlens.cli.people import photos_of_person
 from eventlens.cli.render import console, err_console, print_json, records_table
 from eventlens.results.base import Query, ResultStore
 from eventlens.results.finding_terms import ANY
-from eventlens.results.record import Status
+from eventlens.results.record import Record, Status
 from eventlens.settings import Settings
 from eventlens.wiring import Backend, open_results
 
@@ -121,6 +122,9 @@ def search(
             "black, white, grey, or a CSS colour name (e.g. steelblue)",
         ),
     ] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="A person's name or id (`eventlens people`)")
+    ] = None,
     status: Annotated[Status | None, typer.Option(help="Only ok or error records")] = None,
     limit: LimitOption = 50,
     include_deleted: IncludeDeletedOption = False,
@@ -130,7 +134,7 @@ def search(
     root: RootOption = None,
     db: DbOption = None,
 ) -> None:
-    """Find records by label and/or findings (all given conditions must hold;
+    """Find records by label, findings and/or person (all given conditions must hold;
     case-insensitive; records of deleted objects only with --include-deleted)."""
     findings: list[tuple[str, str]] = []
     if text:
@@ -143,25 +147,28 @@ def search(
         findings.append(("duplicate", ANY))
     if color:
         findings.append(("color", color.strip().lower()))
-    if not label and not findings:
+    if not label and not findings and not person:
         err_console.print(
             "[red]give at least one of --label, --text, --faces, --moderation, --duplicates, "
-            "--color[/red]"
+            "--color, --person[/red]"
         )
         raise typer.Exit(2)
+    query = Query(
+        env,
+        label=label,
+        status=status,
+        limit=limit,
+        findings=tuple(findings),
+        include_deleted=include_deleted,
+    )
     with open_for(env, backend, table, root, db) as store:
-        _show(
-            store,
-            Query(
-                env,
-                label=label,
-                status=status,
-                limit=limit,
-                findings=tuple(findings),
-                include_deleted=include_deleted,
-            ),
-            as_json,
-        )
+        if person is None:
+            _show(store, query, as_json)
+            return
+        keys = photos_of_person(env, person, root, db)
+        found = [r for key in keys if (r := store.get(env, key)) is not None and query.accepts(r)]
+    found.sort(key=lambda r: (r.timestamp, r.filename), reverse=True)
+    _print(found[:limit], env, as_json)
 
 
 @app.command()
@@ -187,8 +194,11 @@ def get(
 
 
 def _show(store: ResultStore, query: Query, as_json: bool) -> None:
-    records = store.query(query)
+    _print(store.query(query), query.environment, as_json)
+
+
+def _print(records: list[Record], environment: str, as_json: bool) -> None:
     if as_json:
         print_json([r.to_dict() for r in records])
     else:
-        console.print(records_table(records, title=f"{query.environment}: {len(records)} records"))
+        console.print(records_table(records, title=f"{environment}: {len(records)} records"))

@@ -24,6 +24,8 @@ class ObjectInfo:
     etag: str
     sequencer: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    #: when the bytes or the name last changed (a local file's ctime, in ns); None: unknown
+    changed_ns: int | None = None
 
 
 class ObjectStore(ABC):

@@ -1,5 +1,11 @@
 """A local folder laid out like the S3 bucket: the key is the path below the root.
 
+A key is text (UTF-8 in SQLite, JSON, logs, URLs), a file name is bytes. A name that is not
+valid UTF-8 gets a lossless key: each byte that does not decode, and each ``%``, written as
+``%XX`` (as S3 and URLs would need them), e.g. ``caf\xe9.png`` -> ``caf%E9.png``; the key leads
+back to the same file for reading, deleting and ``/thumb``. Valid names keep their key as is.
+Should a file literally named like such a key exist too, it wins and the other is skipped.
+
 A hostile bucket may hold FIFOs, sockets, devices or directories with image names: opening a
 FIFO for reading blocks until a writer comes, so every read checks the type first, opens
 without blocking and checks the type of what it opened (the name may have been swapped).
@@ -14,6 +20,7 @@ import os
 import stat as stat_module
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 from eventlens.storage.base import ObjectInfo, ObjectStore, ObjectTooLarge, ObjectUnavailable
 
@@ -38,24 +45,88 @@ def not_regular_reason(mode: int) -> str | None:
     return f"not a regular file ({kind})"
 
 
+def broken_link_reason(path: Path | str) -> str | None:
+    """Why a symbolic link that leads to no file is skipped (None when ``path`` is not one)."""
+    if not os.path.islink(path):
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return "a symbolic link loop" if exc.errno == errno.ELOOP else "a symbolic link to nothing"
+    return None
+
+
 def hidden_name_reason(name: str) -> str | None:
     """Why a file name is ignored: hidden names (editors' and sync tools' temporary files)."""
     return "hidden file name (starts with '.')" if name.startswith(".") else None
 
 
+def key_for_name(relative: str) -> str:
+    """The key of a relative path as ``os.fsdecode`` gives it (undecodable bytes as the
+    surrogates U+DC80..U+DCFF): the text itself when it is valid Unicode, else escaped."""
+    if not _has_surrogates(relative):
+        return relative
+    return "".join(_escaped(char) for char in relative)
+
+
+def name_for_key(key: str) -> str | None:
+    """The relative path an escaped key stands for, or None when ``key`` is not one."""
+    if "%" not in key or _has_surrogates(key):
+        return None
+    name = os.fsdecode(unquote_to_bytes(key))
+    return name if _has_surrogates(name) and key_for_name(name) == key else None
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # fails on surrogates only; at C speed, for every scanned path
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _escaped(char: str) -> str:
+    if char == "%":
+        return "%25"
+    if "\udc80" <= char <= "\udcff":  # an undecodable byte, as os.fsdecode escapes it
+        return f"%{ord(char) - 0xDC00:02X}"
+    if "\ud800" <= char <= "\udfff":  # not made by os.fsdecode; kept lossless anyway
+        return "".join(f"%{byte:02X}" for byte in char.encode(errors="surrogatepass"))
+    return char
+
+
 class LocalFolderStore(ObjectStore):
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
-        self.bucket = str(self.root)
+        self.bucket = key_for_name(str(self.root))  # text, whatever bytes the path holds
 
     def path_for(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = self._literal_path(key).resolve()
         if not path.is_relative_to(self.root):
             raise ObjectUnavailable(f"{key!r} resolves outside the bucket root (symlink or '..')")
         return path
 
+    def _literal_path(self, key: str) -> Path:
+        """Where ``key`` is, unresolved: an escaped key's file unless one is named like it."""
+        literal = self.root / key
+        name = name_for_key(key)
+        if name is None or os.path.lexists(literal):
+            return literal
+        return self.root / name
+
     def key_for(self, path: Path | str) -> str:
-        return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
+        return key_for_name(Path(os.path.abspath(path)).relative_to(self.root).as_posix())
+
+    def shadowed_reason(self, path: Path | str) -> str | None:
+        """Why the file at ``path`` has no key of its own: its escaped key names another file."""
+        text = os.fspath(path)
+        if not _has_surrogates(text):
+            return None
+        relative = Path(os.path.abspath(text)).relative_to(self.root).as_posix()
+        key = key_for_name(relative)
+        if key != relative and os.path.lexists(self.root / key):
+            return f"its name is not UTF-8 and its escaped key names another file ({key!r})"
+        return None
 
     def stat(self, key: str) -> ObjectInfo:
         path = self.path_for(key)
@@ -99,17 +170,23 @@ class LocalFolderStore(ObjectStore):
             return
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
+            for name in dirnames:
+                if os.path.islink(os.path.join(dirpath, name)):  # os.walk does not follow it
+                    key = self.key_for(Path(dirpath) / name)
+                    log.info("skipped %s/: a symbolic link to a folder (not followed)", key)
             for name in sorted(filenames):
                 if name.endswith(METADATA_SUFFIX):
                     continue
                 path = Path(dirpath) / name
-                if reason := hidden_name_reason(name):
+                if reason := hidden_name_reason(name) or self.shadowed_reason(path):
                     log.info("skipped %s: %s", self.key_for(path), reason)
                     continue
                 try:
                     st = path.stat()
                 except OSError:
-                    continue  # vanished or a dangling symlink: nothing to process
+                    if reason := broken_link_reason(path):
+                        log.info("skipped %s: %s", self.key_for(path), reason)
+                    continue  # else it vanished: nothing to process
                 if reason := not_regular_reason(st.st_mode):
                     log.info("skipped %s: %s", self.key_for(path), reason)
                     continue
@@ -117,7 +194,7 @@ class LocalFolderStore(ObjectStore):
 
     def exists(self, key: str) -> bool:
         """Whether anything (even a dangling symlink) is at ``key``."""
-        return os.path.lexists(self.root / key)
+        return os.path.lexists(self._literal_path(key))
 
     def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> ObjectInfo:
         path = self.path_for(key)
@@ -165,4 +242,4 @@ def _info(key: str, st: os.stat_result, metadata: dict[str, str]) -> ObjectInfo:
     # no sequencer: local events are ordered by the intake queue, which numbers them as they
     # arrive (an mtime can go back; see IntakeQueue)
     return ObjectInfo(key=key, size=size, etag=f"{size:x}-{mtime:x}-{ctime:x}-{inode:x}",
-                      metadata=metadata)  # fmt: skip
+                      metadata=metadata, changed_ns=ctime)  # fmt: skip

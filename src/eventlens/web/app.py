@@ -84,7 +84,9 @@ def create_app(
         settings=WebSettings(
             environments=envs,
             metrics_cache_s=metrics_cache_s,
-            bucket=str(image_source.root) if isinstance(image_source, LocalImageSource) else None,
+            bucket=(
+                image_source.store.bucket if isinstance(image_source, LocalImageSource) else None
+            ),
             prefixes=prefixes,
             analyzers=(
                 {env: tuple(names) for env, names in analyzers.items()}

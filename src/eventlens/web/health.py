@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from eventlens.health import RunnerStatus, read_runner_statuses
+from eventlens.health import EVENTS_LOST, RunnerStatus, read_runner_statuses
 from eventlens.results.base import ResultStore
 
 PROBE_KEY = ".eventlens/health-probe"  # never an object key (hidden names are skipped)
@@ -51,6 +51,7 @@ class HealthProbe:
             "runners": [
                 {
                     "runner": r.owner, "state": r.state, "faults": r.faults,
+                    "notices": r.notices,
                     "last_progress": r.last_progress,
                     "heartbeat_age_s": round(now - r.heartbeat, 1),
                 }
@@ -61,7 +62,8 @@ class HealthProbe:
 
 class HealthCollector(Collector):
     """``eventlens_up`` (1: healthy as ``/healthz`` says), and per runner whether it is up,
-    when it last finished a batch and when it last beat."""
+    when it last finished a batch, when it last beat, and how often it lost filesystem events
+    (and reconciled)."""
 
     def __init__(self, probe: HealthProbe) -> None:
         self.probe = probe
@@ -85,11 +87,20 @@ class HealthCollector(Collector):
             "When a runner last wrote its status (Unix time)",
             labels=["runner"],
         )
+        lost = CounterMetricFamily(
+            "eventlens_runner_events_lost",
+            "Times a runner's watcher lost filesystem events (the inotify queue overflowed) "
+            "and reconciled",
+            labels=["runner"],
+        )
         for runner in self.probe.runners():
             up.add_metric([runner.owner], 1 if runner.up else 0)
             if runner.last_progress is not None:
                 progress.add_metric([runner.owner], runner.last_progress)
             beat.add_metric([runner.owner], runner.heartbeat)
+            events_lost = runner.notices.get(EVENTS_LOST, {}).get("count", 0)
+            lost.add_metric([runner.owner], float(events_lost))
         yield up
         yield progress
         yield beat
+        yield lost

@@ -19,7 +19,9 @@ from eventlens.results.base import ResultStore
 from eventlens.settings import Mode, Settings
 
 if TYPE_CHECKING:
+    from eventlens.face_people import PeopleIndex
     from eventlens.image_hashes import HashIndex
+    from eventlens.results.people_sqlite import SQLitePeopleIndex
 
 
 class Backend(StrEnum):
@@ -69,8 +71,21 @@ def hash_index_for(settings: Settings) -> HashIndex:
     return SQLiteHashIndex(settings.db_path)
 
 
+def people_index_for(settings: Settings) -> SQLitePeopleIndex:
+    """Where faces and people are kept: tables next to the SQLite results (embedded mode)."""
+    if settings.mode is Mode.AWS:
+        raise ValueError("the people analyzer is not available on AWS yet")
+    from eventlens.results.people_sqlite import SQLitePeopleIndex
+
+    return SQLitePeopleIndex(settings.db_path, threshold=settings.people_threshold)
+
+
 def build_analyzers(
-    settings: Settings, *, threads: int | None = None, hash_index: HashIndex | None = None
+    settings: Settings,
+    *,
+    threads: int | None = None,
+    hash_index: HashIndex | None = None,
+    people_index: PeopleIndex | None = None,
 ) -> dict[str, list[Analyzer]]:
     """Each environment's analyzers (shared instances); AWS mode: its one environment's."""
     if settings.mode is Mode.AWS:
@@ -79,7 +94,11 @@ def build_analyzers(
         per_env = settings.analyzers_by_environment()
     if hash_index is None and any("duplicates" in names for names in per_env.values()):
         hash_index = hash_index_for(settings)
-    context = registry.AnalyzerContext(settings, threads=threads, hash_index=hash_index)
+    if people_index is None and any("people" in names for names in per_env.values()):
+        people_index = people_index_for(settings)
+    context = registry.AnalyzerContext(
+        settings, threads=threads, hash_index=hash_index, people_index=people_index
+    )
     return registry.build(per_env, context)
 
 

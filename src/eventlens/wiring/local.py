@@ -12,6 +12,7 @@ from eventlens.hooks.notify import Notifier
 from eventlens.intake import IntakeQueue
 from eventlens.pipeline import Pipeline
 from eventlens.results.hash_index import SQLiteHashIndex
+from eventlens.results.people_sqlite import SQLitePeopleIndex
 from eventlens.results.sqlite import SQLiteResultStore
 from eventlens.retry import RetryPolicy
 from eventlens.runner import LocalRunner
@@ -33,6 +34,7 @@ class LocalApp:
     health: Health
     hooks: Hook
     hash_index: SQLiteHashIndex | None = None
+    people_index: SQLitePeopleIndex | None = None
 
     def close(self) -> None:
         self.hooks.close()
@@ -40,6 +42,8 @@ class LocalApp:
         self.results.close()
         if self.hash_index is not None:
             self.hash_index.close()
+        if self.people_index is not None:
+            self.people_index.close()
 
 
 def build_local_app(settings: Settings, notifier: Notifier | None = None) -> LocalApp:
@@ -51,10 +55,15 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     hash_index = None
     if any("duplicates" in names for names in settings.analyzers_by_environment().values()):
         hash_index = SQLiteHashIndex(settings.db_path)  # a table next to the results
+    people_index = None
+    if any("people" in names for names in settings.analyzers_by_environment().values()):
+        people_index = SQLitePeopleIndex(settings.db_path, threshold=settings.people_threshold)
     # the runner keeps one batch per core in flight: one model thread each uses the cores
     # without the threads of two batches contending (measured ~3 % faster)
     threads = 1 if worker_count() > 1 else None
-    analyzers = build_analyzers(settings, threads=threads, hash_index=hash_index)
+    analyzers = build_analyzers(
+        settings, threads=threads, hash_index=hash_index, people_index=people_index
+    )
     hooks: list[Hook] = [notifier]
     if settings.audit_log:
         hooks.append(AuditLog(settings.audit_log))
@@ -65,8 +74,9 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     runner = LocalRunner(
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
         lanes=worker_count(), health=health, reanalyse_on_change=settings.reanalyse_on_change,
+        fallback_scan_s=settings.fallback_scan_s,
     )  # fmt: skip
     return LocalApp(
         settings, storage, results, queue, pipeline, runner, notifier, health, pipeline.hooks,
-        hash_index,
+        hash_index, people_index,
     )  # fmt: skip

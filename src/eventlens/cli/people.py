@@ -1,0 +1,152 @@
+"""``eventlens people``: the people the ``people`` analyzer found; name, merge, split, forget."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
+from eventlens.cli.render import console, err_console, print_json
+from eventlens.face_people import Person
+from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
+
+app = typer.Typer(help="People: faces grouped by who they are (the `people` analyzer).")
+
+
+@contextmanager
+def _index(root: RootOption, db: DbOption) -> Iterator[SQLitePeopleIndex]:
+    settings = load_settings(root=root, db=db)
+    if not settings.db_path.exists():
+        err_console.print(f"[red]no results database at {settings.db_path}[/red]")
+        raise typer.Exit(2)
+    index = SQLitePeopleIndex(settings.db_path, threshold=settings.people_threshold)
+    try:
+        yield index
+    except PeopleError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        index.close()
+
+
+def _as_dict(person: Person) -> dict[str, object]:
+    return asdict(person)
+
+
+@app.command("list")
+def list_people(
+    env: EnvOption, as_json: JsonOption = False, root: RootOption = None, db: DbOption = None
+) -> None:
+    """Everyone found in an environment, most photos first."""
+    with _index(root, db) as index:
+        people = index.people(env)
+    if as_json:
+        print_json([_as_dict(p) for p in people])
+        return
+    table = Table(title=f"{env}: {len(people)} people")
+    for column in ("id", "name", "photos", "faces", "a photo"):
+        table.add_column(column, overflow="fold")
+    for p in people:
+        table.add_row(p.id, p.name or "", str(p.photos), str(p.faces), p.cover_key or "")
+    console.print(table)
+
+
+@app.command()
+def show(
+    person: Annotated[str, typer.Argument(help="an id (P12) or a name")],
+    env: EnvOption,
+    as_json: JsonOption = False,
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """One person and every photo they are in."""
+    with _index(root, db) as index:
+        found = index.find(env, person)
+        photos = index.photos_of(env, found.id)
+    if as_json:
+        print_json(_as_dict(found) | {"keys": photos})
+        return
+    console.print(f"{found.id} {found.name or '(no name)'}: {found.photos} photos")
+    for key in photos:
+        console.print(f"  {key}")
+
+
+@app.command()
+def name(
+    person: Annotated[str, typer.Argument(help="an id (P12) or the current name")],
+    new_name: Annotated[str, typer.Argument(metavar="NAME", help='the name ("" removes it)')],
+    env: EnvOption,
+    as_json: JsonOption = False,
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """Name a person once; every photo of them is then found by that name."""
+    with _index(root, db) as index:
+        named = index.name(env, person, new_name)
+    _report(named, as_json, "named")
+
+
+@app.command()
+def merge(
+    into: Annotated[str, typer.Argument(help="the person who stays (id or name)")],
+    others: Annotated[list[str], typer.Argument(help="the people merged into them")],
+    env: EnvOption,
+    as_json: JsonOption = False,
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """Two or more people who are the same person become one."""
+    with _index(root, db) as index:
+        merged = index.merge(env, into, others)
+    _report(merged, as_json, "merged into")
+
+
+@app.command()
+def split(
+    person: Annotated[str, typer.Argument(help="an id (P12) or a name")],
+    keys: Annotated[list[str], typer.Argument(help="the photos whose faces are someone else")],
+    env: EnvOption,
+    as_json: JsonOption = False,
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """Move a person's faces in the given photos to a new person."""
+    with _index(root, db) as index:
+        new = index.split(env, person, keys)
+    _report(new, as_json, "split off as")
+
+
+@app.command()
+def forget(
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+    as_json: JsonOption = False,
+    root: RootOption = None,
+    db: DbOption = None,
+) -> None:
+    """Delete every face descriptor and person (and their names) of every environment."""
+    if not yes and not typer.confirm("Delete all face descriptors and people?"):
+        raise typer.Exit(1)
+    with _index(root, db) as index:
+        faces, people = index.forget_all()
+    if as_json:
+        print_json({"faces": faces, "people": people})
+        return
+    console.print(f"forgot {faces} faces and {people} people")
+
+
+def _report(person: Person, as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(_as_dict(person))
+        return
+    console.print(f"{verb} {person.id} {person.name or '(no name)'}: {person.photos} photos")
+
+
+def photos_of_person(env: str, person: str, root: RootOption, db: DbOption) -> list[str]:
+    """The keys of the photos a person (a name or an id) is in, for `results search`."""
+    with _index(root, db) as index:
+        return index.photos_of(env, person)
