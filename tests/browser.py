@@ -17,6 +17,10 @@ import pytest
 
 CHROMIUM = os.environ.get("EVENTLENS_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+#: with EVENTLENS_DOCS_SCREENSHOTS=1 the browser tests also write the pictures the README and the
+#: documentation site show (committed; re-take them after a visible change of the dashboard)
+DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+DOCS_IMAGE_MAX_BYTES = 300_000
 
 needs_chromium = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
@@ -70,6 +74,23 @@ def chromium(base_url: str, width: int = 1280, height: int = 900) -> Iterator[An
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def docs_screenshot(page: Any, name: str) -> None:
+    """The visible part of ``page`` as ``docs/images/<name>.png``, when EVENTLENS_DOCS_SCREENSHOTS
+    is set: reduced to a 256-colour palette, which keeps a page of photos under 300 KB."""
+    if os.environ.get("EVENTLENS_DOCS_SCREENSHOTS", "") in {"", "0"}:
+        return
+    from PIL import Image
+
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    target = DOCS_IMAGES / f"{name}.png"
+    page.screenshot(path=str(target))
+    with Image.open(target) as shot:
+        small = shot.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    small.save(target, optimize=True)
+    size = target.stat().st_size
+    assert size < DOCS_IMAGE_MAX_BYTES, f"{target} is {size:,} bytes"
 
 
 #: Every visible text of the page whose contrast with what is behind it is under WCAG AA:

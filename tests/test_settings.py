@@ -1,21 +1,49 @@
-"""The one settings model: README tables generated from it, one vocabulary for both modes."""
+"""The one settings model: the settings reference's tables generated from it, one vocabulary for
+both modes."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from eventlens.settings import Mode, Settings, options, read
 from eventlens.settings_docs import readme_with_tables
+from tests.processes import EVENTLENS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_readme_settings_tables_are_generated_from_the_model() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_with_tables(text) == text, "run: eventlens settings --readme README.md"
+def test_the_settings_reference_tables_are_generated_from_the_model() -> None:
+    text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert readme_with_tables(text) == text, "run: eventlens settings --readme docs/settings.md"
+
+
+def test_the_settings_command_rewrites_the_tables_of_a_docs_page(tmp_path: Path) -> None:
+    page = tmp_path / "settings.md"
+    current = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    stale = current.replace("| `--max-labels` | `EVENTLENS_MAX_LABELS` | `10` |", "| stale |")
+    assert stale != current
+    page.write_text(stale, encoding="utf-8")
+    done = subprocess.run(
+        [EVENTLENS, "settings", "--readme", str(page)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert page.read_text(encoding="utf-8") == current
+
+
+def test_a_page_without_the_settings_blocks_is_one_line_and_left_alone(tmp_path: Path) -> None:
+    page = tmp_path / "README.md"
+    page.write_text("# eventlens\n", encoding="utf-8")
+    done = subprocess.run(
+        [EVENTLENS, "settings", "--readme", str(page)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "no <!-- settings:local --> block" in done.stderr
+    assert "docs/settings.md" in done.stderr and "Traceback" not in done.stderr
+    assert page.read_text(encoding="utf-8") == "# eventlens\n"
 
 
 def test_every_eventlens_variable_the_code_names_is_a_declared_setting() -> None:

@@ -18,7 +18,7 @@ from playwright import sync_api
 
 from eventlens.web import create_app
 from eventlens.web.images import LocalImageSource
-from tests.browser import artifact, chromium, needs_chromium, serving
+from tests.browser import artifact, chromium, docs_screenshot, needs_chromium, serving
 from tests.seed import BETA, Seeded
 
 pytestmark = needs_chromium
@@ -107,9 +107,10 @@ def test_dashboard_in_chromium(page: sync_api.Page, seeded: Seeded) -> None:
     page.click("text=API")
     sync_api.expect(page.locator("#operations")).to_contain_text("/api/stats")
 
-    # the screenshot for people: the gallery with charts below is what the README shows
+    # the screenshot for people: the gallery the README and the docs site show
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto("/?env=beta")
     page.wait_for_function("() => [...document.images].every(i => i.complete)")
     page.screenshot(path=str(artifact("dashboard.png")), full_page=True)
     assert artifact("dashboard.png").stat().st_size > 10_000
+    docs_screenshot(page, "dashboard")

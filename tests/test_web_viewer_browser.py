@@ -30,6 +30,7 @@ from eventlens.web.images import LocalImageSource
 from tests.browser import (
     artifact,
     chromium,
+    docs_screenshot,
     low_contrast,
     needs_chromium,
     scrolls_sideways,
@@ -114,6 +115,7 @@ def test_browsing_photos_in_chromium(site: Site) -> None:
         sync_api.expect(page.locator("#labels .label-card")).not_to_have_count(0)
         assert "Person" not in page.locator("#labels").inner_text()  # Astronaut's parent
         check_page(page, "labels", 1400)
+        docs_screenshot(page, "labels")
         page.locator("#labels .label-card", has_text="Astronaut").click()
         page.wait_for_url("**label=Astronaut**")
         assert keys(page) == [PEOPLE]
@@ -150,6 +152,7 @@ def test_browsing_photos_in_chromium(site: Site) -> None:
         sync_api.expect(page.locator("#exif")).to_contain_text("28.57290° N, 80.64900° W")
         sync_api.expect(page.locator("#record-labels li")).to_have_count(5)
         check_page(page, "record", 1400)
+        docs_screenshot(page, "record")
         page.locator("input.toggle-label").uncheck()
         sync_api.expect(person).to_be_hidden()
         sync_api.expect(page.locator(".viewer .box.face")).to_be_visible()
@@ -181,6 +184,7 @@ def test_browsing_photos_in_chromium(site: Site) -> None:
         # charts: the top labels link to the gallery
         page.goto("/charts?env=beta")
         check_page(page, "charts", 1400)
+        docs_screenshot(page, "charts")
         page.locator("#chart-labels a", has_text="Astronaut").click()
         page.wait_for_url("**label=Astronaut**")
         assert keys(page) == [PEOPLE]

@@ -2,7 +2,7 @@
 the embedded mode and, where AWS genuinely differs, one for Lambda and the SQS worker), how its
 text is read and checked, and its help text.
 
-The CLI takes its options' help and defaults from here (``eventlens.cli.options``), the README's
+The CLI takes its options' help and defaults from here (``eventlens.cli.options``), the docs'
 settings tables are generated from here (``eventlens.settings_docs``), and the
 local runner, the Lambda handler and ``eventlens worker`` all load the same ``Settings`` with
 ``Settings.from_env`` (``mode="local"`` or ``"aws"``).

@@ -1,5 +1,6 @@
-"""The settings as people read them: defaults as text for ``--help``, and the README's tables
-(``eventlens settings --readme README.md``; ``tests/test_settings.py`` checks them)."""
+"""The settings as people read them: defaults as text for ``--help``, and the settings
+reference's tables (``eventlens settings --readme docs/settings.md``; ``tests/test_settings.py``
+checks them)."""
 
 from __future__ import annotations
 
@@ -34,15 +35,15 @@ def markdown_table(mode: Mode) -> str:
 
 
 def readme_with_tables(text: str) -> str:
-    """``text`` with each ``<!-- settings:MODE -->`` … ``<!-- /settings:MODE -->`` block
-    replaced by that mode's generated table."""
+    """``text`` (a Markdown page, ``docs/settings.md``) with each ``<!-- settings:MODE -->`` …
+    ``<!-- /settings:MODE -->`` block replaced by that mode's generated table."""
     for mode in Mode:
         start, end = f"<!-- settings:{mode} -->", f"<!-- /settings:{mode} -->"
         head, found, rest = text.partition(start)
         if not found:
-            raise ValueError(f"the README has no {start} block")
+            raise ValueError(f"it has no {start} block (the tables live in docs/settings.md)")
         _, found, tail = rest.partition(end)
         if not found:
-            raise ValueError(f"the README's {start} block has no {end}")
+            raise ValueError(f"its {start} block has no {end}")
         text = f"{head}{start}\n{markdown_table(mode)}\n{end}{tail}"
     return text

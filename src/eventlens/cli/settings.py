@@ -1,4 +1,4 @@
-"""``eventlens settings``: what this process would run with, and the README's settings tables."""
+"""``eventlens settings``: what this process would run with, and the settings reference's tables."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from eventlens.cli.options import JsonOption
 from eventlens.cli.render import console, err_console, print_json
@@ -20,15 +21,21 @@ def settings(
     readme: Annotated[
         Path | None,
         typer.Option(
-            "--readme", dir_okay=False, help="Rewrite the settings tables in this README file"
+            "--readme",
+            dir_okay=False,
+            help="Rewrite the settings tables in this Markdown page (docs/settings.md)",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print the settings in force (from EVENTLENS_* variables and defaults)."""
     if readme is not None:
-        text = readme.read_text(encoding="utf-8")
-        readme.write_text(readme_with_tables(text), encoding="utf-8")
+        try:
+            text = readme_with_tables(readme.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            err_console.print(f"[red]{escape(str(readme))}: {escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        readme.write_text(text, encoding="utf-8")
         console.print(f"updated the settings tables in {readme}")
         return
     try:
