@@ -76,11 +76,16 @@ def settings() -> dict[str, LabelModel]:
         name="lite0-people, broad labels at t=0.5 (round 4)",
         broad_temperature=None,
     )
+    objects = [
+        replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects, min score {m:g}",
+                objects_min_score=m)
+        for m in (0.4, 0.6, 0.7)
+    ]  # fmt: skip
     return {
         "lite0, WordNet parents (before #10)": before,
         "lite0-people t=0.8, no caps (first round)": first_round,
         **LABEL_MODELS,
-    } | {m.name: m for m in (sharp_broad, scene_mass, no_caps, two_views)}
+    } | {m.name: m for m in (sharp_broad, scene_mass, no_caps, two_views, *objects)}
 
 
 def grid(photos: list[Photo]) -> None:

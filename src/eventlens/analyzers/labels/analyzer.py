@@ -24,6 +24,7 @@ from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
 
 if TYPE_CHECKING:
+    from eventlens.analyzers.objects.object_labels import ObjectFinder
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
 #: 3: scene labels (Outdoors), reparented classes; 4: Text a scene label; 5: consistent parents,
@@ -66,6 +67,9 @@ class LabelModel:
     #: fitted one, so that "Animal 99" means what it says, while a sharper ``temperature`` only
     #: lifts the capped fine labels over MinConfidence; None: ``temperature`` for every label
     broad_temperature: float | None = None
+    #: everyday objects with boxes (NanoDet, COCO's classes) merged into the labels, shown
+    #: from this detector score up (confidence 100 x score); None: no object detector
+    objects_min_score: float | None = None
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -85,7 +89,12 @@ SCENE_POWER = 0.4
 SCENE_CAP = 79.0
 
 
-def _lite0(name: str, people: bool) -> LabelModel:
+#: NanoDet detections from this score up become labels: on the tuning photos its labels were
+#: right 27 of 53 times at scores 0.5-0.7 and 11 of 13 at >= 0.7 (``bench/object_levers.py``).
+OBJECTS_MIN_SCORE = 0.5
+
+
+def _lite0(name: str, people: bool, objects_min_score: float | None = None) -> LabelModel:
     return LabelModel(
         name,
         LITE0_TEMPERATURE,
@@ -94,11 +103,13 @@ def _lite0(name: str, people: bool) -> LabelModel:
         fine_classes=FINE_CLASSES,
         scene_power=SCENE_POWER,
         broad_temperature=FITTED_TEMPERATURES["lite0"],
+        objects_min_score=objects_min_score,
     )
 
 
 LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
+    "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
         "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
@@ -160,12 +171,15 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         self.model_path = model_path
         self._taxonomy = taxonomy
         self._people: Lazy[PeopleFinder | None] = Lazy(self._find_people)
+        self._objects: Lazy[ObjectFinder | None] = Lazy(self._find_objects)
 
     @property
     def model_version(self) -> str:
         # the settings change the stored labels, so a change must trigger re-analysis
         finder = self._people.get()
         people = f"+{finder.version}" if finder is not None else ""
+        objects = self._objects.get()
+        people += f"+{objects.version}" if objects is not None else ""
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
             f"(t={self.model.temperature:g}{self._broad_version}"
@@ -193,9 +207,9 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
     def load(self) -> None:
         super().load()
-        finder = self._people.get()
-        if finder is not None:
-            finder.load()
+        for finder in (self._people.get(), self._objects.get()):
+            if finder is not None:
+                finder.load()
 
     def _open(self) -> Classifier:
         taxonomy = self._taxonomy or load_taxonomy(self.model.label_edits)
@@ -210,6 +224,14 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
         return PeopleFinder(self.intra_op_threads) or None
 
+    def _find_objects(self) -> ObjectFinder | None:
+        """The ``ObjectFinder`` when this model detects objects and the detector is installed."""
+        if self.model.objects_min_score is None:
+            return None
+        from eventlens.analyzers.objects.object_labels import ObjectFinder
+
+        return ObjectFinder(self.intra_op_threads, min_score=self.model.objects_min_score) or None
+
     def analyze(self, image: ImageInput) -> Findings:
         result = self.analyze_batch([image])[0]
         if isinstance(result, Exception):
@@ -220,10 +242,13 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         """Decode each image (failures are returned in place), then classify them together in
         one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
         finder = self._people.get()
+        objects = self._objects.get()
         results: list[Findings | Exception | None] = [None] * len(images)
         prepared_ok: list[_Prepared] = []
         positions = []
-        prepare = lambda im: _prepare(im, self.crop, self.model.two_views, finder)  # noqa: E731
+        prepare = lambda im: _prepare(  # noqa: E731
+            im, self.crop, self.model.two_views, finder, objects
+        )
         for i, prepared in enumerate(map_in_pool(prepare, images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
@@ -244,11 +269,21 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
                     if finder is not None
                     else [None for _ in chunk]
                 )
+                things = (
+                    objects.detect([p.objects for p in chunk])
+                    if objects is not None
+                    else [None for _ in chunk]
+                )
                 confidences = self.confidences(scores, taxonomy)
-                for i, row, confidence_row, found in zip(
-                    positions[start : start + MAX_BATCH], scores, confidences, people, strict=True
+                for i, row, confidence_row, found, seen in zip(
+                    positions[start : start + MAX_BATCH],
+                    scores,
+                    confidences,
+                    people,
+                    things,
+                    strict=True,
                 ):
-                    results[i] = self._findings(row, confidence_row, taxonomy, found)
+                    results[i] = self._findings(row, confidence_row, taxonomy, found, seen)
         return [r for r in results if r is not None]
 
     def classify(
@@ -284,6 +319,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         confidences: np.ndarray[Any, Any],
         taxonomy: Taxonomy,
         people: Any,
+        objects: Any = None,
     ) -> Findings:
         candidates: list[tuple[float, int, dict[str, Any]]] = []
         # by confidence, and among equal (capped) ones by the classifier's own score
@@ -299,6 +335,10 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
             for label in people_labels(people, self.min_confidence):
                 candidates.append((label["Confidence"], 0, label))
+        if objects is not None:
+            from eventlens.analyzers.objects.object_labels import merge
+
+            candidates = merge(candidates, objects, self.min_confidence, taxonomy.parents_of)
         candidates.sort(key=lambda c: (-c[0], c[1]))
         labels = [label for _, _, label in candidates[: self.max_labels]]
         version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
@@ -321,14 +361,18 @@ class _Prepared:
     classifier: np.ndarray[Any, Any]
     people: Any  # the PeopleFinder's inputs, when there is one
     whole: np.ndarray[Any, Any] | None = None  # the whole image, for two views
+    objects: Any = None  # the ObjectFinder's input, when there is one
 
 
-def _prepare(image: ImageInput, crop: int, two_views: bool, finder: Any) -> _Prepared | Exception:
+def _prepare(
+    image: ImageInput, crop: int, two_views: bool, finder: Any, objects: Any = None
+) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
         decoded = image.decode(min_short_side=resize_for(crop)).image
         people = finder.prepare(decoded) if finder is not None else None
         whole = whole_input(decoded, crop) if two_views else None
-        return _Prepared(to_input(decoded, crop), people, whole)
+        things = objects.prepare(decoded) if objects is not None else None
+        return _Prepared(to_input(decoded, crop), people, whole, things)
     except Exception as exc:  # reported per image, like the base class
         return exc
