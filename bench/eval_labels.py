@@ -77,9 +77,13 @@ def settings() -> dict[str, LabelModel]:
         broad_temperature=None,
     )
     objects = [
-        replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects, min score {m:g}",
+        replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects min score {m:g}",
                 objects_min_score=m)
-        for m in (0.4, 0.6, 0.7)
+        for m in (0.5, 0.7)
+    ] + [
+        replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects + NanoDet person {m:g}",
+                objects_person_min_score=m)
+        for m in (0.55, 0.6, 0.7)
     ]  # fmt: skip
     return {
         "lite0, WordNet parents (before #10)": before,

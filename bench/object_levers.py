@@ -22,6 +22,7 @@ from eventlens.analyzers.objects import coco, nanodet
 from eventlens.analyzers.onnx_session import create_session
 from eventlens.imaging import ImageInput
 
+
 def variants(x: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
     """The input as NanoDet's own pipeline feeds it (``to_input``: BGR, mean/std per channel)
     and as the TF.js library does (RGB / 255)."""
@@ -64,8 +65,10 @@ def main() -> None:
         for band in sorted(by_band):
             right, shown = by_band[band]
             print(f"  score {band:.1f}-{band + 0.1:.1f}: {right} / {shown}")
-        print("  at >= 0.4 by label: " + ", ".join(
-            f"{label} {r}/{s}" for label, (r, s) in sorted(per_class[name].items())))
+        print(
+            "  at >= 0.4 by label: "
+            + ", ".join(f"{label} {r}/{s}" for label, (r, s) in sorted(per_class[name].items()))
+        )
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ class LayoutConverter:
     def _pad(self, node: Node) -> Value:
         value = self.emit(node.inputs[0])
         pads = self.tf.constant(node.inputs[1]).astype(np.int64)  # [rank, 2] in TF axes
-        onnx_pads = [int(pads[a, 0]) for a in value.layout] + [int(pads[a, 1]) for a in value.layout]
+        onnx_pads = [int(pads[a, side]) for side in (0, 1) for a in value.layout]
         inputs = [value.name, self.onnx.initializer("pads", np.array(onnx_pads, np.int64))]
         if node.op == "PadV2":
             fill = np.asarray(self.tf.constant(node.inputs[2]), np.float32).reshape(())

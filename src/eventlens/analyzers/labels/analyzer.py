@@ -70,6 +70,9 @@ class LabelModel:
     #: everyday objects with boxes (NanoDet, COCO's classes) merged into the labels, shown
     #: from this detector score up (confidence 100 x score); None: no object detector
     objects_min_score: float | None = None
+    #: NanoDet's person boxes from this score up also make ``Person`` (beside the person and
+    #: face detectors); None: people from those detectors only
+    objects_person_min_score: float | None = None
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -89,9 +92,11 @@ SCENE_POWER = 0.4
 SCENE_CAP = 79.0
 
 
-#: NanoDet detections from this score up become labels: on the tuning photos its labels were
-#: right 27 of 53 times at scores 0.5-0.7 and 11 of 13 at >= 0.7 (``bench/object_levers.py``).
-OBJECTS_MIN_SCORE = 0.5
+#: NanoDet detections from this score up become labels (confidence 100 x score, which the
+#: tuning photos bear out: its labels were right 13 of 25 times at scores 0.5-0.6, 10 of 15 at
+#: 0.6-0.7, 11 of 13 above, ``bench/object_levers.py``). In the label model on the tuning part,
+#: 0.6 rather than 0.5 dropped 7 wrong labels and 2 right ones (``bench/eval_labels.py``).
+OBJECTS_MIN_SCORE = 0.6
 
 
 def _lite0(name: str, people: bool, objects_min_score: float | None = None) -> LabelModel:
@@ -230,7 +235,12 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             return None
         from eventlens.analyzers.objects.object_labels import ObjectFinder
 
-        return ObjectFinder(self.intra_op_threads, min_score=self.model.objects_min_score) or None
+        finder = ObjectFinder(
+            self.intra_op_threads,
+            min_score=self.model.objects_min_score,
+            person_min_score=self.model.objects_person_min_score,
+        )
+        return finder or None
 
     def analyze(self, image: ImageInput) -> Findings:
         result = self.analyze_batch([image])[0]
@@ -338,7 +348,14 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         if objects is not None:
             from eventlens.analyzers.objects.object_labels import merge
 
-            candidates = merge(candidates, objects, self.min_confidence, taxonomy.parents_of)
+            person = self.model.objects_person_min_score
+            candidates = merge(
+                candidates,
+                objects,
+                self.min_confidence,
+                taxonomy.parents_of,
+                person_min_confidence=None if person is None else 100.0 * person,
+            )
         candidates.sort(key=lambda c: (-c[0], c[1]))
         labels = [label for _, _, label in candidates[: self.max_labels]]
         version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"

@@ -1,5 +1,6 @@
-"""Detectors with boxes for the label model: people (SSDLite) and faces (BlazeFace), converted
-from TensorFlow graphs that ship in packages to ONNX, without TensorFlow."""
+"""Detectors with boxes for the label model: people (SSDLite), faces (BlazeFace) and everyday
+objects (NanoDet), converted from TensorFlow graphs that ship in packages to ONNX, without
+TensorFlow."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class DetectorUnavailable(AnalyzerUnavailable):
 
 def build_models(force: bool = False) -> list[Path]:
     """Convert (or find cached) every detector whose source model is installed."""
-    from eventlens.analyzers.objects import blazeface, people
+    from eventlens.analyzers.objects import blazeface, nanodet, people
 
     built = people.build_models(force) if people.is_available() else []
-    return built + ([blazeface.build_model(force)] if blazeface.is_available() else [])
+    built += [blazeface.build_model(force)] if blazeface.is_available() else []
+    return built + ([nanodet.build_model(force)] if nanodet.is_available() else [])

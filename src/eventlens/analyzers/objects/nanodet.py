@@ -76,9 +76,9 @@ def _head(graph: TFGraph, output: str) -> str:
 
 
 def build_onnx(model_json: dict[str, Any], weights: bytes) -> bytes:
-    """Input ``image`` [N,3,416,416] (``to_input``: BGR, normalised); outputs ``scores`` [N,priors,80] (after
-    the sigmoid) and ``distributions`` [N,priors,44] (logits of 11 bins per side: left, top,
-    right, bottom), priors stride 8 first, row by row."""
+    """Input ``image`` [N,3,416,416] (``to_input``: BGR, normalised); outputs ``scores``
+    [N,priors,80] (after the sigmoid) and ``distributions`` [N,priors,44] (logits of 11 bins
+    per side: left, top, right, bottom), priors stride 8 first, row by row."""
     graph = load_tfjs(model_json, weights)
     onnx = Graph("nanodet")
     onnx.input(INPUT_NAME, ["batch", 3, INPUT_SIZE, INPUT_SIZE])

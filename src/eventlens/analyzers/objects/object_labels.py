@@ -27,8 +27,17 @@ Candidate = tuple[float, int, dict[str, Any]]
 class ObjectFinder:
     """The object detector, when its model is installed (else falsy, with one log line)."""
 
-    def __init__(self, intra_op_threads: int | None = None, *, min_score: float) -> None:
+    def __init__(
+        self,
+        intra_op_threads: int | None = None,
+        *,
+        min_score: float,
+        person_min_score: float | None = None,
+    ) -> None:
+        """``min_score``: the detector's threshold; ``person_min_score``: people's (named in
+        the version; ``merge`` applies it), None when people are left to the other detectors."""
         self.min_score = min_score
+        self.person_min_score = person_min_score
         self.detector = (
             nanodet.ObjectDetector(min_score=min_score, intra_op_threads=intra_op_threads)
             if nanodet.is_available()
@@ -42,7 +51,8 @@ class ObjectFinder:
 
     @property
     def version(self) -> str:
-        return f"{nanodet.MODEL_VERSION}/min{self.min_score:g}"
+        person = "" if self.person_min_score is None else f",person{self.person_min_score:g}"
+        return f"{nanodet.MODEL_VERSION}/min{self.min_score:g}{person}"
 
     def load(self) -> None:
         if self.detector is not None:
@@ -68,12 +78,20 @@ def merge(
     found: list[Detection],
     min_confidence: float,
     parents: Callable[[str], Sequence[str] | None],
+    *,
+    person_min_confidence: float | None = None,
 ) -> list[Candidate]:
     """``candidates`` (the classifier's and people labels) with the detected objects merged
     in: a label of the same name gets the boxes and the higher confidence, other classes
     become labels of their own, with ``parents(name)`` (the taxonomy's, when it has the name)
-    or the COCO table's. Instances below ``min_confidence`` are dropped."""
+    or the COCO table's. Instances below ``min_confidence`` are dropped; people too unless
+    ``person_min_confidence`` is given (a ``Person`` from the person detectors keeps its
+    boxes)."""
     objects = coco.grouped(found, confidence, min_confidence, skip=frozenset({coco.PERSON}))
+    if person_min_confidence is not None:
+        people = [d for d in found if d.class_id == coco.PERSON]
+        bound = max(min_confidence, person_min_confidence)
+        objects |= coco.grouped(people, confidence, bound, skip=frozenset())
     out = list(candidates)
     positions = {label["Name"]: i for i, (_, _, label) in enumerate(out)}
     for class_id, instances in sorted(objects.items()):
@@ -82,7 +100,11 @@ def merge(
         if name in positions:
             score, rank, label = out[positions[name]]
             merged = max(score, best)
-            label = {**label, "Confidence": round(merged, 4), "Instances": instances}
+            label = {
+                **label,
+                "Confidence": round(merged, 4),
+                "Instances": label["Instances"] or instances,
+            }
             out[positions[name]] = (merged, rank, label)
         else:
             known = parents(name)
