@@ -106,8 +106,8 @@ def bench_stages(files: list[Path]) -> list[Row]:
     detectors (resize + forward + boxes), the image properties, and the object detector of
     ``lite0-objects``; wall and CPU time."""
     from eventlens.analyzers.image_properties import image_properties
-    from eventlens.analyzers.labels.preprocess import RESIZE
     from eventlens.analyzers.labels.analyzer import OBJECTS_MIN_SCORE
+    from eventlens.analyzers.labels.preprocess import RESIZE
     from eventlens.analyzers.objects.object_labels import ObjectFinder
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
