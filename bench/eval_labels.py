@@ -38,12 +38,18 @@ from bench.eval_set.collect import collect, photo_path
 from eventlens.analyzers.labels.analyzer import (
     DEFAULT_LABEL_MODEL,
     LABEL_MODELS,
+    OBJECTS_MIN_SCORE,
     LabelAnalyzer,
     LabelModel,
 )
+from eventlens.analyzers.labels.calibration import Calibration
 from eventlens.analyzers.labels.label_edits import SCENE_LABELS
 from eventlens.imaging import ImageInput
 
+#: the same fit on the capped model's scores (t = 0.5), the tried alternative
+CALIBRATION_T05 = Calibration(
+    {"fine": (0.4, -1.25), "broad": (1.48, -1.3), "scene": (0.64, 0.4)}, 60, "platt-t0.5"
+)
 MIN_CONFIDENCE = 55.0
 CONFIDENT = 80.0
 RIGHT_AND_SURE = 90.0
@@ -88,6 +94,11 @@ def settings() -> dict[str, LabelModel]:
         replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects min score {m:g}",
                 objects_min_score=m)
         for m in (0.5, 0.7)
+    ] + [
+        replace(LABEL_MODELS["lite0-calibrated"], name="lite0-calibrated + objects",
+                objects_min_score=OBJECTS_MIN_SCORE),
+        replace(LABEL_MODELS["lite0-people"], name="lite0-people calibrated at t=0.5",
+                calibration=CALIBRATION_T05),
     ] + [
         replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects + NanoDet person {m:g}",
                 objects_person_min_score=m)
@@ -232,6 +243,38 @@ def print_reliability(title: str, model: str, bins: list[Bin]) -> None:
               f"| {b.mean_confidence:.0f} | {b.right:.0%} |")  # fmt: skip
 
 
+def fit_calibration(photos: list[Photo], model: LabelModel) -> dict[str, tuple[float, float]]:
+    """Platt scaling per label group on these photos: every label the classifier scores at
+    ``CALIBRATION_FLOOR`` or more (before caps), right when the photo's accepted list names it."""
+    from eventlens.analyzers.labels.calibration import GROUPS, Calibration, fit_platt
+    from eventlens.analyzers.labels.preprocess import resize_for, to_input
+
+    analyzer = LabelAnalyzer(model=replace(model, objects_min_score=None, people=False))
+    session, taxonomy = analyzer.loaded()
+    groups = Calibration({}, model.fine_classes, "fit").groups(taxonomy)
+    names = [n.casefold() for n in taxonomy.names]
+    samples: dict[int, list[tuple[float, bool]]] = {g: [] for g in range(len(GROUPS))}
+    for photo in photos:
+        image = ImageInput(photo_path(photo).read_bytes(), "x").decode(resize_for(analyzer.crop))
+        scores = analyzer.classify(session, taxonomy, [to_input(image.image, analyzer.crop)])
+        row = analyzer.uncapped(scores, taxonomy)[0]
+        accepted = _accepted(photo)
+        for idx in np.flatnonzero(row >= CALIBRATION_FLOOR):
+            samples[int(groups[idx])].append((float(row[idx]), names[idx] in accepted))
+    fitted = {}
+    for g, group in enumerate(GROUPS):
+        scores_right = np.array(samples[g], dtype=np.float64).reshape(-1, 2)
+        fitted[group] = fit_platt(scores_right[:, 0], scores_right[:, 1])
+        print(f"{group}: {len(scores_right)} labels, {scores_right[:, 1].mean():.0%} right; "
+              f"slope, offset = {fitted[group]}")  # fmt: skip
+    return fitted
+
+
+#: labels scored below this (before caps) are left out of the calibration fit: they are never
+#: shown, and the thousands of near-zero labels would swamp the fit
+CALIBRATION_FLOOR = 20.0
+
+
 def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
     """The temperature that maximises the likelihood of 'the model is right' on these photos:
     the probability mass of ImageNet classes that are, or lie under, an accepted label."""
@@ -365,6 +408,9 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="print each photo's labels")
     parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
     parser.add_argument(
+        "--calibrate", action="store_true", help="fit the per-group calibration (tuning part)"
+    )
+    parser.add_argument(
         "--grid", action="store_true", help="temperatures x fine-label caps (tuning part)"
     )
     parser.add_argument("--only", help="comma-separated setting names to run")
@@ -392,6 +438,12 @@ def main() -> None:
     split = {s: [p for p in photos if p["split"] == s] for s in PARTS[args.split]}
     if args.grid:
         grid([p for p in photos if p["split"] == "tune"])
+        return
+    if args.calibrate:
+        fitted = fit_calibration(
+            [p for p in photos if p["split"] == "tune"], LABEL_MODELS["lite0-calibrated"]
+        )
+        print(f"CALIBRATION = {fitted!r}")
         return
     if args.fit:
         for classifier in ("lite0", "lite1", "lite2"):
