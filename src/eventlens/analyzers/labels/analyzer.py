@@ -99,7 +99,7 @@ SCENE_CAP = 79.0
 #: NanoDet detections from this score up become labels (confidence 100 x score, which the
 #: tuning photos bear out: its labels were right 13 of 25 times at scores 0.5-0.6, 10 of 15 at
 #: 0.6-0.7, 11 of 13 above, ``bench/object_levers.py``). In the label model on the tuning part,
-#: 0.6 rather than 0.5 dropped 7 wrong labels and 2 right ones (``bench/eval_labels.py``).
+#: 0.6 rather than 0.5 dropped 5 wrong labels and 2 right ones (``bench/eval_labels.py``).
 OBJECTS_MIN_SCORE = 0.6
 
 
