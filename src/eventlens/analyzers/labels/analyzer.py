@@ -1,8 +1,9 @@
 """``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled models, offline.
 
 EfficientNet-Lite (ImageNet-1k) classifies; its confidences are temperature-scaled and summed
-up the WordNet hierarchy. Person and face detectors add ``Person`` and ``Face`` with
-``Instances`` (boxes). ``LABEL_MODELS`` names the combinations a user can choose.
+up the WordNet hierarchy, then capped or calibrated. Person and face detectors add ``Person`` and
+``Face`` with ``Instances`` (boxes), an object detector (``lite0-objects``) everyday objects.
+``LABEL_MODELS`` names the combinations a user can choose.
 """
 
 from __future__ import annotations
@@ -282,7 +283,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Decode each image (failures are returned in place), then classify them together in
-        one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
+        one ONNX Runtime call per ``MAX_BATCH`` images, and detect people and objects likewise."""
         finder = self._people.get()
         objects = self._objects.get()
         results: list[Findings | Exception | None] = [None] * len(images)

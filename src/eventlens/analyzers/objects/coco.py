@@ -7,6 +7,7 @@ The parents listed here are for labels only the detector gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eventlens.analyzers.objects.ssd import Detection
@@ -121,7 +122,10 @@ def instance(detection: Detection, confidence: float) -> dict[str, Any]:
 
 
 def grouped(
-    detections: list[Detection], confidence: Any, min_confidence: float, skip: frozenset[int]
+    detections: list[Detection],
+    confidence: Callable[[Detection], float],
+    min_confidence: float,
+    skip: frozenset[int],
 ) -> dict[int, list[dict[str, Any]]]:
     """Each class's instances (best first) at ``min_confidence`` or more; ``confidence`` maps a
     detection to its 0..100 confidence; classes in ``skip`` are left out."""
@@ -129,7 +133,7 @@ def grouped(
     for detection in sorted(detections, key=lambda d: -d.score):
         if detection.class_id in skip:
             continue
-        value = float(confidence(detection))
+        value = confidence(detection)
         if value >= min_confidence:
             out.setdefault(detection.class_id, []).append(instance(detection, value))
     return out
