@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from eventlens.analyzers.boxes import non_maximum_suppression
 from eventlens.analyzers.model import Lazy
 from eventlens.analyzers.objects import DetectorUnavailable
-from eventlens.analyzers.objects.ssd import Detection, nms
+from eventlens.analyzers.objects.ssd import Detection
 from eventlens.analyzers.onnx_session import create_session
 from eventlens.convert.cache import cache_dir, cached
 from eventlens.convert.onnx_writer import Graph
@@ -183,7 +184,7 @@ def decode(
     for class_id in np.unique(classes):
         members = np.flatnonzero(classes == class_id)
         class_scores = scores[candidates[members], class_id]
-        for k in nms(boxes[members], class_scores, iou_threshold, limit):
+        for k in non_maximum_suppression(boxes[members], class_scores, iou_threshold, limit=limit):
             left, top, right, bottom = (float(v) for v in boxes[members[k]])
             if right > left and bottom > top:
                 found.append(
