@@ -233,6 +233,7 @@ def test_merge_gives_one_label_per_name_with_boxes_and_the_higher_confidence() -
         "Top": 0.2,
     }
     assert labels["Person"][1]["Instances"] == []
+    assert [p["Name"] for p in dog_label["Parents"]] == ["Pet", "Canine", "Mammal", "Animal"]
     laptop_label = labels["Laptop"][1]
     assert laptop_label["Confidence"] == 66.0
     assert [p["Name"] for p in laptop_label["Parents"]] == ["Computer", "Pc", "Electronics"]
@@ -241,7 +242,12 @@ def test_merge_gives_one_label_per_name_with_boxes_and_the_higher_confidence() -
     (confidence, _, label) = next(c for c in lifted if c[2]["Name"] == "Dog")
     assert confidence == 72.0 and label["Confidence"] == 72.0
     laptop_entry = next(c[2] for c in lifted if c[2]["Name"] == "Laptop")
-    assert laptop_entry["Parents"] == [{"Name": "Canine"}]
+    assert [p["Name"] for p in laptop_entry["Parents"]] == [
+        "Canine",  # the (here made-up) taxonomy's first, then the COCO table's
+        "Computer",
+        "Pc",
+        "Electronics",
+    ]
 
 
 def test_nanodet_people_join_person_only_when_asked_and_keep_the_detectors_boxes() -> None:
@@ -276,6 +282,7 @@ def test_a_cup_gets_one_cup_label_with_a_box_and_the_taxonomys_parents() -> None
     box = cup["Instances"][0]["BoundingBox"]
     assert 0.2 < box["Left"] + box["Width"] / 2 < 0.8  # the cup is in the middle of the photo
     assert [p["Name"] for p in cup["Parents"]] == ["Drinking Vessel", "Tableware", "Container"]
+    assert sum(label["Name"] == "Cup" for label in labels) == 1
     assert cup["Confidence"] == max(i["Confidence"] for i in cup["Instances"])
 
 

@@ -70,6 +70,10 @@ class ObjectFinder:
         return [self.detector.detect_inputs([x])[0] for x in prepared]
 
 
+def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
 def confidence(detection: Detection) -> float:
     return 100.0 * detection.score
 
@@ -84,8 +88,9 @@ def merge(
 ) -> list[Candidate]:
     """``candidates`` (the classifier's and people labels) with the detected objects merged
     in: a label of the same name gets the boxes and the higher confidence, other classes
-    become labels of their own, with ``parents(name)`` (the taxonomy's, when it has the name)
-    or the COCO table's. Instances below ``min_confidence`` are dropped; people too unless
+    become labels of their own; parents are ``parents(name)`` (the taxonomy's, when it has the
+    name) followed by the COCO table's (``Bus``: ``Public Transport``, ``Vehicle``,
+    ``Transportation``). Instances below ``min_confidence`` are dropped; people too unless
     ``person_min_confidence`` is given (a ``Person`` from the person detectors keeps its
     boxes)."""
     objects = coco.grouped(found, confidence, min_confidence, skip=frozenset({coco.PERSON}))
@@ -101,16 +106,15 @@ def merge(
         if name in positions:
             score, rank, label = out[positions[name]]
             merged = max(score, best)
+            shown = [p["Name"] for p in label["Parents"]]
             label = {
                 **label,
                 "Confidence": round(merged, 4),
                 "Instances": label["Instances"] or instances,
+                "Parents": [{"Name": p} for p in _union(shown, own_parents)],
             }
             out[positions[name]] = (merged, rank, label)
         else:
-            known = parents(name)
-            entry = label_entry(
-                name, best, parents=own_parents if known is None else known, instances=instances
-            )
-            out.append((best, 0, entry))
+            names = _union(parents(name) or (), own_parents)
+            out.append((best, 0, label_entry(name, best, parents=names, instances=instances)))
     return out
