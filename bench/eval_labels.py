@@ -13,8 +13,10 @@ The photos, their sources, licences and accepted labels are in ``bench/eval_set/
 (``bench/eval_set/collect.py`` fetches them from the packages into ``bench/out/eval-photos``).
 Columns: top-5 hit rate (an accepted label among the first five), Person recall and precision,
 the share of photos without a label at MinConfidence 55, the share with a label >= 80 that is
-not accepted (confident wrong), the share of all labels shown (>= 55) that are accepted, and
-ms per image (decode + models, batches of 8, this process).
+not accepted (confident wrong), the share of all labels shown (>= 55) that are accepted, the
+share of photos with an accepted label at >= 90, the calibration gap (the shown labels' mean
+confidence minus their share accepted), and ms per image (decode + models, batches of 8, this
+process). ``--reliability`` adds, per part and model, the shown labels by 10-point bins.
 """
 
 from __future__ import annotations
@@ -36,14 +38,21 @@ from bench.eval_set.collect import collect, photo_path
 from eventlens.analyzers.labels.analyzer import (
     DEFAULT_LABEL_MODEL,
     LABEL_MODELS,
+    OBJECTS_MIN_SCORE,
     LabelAnalyzer,
     LabelModel,
 )
+from eventlens.analyzers.labels.calibration import Calibration
 from eventlens.analyzers.labels.label_edits import SCENE_LABELS
 from eventlens.imaging import ImageInput
 
+#: the same fit on the capped model's scores (t = 0.5), the tried alternative
+CALIBRATION_T05 = Calibration(
+    {"fine": (0.4, -1.25), "broad": (1.48, -1.3), "scene": (0.64, 0.4)}, 60, "platt-t0.5"
+)
 MIN_CONFIDENCE = 55.0
 CONFIDENT = 80.0
+RIGHT_AND_SURE = 90.0
 Photo = dict[str, Any]
 
 
@@ -58,6 +67,11 @@ class Scores:
     #: of all labels shown (>= MinConfidence), the share that the photos' accepted lists name
     label_precision: float
     ms_per_image: float
+    #: the share of photos with an accepted label at RIGHT_AND_SURE or more
+    right_at_90: float = float("nan")
+    #: the mean confidence of the shown labels (as a share) minus the share of them that is
+    #: right: > 0 overconfident, < 0 underconfident
+    calibration_gap: float = float("nan")
 
 
 def settings() -> dict[str, LabelModel]:
@@ -76,11 +90,25 @@ def settings() -> dict[str, LabelModel]:
         name="lite0-people, broad labels at t=0.5 (round 4)",
         broad_temperature=None,
     )
+    objects = [
+        replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects min score {m:g}",
+                objects_min_score=m)
+        for m in (0.5, 0.7)
+    ] + [
+        replace(LABEL_MODELS["lite0-calibrated"], name="lite0-calibrated + objects",
+                objects_min_score=OBJECTS_MIN_SCORE),
+        replace(LABEL_MODELS["lite0-people"], name="lite0-people calibrated at t=0.5",
+                calibration=CALIBRATION_T05),
+    ] + [
+        replace(LABEL_MODELS["lite0-objects"], name=f"lite0-objects + NanoDet person {m:g}",
+                objects_person_min_score=m)
+        for m in (0.55, 0.6, 0.7)
+    ]  # fmt: skip
     return {
         "lite0, WordNet parents (before #10)": before,
         "lite0-people t=0.8, no caps (first round)": first_round,
         **LABEL_MODELS,
-    } | {m.name: m for m in (sharp_broad, scene_mass, no_caps, two_views)}
+    } | {m.name: m for m in (sharp_broad, scene_mass, no_caps, two_views, *objects)}
 
 
 def grid(photos: list[Photo]) -> None:
@@ -160,6 +188,14 @@ def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) ->
     n = len(photos)
     shown = [(p, lab) for p, found in zip(photos, labels, strict=True) for lab in found]
     right = sum(lab["Name"].casefold() in _accepted(p) for p, lab in shown)
+    sure = sum(
+        any(
+            lab["Confidence"] >= RIGHT_AND_SURE and lab["Name"].casefold() in _accepted(p)
+            for lab in found
+        )
+        for p, found in zip(photos, labels, strict=True)
+    )
+    mean_confidence = sum(lab["Confidence"] for _, lab in shown) / 100 / max(1, len(shown))
     return Scores(
         photos=n,
         top5=top5 / n,
@@ -169,7 +205,74 @@ def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) ->
         confident_wrong=wrong / n,
         label_precision=right / len(shown) if shown else float("nan"),
         ms_per_image=ms,
+        right_at_90=sure / n,
+        calibration_gap=mean_confidence - right / len(shown) if shown else float("nan"),
     )
+
+
+def reliability(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> list[Bin]:
+    """Shown labels by 10-point confidence bins (the last one 90-100): how many, their mean
+    confidence and the share of them that is accepted."""
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for photo, found in zip(photos, labels, strict=True):
+        for lab in found:
+            low = min(90, int(lab["Confidence"] // 10 * 10))
+            right = lab["Name"].casefold() in _accepted(photo)
+            bins.setdefault(low, []).append((lab["Confidence"], right))
+    return [
+        Bin(low, len(members), sum(c for c, _ in members) / len(members),
+            sum(r for _, r in members) / len(members))
+        for low, members in sorted(bins.items())
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    low: int
+    labels: int
+    mean_confidence: float
+    right: float
+
+
+def print_reliability(title: str, model: str, bins: list[Bin]) -> None:
+    print(f"\n{title}: {model}, reliability of the shown labels")
+    print("| confidence | labels | mean confidence | right |")
+    print("|---|---|---|---|")
+    for b in bins:
+        print(f"| {b.low}-{b.low + 10 if b.low < 90 else 100} | {b.labels} "
+              f"| {b.mean_confidence:.0f} | {b.right:.0%} |")  # fmt: skip
+
+
+def fit_calibration(photos: list[Photo], model: LabelModel) -> dict[str, tuple[float, float]]:
+    """Platt scaling per label group on these photos: every label the classifier scores at
+    ``CALIBRATION_FLOOR`` or more (before caps), right when the photo's accepted list names it."""
+    from eventlens.analyzers.labels.calibration import GROUPS, Calibration, fit_platt
+    from eventlens.analyzers.labels.preprocess import resize_for, to_input
+
+    analyzer = LabelAnalyzer(model=replace(model, objects_min_score=None, people=False))
+    session, taxonomy = analyzer.loaded()
+    groups = Calibration({}, model.fine_classes, "fit").groups(taxonomy)
+    names = [n.casefold() for n in taxonomy.names]
+    samples: dict[int, list[tuple[float, bool]]] = {g: [] for g in range(len(GROUPS))}
+    for photo in photos:
+        image = ImageInput(photo_path(photo).read_bytes(), "x").decode(resize_for(analyzer.crop))
+        scores = analyzer.classify(session, taxonomy, [to_input(image.image, analyzer.crop)])
+        row = analyzer.uncapped(scores, taxonomy)[0]
+        accepted = _accepted(photo)
+        for idx in np.flatnonzero(row >= CALIBRATION_FLOOR):
+            samples[int(groups[idx])].append((float(row[idx]), names[idx] in accepted))
+    fitted = {}
+    for g, group in enumerate(GROUPS):
+        scores_right = np.array(samples[g], dtype=np.float64).reshape(-1, 2)
+        fitted[group] = fit_platt(scores_right[:, 0], scores_right[:, 1])
+        print(f"{group}: {len(scores_right)} labels, {scores_right[:, 1].mean():.0%} right; "
+              f"slope, offset = {fitted[group]}")  # fmt: skip
+    return fitted
+
+
+#: labels scored below this (before caps) are left out of the calibration fit: they are never
+#: shown, and the thousands of near-zero labels would swamp the fit
+CALIBRATION_FLOOR = 20.0
 
 
 def fit_temperature(photos: list[Photo], classifier: str = "lite0") -> float:
@@ -273,14 +376,17 @@ def _percent(value: float) -> str:
 def print_table(title: str, rows: dict[str, Scores]) -> None:
     print(f"\n{title}")
     header = "| model / setting | photos | top-5 hit | Person recall | Person precision "
-    header += "| no label @55 | confident (>=80) wrong | labels >= 55 accepted | ms/image |"
+    header += "| no label @55 | confident (>=80) wrong | labels >= 55 accepted "
+    header += "| right label >= 90 | calibration gap | ms/image |"
     print(header)
-    print("|" + "---|" * 9)
+    print("|" + "---|" * 11)
     for name, s in rows.items():
+        gap = "n/a" if s.calibration_gap != s.calibration_gap else f"{s.calibration_gap:+.0%}"
         print(
             f"| {name} | {s.photos} | {s.top5:.0%} | {s.person_recall:.0%} | "
             f"{_percent(s.person_precision)} | {s.no_label:.0%} | {s.confident_wrong:.0%} | "
-            f"{_percent(s.label_precision)} | {s.ms_per_image:.0f} |"
+            f"{_percent(s.label_precision)} | {s.right_at_90:.0%} | {gap} | "
+            f"{s.ms_per_image:.0f} |"
         )
 
 
@@ -302,6 +408,9 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="print each photo's labels")
     parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
     parser.add_argument(
+        "--calibrate", action="store_true", help="fit the per-group calibration (tuning part)"
+    )
+    parser.add_argument(
         "--grid", action="store_true", help="temperatures x fine-label caps (tuning part)"
     )
     parser.add_argument("--only", help="comma-separated setting names to run")
@@ -310,6 +419,11 @@ def main() -> None:
         action="store_true",
         help="also the default model's no-label and confident-wrong counts per category, and "
         "each part's shares re-weighted to the held-out part's category mix",
+    )
+    parser.add_argument(
+        "--reliability",
+        action="store_true",
+        help="also each model's shown labels by 10-point confidence bins, per part",
     )
     parser.add_argument(
         "--split",
@@ -324,6 +438,12 @@ def main() -> None:
     split = {s: [p for p in photos if p["split"] == s] for s in PARTS[args.split]}
     if args.grid:
         grid([p for p in photos if p["split"] == "tune"])
+        return
+    if args.calibrate:
+        fitted = fit_calibration(
+            [p for p in photos if p["split"] == "tune"], LABEL_MODELS["lite0-calibrated"]
+        )
+        print(f"CALIBRATION = {fitted!r}")
         return
     if args.fit:
         for classifier in ("lite0", "lite1", "lite2"):
@@ -342,10 +462,13 @@ def main() -> None:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
     tables: dict[str, dict[str, Scores]] = {part: {} for part in split}
     per_category: dict[str, dict[str, Counts]] = {}
+    reliabilities: dict[str, dict[str, list[Bin]]] = {part: {} for part in split}
     for name, model in chosen.items():
         for part, members in split.items():
             labels, ms = run(model, members)
             tables[part][name] = score(members, labels, ms)
+            if args.reliability:
+                reliabilities[part][name] = reliability(members, labels)
             if args.by_category and name == DEFAULT_LABEL_MODEL:
                 per_category[part] = by_category(members, labels)
             if args.details:
@@ -362,6 +485,8 @@ def main() -> None:
     }
     for part, rows in tables.items():
         print_table(titles[part], rows)
+        for name, bins in reliabilities[part].items():
+            print_reliability(titles[part], name, bins)
     if per_category:
         print_categories(per_category, titles)
 

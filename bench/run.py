@@ -103,9 +103,12 @@ def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
 def bench_stages(files: list[Path]) -> list[Row]:
     """What the default label model adds to the floor, per image, as the pipeline runs it
     (detectors one image at a time, on the decode the floor already did): the person and face
-    detectors (resize + forward + boxes) and the image properties; wall and CPU time."""
+    detectors (resize + forward + boxes), the image properties, and the object detector of
+    ``lite0-objects``; wall and CPU time."""
     from eventlens.analyzers.image_properties import image_properties
+    from eventlens.analyzers.labels.analyzer import OBJECTS_MIN_SCORE
     from eventlens.analyzers.labels.preprocess import RESIZE
+    from eventlens.analyzers.objects.object_labels import ObjectFinder
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
     decoded = [ImageInput(p.read_bytes(), "x").decode(min_short_side=RESIZE).image for p in files]
@@ -126,6 +129,17 @@ def bench_stages(files: list[Path]) -> list[Row]:
             continue
         finder.load()
         rows.append(timed(name, lambda f=finder: f.detect([f.prepare(im) for im in decoded])))
+    objects = ObjectFinder(intra_op_threads=1, min_score=OBJECTS_MIN_SCORE)
+    if objects:
+        objects.load()
+        rows.append(
+            timed(
+                "object detector (lite0-objects; NanoDet, 416x416, float)",
+                lambda: objects.detect([objects.prepare(im) for im in decoded]),
+            )
+        )
+    else:
+        rows.append(("stage: object detector (lite0-objects)", "not installed", "", ""))
     rows.append(timed("image properties", lambda: [image_properties(im) for im in decoded]))
     rows += _label_post_processing(n, timed)
     return rows

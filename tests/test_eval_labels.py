@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bench.eval_labels import confidently_wrong, score
+from bench.eval_labels import Bin, confidently_wrong, reliability, score
 
 
 def _photo(accepted: list[str], person: bool = False) -> dict[str, object]:
@@ -25,6 +25,22 @@ def test_score_counts_hits_misses_and_the_share_of_shown_labels_that_are_accepte
     assert (s.photos, s.top5, s.no_label, s.confident_wrong) == (3, 2 / 3, 1 / 3, 1 / 3)
     assert (s.person_recall, s.person_precision) == (1.0, 1.0)
     assert s.label_precision == pytest.approx(3 / 4)  # Dog is the one shown label not accepted
+    assert s.right_at_90 == pytest.approx(2 / 3)  # Animal 99 and Person 90; not cat at 70
+    # shown at (99 + 85 + 70 + 90) / 4 = 86 % on average, right 75 % of the time
+    assert s.calibration_gap == pytest.approx(0.86 - 0.75)
+
+
+def test_reliability_bins_shown_labels_by_ten_points_with_100_in_the_last() -> None:
+    photos = [_photo(["Cat", "Animal"]), _photo(["Dog"])]
+    labels = [
+        [_label("Animal", 100), _label("Cat", 92), _label("Dog", 95), _label("Cat", 55)],
+        [_label("Dog", 58), _label("Wolf", 61)],
+    ]
+    assert reliability(photos, labels) == [
+        Bin(50, 2, 56.5, 1.0),
+        Bin(60, 1, 61.0, 0.0),
+        Bin(90, 3, (100 + 92 + 95) / 3, 2 / 3),
+    ]
 
 
 def test_a_wrong_label_below_80_is_not_confidently_wrong() -> None:

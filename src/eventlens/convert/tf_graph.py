@@ -160,7 +160,8 @@ def _json_attr(value: dict[str, Any]) -> Any:
 
 def load_tfjs(model: dict[str, Any], weights: bytes) -> TFGraph:
     """A TensorFlow.js graph model: ``model`` is the parsed ``model.json``, ``weights`` its
-    weight shards concatenated in manifest order (float32 and int32 weights)."""
+    weight shards concatenated in manifest order (float32, float16-halved float32 and int32
+    weights)."""
     graph = TFGraph({})
     for entry in model["modelTopology"]["node"]:
         inputs = tuple(n for raw in entry.get("input", []) if (n := _input_name(raw)))
@@ -169,14 +170,27 @@ def load_tfjs(model: dict[str, Any], weights: bytes) -> TFGraph:
     offset = 0
     for group in model["weightsManifest"]:
         for spec in group["weights"]:
-            if spec.get("quantization") or spec["dtype"] not in _TFJS_DTYPES:
-                raise ValueError(f"unsupported weight {spec['name']}: {spec['dtype']}, quantised")
-            dtype = np.dtype(_TFJS_DTYPES[spec["dtype"]]).newbyteorder("<")
+            stored = _stored_dtype(spec)
             count = int(np.prod(spec["shape"])) if spec["shape"] else 1
-            end = offset + count * dtype.itemsize
+            end = offset + count * stored.itemsize
             if end > len(weights):
                 raise ValueError("the weight file is shorter than its manifest")
-            array = np.frombuffer(weights[offset:end], dtype=dtype).reshape(spec["shape"])
-            graph.constants[spec["name"]] = array.astype(dtype.newbyteorder("="))
+            array = np.frombuffer(weights[offset:end], dtype=stored).reshape(spec["shape"])
+            target = np.dtype(_TFJS_DTYPES[spec["dtype"]])
+            graph.constants[spec["name"]] = array.astype(target)
             offset = end
     return graph
+
+
+def _stored_dtype(spec: dict[str, Any]) -> np.dtype[Any]:
+    """How a weight is stored in the shards (little-endian): its dtype, or float16 for a
+    float32 weight the TF.js converter halved (``quantization: {"dtype": "float16"}``, read
+    back as float32; its 8- and 16-bit affine quantisations are not supported)."""
+    quantization = spec.get("quantization")
+    if spec["dtype"] not in _TFJS_DTYPES:
+        raise ValueError(f"unsupported weight {spec['name']}: {spec['dtype']}")
+    if quantization is None:
+        return np.dtype(_TFJS_DTYPES[spec["dtype"]]).newbyteorder("<")
+    if quantization.get("dtype") == "float16" and spec["dtype"] == "float32":
+        return np.dtype(np.float16).newbyteorder("<")
+    raise ValueError(f"unsupported weight {spec['name']}: quantised as {quantization}")

@@ -1,8 +1,9 @@
 """``LabelAnalyzer``: Rekognition DetectLabels-shaped labels from bundled models, offline.
 
 EfficientNet-Lite (ImageNet-1k) classifies; its confidences are temperature-scaled and summed
-up the WordNet hierarchy. Person and face detectors add ``Person`` and ``Face`` with
-``Instances`` (boxes). ``LABEL_MODELS`` names the combinations a user can choose.
+up the WordNet hierarchy, then capped or calibrated. Person and face detectors add ``Person`` and
+``Face`` with ``Instances`` (boxes), an object detector (``lite0-objects``) everyday objects.
+``LABEL_MODELS`` names the combinations a user can choose.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from eventlens.analyzers.base import Findings, check_label_limits, label_entry
+from eventlens.analyzers.labels.calibration import Calibration
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_input
@@ -24,6 +26,7 @@ from eventlens.imaging import ImageInput
 from eventlens.workers import map_in_pool
 
 if TYPE_CHECKING:
+    from eventlens.analyzers.objects.object_labels import ObjectFinder
     from eventlens.analyzers.objects.people_labels import PeopleFinder
 
 #: 3: scene labels (Outdoors), reparented classes; 4: Text a scene label; 5: consistent parents,
@@ -66,6 +69,15 @@ class LabelModel:
     #: fitted one, so that "Animal 99" means what it says, while a sharper ``temperature`` only
     #: lifts the capped fine labels over MinConfidence; None: ``temperature`` for every label
     broad_temperature: float | None = None
+    #: everyday objects with boxes (NanoDet, COCO's classes) merged into the labels, shown
+    #: from this detector score up (confidence 100 x score); None: no object detector
+    objects_min_score: float | None = None
+    #: NanoDet's person boxes from this score up also make ``Person`` (beside the person and
+    #: face detectors); None: people from those detectors only
+    objects_person_min_score: float | None = None
+    #: confidences calibrated per group of labels (fitted on the tuning part) instead of the
+    #: caps (``fine_cap``, ``SCENE_CAP``); None: the caps
+    calibration: Calibration | None = None
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -85,7 +97,38 @@ SCENE_POWER = 0.4
 SCENE_CAP = 79.0
 
 
-def _lite0(name: str, people: bool) -> LabelModel:
+#: NanoDet detections from this score up become labels (confidence 100 x score, which the
+#: tuning photos bear out: its labels were right 13 of 25 times at scores 0.5-0.6, 10 of 15 at
+#: 0.6-0.7, 11 of 13 above, ``bench/object_levers.py``). In the label model on the tuning part,
+#: 0.6 rather than 0.5 dropped 5 wrong labels and 2 right ones (``bench/eval_labels.py``).
+OBJECTS_MIN_SCORE = 0.6
+
+
+#: Platt scaling per label group on the softmax at the fitted temperature, fitted on the tuning
+#: part's 119 photos (``bench/eval_labels.py --calibrate``; every label scored >= 20: 402 fine
+#: labels, 47 % right; 60 broad, 60 %; 106 scene labels, 68 %). On the tuning part the same fit
+#: on t = 0.5 (the capped model's) and t = 0.7 scores gave 6 and 2 points more photos without a
+#: label and as many confidently wrong ones.
+CALIBRATION = Calibration(
+    {"fine": (0.68, -0.5), "broad": (1.48, -1.3), "scene": (1.18, 0.55)},
+    fine_classes=60,
+    name="platt-tune119",
+)
+
+
+def _calibrated(name: str) -> LabelModel:
+    """Lite0 and its detectors at the fitted temperature, calibrated instead of capped."""
+    return LabelModel(
+        name,
+        FITTED_TEMPERATURES["lite0"],
+        people=True,
+        fine_classes=CALIBRATION.fine_classes,
+        scene_power=SCENE_POWER,
+        calibration=CALIBRATION,
+    )
+
+
+def _lite0(name: str, people: bool, objects_min_score: float | None = None) -> LabelModel:
     return LabelModel(
         name,
         LITE0_TEMPERATURE,
@@ -94,11 +137,14 @@ def _lite0(name: str, people: bool) -> LabelModel:
         fine_classes=FINE_CLASSES,
         scene_power=SCENE_POWER,
         broad_temperature=FITTED_TEMPERATURES["lite0"],
+        objects_min_score=objects_min_score,
     )
 
 
 LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
+    "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
+    "lite0-calibrated": _calibrated("lite0-calibrated"),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
         "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
@@ -160,12 +206,15 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         self.model_path = model_path
         self._taxonomy = taxonomy
         self._people: Lazy[PeopleFinder | None] = Lazy(self._find_people)
+        self._objects: Lazy[ObjectFinder | None] = Lazy(self._find_objects)
 
     @property
     def model_version(self) -> str:
         # the settings change the stored labels, so a change must trigger re-analysis
         finder = self._people.get()
         people = f"+{finder.version}" if finder is not None else ""
+        objects = self._objects.get()
+        people += f"+{objects.version}" if objects is not None else ""
         return (
             f"{self.model.name}:efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
             f"(t={self.model.temperature:g}{self._broad_version}"
@@ -182,6 +231,9 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
     @property
     def _cap_version(self) -> str:
+        if self.model.calibration is not None:
+            power = f"^{self.model.scene_power:g}" if self.model.scene_power != 1.0 else ""
+            return f",scene{power},calibrated={self.model.calibration.name}"
         fine = (
             f",fine-cap={self.model.fine_cap:g}/{self.model.fine_classes}"
             if self.model.fine_cap < 100
@@ -193,9 +245,9 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
     def load(self) -> None:
         super().load()
-        finder = self._people.get()
-        if finder is not None:
-            finder.load()
+        for finder in (self._people.get(), self._objects.get()):
+            if finder is not None:
+                finder.load()
 
     def _open(self) -> Classifier:
         taxonomy = self._taxonomy or load_taxonomy(self.model.label_edits)
@@ -210,6 +262,19 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
         return PeopleFinder(self.intra_op_threads) or None
 
+    def _find_objects(self) -> ObjectFinder | None:
+        """The ``ObjectFinder`` when this model detects objects and the detector is installed."""
+        if self.model.objects_min_score is None:
+            return None
+        from eventlens.analyzers.objects.object_labels import ObjectFinder
+
+        finder = ObjectFinder(
+            self.intra_op_threads,
+            min_score=self.model.objects_min_score,
+            person_min_score=self.model.objects_person_min_score,
+        )
+        return finder or None
+
     def analyze(self, image: ImageInput) -> Findings:
         result = self.analyze_batch([image])[0]
         if isinstance(result, Exception):
@@ -218,12 +283,15 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
     def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
         """Decode each image (failures are returned in place), then classify them together in
-        one ONNX Runtime call per ``MAX_BATCH`` images, and detect people likewise."""
+        one ONNX Runtime call per ``MAX_BATCH`` images, and detect people and objects likewise."""
         finder = self._people.get()
+        objects = self._objects.get()
         results: list[Findings | Exception | None] = [None] * len(images)
         prepared_ok: list[_Prepared] = []
         positions = []
-        prepare = lambda im: _prepare(im, self.crop, self.model.two_views, finder)  # noqa: E731
+        prepare = lambda im: _prepare(  # noqa: E731
+            im, self.crop, self.model.two_views, finder, objects
+        )
         for i, prepared in enumerate(map_in_pool(prepare, images)):
             if isinstance(prepared, Exception):
                 results[i] = prepared
@@ -244,11 +312,21 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
                     if finder is not None
                     else [None for _ in chunk]
                 )
+                things = (
+                    objects.detect([p.objects for p in chunk])
+                    if objects is not None
+                    else [None for _ in chunk]
+                )
                 confidences = self.confidences(scores, taxonomy)
-                for i, row, confidence_row, found in zip(
-                    positions[start : start + MAX_BATCH], scores, confidences, people, strict=True
+                for i, row, confidence_row, found, seen in zip(
+                    positions[start : start + MAX_BATCH],
+                    scores,
+                    confidences,
+                    people,
+                    things,
+                    strict=True,
                 ):
-                    results[i] = self._findings(row, confidence_row, taxonomy, found)
+                    results[i] = self._findings(row, confidence_row, taxonomy, found, seen)
         return [r for r in results if r is not None]
 
     def classify(
@@ -268,15 +346,23 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
     def confidences(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
         """Scores (one image's row, or a batch's rows) as label confidences: fine-grained labels
         capped at ``fine_cap``, broad scene labels at ``SCENE_CAP`` whatever the model (a scene
-        is never a confident label)."""
+        is never a confident label), or calibrated per group when the model has a calibration."""
+        scores = self.uncapped(scores, taxonomy)
+        if self.model.calibration is not None:
+            return self.model.calibration.apply(scores, taxonomy)
         fine = taxonomy.class_counts <= self.model.fine_classes
         caps = np.where(fine, self.model.fine_cap, 100.0)
         caps = np.where(taxonomy.scene, np.minimum(caps, SCENE_CAP), caps)
-        if self.model.scene_power != 1.0:
-            scores = scores.copy()
-            scene = scores[..., taxonomy.scene]
-            scores[..., taxonomy.scene] = 100.0 * (scene / 100.0) ** self.model.scene_power
         return np.asarray(np.minimum(scores, caps))
+
+    def uncapped(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
+        """Scores with scene labels raised to ``scene_power``, before caps or calibration."""
+        if self.model.scene_power == 1.0:
+            return scores
+        scores = scores.copy()
+        scene = scores[..., taxonomy.scene]
+        scores[..., taxonomy.scene] = 100.0 * (scene / 100.0) ** self.model.scene_power
+        return scores
 
     def _findings(
         self,
@@ -284,6 +370,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         confidences: np.ndarray[Any, Any],
         taxonomy: Taxonomy,
         people: Any,
+        objects: Any = None,
     ) -> Findings:
         candidates: list[tuple[float, int, dict[str, Any]]] = []
         # by confidence, and among equal (capped) ones by the classifier's own score
@@ -299,6 +386,17 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
             for label in people_labels(people, self.min_confidence):
                 candidates.append((label["Confidence"], 0, label))
+        if objects is not None:
+            from eventlens.analyzers.objects.object_labels import merge
+
+            person = self.model.objects_person_min_score
+            candidates = merge(
+                candidates,
+                objects,
+                self.min_confidence,
+                taxonomy.parents_of,
+                person_min_confidence=None if person is None else 100.0 * person,
+            )
         candidates.sort(key=lambda c: (-c[0], c[1]))
         labels = [label for _, _, label in candidates[: self.max_labels]]
         version = f"efficientnet-{self.model.classifier}-{CLASSIFIER_VERSION}"
@@ -321,14 +419,18 @@ class _Prepared:
     classifier: np.ndarray[Any, Any]
     people: Any  # the PeopleFinder's inputs, when there is one
     whole: np.ndarray[Any, Any] | None = None  # the whole image, for two views
+    objects: Any = None  # the ObjectFinder's input, when there is one
 
 
-def _prepare(image: ImageInput, crop: int, two_views: bool, finder: Any) -> _Prepared | Exception:
+def _prepare(
+    image: ImageInput, crop: int, two_views: bool, finder: Any, objects: Any = None
+) -> _Prepared | Exception:
     """Decode and preprocess one image; runs on the shared pool (Pillow releases the GIL)."""
     try:
         decoded = image.decode(min_short_side=resize_for(crop)).image
         people = finder.prepare(decoded) if finder is not None else None
         whole = whole_input(decoded, crop) if two_views else None
-        return _Prepared(to_input(decoded, crop), people, whole)
+        things = objects.prepare(decoded) if objects is not None else None
+        return _Prepared(to_input(decoded, crop), people, whole, things)
     except Exception as exc:  # reported per image, like the base class
         return exc

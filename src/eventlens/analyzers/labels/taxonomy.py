@@ -39,6 +39,10 @@ class Taxonomy:
         than a quarter of the classifier's forward pass."""
         return np.add.reduceat(probabilities[:, self.classes_by_label], self.label_starts, axis=1)
 
+    def parents_of(self, name: str) -> tuple[str, ...] | None:
+        """A label's parents, or None when the taxonomy has no label of that name."""
+        return self.parents[self.names.index(name)] if name in self.names else None
+
 
 def _build(
     classes: list[dict[str, Any]],

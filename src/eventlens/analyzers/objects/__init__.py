@@ -1,5 +1,6 @@
-"""Detectors with boxes for the label model: people (SSDLite) and faces (BlazeFace), converted
-from TensorFlow graphs that ship in packages to ONNX, without TensorFlow."""
+"""Detectors with boxes for the label model: people (SSDLite), faces (BlazeFace) and everyday
+objects (NanoDet), converted from TensorFlow graphs that ship in packages to ONNX, without
+TensorFlow."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ class DetectorUnavailable(AnalyzerUnavailable):
 
 
 def build_models(force: bool = False) -> list[Path]:
-    """Convert (or find cached) every detector whose source model is installed."""
+    """Convert (or find cached) the person and face detectors whose source model is installed
+    (the object detector: ``nanodet.build_model``)."""
     from eventlens.analyzers.objects import blazeface, people
 
     built = people.build_models(force) if people.is_available() else []
