@@ -66,8 +66,13 @@ def serve(
     queue: IntakeQueue | None = None
     images: ImageSource | None = None
     health = HealthProbe(store, list(settings.tables))
+    people = None
     if backend is Backend.SQLITE:
         queue = IntakeQueue(settings.db_path)
+        if any("people" in names for names in settings.analyzers_by_environment().values()):
+            from eventlens.results.people_sqlite import SQLitePeopleIndex
+
+            people = SQLitePeopleIndex(settings.db_path, threshold=settings.people_threshold)
         images = LocalImageSource(settings.root, [r.prefix for r in settings.routes])
         health.status_dir = status_dir_for(settings.db_path)
     elif s3_bucket:
@@ -82,6 +87,7 @@ def serve(
         allowed_hosts=LOOPBACK_NAMES if loopback else None, token=token, health=health,
         prefixes={r.environment: r.prefix for r in settings.routes},
         analyzers=settings.analyzers_by_environment() if backend is Backend.SQLITE else None,
+        people=people,
     )  # fmt: skip
     if not loopback and not token:
         err_console.print(f"[yellow]warning: binding {host} with --no-login: no token[/yellow]")
@@ -95,4 +101,6 @@ def serve(
     finally:
         if queue is not None:
             queue.close()
+        if people is not None:
+            people.close()
         store.close()

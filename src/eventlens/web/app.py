@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from eventlens import __version__
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
+from eventlens.results.people_sqlite import SQLitePeopleIndex
 from eventlens.web.access import AccessGuard
 from eventlens.web.deps import Dashboard, WebSettings
 from eventlens.web.errors import install_error_pages
@@ -32,6 +33,7 @@ from eventlens.web.routers import (
     images,
     ops,
     pages,
+    people_pages,
     reanalyse,
     record_page,
     records,
@@ -53,6 +55,7 @@ def create_app(
     health: HealthProbe | None = None,
     prefixes: Mapping[str, str] | None = None,
     analyzers: Mapping[str, Sequence[str]] | None = None,
+    people: SQLitePeopleIndex | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
     ``metrics_cache_s``: how long /metrics and the gallery's totals reuse store aggregates
@@ -60,7 +63,9 @@ def create_app(
     ``allowed_hosts`` (host names the app answers for; any if None) and ``token``: see
     ``eventlens.web.access``. ``prefixes``: each environment's route prefix (default: the
     default routes'), below which paths are shown and folders browsed. ``analyzers``: each
-    environment's analyzers, so the gallery offers only filters that can match."""
+    environment's analyzers, so the gallery offers only filters that can match. ``people``:
+    the people index, shown for the environments whose analyzers include ``people`` (all of
+    them when ``analyzers`` is not given)."""
     envs = tuple(environments or store.environments or ["beta", "prod"])
     prefixes = {**default_prefixes(envs), **(prefixes or {})}
     if metrics_cache_s is None:
@@ -70,6 +75,9 @@ def create_app(
     health = health or HealthProbe(store, envs)
     registry.register(HealthCollector(health))
 
+    people_envs = tuple(
+        env for env in envs if analyzers is None or "people" in analyzers.get(env, ())
+    ) if people is not None else ()  # fmt: skip
     app = FastAPI(
         title="eventlens dashboard",
         version=__version__,
@@ -93,15 +101,20 @@ def create_app(
                 if analyzers is not None
                 else None
             ),
+            people_environments=people_envs,
         ),
         collector=collector,
         registry=registry,
-        templates=make_templates(envs, has_queue=queue is not None, prefixes=prefixes),
+        templates=make_templates(
+            envs, has_queue=queue is not None, prefixes=prefixes, has_people=bool(people_envs)
+        ),
         labels=LabelCatalogue(store, cache_s=metrics_cache_s),
         health=health,
+        people=people,
     )
     for module in (
-        pages, record_page, stats, dead_letters, reanalyse, duplicates, images, records, ops
+        pages, record_page, stats, dead_letters, reanalyse, duplicates, images, records, ops,
+        people_pages,
     ):  # fmt: skip
         app.include_router(module.router)
     app.middleware("http")(AccessGuard(allowed_hosts=allowed_hosts, token=token))

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
+from eventlens.results.people_sqlite import SQLitePeopleIndex
 from eventlens.web.health import HealthProbe
 from eventlens.web.images import ImageSource
 from eventlens.web.labels import LabelCatalogue
@@ -32,6 +33,8 @@ class WebSettings:
     prefixes: Mapping[str, str] = field(default_factory=dict)
     #: environment → the analyzers on (None: not known, as on a read-only AWS view)
     analyzers: Mapping[str, tuple[str, ...]] | None = None
+    #: the environments whose people the dashboard shows (the ``people`` analyzer is on)
+    people_environments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class Dashboard:
     templates: Jinja2Templates
     labels: LabelCatalogue
     health: HealthProbe  # what /healthz and eventlens_up report
+    people: SQLitePeopleIndex | None = None  # faces and people (local mode, people on)
 
 
 def dashboard(request: Request) -> Dashboard:
@@ -88,6 +92,10 @@ def get_health(request: Request) -> HealthProbe:
     return dashboard(request).health
 
 
+def get_people(request: Request) -> SQLitePeopleIndex | None:
+    return dashboard(request).people
+
+
 Store = Annotated[ResultStore, Depends(get_store)]
 OptionalQueue = Annotated[IntakeQueue | None, Depends(get_queue)]
 Images = Annotated[ImageSource | None, Depends(get_images)]
@@ -97,6 +105,7 @@ Registry = Annotated[CollectorRegistry, Depends(get_registry)]
 Templates = Annotated[Jinja2Templates, Depends(get_templates)]
 Labels = Annotated[LabelCatalogue, Depends(get_labels)]
 Health = Annotated[HealthProbe, Depends(get_health)]
+OptionalPeople = Annotated[SQLitePeopleIndex | None, Depends(get_people)]
 
 
 def require_queue(queue: OptionalQueue) -> IntakeQueue:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -19,8 +19,9 @@ from fastapi import Depends, HTTPException
 from fastapi import Query as Param
 
 from eventlens.results.base import Cursor, Order, Query, ResultStore, position, sort_value
+from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
 from eventlens.results.record import Record, Status
-from eventlens.web.deps import Settings, WebSettings, known_environment
+from eventlens.web.deps import OptionalPeople, Settings, WebSettings, known_environment
 from eventlens.web.params import status_or_422, time_bound
 
 ALL = "all"  # the "all environments" choice
@@ -49,6 +50,9 @@ class Listing:
     limit: int = 60
     group: str = ""  # "", "month" or "day": headings in the gallery
     default_limit: int = 60  # left out of URLs
+    person: str = ""  # a person's name or id, as typed
+    #: environment → the photos of ``person`` there (None: no person filter)
+    person_keys: Mapping[str, frozenset[str]] | None = field(default=None, compare=False)
     _query: Query = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,7 +83,7 @@ class Listing:
         return bool(
             self.label or self.status or self.since or self.until or self.taken_since
             or self.taken_until or self.has or self.no_labels or self.prefix
-            or self.include_deleted
+            or self.include_deleted or self.person
         )  # fmt: skip
 
     def params(self, **changes: Any) -> dict[str, Any]:
@@ -92,7 +96,7 @@ class Listing:
             "order": "" if self.order is Order.PROCESSED else self.order.value,
             "has": list(self.has), "no_labels": "1" if self.no_labels else "",
             "include_deleted": "1" if self.include_deleted else "",
-            "prefix": self.prefix, "group": self.group,
+            "prefix": self.prefix, "group": self.group, "person": self.person,
             "limit": "" if self.limit == self.default_limit else str(self.limit),
         }  # fmt: skip
         values.update(changes)
@@ -104,6 +108,8 @@ class Listing:
     def describe(self) -> str:
         """What the filters select, in words: "label “Cat” · ok · taken 2024-03 to 2024-06"."""
         parts = []
+        if self.person:
+            parts.append(f"person “{self.person}”")
         if self.label:
             parts.append(f"label “{self.label}”")
         if self.prefix:
@@ -181,6 +187,10 @@ def listing_params(default_limit: int) -> Callable[..., Listing]:
         group: Annotated[
             str | None, Param(description="gallery headings: `month` or `day`")
         ] = None,
+        person: Annotated[
+            str | None, Param(description="a person's name or id (the `people` analyzer)")
+        ] = None,
+        people: OptionalPeople = None,
     ) -> Listing:
         env = ALL if env == ALL else known_environment(settings, env)
         unknown = sorted(set(has or ()) - set(HAS))
@@ -195,9 +205,32 @@ def listing_params(default_limit: int) -> Callable[..., Listing]:
             has=tuple(dict.fromkeys(has or ())), no_labels=no_labels,
             include_deleted=include_deleted, prefix=prefix or "",
             limit=limit, group=group or "", default_limit=default_limit,
+            person=(person or "").strip(),
+            person_keys=photos_of(people, settings, env, person),
         )  # fmt: skip
 
     return parse
+
+
+def photos_of(
+    people: SQLitePeopleIndex | None, settings: WebSettings, env: str, person: str | None
+) -> dict[str, frozenset[str]] | None:
+    """Each environment's photos of ``person`` (none where there is no such person), or None
+    without a person filter."""
+    person = (person or "").strip()
+    if not person:
+        return None
+    if people is None or not settings.people_environments:
+        raise HTTPException(422, "person= needs people on (EVENTLENS_PEOPLE=on)")
+    scope = settings.environments if env == ALL else (env,)
+    found: dict[str, frozenset[str]] = {}
+    for each in scope:
+        try:
+            keys = people.photos_of(each, person) if each in settings.people_environments else []
+        except PeopleError:
+            keys = []
+        found[each] = frozenset(keys)
+    return found
 
 
 GALLERY_LIMIT = 60
@@ -206,7 +239,9 @@ GalleryListing = Annotated[Listing, Depends(parse_gallery_listing)]
 ApiListing = Annotated[Listing, Depends(listing_params(100))]
 
 
-def listing_from(settings: WebSettings, query_string: str | None) -> Listing | None:
+def listing_from(
+    settings: WebSettings, query_string: str | None, people: SQLitePeopleIndex | None = None
+) -> Listing | None:
     """The list a record page was opened from (its ``from=`` parameter), or None."""
     if not query_string:
         return None
@@ -223,7 +258,7 @@ def listing_from(settings: WebSettings, query_string: str | None) -> Listing | N
             has=values.get("has"), no_labels=one("no_labels") in ("1", "true", "on"),
             include_deleted=one("include_deleted") in ("1", "true", "on"),
             prefix=one("prefix"), limit=min(MAX_LIMIT, max(1, int(one("limit") or GALLERY_LIMIT))),
-            group=one("group"),
+            group=one("group"), person=one("person"), people=people,
         )  # fmt: skip
     except ValueError as exc:
         raise HTTPException(422, f"from=: {exc}") from None
@@ -271,6 +306,8 @@ def neighbours(store: ResultStore, listing: Listing, record: Record) -> tuple[Re
 def count(store: ResultStore, listing: Listing) -> int | None:
     """How many records match, or None where a store cannot count cheaply."""
     total = 0
+    if listing.person_keys is not None:
+        return len(_of_person(store, listing, None, ascending=False))
     for env in listing.scope:
         found = store.count_matching(listing.query(env, limit=1))
         if found is None:
@@ -283,12 +320,31 @@ def _merged(
     store: ResultStore, listing: Listing, cursor: Cursor | None, *, ascending: bool, limit: int
 ) -> list[Record]:
     """The next ``limit`` records from ``cursor`` over every environment in scope."""
+    if listing.person_keys is not None:
+        return _of_person(store, listing, cursor, ascending=ascending)[:limit]
     found: list[Record] = []
     for env in listing.scope:
         query = listing.query(env, after=cursor, ascending=ascending, limit=limit)
         found.extend(store.query(query))
     found.sort(key=lambda r: (sort_value(r, listing.order), r.filename), reverse=not ascending)
     return found[:limit]
+
+
+def _of_person(
+    store: ResultStore, listing: Listing, cursor: Cursor | None, *, ascending: bool
+) -> list[Record]:
+    """Every record of the person's photos past ``cursor`` that the other filters accept, in
+    list order (records are read one by one: a person's photos, not the whole table)."""
+    assert listing.person_keys is not None
+    found: list[Record] = []
+    for env in listing.scope:
+        query = listing.query(env, after=cursor, ascending=ascending, limit=1)
+        for key in sorted(listing.person_keys.get(env, ())):
+            record = store.get(env, key)
+            if record is not None and query.accepts(record):
+                found.append(record)
+    found.sort(key=lambda r: (sort_value(r, listing.order), r.filename), reverse=not ascending)
+    return found
 
 
 def encode_cursor(cursor: Cursor | None) -> str:

@@ -29,12 +29,17 @@ MAX_BARS = 120  # the throughput chart shows at most the last this many buckets
 
 
 def make_templates(
-    environments: Sequence[str], *, has_queue: bool, prefixes: Mapping[str, str] | None = None
+    environments: Sequence[str],
+    *,
+    has_queue: bool,
+    prefixes: Mapping[str, str] | None = None,
+    has_people: bool = False,
 ) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(
-        version=__version__, environments=list(environments), has_queue=has_queue
-    )
+        version=__version__, environments=list(environments), has_queue=has_queue,
+        has_people=has_people,
+    )  # fmt: skip
     prefixes = dict(prefixes or {})
 
     def path_in(key: str, env: str) -> str:

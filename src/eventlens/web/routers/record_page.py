@@ -11,7 +11,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from eventlens.imaging import looks_like_video_key
 from eventlens.results.keep import duplicate_group, duplicate_of
-from eventlens.web.deps import Images, OptionalQueue, PathEnvironment, Settings, Store, Templates
+from eventlens.web.deps import (
+    Images,
+    OptionalPeople,
+    OptionalQueue,
+    PathEnvironment,
+    Settings,
+    Store,
+    Templates,
+)
 from eventlens.web.folders import breadcrumbs, folder_of
 from eventlens.web.images import LocalImageSource
 from eventlens.web.listing import listing_from, neighbours
@@ -35,6 +43,7 @@ def record_page(
     queue: OptionalQueue,
     settings: Settings,
     templates: Templates,
+    people: OptionalPeople,
     env: PathEnvironment,
     key: str,
     fragment: bool = False,
@@ -43,7 +52,7 @@ def record_page(
     record = store.get(env, key)
     if record is None:
         raise HTTPException(404, f"no record for {key!r} in {env}")
-    came_from = listing_from(settings, request.query_params.get("from"))
+    came_from = listing_from(settings, request.query_params.get("from"), people)
     newer = older = None
     if came_from is not None and not fragment:
         newer, older = neighbours(store, came_from, record)
