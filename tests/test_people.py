@@ -113,3 +113,40 @@ def test_a_later_face_between_two_people_merges_them_unless_named_apart(tmp_path
     merged = index.merge("beta", "Ann", ["Bo"])
     assert merged.name == "Ann" and merged.photos == 3
     index.close()
+
+
+def test_the_ids_of_people_merged_away_still_find_who_they_are_now(tmp_path: Path) -> None:
+    """Records keep the PersonId they were given; after a merge (by a user, or by a face
+    between two people) `people show` with that id shows the person it became."""
+    db = db_of(tmp_path)
+    index = SQLitePeopleIndex(db, threshold=0.6)
+    (a,) = index.assign("beta", "a.jpg", [_face("a.jpg", 0.0)])
+    (b,) = index.assign("beta", "b.jpg", [_face("b.jpg", 1.0)])
+    (c,) = index.assign("beta", "c.jpg", [_face("c.jpg", 3.0)])
+    (bridge,) = index.assign("beta", "ab.jpg", [_face("ab.jpg", 0.5)])  # merges b into a
+    assert bridge == a and index.find("beta", b).id == a
+    index.name("beta", c, "Cy")
+    index.merge("beta", "Cy", [a])  # a, and b through it, become Cy
+    for old in (a, b, c, b.lower()):
+        assert index.find("beta", old).id == c
+    assert index.photos_of("beta", b) == ["a.jpg", "ab.jpg", "b.jpg", "c.jpg"]
+    with pytest.raises(PeopleError):
+        index.find("prod", a)  # ids belong to their environment
+    index.close()
+
+    shown = eventlens(tmp_path, "people", "show", b, "--env", "beta")
+    assert shown.returncode == 0, shown.stderr
+    assert f"{b} was merged into {c}" in shown.stdout and "Cy: 4 photos" in shown.stdout
+    as_json = eventlens(tmp_path, "people", "show", a, "--env", "beta", "--json")
+    assert json.loads(as_json.stdout)["id"] == c
+
+    # the person merged into is gone with their last photo: the old ids are gone too
+    index = SQLitePeopleIndex(db, threshold=0.6)
+    for key in ("a.jpg", "ab.jpg", "b.jpg", "c.jpg"):
+        index.remove("beta", key)
+    with pytest.raises(PeopleError):
+        index.find("beta", a)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM people_merged").fetchone()[0] == 0
+    index.close()
+    assert eventlens(tmp_path, "people", "show", a, "--env", "beta").returncode == 1

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json
-from eventlens.face_people import Person
+from eventlens.face_people import Person, person_number
 from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
 
 app = typer.Typer(help="People: faces grouped by who they are (the `people` analyzer).")
@@ -71,6 +71,8 @@ def show(
     if as_json:
         print_json(_as_dict(found) | {"keys": photos})
         return
+    if person_number(person) is not None and person_number(person) != person_number(found.id):
+        console.print(f"{person.upper()} was merged into {found.id}")
     console.print(f"{found.id} {found.name or '(no name)'}: {found.photos} photos")
     for key in photos:
         console.print(f"  {key}")

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS people_faces (
     UNIQUE (environment, key, face)
 );
 CREATE INDEX IF NOT EXISTS people_faces_by_person ON people_faces (person);
+-- a person merged into another: their id, which records keep, names who they are now
+CREATE TABLE IF NOT EXISTS people_merged (
+    id INTEGER PRIMARY KEY,
+    environment TEXT NOT NULL,
+    person INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS people_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO people_state VALUES ('deletions', 0);
 """
@@ -175,12 +181,19 @@ class SQLitePeopleIndex:
         return sorted(found, key=lambda p: (-p.photos, p.name is None, p.name or "", p.id))
 
     def find(self, environment: str, ref: str) -> Person:
-        """A person by id ("P12") or by name (case-insensitive)."""
+        """A person by id ("P12") or by name (case-insensitive). The id of someone merged
+        into another person (by ``merge`` or by a face between them), which their photos'
+        records still carry, finds the person they are now."""
         number = person_number(ref)
         with self._lock:
             if number is not None:
+                merged = self._conn.execute(
+                    "SELECT person FROM people_merged WHERE environment = ? AND id = ?",
+                    (environment, number),
+                ).fetchone()
                 row = self._conn.execute(
-                    "SELECT id FROM people WHERE environment = ? AND id = ?", (environment, number)
+                    "SELECT id FROM people WHERE environment = ? AND id = ?",
+                    (environment, merged[0] if merged else number),
                 ).fetchone()
             else:
                 row = self._conn.execute(
@@ -269,6 +282,7 @@ class SQLitePeopleIndex:
         with self._transaction():
             faces = self._conn.execute("DELETE FROM people_faces").rowcount
             people = self._conn.execute("DELETE FROM people").rowcount
+            self._conn.execute("DELETE FROM people_merged")
             self._bump_deletions()
             self._matrices.clear()
         with self._lock:
@@ -379,6 +393,14 @@ class SQLitePeopleIndex:
         name = self._conn.execute("SELECT name FROM people WHERE id = ?", (keep,)).fetchone()
         other = self._conn.execute("SELECT name FROM people WHERE id = ?", (gone,)).fetchone()
         self._conn.execute("UPDATE people_faces SET person = ? WHERE person = ?", (keep, gone))
+        # ids are never reused (AUTOINCREMENT), so every id merged before keeps pointing at
+        # a live person in one step
+        self._conn.execute("UPDATE people_merged SET person = ? WHERE person = ?", (keep, gone))
+        self._conn.execute(
+            "INSERT OR REPLACE INTO people_merged (id, environment, person) "
+            "SELECT id, environment, ? FROM people WHERE id = ?",
+            (keep, gone),
+        )
         self._conn.execute("DELETE FROM people WHERE id = ?", (gone,))
         if name is not None and name[0] is None and other is not None and other[0]:
             self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (other[0], keep))
@@ -416,6 +438,11 @@ class SQLitePeopleIndex:
             "DELETE FROM people WHERE id = ? AND NOT EXISTS "
             "(SELECT 1 FROM people_faces AS f WHERE f.person = people.id)",
             [(person,) for person in people],
+        )
+        self._conn.executemany(
+            "DELETE FROM people_merged WHERE person = ? AND NOT EXISTS "
+            "(SELECT 1 FROM people WHERE id = ?)",
+            [(person, person) for person in people],
         )
 
     def _person(
