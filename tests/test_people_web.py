@@ -109,6 +109,17 @@ def test_people_page_names_merges_and_filters_the_gallery(bucket: Path) -> None:
             k.removeprefix(BETA) for k in cards.evaluate_all("cs => cs.map(c => c.dataset.key)")
         }
         assert keys == {"messi.jpg", "again.jpg"}
+        # the API takes the same filter, a page at a time
+        seen, after = [], ""
+        for _ in range(3):
+            status, body = server.get(f"/api/records?env=beta&person=Lionel+Messi&limit=1{after}")
+            listed = json.loads(body)
+            assert status == 200 and listed["matched"] == 2
+            seen += [r["filename"].removeprefix(BETA) for r in listed["records"]]
+            if not listed["next"]:
+                break
+            after = f"&after={listed['next']}"
+        assert sorted(seen) == ["again.jpg", "messi.jpg"]
 
         # a person's page lists their photos
         page.goto(f"/people/beta/{astronaut}")
