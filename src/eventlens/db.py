@@ -4,8 +4,10 @@ letters, the duplicates' hash index. One file, WAL, a busy timeout, autocommit."
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -58,3 +60,19 @@ def apply_once(conn: sqlite3.Connection, name: str, migrate: Callable[[], object
     migrate()
     conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
     return True
+
+
+@contextmanager
+def immediate_transaction(
+    conn: sqlite3.Connection, lock: threading.Lock | threading.RLock
+) -> Iterator[None]:
+    """One writer's transaction on an autocommit connection: taken under ``lock`` (the
+    connection is shared by threads), BEGIN IMMEDIATE, rolled back on any exception."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

@@ -46,6 +46,7 @@ from eventlens.cli.running import (
     check_ready,
     drain_with_progress,
     fail,
+    open_local_app,
     print_stats,
     refuse_a_degraded_label_model,
 )
@@ -139,12 +140,7 @@ def run(
         settings.root.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     interrupted = _stop_on_signals(stop)
-    try:
-        app_ = build_local_app(settings)
-    except (sqlite3.Error, OSError) as exc:
-        fail(f"cannot open the database {settings.db_path}: {exc}")
-    except AnalyzerUnavailable as exc:
-        fail(str(exc), 2)
+    app_ = open_local_app(settings)
     try:
         check_ready(app_)
         app_.health.start_heartbeat()

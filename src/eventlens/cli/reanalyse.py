@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from eventlens.analyzers.base import AnalyzerUnavailable
 from eventlens.cli.options import (
     AnalyzersOption,
     DbOption,
@@ -20,12 +19,17 @@ from eventlens.cli.options import (
     load_settings,
 )
 from eventlens.cli.render import console
-from eventlens.cli.running import check_ready, drain_with_progress, fail, print_stats
+from eventlens.cli.running import (
+    check_ready,
+    drain_with_progress,
+    fail,
+    open_local_app,
+    print_stats,
+)
 from eventlens.events.base import ObjectEvent
 from eventlens.health import Unrecoverable
 from eventlens.pipeline import REQUESTED
 from eventlens.reanalysis import Selection, newest_first
-from eventlens.wiring.local import build_local_app
 
 
 def reanalyse(
@@ -69,12 +73,7 @@ def reanalyse(
         fail(f"unknown environment {unknown[0]!r} (configured: {', '.join(known)})", 2)
     if not settings.root.is_dir():
         fail(f"the bucket folder {settings.root} does not exist", 2)
-    try:
-        app_ = build_local_app(settings)
-    except (sqlite3.Error, OSError) as exc:
-        fail(f"cannot open the database {settings.db_path}: {exc}")
-    except AnalyzerUnavailable as exc:
-        fail(str(exc), 2)
+    app_ = open_local_app(settings)
     try:
         chosen: list[tuple[str, ObjectEvent]] = []
         for environment in env or known:

@@ -16,12 +16,24 @@ from eventlens.cli.render import console, err_console
 from eventlens.convert.cache import ModelCacheUnwritable
 from eventlens.outcome import Outcome
 from eventlens.runner import RunStats
-from eventlens.wiring.local import LocalApp
+from eventlens.settings import Settings
+from eventlens.wiring.local import LocalApp, build_local_app
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def open_local_app(settings: Settings) -> LocalApp:
+    """The local pipeline, or one line and an exit code: 1 for a database that cannot be
+    opened, 2 for an analyzer without its model."""
+    try:
+        return build_local_app(settings)
+    except (sqlite3.Error, OSError) as exc:
+        fail(f"cannot open the database {settings.db_path}: {exc}")
+    except AnalyzerUnavailable as exc:
+        fail(str(exc), 2)
 
 
 def check_ready(app_: LocalApp) -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from eventlens.db import connect
+from eventlens.db import connect, immediate_transaction
 from eventlens.face_people import (
     DEFAULT_THRESHOLD,
     FaceEntry,
@@ -302,16 +302,8 @@ class SQLitePeopleIndex:
 
     # -- internals -------------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[None]:
+        return immediate_transaction(self._conn, self._lock)
 
     def _refresh(self) -> None:
         """Bring the matrices up to date with the table (other processes' writes)."""

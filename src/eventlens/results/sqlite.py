@@ -9,12 +9,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from eventlens.db import apply_once, connect
+from eventlens.db import apply_once, connect, immediate_transaction
 from eventlens.events.base import OLDEST_SEQUENCER, outranks_clock, sequencer_newer_or_equal
 from eventlens.results.base import LabelSummary, Order, Query, ResultStore, table_for
 from eventlens.results.finding_terms import ANY, finding_terms
@@ -207,16 +207,8 @@ class SQLiteResultStore(ResultStore):
         ):
             self._conn.execute(statement)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[None]:
+        return immediate_transaction(self._conn, self._lock)
 
     def _table(self, environment: str) -> str:
         return table_for(self.tables, environment)

@@ -17,6 +17,7 @@ from PIL import Image
 
 from eventlens.analyzers.base import label_entry
 from eventlens.analyzers.objects import blazeface, people
+from eventlens.analyzers.objects.coco import instance
 from eventlens.analyzers.objects.ssd import Detection
 
 log = logging.getLogger("eventlens.labels")
@@ -116,20 +117,7 @@ class PeopleFinder:
 
 
 def _instances(found: list[Detection], min_confidence: float) -> list[dict[str, Any]]:
-    out = []
-    for detection in found:
-        confidence = detection.score * 100.0
-        if confidence < min_confidence:
-            continue
-        left, top, right, bottom = detection.box
-        box = {
-            "Width": round(right - left, 6),
-            "Height": round(bottom - top, 6),
-            "Left": round(left, 6),
-            "Top": round(top, 6),
-        }
-        out.append({"BoundingBox": box, "Confidence": round(confidence, 4)})
-    return out
+    return [instance(d, d.score * 100.0) for d in found if d.score * 100.0 >= min_confidence]
 
 
 def labels(found: Found, min_confidence: float) -> list[dict[str, Any]]:
