@@ -91,3 +91,10 @@ def test_a_small_figure_is_found_only_with_tiles(tiles: LabelAnalyzer) -> None:
 @pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
 def test_tiles_find_no_person_where_there_is_none(tiles: LabelAnalyzer, name: str) -> None:
     assert "Person" not in _labels(tiles, photo(name))
+
+
+@needs_detector
+@pytest.mark.parametrize("size", [(1, 1), (2, 3000), (3000, 1)])
+def test_tiles_of_a_degenerate_image_find_nothing_and_do_not_fail(size: tuple[int, int]) -> None:
+    detector = people.PeopleDetector(min_score=0.2, intra_op_threads=1)
+    assert people_tiles.detect_tiles(detector, Image.new("L", size)) == []
