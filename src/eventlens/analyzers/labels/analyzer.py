@@ -9,7 +9,7 @@ up the WordNet hierarchy, then capped or calibrated. Person and face detectors a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -78,6 +78,9 @@ class LabelModel:
     #: confidences calibrated per group of labels (fitted on the tuning part) instead of the
     #: caps (``fine_cap``, ``SCENE_CAP``); None: the caps
     calibration: Calibration | None = None
+    #: the person detector runs again on 2 x 2 tiles when its first pass is unsure
+    #: (``people_labels.TILES_BAND``): small and distant people
+    people_tiles: bool = False
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -144,6 +147,7 @@ def _lite0(name: str, people: bool, objects_min_score: float | None = None) -> L
 LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
     "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
+    "lite0-people-tiles": replace(_lite0("lite0-people-tiles", people=True), people_tiles=True),
     "lite0-calibrated": _calibrated("lite0-calibrated"),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
@@ -260,7 +264,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             return None
         from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-        return PeopleFinder(self.intra_op_threads) or None
+        return PeopleFinder(self.intra_op_threads, tiles=self.model.people_tiles) or None
 
     def _find_objects(self) -> ObjectFinder | None:
         """The ``ObjectFinder`` when this model detects objects and the detector is installed."""

@@ -48,6 +48,8 @@ INPUT_SIZE = 300
 #: Boxes spanning more of the width are dropped: on the tuning photos only texture (a dune's
 #: grass) filled the frame edge to edge, while people, even in portraits, leave a margin.
 MAX_BOX_WIDTH = 0.9
+#: Boxes below this score are dropped (the label path shows those >= MinConfidence)
+MIN_SCORE = 0.3
 
 
 def weights_path() -> Path | None:
@@ -133,7 +135,7 @@ class PeopleDetector:
     def __init__(
         self,
         *,
-        min_score: float = 0.3,
+        min_score: float = MIN_SCORE,
         intra_op_threads: int | None = None,
         graph: str = "auto",
     ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from eventlens.analyzers.base import label_entry
-from eventlens.analyzers.objects import blazeface, people
+from eventlens.analyzers.objects import blazeface, people, people_tiles
 from eventlens.analyzers.objects.coco import instance
 from eventlens.analyzers.objects.ssd import Detection
 
@@ -32,6 +32,12 @@ FACE_MIN_SCORE = 0.75
 #: outgrow the caches): `eventlens run --once` on bench/run.py's corpus measured 66-69 ms CPU
 #: per image in batches of 1, 69-70 in batches of 2 and 72-74 in batches of 8.
 DETECTOR_BATCH = 1
+#: With tiles on, the person detector runs again on 2 x 2 tiles (``people_tiles``) when the
+#: whole image's best body scores in this band: unsure, below the label's MinConfidence 55.
+#: Chosen on the tuning part (``bench/person_levers.py``): Person recall 8/17 -> 11/17 with the
+#: same one wrong photo, for +24 % of the detector's CPU; tiles on every photo found 12/17 but
+#: with 2 wrong, at 4.5 times the CPU.
+TILES_BAND = (0.2, 0.55)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +50,28 @@ class Found:
 class Prepared:
     body: Any
     face: Any
+    image: Image.Image | None = None  # kept for the tiles, when they are on
 
 
 class PeopleFinder:
     """The installed detectors, run together on each batch of decoded images."""
 
     def __init__(
-        self, intra_op_threads: int | None = None, *, bodies: bool = True, faces: bool = True
+        self,
+        intra_op_threads: int | None = None,
+        *,
+        bodies: bool = True,
+        faces: bool = True,
+        tiles: bool = False,
     ) -> None:
-        """``bodies`` / ``faces``: use that detector when installed (the bench times each)."""
+        """``bodies`` / ``faces``: use that detector when installed (the bench times each);
+        ``tiles``: a second body pass on tiles when the first is unsure (``TILES_BAND``)."""
+        self.tiles = tiles
         self.bodies = (
-            people.PeopleDetector(intra_op_threads=intra_op_threads)
+            people.PeopleDetector(
+                intra_op_threads=intra_op_threads,
+                min_score=TILES_BAND[0] if tiles else people.MIN_SCORE,
+            )
             if bodies and people.is_available()
             else None
         )
@@ -81,6 +98,9 @@ class PeopleFinder:
             )
             if detector is not None
         ]
+        if self.tiles and self.bodies is not None:
+            low, high = TILES_BAND
+            parts[0] += f"/tiles{people_tiles.GRID}x{people_tiles.GRID}@{low:g}-{high:g}"
         return "+".join(parts)
 
     def __bool__(self) -> bool:
@@ -96,6 +116,7 @@ class PeopleFinder:
         return Prepared(
             people.to_input(image) if self.bodies is not None else None,
             blazeface.to_input(image, FACE_INPUT_SIZE) if self.faces is not None else None,
+            image if self.tiles and self.bodies is not None else None,
         )
 
     def detect(self, prepared: list[Prepared]) -> list[Found]:
@@ -103,7 +124,12 @@ class PeopleFinder:
         for start in range(0, len(prepared), DETECTOR_BATCH):
             chunk = prepared[start : start + DETECTOR_BATCH]
             bodies = (
-                self.bodies.detect_inputs([p.body for p in chunk])
+                [
+                    self._second_pass(self.bodies, p, found)
+                    for p, found in zip(
+                        chunk, self.bodies.detect_inputs([p.body for p in chunk]), strict=True
+                    )
+                ]
                 if self.bodies is not None
                 else [[] for _ in chunk]
             )
@@ -114,6 +140,16 @@ class PeopleFinder:
             )
             found += [Found(b, f) for b, f in zip(bodies, faces, strict=True)]
         return found
+
+    def _second_pass(
+        self, detector: people.PeopleDetector, prepared: Prepared, found: list[Detection]
+    ) -> list[Detection]:
+        """The tiles' people merged in, when the whole image's best body is unsure."""
+        low, high = TILES_BAND
+        best = max((d.score for d in found), default=0.0)
+        if prepared.image is None or not low <= best < high:
+            return found
+        return people_tiles.merge(found, people_tiles.detect_tiles(detector, prepared.image))
 
 
 def _instances(found: list[Detection], min_confidence: float) -> list[dict[str, Any]]:
