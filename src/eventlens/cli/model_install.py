@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 
 from eventlens.analyzers.model_packages import ModelPackage
+from eventlens.errors import Permanent
 
 
-class InstallFailed(Exception):
+class InstallFailed(Permanent):
     """One package could not be installed; the message is the one line shown."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from eventlens.db import connect, immediate_transaction
+from eventlens.errors import Permanent
 from eventlens.face_people import (
     DEFAULT_THRESHOLD,
     FaceEntry,
@@ -62,7 +63,7 @@ INSERT OR IGNORE INTO people_state VALUES ('deletions', 0);
 """
 
 
-class PeopleError(ValueError):
+class PeopleError(Permanent, ValueError):
     """A request the people index refuses (unknown person, a name already taken ...)."""
 
 
