@@ -3,8 +3,9 @@
     .venv/bin/python bench/run.py                  # everything (first run builds the corpus)
     .venv/bin/python bench/run.py --only once,latency --jpegs 200
 
-Sections: floor (decode at reduced scale + one forward pass, nothing else), the stages the
-default labels path adds (person detector, image properties; ms/image each), end-to-end
+Sections: floor (decode at the size the models take + every default model's forward passes,
+nothing else; CPU per image of each part), the stages the default labels path adds (detectors
+as the pipeline runs them, image properties, label post-processing; ms/image each), end-to-end
 ``eventlens run --once`` throughput, event → record latency in a running watcher, peak RSS with
 100,000 events queued, label query time over 1,000,000 records.
 """
@@ -28,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,46 +60,132 @@ def verdict(ok: bool) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One part of the floor: what it is, its wall time and its CPU time (all threads)."""
+
+    name: str
+    wall_s: float
+    cpu_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Floor:
     rate: float  # images per second (wall)
     cpu_ms: float  # CPU time per image, all threads
+    parts: tuple[Part, ...] = ()
+    images: int = 0
+    person_graph: str = ""  # the person detector's graph after its per-CPU check
 
 
-def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
-    """The least work an image needs: DCT-scaled decode + preprocessing on every core, then
-    batched forward passes. Nothing else (no hashing, no store, no events)."""
-    from eventlens.analyzers.labels import LabelAnalyzer
-    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, OUTPUT_NAME
-    from eventlens.analyzers.labels.preprocess import RESIZE, to_input
+#: Images per forward pass in the floor, per model: the classifier batches (16 cost the least
+#: CPU per image); the detectors one image at a time, which costs them the least CPU
+#: (``people_labels.DETECTOR_BATCH``: their activations in a batch outgrow the caches).
+FLOOR_BATCHES = {"classifier": 16, "person detector": 1, "face detector": 1}
 
-    analyzer = LabelAnalyzer()
-    session, _ = analyzer.loaded()
+
+def _floor_inputs(
+    data: bytes,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, float]]:
+    """One image decoded at the size the models take (DCT-scaled, as the pipeline does) and
+    every default model's input made from it; the thread's CPU seconds of each step."""
+    from eventlens.analyzers.labels.preprocess import CROP, resize_for, to_input
+    from eventlens.analyzers.objects import blazeface, people
+    from eventlens.analyzers.objects.people_labels import FACE_INPUT_SIZE
+
+    cpu = {}
+    t = time.thread_time()
+    decoded = ImageInput(data, "x").decode(min_short_side=resize_for(CROP)).image
+    cpu["decode"], t = time.thread_time() - t, time.thread_time()
+    classifier = to_input(decoded)
+    cpu["classifier input"], t = time.thread_time() - t, time.thread_time()
+    body = people.to_input(decoded)
+    cpu["person input"], t = time.thread_time() - t, time.thread_time()
+    face, _ = blazeface.to_input(decoded, FACE_INPUT_SIZE)
+    cpu["face input"] = time.thread_time() - t
+    return (classifier, body, face), cpu
+
+
+def floor_sessions() -> tuple[dict[str, tuple[Any, str]], str]:
+    """Every default model's ONNX Runtime session on all cores, with its input name: the
+    classifier, the person detector's graph as the pipeline picks it (int8 after the per-CPU
+    check, else float) and BlazeFace; and the person graph's name."""
+    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME as CLASSIFIER_INPUT
+    from eventlens.analyzers.labels.model_cache import build_model as build_classifier
+    from eventlens.analyzers.objects import blazeface, people
+    from eventlens.analyzers.objects.ssd_graph import INPUT_NAME as PERSON_INPUT
+    from eventlens.analyzers.onnx_session import create_session
+
+    graph = people.PeopleDetector(intra_op_threads=1).graph  # runs (or reuses) the check
+    person_model = people.model_path() if graph == "int8" else people.float_model_path()
+    sessions = {
+        "classifier": (create_session(build_classifier()), CLASSIFIER_INPUT),
+        "person detector": (create_session(person_model), PERSON_INPUT),
+        "face detector": (create_session(blazeface.build_model()), blazeface.INPUT_NAME),
+    }
+    return sessions, graph
+
+
+def measure_floor(files: list[Path]) -> Floor:
+    """The least work the default label model (``lite0-people``) needs: each image decoded at
+    the size the models take and its inputs made, on every core; then each model's forward
+    passes, batched (``FLOOR_BATCHES``), each session on every core. Nothing else: no hashing,
+    no store, no events, no box decoding or label post-processing."""
+    sessions, graph = floor_sessions()
     blobs = [p.read_bytes() for p in files]
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        inputs = list(
-            pool.map(
-                lambda data: to_input(ImageInput(data, "x").decode(min_short_side=RESIZE).image),
-                blobs,
-            )
-        )
-    decode_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for i in range(0, len(inputs), 16):
-        session.run([OUTPUT_NAME], {INPUT_NAME: np.stack(inputs[i : i + 16])})
-    forward_s = time.perf_counter() - start
     n = len(files)
-    floor = Floor(n / (decode_s + forward_s), (time.process_time() - cpu_start) * 1000 / n)
-    return floor, [
+    cpu_start, start = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        made = list(pool.map(_floor_inputs, blobs))
+    prepare_wall = time.perf_counter() - start
+    prepare_cpu = time.process_time() - cpu_start
+    thread_cpu = {k: sum(cpu[k] for _, cpu in made) for k in made[0][1]}
+    # the process's CPU split by the threads' own measure (the pool adds a little of its own)
+    scale = prepare_cpu / max(sum(thread_cpu.values()), 1e-9)
+    parts = [
+        Part(name, prepare_wall * cpu / max(sum(thread_cpu.values()), 1e-9), cpu * scale)
+        for name, cpu in thread_cpu.items()
+    ]
+    for column, (name, (session, input_name)) in enumerate(sessions.items()):
+        inputs = [inputs[column] for inputs, _ in made]
+        batch = FLOOR_BATCHES[name]
+        cpu, start = time.process_time(), time.perf_counter()
+        for i in range(0, n, batch):
+            session.run(None, {input_name: np.stack(inputs[i : i + batch])})
+        parts.append(
+            Part(f"{name} forward", time.perf_counter() - start, time.process_time() - cpu)
+        )
+    wall = sum(p.wall_s for p in parts)
+    cpu_ms = sum(p.cpu_s for p in parts) * 1000 / n
+    return Floor(n / wall, cpu_ms, tuple(parts), n, graph)
+
+
+def floor_rows(floor: Floor) -> list[Row]:
+    n = floor.images
+    rows: list[Row] = [
         (
-            f"floor: decode (draft) + forward, {n} images: JPEGs + PNGs",
+            f"floor: decode + every default model's forward passes, {n} images",
             f"{floor.rate:.1f} img/s",
             "",
-            f"decode {decode_s / n * 1000:.1f} + forward {forward_s / n * 1000:.1f} ms/img (wall)",
+            f"lite0-people; person graph {floor.person_graph}",
         ),
         ("floor: CPU time per image", f"{floor.cpu_ms:.1f} ms", "", "all threads"),
     ]
+    for part in floor.parts:
+        batch = next((b for k, b in FLOOR_BATCHES.items() if part.name == f"{k} forward"), None)
+        rows.append(
+            (
+                f"floor part: {part.name}" + (f" (batches of {batch})" if batch else ""),
+                f"CPU {part.cpu_s * 1000 / n:.1f} ms/img",
+                "",
+                f"wall {part.wall_s * 1000 / n:.1f} ms/img",
+            )
+        )
+    return rows
+
+
+def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
+    floor = measure_floor(files)
+    return floor, floor_rows(floor)
 
 
 def bench_stages(files: list[Path]) -> list[Row]:

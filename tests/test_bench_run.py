@@ -1,11 +1,17 @@
 """``bench/run.py``'s label post-processing stage drives the analyzer's own steps (classify,
-confidences, findings): a change to them must not leave the benchmark broken."""
+confidences, findings), and its floor runs every default model: a change to them must not leave
+the benchmark broken."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from bench.run import _label_post_processing
+import pytest
+from bench.run import _label_post_processing, bench_floor
+
+from eventlens.analyzers.objects import blazeface, people
+from tests.images import encode, photo_like, write
 
 
 def test_label_post_processing_stage_labels_every_image() -> None:
@@ -23,3 +29,42 @@ def test_label_post_processing_stage_labels_every_image() -> None:
     for findings in results:
         assert isinstance(findings, list) and len(findings) == 3
         assert all(f["LabelModelVersion"].startswith("efficientnet-lite0") for f in findings)
+
+
+@pytest.mark.skipif(
+    not (people.is_available() and blazeface.is_available()),
+    reason="the default's person and face detectors are not installed",
+)
+def test_floor_runs_every_default_model_and_reports_each_part(tmp_path: Path) -> None:
+    files = [
+        write(tmp_path / "a.jpg", encode(photo_like(1200, 900, seed=1), "JPEG")),
+        write(tmp_path / "b.png", encode(photo_like(300, 500, seed=2), "PNG")),
+        write(tmp_path / "c.jpg", encode(photo_like(640, 480, seed=3), "JPEG")),
+    ]
+    floor, rows = bench_floor(files)
+    names = [part.name for part in floor.parts]
+    assert names == [
+        "decode",
+        "classifier input",
+        "person input",
+        "face input",
+        "classifier forward",
+        "person detector forward",
+        "face detector forward",
+    ]
+    assert floor.images == 3
+    assert floor.person_graph in ("int8", "float")
+    forward_cpu = [part.cpu_s for part in floor.parts if part.name.endswith("forward")]
+    assert all(cpu > 0 for cpu in forward_cpu)
+    assert floor.cpu_ms == pytest.approx(sum(p.cpu_s for p in floor.parts) * 1000 / 3)
+    assert floor.rate == pytest.approx(3 / sum(p.wall_s for p in floor.parts))
+    assert [row[0] for row in rows][2:] == [
+        "floor part: decode",
+        "floor part: classifier input",
+        "floor part: person input",
+        "floor part: face input",
+        "floor part: classifier forward (batches of 16)",
+        "floor part: person detector forward (batches of 1)",
+        "floor part: face detector forward (batches of 1)",
+    ]
+    assert floor.person_graph in rows[0][3]
