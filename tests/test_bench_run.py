@@ -69,3 +69,24 @@ def test_floor_runs_every_default_model_and_reports_each_part(tmp_path: Path) ->
         "floor part: face detector forward (batches of 1)",
     ]
     assert floor.person_graph in rows[0][3]
+
+
+def test_flame_summary_counts_each_stack_in_its_part_and_leaves_waits_out() -> None:
+    from bench.flame_summary import summarise
+
+    raw = "\n".join(
+        [
+            "process 1;Thread.run (threading.py:1);Session.run (onnxruntime/x.py:406) 40",
+            "process 1;_prepare (eventlens/pipeline.py:196) 5",
+            "process 1;ImageInput.decode (eventlens/imaging.py:99);ImageFile.load (PIL/I.py:4) 50",
+            "process 1;_worker (concurrent/futures/thread.py:81) 300",
+            "process 1;something else (x.py:1) 5",
+        ]
+    )
+    busy, parts = summarise(raw)
+    assert busy == 100
+    assert parts["ONNX Runtime forward passes"] == 40
+    assert parts["decode"] == 50
+    assert parts["sha256"] == 5
+    assert parts["other"] == 5
+    assert parts["(waiting)"] == 300
