@@ -90,3 +90,21 @@ def test_flame_summary_counts_each_stack_in_its_part_and_leaves_waits_out() -> N
     assert parts["sha256"] == 5
     assert parts["other"] == 5
     assert parts["(waiting)"] == 300
+
+
+def test_cold_start_import_breakdown_reads_real_importtime_output() -> None:
+    import subprocess
+    import sys
+
+    from bench.lambda_cold_start import import_breakdown
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import json, email.message"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    breakdown = import_breakdown(done.stderr, top=50)
+    assert "json" in breakdown and "email" in breakdown  # submodules summed into their package
+    assert "email.message" not in breakdown
+    assert breakdown["(all)"] >= breakdown["json"] + breakdown["email"] > 0
