@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/bench_aws.py [--analyzer labels|rekognition] [--images 20]
                                         [--batch 1] [--no-package]
+    .venv/bin/python bench/bench_aws.py --cold-start python3.12  # the bundled package's
+        # cold start (init + first invocation) and warm invocations on that Python, one 12-MP
+        # JPEG each, with the import time broken down (bench/lambda_cold_start.py)
 
 Runs a moto server on 127.0.0.1 (S3, SQS, DynamoDB, SNS, Rekognition), uploads photo-like
 JPEGs, and calls ``eventlens.aws.handler.handler`` with SQS batches and a Lambda context the
@@ -193,7 +196,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="SQS messages per invocation")
     parser.add_argument("--size", default="1024x768", help="JPEG size, WxH")
     parser.add_argument("--no-package", action="store_true")
+    parser.add_argument("--cold-start", metavar="RUNTIME", help="e.g. python3.12")
     args = parser.parse_args()
+    if args.cold_start:
+        sys.path.insert(0, str(ROOT))
+        from bench import corpus
+        from bench.lambda_cold_start import bench_cold_start
+
+        (jpeg,) = corpus.build(ROOT / "bench" / "out" / "corpus", 1, 0)
+        print(json.dumps(bench_cold_start(args.cold_start, jpeg.read_bytes()), indent=2))
+        return
     width, height = (int(v) for v in args.size.split("x"))
     report: dict[str, object] = {
         "analyzer": args.analyzer,

@@ -3,8 +3,9 @@
     .venv/bin/python bench/run.py                  # everything (first run builds the corpus)
     .venv/bin/python bench/run.py --only once,latency --jpegs 200
 
-Sections: floor (decode at reduced scale + one forward pass, nothing else), the stages the
-default labels path adds (person detector, image properties; ms/image each), end-to-end
+Sections: floor (decode at the size the models take + every default model's forward passes,
+nothing else; CPU per image of each part), the stages the default labels path adds (detectors
+as the pipeline runs them, image properties, label post-processing; ms/image each), end-to-end
 ``eventlens run --once`` throughput, event → record latency in a running watcher, peak RSS with
 100,000 events queued, label query time over 1,000,000 records.
 """
@@ -28,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,46 +60,144 @@ def verdict(ok: bool) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One part of the floor: what it is and its CPU time (the threads that ran it)."""
+
+    name: str
+    cpu_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Floor:
     rate: float  # images per second (wall)
-    cpu_ms: float  # CPU time per image, all threads
+    cpu_ms: float  # CPU time per image, the whole process
+    parts: tuple[Part, ...] = ()
+    images: int = 0
+    person_graph: str = ""  # the person detector's graph after its per-CPU check
+
+
+#: Images per forward pass in the floor, per model: the classifier batches (the pipeline's
+#: lanes take 16 events at a time); the detectors one image at a time, which costs them the
+#: least CPU (``people_labels.DETECTOR_BATCH``: a batch's activations outgrow the caches).
+FLOOR_BATCHES = {"classifier": 16, "person detector": 1, "face detector": 1}
+FLOOR_PARTS = (
+    "decode",
+    "classifier input",
+    "person input",
+    "face input",
+    "classifier forward",
+    "person detector forward",
+    "face detector forward",
+)
+
+
+def floor_sessions() -> tuple[dict[str, tuple[Any, str]], str]:
+    """Every default model's ONNX Runtime session, one thread each (the floor runs one batch
+    per core, as the pipeline's lanes do), with its input name: the classifier, the person
+    detector's graph as the pipeline picks it (int8 after the per-CPU check, else float) and
+    BlazeFace; and the person graph's name."""
+    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME as CLASSIFIER_INPUT
+    from eventlens.analyzers.labels.model_cache import build_model as build_classifier
+    from eventlens.analyzers.objects import blazeface, people
+    from eventlens.analyzers.objects.ssd_graph import INPUT_NAME as PERSON_INPUT
+    from eventlens.analyzers.onnx_session import create_session
+
+    graph = people.PeopleDetector(intra_op_threads=1).graph  # runs (or reuses) the check
+    person_model = people.model_path() if graph == "int8" else people.float_model_path()
+    sessions = {
+        "classifier": (create_session(build_classifier(), 1), CLASSIFIER_INPUT),
+        "person detector": (create_session(person_model, 1), PERSON_INPUT),
+        "face detector": (create_session(blazeface.build_model(), 1), blazeface.INPUT_NAME),
+    }
+    return sessions, graph
+
+
+def _floor_batch(sessions: dict[str, tuple[Any, str]], blobs: list[bytes]) -> dict[str, float]:
+    """One batch through the least work it needs, on this thread: each image decoded at the
+    size the models take (DCT-scaled, as the pipeline does) and every model's input made from
+    it, then each model's forward passes. The thread's CPU seconds of each part."""
+    from eventlens.analyzers.labels.preprocess import CROP, resize_for, to_input
+    from eventlens.analyzers.objects import blazeface, people
+    from eventlens.analyzers.objects.people_labels import FACE_INPUT_SIZE
+
+    cpu = dict.fromkeys(FLOOR_PARTS, 0.0)
+    inputs: dict[str, list[np.ndarray]] = {name: [] for name in FLOOR_BATCHES}
+
+    def step(part: str, work: Callable[[], Any]) -> Any:
+        t = time.thread_time()
+        result = work()
+        cpu[part] += time.thread_time() - t
+        return result
+
+    for data in blobs:
+        image = step(
+            "decode",
+            lambda d=data: ImageInput(d, "x").decode(min_short_side=resize_for(CROP)).image,
+        )
+        inputs["classifier"].append(step("classifier input", lambda i=image: to_input(i)))
+        inputs["person detector"].append(step("person input", lambda i=image: people.to_input(i)))
+        inputs["face detector"].append(
+            step("face input", lambda i=image: blazeface.to_input(i, FACE_INPUT_SIZE)[0])
+        )
+    for name, (session, input_name) in sessions.items():
+        batch, xs = FLOOR_BATCHES[name], inputs[name]
+        for i in range(0, len(xs), batch):
+            feed = {input_name: np.stack(xs[i : i + batch])}
+            step(f"{name} forward", lambda f=feed, s=session: s.run(None, f))
+    return cpu
+
+
+def measure_floor(files: list[Path]) -> Floor:
+    """The least work the default label model (``lite0-people``) needs: decode at the size the
+    models take, every model's input, every model's forward passes (``FLOOR_BATCHES``), one
+    batch per core with one model thread each (no threads contending). Nothing else: no
+    hashing, no store, no events, no box decoding or label post-processing."""
+    sessions, graph = floor_sessions()
+    blobs = [p.read_bytes() for p in files]
+    batch = FLOOR_BATCHES["classifier"]
+    batches = [blobs[i : i + batch] for i in range(0, len(blobs), batch)]
+    cpu_start, start = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        measured = list(pool.map(lambda b: _floor_batch(sessions, b), batches))
+    wall = time.perf_counter() - start
+    cpu_ms = (time.process_time() - cpu_start) * 1000 / len(files)
+    parts = tuple(Part(name, sum(m[name] for m in measured)) for name in FLOOR_PARTS)
+    return Floor(len(files) / wall, cpu_ms, parts, len(files), graph)
+
+
+def floor_rows(floor: Floor) -> list[Row]:
+    n = floor.images
+    rows: list[Row] = [
+        (
+            f"floor: decode + every default model's forward passes, {n} images",
+            f"{floor.rate:.1f} img/s",
+            "",
+            f"lite0-people; person graph {floor.person_graph}",
+        ),
+        ("floor: CPU time per image", f"{floor.cpu_ms:.1f} ms", "", "all threads"),
+        (
+            "floor: parts' CPU (the rest: threads, numpy)",
+            f"{sum(p.cpu_s for p in floor.parts) * 1000 / n:.1f} ms/img",
+            "",
+            "",
+        ),
+    ]
+    for part in floor.parts:
+        batch = next((b for k, b in FLOOR_BATCHES.items() if part.name == f"{k} forward"), None)
+        rows.append(
+            (
+                f"floor part: {part.name}" + (f" (batches of {batch})" if batch else ""),
+                f"{part.cpu_s * 1000 / n:.1f} ms/img",
+                "",
+                "CPU",
+            )
+        )
+    return rows
 
 
 def bench_floor(files: list[Path]) -> tuple[Floor, list[Row]]:
-    """The least work an image needs: DCT-scaled decode + preprocessing on every core, then
-    batched forward passes. Nothing else (no hashing, no store, no events)."""
-    from eventlens.analyzers.labels import LabelAnalyzer
-    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, OUTPUT_NAME
-    from eventlens.analyzers.labels.preprocess import RESIZE, to_input
-
-    analyzer = LabelAnalyzer()
-    session, _ = analyzer.loaded()
-    blobs = [p.read_bytes() for p in files]
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        inputs = list(
-            pool.map(
-                lambda data: to_input(ImageInput(data, "x").decode(min_short_side=RESIZE).image),
-                blobs,
-            )
-        )
-    decode_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for i in range(0, len(inputs), 16):
-        session.run([OUTPUT_NAME], {INPUT_NAME: np.stack(inputs[i : i + 16])})
-    forward_s = time.perf_counter() - start
-    n = len(files)
-    floor = Floor(n / (decode_s + forward_s), (time.process_time() - cpu_start) * 1000 / n)
-    return floor, [
-        (
-            f"floor: decode (draft) + forward, {n} images: JPEGs + PNGs",
-            f"{floor.rate:.1f} img/s",
-            "",
-            f"decode {decode_s / n * 1000:.1f} + forward {forward_s / n * 1000:.1f} ms/img (wall)",
-        ),
-        ("floor: CPU time per image", f"{floor.cpu_ms:.1f} ms", "", "all threads"),
-    ]
+    floor = measure_floor(files)
+    return floor, floor_rows(floor)
 
 
 def bench_stages(files: list[Path]) -> list[Row]:

@@ -1,0 +1,268 @@
+"""The bundled Lambda package's cold start on its target Python (``bench/bench_aws.py
+--cold-start python3.12``): init (the handler's imports) + the first invocation, then warm
+invocations in the same process, each on one 12-MP JPEG; and the import time broken down
+(``python -X importtime`` over init and the first invocation, by top-level package).
+
+The package is built for the runtime and unzipped; a fresh interpreter of that version runs it
+the way Lambda does (``-S -I``, the task folder first on ``sys.path``, boto3 from a folder
+installed for that Python), against a moto server on 127.0.0.1. Each cold start gets a fresh
+``TMPDIR`` (a new Lambda sandbox's /tmp) and a task folder as Lambda's read-only /var/task
+leaves it: no verdict of the person detector's per-CPU check beside the model (so the check
+runs, as it does in every Lambda sandbox; its time is measured on its own) and no bytecode
+(the package ships none and Lambda cannot write it: ``-B``, ``__pycache__`` removed). The same
+runs with the bytecode compiled beforehand say what shipping it in the package would buy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+#: What the Lambda Python runtime ships besides the standard library.
+RUNTIME_PACKAGES = (
+    "boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3",
+)  # fmt: skip
+
+SCRIPT = """\
+import json, os, sys, time, types
+started, cpu_started = time.perf_counter(), time.process_time()
+task, runtime = sys.argv[1], sys.argv[2]
+sys.path[:0] = [task]
+sys.path.append(runtime)
+from eventlens.aws.handler import handler
+init_ms = (time.perf_counter() - started) * 1000
+init_cpu_ms = (time.process_time() - cpu_started) * 1000
+events = json.loads(sys.stdin.read())
+context = types.SimpleNamespace(
+    function_name="eventlens-beta", memory_limit_in_mb=1769, aws_request_id="request-1",
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:eventlens-beta",
+)
+check_ms = []
+invocations = []
+for i, event in enumerate(events):
+    wall, cpu = time.perf_counter(), time.process_time()
+    if i == 0:  # time the per-CPU graph check inside the first invocation
+        from eventlens.analyzers.objects import graph_check
+        compare = graph_check.compare
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return compare(*args, **kwargs)
+            finally:
+                check_ms.append((time.perf_counter() - t) * 1000)
+        graph_check.compare = timed
+    result = handler(event, context)
+    assert result == {"batchItemFailures": []}, result
+    invocations.append(((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000))
+print("TIMES " + json.dumps({
+    "init_ms": init_ms, "init_cpu_ms": init_cpu_ms, "check_ms": check_ms,
+    "invocations": invocations, "python": "%d.%d" % sys.version_info[:2],
+}))
+"""
+
+
+def interpreter(runtime: str) -> Path:
+    version = runtime.removeprefix("python")
+    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    found = shutil.which(f"python{version}")
+    for candidate in [*candidates, *([Path(found)] if found else [])]:
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    raise SystemExit(f"no {runtime} interpreter (looked in ~/.pyenv/versions and on PATH)")
+
+
+def build(runtime: str, folder: Path) -> tuple[Path, Path]:
+    """The bundled package unzipped into ``folder/task``, boto3 for the runtime in
+    ``folder/runtime`` (reused when already there)."""
+    from eventlens.aws.package import build_package, install_dependencies, pinned
+
+    task, runtime_site = folder / "task", folder / "runtime"
+    if not (task / "eventlens" / "aws" / "handler.py").is_file():
+        report = build_package(folder / "bundled.zip", "bundled", runtime=runtime)
+        with zipfile.ZipFile(report.path) as archive:
+            archive.extractall(task)
+    if not (runtime_site / "boto3").is_dir():
+        install_dependencies(pinned(RUNTIME_PACKAGES), runtime_site, runtime)
+    return task, runtime_site
+
+
+def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """A bucket, queue and results table on the moto server; ``count`` uploads of ``image``;
+    the handler's environment and one Lambda SQS event per upload."""
+    import boto3
+
+    from eventlens.aws.worker import to_lambda_records
+    from eventlens.results.dynamodb import create_table
+
+    suffix = uuid.uuid4().hex[:8]
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    table = f"beta_results_{suffix}"
+    create_table(boto3.client("dynamodb"), table, ttl=False)
+    queue = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    arn = arn["Attributes"]["QueueArn"]
+    bucket = f"cold-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)  # the s3:TestEvent
+    for i in range(count):
+        s3.put_object(Bucket=bucket, Key=f"rekognition-input/beta/cold/{i}.jpg", Body=image)
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while len(messages) < count and time.monotonic() < deadline:
+        got = sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
+        )
+        messages.extend(got.get("Messages", []))
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME")}
+    env.update(
+        EVENTLENS_ENVIRONMENT="beta",
+        EVENTLENS_RESULTS_TABLE=table,
+        EVENTLENS_ANALYZER="bundled",
+        AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
+    )
+    events = [{"Records": to_lambda_records([m], arn)} for m in messages]
+    return env, events
+
+
+def as_deployed(task: Path, runtime_site: Path, bytecode: bool) -> None:
+    """The task folder as Lambda runs it: no kept check verdict; the package's bytecode
+    compiled for the runtime (``bytecode``) or none at all. The runtime's boto3 always has its
+    bytecode (Lambda's runtime ships it compiled)."""
+    for verdict in task.rglob("*.check.json"):
+        verdict.unlink()
+    if not bytecode:
+        for folder in task.rglob("__pycache__"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(
+    python: Path, task: Path, runtime_site: Path, env: dict[str, str], events: list[Any],
+    importtime: bool = False, bytecode: bool = False,
+) -> tuple[dict[str, Any], str]:  # fmt: skip
+    as_deployed(task, runtime_site, bytecode)
+    with tempfile.TemporaryDirectory() as scratch:  # a new sandbox's /tmp
+        flags = ["-X", "importtime"] if importtime else []
+        flags += [] if bytecode else ["-B"]
+        done = subprocess.run(
+            [str(python), "-S", "-I", *flags, "-c", SCRIPT, str(task), str(runtime_site)],
+            input=json.dumps(events), capture_output=True, text=True, timeout=600,
+            env={**env, "TMPDIR": scratch}, cwd=scratch,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("TIMES ")]
+    return json.loads(line.removeprefix("TIMES ")), done.stderr
+
+
+def import_breakdown(stderr: str, top: int = 12) -> dict[str, float]:
+    """``-X importtime`` lines -> ms of own import time per top-level package, largest first."""
+    own: dict[str, float] = defaultdict(float)
+    for match in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \|(\s*)(\S+)", stderr):
+        own[match.group(3).split(".")[0]] += int(match.group(1)) / 1000
+    ranked = sorted(own.items(), key=lambda kv: -kv[1])
+    result = {name: round(ms, 1) for name, ms in ranked[:top]}
+    result["(all)"] = round(sum(own.values()), 1)
+    return result
+
+
+def bench_cold_start(runtime: str, image: bytes, runs: int = 3, warm: int = 10) -> dict[str, Any]:
+    from moto.server import ThreadedMotoServer
+
+    from bench.bench_aws import free_port
+
+    python = interpreter(runtime)
+    folder = ROOT / "bench" / "out" / f"lambda-{runtime}"
+    task, runtime_site = build(runtime, folder)
+    subprocess.run([str(python), "-m", "compileall", "-q", str(runtime_site)], check=False)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
+    )  # fmt: skip
+    try:
+        colds = []
+        for i in range(runs):
+            env, events = _stack(image, 1 + (warm if i == 0 else 0))
+            colds.append(_run(python, task, runtime_site, env, events)[0])
+        env, events = _stack(image, 1)
+        _, stderr = _run(python, task, runtime_site, env, events, importtime=True)
+        as_deployed(task, runtime_site, bytecode=False)
+        subprocess.run([str(python), "-m", "compileall", "-q", str(task)], check=False)
+        compiled = []
+        for _ in range(runs):
+            env, events = _stack(image, 1)
+            compiled.append(_run(python, task, runtime_site, env, events, bytecode=True)[0])
+        env, events = _stack(image, 1)
+        _, stderr_compiled = _run(
+            python, task, runtime_site, env, events, importtime=True, bytecode=True
+        )
+        as_deployed(task, runtime_site, bytecode=False)
+    finally:
+        server.stop()
+    started = time.perf_counter()  # the bare interpreter's start-up, before init
+    subprocess.run([str(python), "-S", "-I", "-c", "pass"], capture_output=True, check=True)
+    interpreter_ms = (time.perf_counter() - started) * 1000
+    first = [c["invocations"][0] for c in colds]
+    warm_ms = [wall for wall, _ in colds[0]["invocations"][1:]]
+    warm_cpu = [cpu for _, cpu in colds[0]["invocations"][1:]]
+    return {
+        "runtime": runtime,
+        "python": colds[0]["python"],
+        "image": "one 12-MP JPEG per invocation",
+        "cold_runs": runs,
+        "interpreter_start_ms": round(interpreter_ms, 1),
+        "init_ms_median": round(statistics.median(c["init_ms"] for c in colds), 1),
+        "init_cpu_ms_median": round(statistics.median(c["init_cpu_ms"] for c in colds), 1),
+        "first_invocation_ms_median": round(statistics.median(w for w, _ in first), 1),
+        "first_invocation_cpu_ms_median": round(statistics.median(c for _, c in first), 1),
+        "cold_start_ms_median": round(
+            statistics.median(c["init_ms"] + c["invocations"][0][0] for c in colds), 1
+        ),
+        "cold_start_ms_all": [round(c["init_ms"] + c["invocations"][0][0]) for c in colds],
+        "graph_check_ms_median": round(statistics.median(sum(c["check_ms"]) for c in colds), 1),
+        "warm_invocations": len(warm_ms),
+        "warm_p50_ms": round(statistics.median(warm_ms), 1),
+        "warm_cpu_p50_ms": round(statistics.median(warm_cpu), 1),
+        "import_ms_by_package (-X importtime, init + first invocation)": import_breakdown(stderr),
+        "with bytecode shipped: cold_start_ms_median": round(
+            statistics.median(c["init_ms"] + c["invocations"][0][0] for c in compiled), 1
+        ),
+        "with bytecode shipped: init_ms_median": round(
+            statistics.median(c["init_ms"] for c in compiled), 1
+        ),
+        "with bytecode shipped: first_invocation_ms_median": round(
+            statistics.median(c["invocations"][0][0] for c in compiled), 1
+        ),
+        "with bytecode shipped: graph_check_ms_median": round(
+            statistics.median(sum(c["check_ms"]) for c in compiled), 1
+        ),
+        "with bytecode shipped: import_ms_by_package": import_breakdown(stderr_compiled),
+        "machine_load_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sample = sorted((ROOT / "bench" / "out" / "corpus").glob("photo-*.jpg"))
+    print(json.dumps(bench_cold_start(sys.argv[1], sample[0].read_bytes()), indent=2))
