@@ -219,6 +219,8 @@ def report() -> None:
         if tag == "native":
             continue
         for option, graph in result["graphs"].items():
+            if option not in runs["native"]["graphs"]:
+                continue  # not run on this CPU
             n = len(graph["found"])
             a = agreement(runs["native"]["graphs"][option]["found"][:n], graph["found"])
             print(
