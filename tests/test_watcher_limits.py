@@ -46,8 +46,13 @@ needs_user_namespaces = pytest.mark.skipif(
 
 
 def runner_health(server: Server) -> dict[str, object]:
+    """The one runner's health; ``state`` "starting" until it has written its first status
+    file (a runner that just started is not listed yet)."""
     status, body = server.health()
-    (runner,) = body["runners"]
+    runners = body["runners"]
+    if not runners:
+        return {"http": status, "state": "starting"}
+    (runner,) = runners
     return {"http": status, **runner}
 
 
