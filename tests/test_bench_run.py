@@ -108,3 +108,70 @@ def test_cold_start_import_breakdown_reads_real_importtime_output() -> None:
     assert "json" in breakdown and "email" in breakdown  # submodules summed into their package
     assert "email.message" not in breakdown
     assert breakdown["(all)"] >= breakdown["json"] + breakdown["email"] > 0
+
+
+@pytest.mark.skipif(
+    not (people.is_available() and blazeface.is_available()),
+    reason="the default's person and face detectors are not installed",
+)
+def test_naive_script_and_run_once_label_the_same_images_and_are_compared(tmp_path: Path) -> None:
+    from bench.run import measure_versus_naive, naive_rows
+
+    files = [
+        write(tmp_path / "a.jpg", encode(photo_like(1200, 900, seed=1), "JPEG")),
+        write(tmp_path / "b.png", encode(photo_like(300, 500, seed=2), "PNG")),
+        write(tmp_path / "c.jpg", encode(photo_like(640, 480, seed=3), "JPEG")),
+    ]
+    versus = measure_versus_naive(files)
+    lines = [line.split("\t") for line in versus.naive.stdout.splitlines()]
+    assert [fields[0] for fields in lines] == ["a.jpg", "b.png", "c.jpg"]
+    for _name, top, probability, person, face in lines:
+        assert 0 <= int(top) < 1000
+        assert all(0.0 <= float(score) <= 1.0 for score in (probability, person, face))
+    assert versus.records_ok == 3
+    assert versus.naive.cpu_s > 0 and versus.once.cpu_s > 0
+    rows = naive_rows(versus)
+    assert [row[0] for row in rows] == [
+        "naive script: 3 images (full decode, 3 sessions, one at a time)",
+        "naive: run --once on the same 3 images",
+        "naive: run --once / naive script, throughput",
+        "naive: naive script / run --once, CPU per image",
+    ]
+    naive_cpu, once_cpu = versus.cpu_ms()
+    assert rows[3][1] == f"{naive_cpu / once_cpu:.2f}"
+    assert rows[3][3] == ("met" if naive_cpu / once_cpu >= 5 else "MISSED")
+
+
+@pytest.mark.skipif(
+    not (people.is_available() and blazeface.is_available()),
+    reason="the default's person and face detectors are not installed",
+)
+def test_latency_times_steady_arrivals_and_a_burst_against_one_images_floor(
+    tmp_path: Path,
+) -> None:
+    from bench.run import latency_rows, measure_latency
+
+    files = [
+        write(tmp_path / f"{i}.jpg", encode(photo_like(800, 600, seed=10 + i), "JPEG"))
+        for i in range(8)
+    ]
+    latency = measure_latency(files, steady=3, burst=4, interval_s=0.5, floor_images=3)
+    assert len(latency.steady) == 3 and len(latency.burst) == 4
+    assert latency.floor_ms > 0 and latency.watcher_cpu_s > 0
+    # a record is written after its file is closed, and the burst's last one after the rest
+    assert all(ms > 0 for ms in latency.steady + latency.burst)
+    assert latency.burst_span_s >= max(latency.burst) / 1000 - 0.001
+    rows = latency_rows(latency)
+    assert [row[0] for row in rows] == [
+        "watch: one image's floor time (median, 1 model thread)",
+        "watch, 1 image per 0.5 s: file closed -> record p50 / p99 (3 files)",
+        "watch, 1 image per 0.5 s: p50 / one image's floor",
+        "watch, 1 image per 0.5 s: p99 / one image's floor",
+        "watch, a burst of 4: file closed -> record p50 / p99 (4 files)",
+        "watch, a burst of 4: p50 / one image's floor",
+        "watch, a burst of 4: p99 / one image's floor",
+        "watch, a burst of 4: first file closed -> last record",
+        "watch: the watcher's CPU time per image (start-up included)",
+    ]
+    burst_p99 = sorted(latency.burst)[-1]
+    assert rows[6][1] == f"{burst_p99 / latency.floor_ms:.2f}"
