@@ -24,6 +24,7 @@ import onnxruntime as ort
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_set.collect import collect, photo_path
+from eventlens.analyzers.boxes import box_iou
 from eventlens.analyzers.labels.preprocess import resize_for
 from eventlens.analyzers.objects import people, ssd
 from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES_NAME, build_onnx
@@ -59,14 +60,6 @@ def people_found(path: Path, inputs: list[np.ndarray[Any, Any]]) -> tuple[list[A
     return found, (time.process_time() - start) * 1000 / len(inputs)
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(
-        0.0, min(a[3], b[3]) - max(a[1], b[1])
-    )
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def main() -> None:
     weights = people.weights_path()
     if weights is None:
@@ -89,7 +82,7 @@ def main() -> None:
     print(f"forward pass, 1 thread: float {float_ms:.1f} ms/img CPU, int8 {int8_ms:.1f}")
     for photo, a, b in zip(tune, float_found, int8_found, strict=True):
         if a or b:
-            best = [max((iou(x.box, y.box) for y in b), default=0.0) for x in a]
+            best = [max((box_iou(x.box, y.box) for y in b), default=0.0) for x in a]
             print(
                 f"  {photo['id']}: float {[round(d.score, 2) for d in a]}, "
                 f"int8 {[round(d.score, 2) for d in b]}, best IoU {[round(v, 2) for v in best]}"

@@ -29,6 +29,7 @@ import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from eventlens.analyzers.boxes import box_iou
 from eventlens.analyzers.objects import people, ssd
 from eventlens.analyzers.objects.ssd_graph import BOXES_NAME, INPUT_NAME, SCORES_NAME, build_onnx
 from eventlens.analyzers.objects.tensor import signed_unit_chw
@@ -122,14 +123,6 @@ def run(tag: str, graphs: list[str], limit: int | None) -> None:
     (OUT / f"run-{tag}.json").write_text(json.dumps(result), "utf-8")
 
 
-def _iou(a: list[float], b: list[float]) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(
-        0.0, min(a[3], b[3]) - max(a[1], b[1])
-    )
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def agreement(
     reference: list[list[dict[str, Any]]], other: list[list[dict[str, Any]]]
 ) -> dict[str, float]:
@@ -137,23 +130,23 @@ def agreement(
     the largest score difference of matched boxes, and boxes only one side has."""
     ious: list[float] = []
     deltas: list[float] = []
-    extra = missing = 0
+    extra = missing = photos_same = 0
     for ref, oth in zip(reference, other, strict=True):
         a = [d for d in ref if d["score"] >= MIN_SCORE]
         b = [d for d in oth if d["score"] >= MIN_SCORE]
         unmatched = list(b)
+        missed = 0
         for d in a:
-            best = max(unmatched, key=lambda e: _iou(d["box"], e["box"]), default=None)
-            if best is not None and _iou(d["box"], best["box"]) >= 0.5:
+            best = max(unmatched, key=lambda e: box_iou(d["box"], e["box"]), default=None)
+            if best is not None and box_iou(d["box"], best["box"]) >= 0.5:
                 unmatched.remove(best)
-                ious.append(_iou(d["box"], best["box"]))
+                ious.append(box_iou(d["box"], best["box"]))
                 deltas.append(abs(d["score"] - best["score"]))
             else:
-                missing += 1
+                missed += 1
+        missing += missed
         extra += len(unmatched)
-    photos_same = sum(
-        1 for ref, oth in zip(reference, other, strict=True) if _same_people(ref, oth)
-    )
+        photos_same += not missed and not unmatched
     return {
         "photos_same": photos_same,
         "photos": len(reference),
@@ -162,20 +155,6 @@ def agreement(
         "extra": extra,
         "missing": missing,
     }
-
-
-def _same_people(ref: list[dict[str, Any]], oth: list[dict[str, Any]]) -> bool:
-    a = [d for d in ref if d["score"] >= MIN_SCORE]
-    b = [d for d in oth if d["score"] >= MIN_SCORE]
-    if len(a) != len(b):
-        return False
-    unmatched = list(b)
-    for d in a:
-        best = max(unmatched, key=lambda e: _iou(d["box"], e["box"]), default=None)
-        if best is None or _iou(d["box"], best["box"]) < 0.5:
-            return False
-        unmatched.remove(best)
-    return True
 
 
 def person_label(bodies: list[dict[str, Any]], faces: list[dict[str, Any]]) -> bool:

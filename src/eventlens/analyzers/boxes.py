@@ -1,7 +1,9 @@
-"""Non-maximum suppression, the one copy every detector uses (SSD, BlazeFace, MTCNN)."""
+"""Non-maximum suppression, the one copy every detector uses (SSD, BlazeFace, MTCNN), and the
+overlap of two boxes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -46,3 +48,12 @@ def non_maximum_suppression(
         # degenerate (zero-area) boxes overlap nothing instead of dividing by zero
         order = rest[inter / np.maximum(base, 1e-9) <= threshold]
     return np.asarray(keep, dtype=np.int64)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) boxes; 0 for boxes without area."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(
+        0.0, min(a[3], b[3]) - max(a[1], b[1])
+    )
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

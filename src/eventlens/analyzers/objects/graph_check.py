@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from eventlens import cpu
+from eventlens.analyzers.boxes import box_iou
 from eventlens.analyzers.objects.ssd import Detection
 
 log = logging.getLogger("eventlens.labels")
@@ -61,22 +62,16 @@ def check_photos() -> list[tuple[str, Image.Image]]:
     return photos
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(
-        0.0, min(a[3], b[3]) - max(a[1], b[1])
-    )
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _unmatched(boxes: list[Detection], others: list[Detection]) -> str | None:
     for d in boxes:
         if d.score < MIN_SCORE:
             continue
-        candidates = [o for o in others if o.score >= MATCH_FLOOR and _iou(d.box, o.box) >= MIN_IOU]
+        candidates = [
+            o for o in others if o.score >= MATCH_FLOOR and box_iou(d.box, o.box) >= MIN_IOU
+        ]
         if not candidates:
             return f"a person at {d.score:.2f}"
-        best = max(candidates, key=lambda o: _iou(d.box, o.box))
+        best = max(candidates, key=lambda o: box_iou(d.box, o.box))
         if abs(best.score - d.score) > SCORE_TOLERANCE:
             return f"a person at {d.score:.2f} against {best.score:.2f}"
     return None
