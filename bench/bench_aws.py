@@ -26,13 +26,13 @@ import sys
 import tempfile
 import time
 import types
-import uuid
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the bench package, when run as a script
 
 
 def photo(width: int, height: int, seed: int) -> bytes:
@@ -68,46 +68,21 @@ def bench_handler(analyzer: str, count: int, batch: int, size: tuple[int, int]) 
     )  # fmt: skip
     sink = io.StringIO()  # the handler's JSON logs and metrics
     try:
-        import boto3
-
         from eventlens.aws import observability
 
         observability.structured_logs(stream=sink)
+        from bench.lambda_cold_start import queued_uploads
         from eventlens.aws import handler
         from eventlens.aws.worker import to_lambda_records
-        from eventlens.results.dynamodb import create_table
 
-        suffix = uuid.uuid4().hex[:8]
-        s3, sqs = boto3.client("s3"), boto3.client("sqs")
-        table = f"beta_results_{suffix}"
-        create_table(boto3.client("dynamodb"), table, ttl=False)
-        queue = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-        bucket = f"bench-{suffix}"
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_notification_configuration(
-            Bucket=bucket,
-            NotificationConfiguration={"QueueConfigurations": [
-                {"QueueArn": arn["Attributes"]["QueueArn"], "Events": ["s3:ObjectCreated:*"]}
-            ]},
-        )  # fmt: skip
+        bodies = [photo(*size, i) for i in range(count + 1)]
+        uploads = queued_uploads(bodies, "bench")
         os.environ.update(
-            EVENTLENS_ENVIRONMENT="beta", EVENTLENS_RESULTS_TABLE=table,
+            EVENTLENS_ENVIRONMENT="beta", EVENTLENS_RESULTS_TABLE=uploads.table,
             EVENTLENS_ANALYZER=analyzer,
         )  # fmt: skip
         handler.reset()
-        messages: list[dict[str, object]] = []
-        sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)  # the s3:TestEvent
-        for i in range(count + 1):
-            s3.put_object(
-                Bucket=bucket, Key=f"rekognition-input/beta/bench/{i}.jpg", Body=photo(*size, i)
-            )
-        deadline = time.monotonic() + 30
-        while len(messages) < count + 1 and time.monotonic() < deadline:
-            got = sqs.receive_message(
-                QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=300
-            )
-            messages.extend(got.get("Messages", []))
+        messages = uploads.messages
         real_stdout, sys.stdout = sys.stdout, sink  # the metrics (EMF) go to stdout
         context = types.SimpleNamespace(
             function_name="bench", memory_limit_in_mb=1024, aws_request_id="bench",
@@ -199,7 +174,6 @@ def main() -> None:
     parser.add_argument("--cold-start", metavar="RUNTIME", help="e.g. python3.12")
     args = parser.parse_args()
     if args.cold_start:
-        sys.path.insert(0, str(ROOT))
         from bench import corpus
         from bench.lambda_cold_start import bench_cold_start
 

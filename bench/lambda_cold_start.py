@@ -27,6 +27,8 @@ import time
 import uuid
 import zipfile
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +101,20 @@ def build(runtime: str, folder: Path) -> tuple[Path, Path]:
     return task, runtime_site
 
 
-def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """A bucket, queue and results table on the moto server; ``count`` uploads of ``image``;
-    the handler's environment and one Lambda SQS event per upload."""
+@dataclass(frozen=True, slots=True)
+class QueuedUploads:
+    table: str
+    queue_arn: str
+    #: one SQS message (an S3 ObjectCreated notification) per upload, received, not deleted
+    messages: list[dict[str, Any]]
+
+
+def queued_uploads(bodies: Sequence[bytes], name: str) -> QueuedUploads:
+    """On the moto server the AWS_* variables name: a results table, and a bucket whose
+    ObjectCreated notifications go to a queue; each body uploaded as
+    ``rekognition-input/beta/<name>/<i>.jpg``, and the queue's messages for them."""
     import boto3
 
-    from eventlens.aws.worker import to_lambda_records
     from eventlens.results.dynamodb import create_table
 
     suffix = uuid.uuid4().hex[:8]
@@ -114,7 +124,7 @@ def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any
     queue = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     arn = arn["Attributes"]["QueueArn"]
-    bucket = f"cold-{suffix}"
+    bucket = f"{name}-{suffix}"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
@@ -123,15 +133,25 @@ def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any
         },
     )
     sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)  # the s3:TestEvent
-    for i in range(count):
-        s3.put_object(Bucket=bucket, Key=f"rekognition-input/beta/cold/{i}.jpg", Body=image)
+    for i, body in enumerate(bodies):
+        s3.put_object(Bucket=bucket, Key=f"rekognition-input/beta/{name}/{i}.jpg", Body=body)
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + 30
-    while len(messages) < count and time.monotonic() < deadline:
+    while len(messages) < len(bodies) and time.monotonic() < deadline:
         got = sqs.receive_message(
             QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
         )
         messages.extend(got.get("Messages", []))
+    return QueuedUploads(table, arn, messages)
+
+
+def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """``count`` uploads of ``image`` (``queued_uploads``): the handler's environment and one
+    Lambda SQS event per upload."""
+    from eventlens.aws.worker import to_lambda_records
+
+    uploads = queued_uploads([image] * count, "cold")
+    table, arn, messages = uploads.table, uploads.queue_arn, uploads.messages
     env = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME")}
     env.update(
         EVENTLENS_ENVIRONMENT="beta",
