@@ -3,8 +3,8 @@
 Covers what SSD/MobileNet-style, BlazeFace and MoveNet graphs use: Conv2D,
 DepthwiseConv2dNative and TF.js's fused forms of both (BatchNorm and bias folded into the
 convolution), ReLU/ReLU6, Add, MaxPool, Pad, Reshape (done in NHWC order, as TensorFlow would)
-and a Keras ``UpSampling2D`` (a bilinear resize to twice the input's size, float graphs only). TF "SAME" padding becomes
-``SAME_UPPER``, so the graph accepts any input size.
+and a Keras ``UpSampling2D`` (a bilinear resize to twice the input's size, float graphs only).
+TF "SAME" padding becomes ``SAME_UPPER``, so the graph accepts any input size.
 
 Given activation ``ranges`` (calibrated on photos, see ``quantization``), it emits a static
 int8 graph in ONNX's QDQ form instead: weights per output channel in a ``WeightFormat``

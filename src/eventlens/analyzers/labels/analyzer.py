@@ -151,6 +151,7 @@ LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
     "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
     "lite0-people-tiles": replace(_lite0("lite0-people-tiles", people=True), people_tiles=True),
+    "lite0-people-pose": replace(_lite0("lite0-people-pose", people=True), people_pose=True),
     "lite0-calibrated": _calibrated("lite0-calibrated"),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
@@ -267,7 +268,10 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             return None
         from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-        return PeopleFinder(self.intra_op_threads, tiles=self.model.people_tiles) or None
+        finder = PeopleFinder(
+            self.intra_op_threads, tiles=self.model.people_tiles, pose=self.model.people_pose
+        )
+        return finder or None
 
     def _find_objects(self) -> ObjectFinder | None:
         """The ``ObjectFinder`` when this model detects objects and the detector is installed."""

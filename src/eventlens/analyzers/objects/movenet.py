@@ -165,7 +165,7 @@ def decode(heads: Sequence[Array]) -> list[Pose]:
     rows, columns = centres.shape[1:]
     grid_y, grid_x = np.meshgrid(np.arange(rows), np.arange(columns), indexing="ij")
     spread = SPREAD * min(rows, columns)
-    found = []
+    found: list[tuple[float, tuple[float, float, float, float], Array]] = []
     for index in _peaks(centres[0], PEOPLE):
         y, x = divmod(index, columns)
         height, width = np.maximum(scales[:, y, x], 0.0)
@@ -177,8 +177,11 @@ def decode(heads: Sequence[Array]) -> list[Pose]:
         kx = x + regression[1::2, y, x][:, None, None]
         distance = (grid_y - ky) ** 2 + (grid_x - kx) ** 2  # [17, h, w]
         weighted = heatmaps * np.exp(-distance / spread) * inside
-        box = (left / columns, top / rows, right / columns, bottom / rows)
-        found.append((float(centres[0, y, x]), tuple(min(float(v), 1.0) for v in box), weighted))
+        ratios = [
+            min(float(v), 1.0) for v in (left / columns, top / rows, right / columns, bottom / rows)
+        ]
+        box = (ratios[0], ratios[1], ratios[2], ratios[3])
+        found.append((float(centres[0, y, x]), box, weighted))
     if not found:
         return []
     best_of_all = np.max([w for *_, w in found], axis=0)  # [17, h, w]
@@ -192,7 +195,7 @@ def decode(heads: Sequence[Array]) -> list[Pose]:
             keypoints.append((float(px), float(py), float(best_of_all[k, by, bx])))
         scores = [s for *_, s in keypoints if s > KEYPOINT_FLOOR]
         score = centre * sum(scores) / max(len(scores), 1)
-        people.append(Pose(box, float(score), centre, tuple(keypoints)))  # type: ignore[arg-type]
+        people.append(Pose(box, float(score), centre, tuple(keypoints)))
     return people
 
 
