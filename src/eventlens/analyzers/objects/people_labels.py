@@ -2,8 +2,7 @@
 
 Two detectors, each used when its model is installed: the SSDLite person detector (bodies,
 ``people``) and BlazeFace (faces, ``blazeface``; it finds the head-and-shoulders portraits a
-pedestrian detector misses); with ``pose``, MoveNet MultiPose (``movenet``) as a second
-opinion on bodies (``POSE_BAND``). ``Person`` is as confident as the best body or face and lists the
+pedestrian detector misses). ``Person`` is as confident as the best body or face and lists the
 body boxes (the face boxes when no body was found); ``Face`` lists the face boxes and has
 ``Head`` and ``Person`` as parents, as in Rekognition. ``Person`` has the alias ``Human``.
 """
@@ -17,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from eventlens.analyzers.base import label_entry
-from eventlens.analyzers.objects import blazeface, movenet, people, people_tiles
+from eventlens.analyzers.objects import blazeface, people, people_tiles
 from eventlens.analyzers.objects.coco import instance
 from eventlens.analyzers.objects.ssd import Detection
 
@@ -39,16 +38,6 @@ DETECTOR_BATCH = 1
 #: same one wrong photo, for +24 % of the detector's CPU; tiles on every photo found 12/17 but
 #: with 2 wrong, at 4.5 times the CPU.
 TILES_BAND = (0.2, 0.55)
-#: With the pose detector on, MoveNet MultiPose runs (its input's longer side POSE_SIDE px)
-#: when the whole image's best body scores in this band (seen, but below MinConfidence 55), and
-#: each of its people whose centre peak scores at least POSE_MIN_SCORE is a body. Chosen on the
-#: tuning part by a rule fixed before the held-out parts were looked at (``bench/person_levers.py
-#: report``; bench/RESULTS.md "Issue 20, item 2"): Person recall 8/17 -> 13/17 with the same one
-#: wrong photo; the centre peak rather than the person score (centre x mean keypoint score),
-#: which found 1 more; on every photo it added wrong ones.
-POSE_BAND: tuple[float, float] | None = (0.1, 0.55)
-POSE_SIDE = 256
-POSE_MIN_SCORE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +50,7 @@ class Found:
 class Prepared:
     body: Any
     face: Any
-    image: Image.Image | None = None  # kept for the tiles or the pose detector, when on
+    image: Image.Image | None = None  # kept for the tiles, when they are on
 
 
 class PeopleFinder:
@@ -74,19 +63,10 @@ class PeopleFinder:
         bodies: bool = True,
         faces: bool = True,
         tiles: bool = False,
-        pose: bool = False,
     ) -> None:
         """``bodies`` / ``faces``: use that detector when installed (the bench times each);
-        ``tiles``: a second body pass on tiles when the first is unsure (``TILES_BAND``);
-        ``pose``: MoveNet MultiPose as a second opinion (``POSE_BAND``), when installed."""
+        ``tiles``: a second body pass on tiles when the first is unsure (``TILES_BAND``)."""
         self.tiles = tiles
-        self.poses = (
-            movenet.PoseDetector(intra_op_threads=intra_op_threads)
-            if pose and movenet.is_available()
-            else None
-        )
-        if pose and self.poses is None:
-            log.warning("the pose detector is off: run `%s` (needs npm)", movenet.INSTALL)
         self.bodies = (
             people.PeopleDetector(
                 intra_op_threads=intra_op_threads,
@@ -121,16 +101,13 @@ class PeopleFinder:
         if self.tiles and self.bodies is not None:
             low, high = TILES_BAND
             parts[0] += f"/tiles{people_tiles.GRID}x{people_tiles.GRID}@{low:g}-{high:g}"
-        if self.poses is not None:
-            when = "always" if POSE_BAND is None else f"@{POSE_BAND[0]:g}-{POSE_BAND[1]:g}"
-            parts.append(f"{movenet.MODEL_VERSION}/{POSE_SIDE}px/min{POSE_MIN_SCORE:g}/{when}")
         return "+".join(parts)
 
     def __bool__(self) -> bool:
-        return self.bodies is not None or self.faces is not None or self.poses is not None
+        return self.bodies is not None or self.faces is not None
 
     def load(self) -> None:
-        for detector in (self.bodies, self.faces, self.poses):
+        for detector in (self.bodies, self.faces):
             if detector is not None:
                 detector.load()
 
@@ -139,7 +116,7 @@ class PeopleFinder:
         return Prepared(
             people.to_input(image) if self.bodies is not None else None,
             blazeface.to_input(image, FACE_INPUT_SIZE) if self.faces is not None else None,
-            image if (self.tiles and self.bodies is not None) or self.poses is not None else None,
+            image if self.tiles and self.bodies is not None else None,
         )
 
     def detect(self, prepared: list[Prepared]) -> list[Found]:
@@ -161,20 +138,8 @@ class PeopleFinder:
                 if self.faces is not None
                 else [[] for _ in chunk]
             )
-            bodies = [self._pose_opinion(p, b) for p, b in zip(chunk, bodies, strict=True)]
             found += [Found(b, f) for b, f in zip(bodies, faces, strict=True)]
         return found
-
-    def _pose_opinion(self, prepared: Prepared, found: list[Detection]) -> list[Detection]:
-        """The pose detector's people merged in (``pose_bodies``), when it is on and the best
-        body lies in ``POSE_BAND``."""
-        best = max((d.score for d in found), default=0.0)
-        if self.poses is None or prepared.image is None:
-            return found
-        if POSE_BAND is not None and not POSE_BAND[0] <= best < POSE_BAND[1]:
-            return found
-        poses = self.poses.poses([movenet.to_input(prepared.image, POSE_SIDE)])[0]
-        return people_tiles.merge(found, pose_bodies(poses))
 
     def _second_pass(
         self, detector: people.PeopleDetector, prepared: Prepared, found: list[Detection]
@@ -185,18 +150,6 @@ class PeopleFinder:
         if prepared.image is None or not low <= best < high:
             return found
         return people_tiles.merge(found, people_tiles.detect_tiles(detector, prepared.image))
-
-
-def pose_bodies(poses: list[movenet.Pose]) -> list[Detection]:
-    """The poses whose centre peak scores at least ``POSE_MIN_SCORE`` as bodies, that score
-    mapped linearly from [POSE_MIN_SCORE, 1] onto [0.55, 1]: a pose just good enough is a
-    ``Person`` at the default MinConfidence 55, as a body the person detector scores 0.55."""
-    out = []
-    for pose in poses:
-        if pose.centre >= POSE_MIN_SCORE:
-            share = (pose.centre - POSE_MIN_SCORE) / (1.0 - POSE_MIN_SCORE)
-            out.append(Detection(pose.box, 1, 0.55 + 0.45 * share))
-    return out
 
 
 def _instances(found: list[Detection], min_confidence: float) -> list[dict[str, Any]]:
