@@ -122,6 +122,46 @@ def run() -> None:
     print(f"{len(rows)} photos, graph {detector.graph}: {OUT / 'passes.json'}")
 
 
+#: ImageNet classes that show a person or what people wear: those whose taxonomy parents name
+#: ``Person`` (ballplayer, groom, scuba diver) or ``Clothing`` (garments, hats, uniforms);
+#: fixed before it was measured, not tuned
+PERSONISH_PARENTS = ("Person", "Clothing")
+
+
+def run_classifier() -> None:
+    """The classifier's own evidence of people, added to ``passes.json`` as the pass
+    ``classifier``: the summed softmax probability (t = 1) of the person-ish classes on the
+    label path's centre crop (its CPU is the label path's anyway, so ms 0)."""
+    import numpy as np
+
+    from bench.eval_set.collect import collect, photo_path
+    from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, LOGITS_NAME
+    from eventlens.analyzers.labels.model_cache import build_model
+    from eventlens.analyzers.labels.preprocess import resize_for, to_input
+    from eventlens.analyzers.onnx_session import create_session
+    from eventlens.imaging import ImageInput
+
+    classes = json.loads(
+        (
+            Path(__file__).resolve().parent.parent / "src/eventlens/data/imagenet_taxonomy.json"
+        ).read_text("utf-8")
+    )["classes"]
+    personish = [i for i, c in enumerate(classes) if set(c["parents"]) & set(PERSONISH_PARENTS)]
+    session = create_session(build_model(), 1)
+    data = json.loads((OUT / "passes.json").read_text("utf-8"))
+    paths = {str(photo["id"]): photo_path(photo) for photo in collect()}
+    for row in data["rows"]:
+        image = ImageInput(paths[row["id"]].read_bytes(), "x").decode(resize_for(224)).image
+        (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: to_input(image)[None]})
+        z = logits[0].astype(np.float64)
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        mass = float(p[personish].sum())
+        row["passes"]["classifier"] = {"found": [{"score": mass}], "ms": 0.0}
+    (OUT / "passes.json").write_text(json.dumps(data), "utf-8")
+    print(f"{len(personish)} person-ish classes; {len(data['rows'])} photos")
+
+
 def _best(found: Found, key: str = "score") -> float:
     return max((d[key] for d in found), default=0.0)
 
@@ -137,8 +177,9 @@ class Scored:
     ms: float
 
 
-#: an option: (name, whether it uses the pose detector, photo row -> Scored)
-Option = tuple[str, bool, Callable[[dict[str, Any]], Scored]]
+#: an option: (name, its second opinion ("", "pose" or "classifier"), photo row -> Scored);
+#: ``Scored.pose`` holds the second opinion's score
+Option = tuple[str, str, Callable[[dict[str, Any]], Scored]]
 
 
 def options() -> list[Option]:
@@ -148,7 +189,7 @@ def options() -> list[Option]:
             extra = max((_best(p[k]["found"]) for k in passes[1:]), default=0.0)
             return Scored(_best(p[passes[0]]["found"]), extra, 0.0, sum(p[k]["ms"] for k in passes))
 
-        return name, False, score
+        return name, "", score
 
     def second(name: str, extra: tuple[str, ...], low: float, high: float) -> Option:
         def score(row: dict[str, Any]) -> Scored:
@@ -159,7 +200,7 @@ def options() -> list[Option]:
                 return Scored(first, max(_best(p[k]["found"]) for k in extra), 0.0, ms)
             return Scored(first, 0.0, 0.0, ms)
 
-        return name, False, score
+        return name, "", score
 
     def pose(
         name: str, side: int, key: str, band: tuple[float, float] | None, tiles: bool
@@ -179,7 +220,19 @@ def options() -> list[Option]:
             found = p[f"pose{side}"]
             return Scored(first, extra, _best(found["found"], key), ms + found["ms"])
 
-        return name, True, score
+        return name, "pose", score
+
+    def classifier(name: str, band: tuple[float, float] | None) -> Option:
+        """The classifier's person-ish mass (``run_classifier``) as a second opinion."""
+
+        def score(row: dict[str, Any]) -> Scored:
+            p = row["passes"]
+            first, ms = _best(p["full"]["found"]), p["full"]["ms"]
+            if "classifier" not in p or (band is not None and not band[0] <= first < band[1]):
+                return Scored(first, 0.0, 0.0, ms)
+            return Scored(first, 0.0, _best(p["classifier"]["found"]), ms)
+
+        return name, "classifier", score
 
     out = [single("full 300 (today)", ("full",)), single("tiles 2x2 + full", ("full", "tiles"))]
     out.append(single("tiles 2x2 of a 512 decode + full", ("full", "decode512", "tiles512")))
@@ -198,6 +251,9 @@ def options() -> list[Option]:
                     plus = " + tiles when unsure" if tiles else ""
                     name = f"pose{side} {what} score {when}{plus}"
                     out.append(pose(name, side, key, band, tiles))
+    for band in (None, (0.1, 0.55), (0.2, 0.55)):
+        when = "always" if band is None else f"when full in [{band[0]:g}, 0.55)"
+        out.append(classifier(f"classifier person-ish mass {when}", band))
     return out
 
 
@@ -232,6 +288,7 @@ def report(
     pose_thresholds: list[float],
     splits: tuple[str, ...],
     only: str,
+    mass_thresholds: list[float] = [0.1, 0.2, 0.3, 0.5],  # noqa: B006 - read only
 ) -> None:
     """Every option's cells on ``splits``, then the option the pre-registered rule (``choose``)
     picks on ``tune``."""
@@ -243,7 +300,7 @@ def report(
     print("|---|---|" + "---|" * len(splits) + "---|")
     inf = float("inf")
     candidates: list[tuple[str, tuple[float, ...], float, Cell]] = []
-    for name, uses_pose, score in options():
+    for name, opinion, score in options():
         if only and only not in name and name != "full 300 (today)":
             continue
         scored = [(row, score(row)) for row in rows]
@@ -251,9 +308,10 @@ def report(
         triples = [(t, t, inf) for t in thresholds]
         if name != "full 300 (today)":
             triples = [(t, e, inf) for t in thresholds for e in extra_thresholds if e >= t]
-        if uses_pose:
+        if opinion:
             e = TILES_BAND[1] if "tiles" in name else inf
-            triples = [(t, e, p) for t in thresholds for p in pose_thresholds]
+            second = pose_thresholds if opinion == "pose" else mass_thresholds
+            triples = [(t, e, p) for t in thresholds for p in second]
         triple: tuple[float, ...]
         for triple in triples:
             cells = {split: _cell(scored, split, triple) for split in splits}
@@ -262,11 +320,20 @@ def report(
             print(
                 f"| {name} | {shown} | " + " | ".join(map(str, cells.values())) + f" | {ms:.1f} |"
             )
-    name, triple, ms, cell = choose(candidates, today=thresholds[0])
-    shown = " / ".join(f"{v:g}" for v in triple if v != inf)
-    print(
-        f"\nchosen on tune (rule in the module's docstring): {name} at {shown}: {cell}, {ms:.1f} ms"
+    print()
+    groups = (
+        ("", [c for c in candidates if not c[0].startswith("classifier")]),
+        (
+            " among the classifier options (measured after the pose detector's held-out run)",
+            [c for c in candidates if c[0].startswith(("classifier", "full 300 (today)"))],
+        ),
     )
+    for kind, members in groups:
+        if len({n for n, *_ in members}) < 2:
+            continue
+        name, triple, ms, cell = choose(members, today=thresholds[0])
+        shown = " / ".join(f"{v:g}" for v in triple if v != inf)
+        print(f"chosen on tune{kind} (rule: ``choose``): {name} at {shown}: {cell}, {ms:.1f} ms")
 
 
 def choose(
@@ -286,6 +353,7 @@ def main() -> None:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run")
+    sub.add_parser("classifier", help="add the classifier's person-ish mass to passes.json")
     rep = sub.add_parser("report")
     rep.add_argument("--thresholds", default="0.55,0.5,0.45,0.4,0.35,0.3")
     rep.add_argument("--extra-thresholds", default="0.55,0.6,0.7,0.8")
@@ -295,6 +363,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "run":
         run()
+    elif args.command == "classifier":
+        run_classifier()
     else:
         report(
             [float(t) for t in args.thresholds.split(",")],
