@@ -1,6 +1,7 @@
 """People found when small or dark (issue 20, item 2): the person detector's levers, measured.
 
     .venv/bin/python bench/person_levers.py run       # every pass on every eval photo, timed
+    .venv/bin/python bench/person_levers.py classifier  # + the classifier's person-ish mass
     .venv/bin/python bench/person_levers.py report    # Person recall / precision per option
 
 ``run`` decodes each evaluation photo as the label analyzer does (short side >= 256) and runs
