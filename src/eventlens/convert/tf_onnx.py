@@ -1,9 +1,10 @@
 """TensorFlow convolutional graphs (NHWC) -> ONNX (NCHW), op by op, for small detectors.
 
-Covers what SSD/MobileNet-style and BlazeFace graphs use: Conv2D, DepthwiseConv2dNative and
-TF.js's fused conv (BatchNorm and bias folded into the convolution), ReLU/ReLU6, Add, MaxPool,
-Pad and Reshape (done in NHWC order, as TensorFlow would). TF "SAME" padding becomes
-``SAME_UPPER``, so the graph accepts any input size.
+Covers what SSD/MobileNet-style, BlazeFace and MoveNet graphs use: Conv2D,
+DepthwiseConv2dNative and TF.js's fused forms of both (BatchNorm and bias folded into the
+convolution), ReLU/ReLU6, Add, MaxPool, Pad, Reshape (done in NHWC order, as TensorFlow would)
+and a Keras ``UpSampling2D`` (a bilinear resize to twice the input's size, float graphs only).
+TF "SAME" padding becomes ``SAME_UPPER``, so the graph accepts any input size.
 
 Given activation ``ranges`` (calibrated on photos, see ``quantization``), it emits a static
 int8 graph in ONNX's QDQ form instead: weights per output channel in a ``WeightFormat``
@@ -23,7 +24,9 @@ from eventlens.convert.onnx_writer import Graph
 from eventlens.convert.tf_graph import Node, TFGraph
 
 Array = np.ndarray[Any, Any]
-_CONVS = ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D")
+_CONVS = ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D", "FusedDepthwiseConv2dNative")
+_DEPTHWISE = ("DepthwiseConv2dNative", "FusedDepthwiseConv2dNative")
+_FUSED = ("_FusedConv2D", "FusedDepthwiseConv2dNative")
 _ACTIVATIONS = ("Relu", "Relu6")
 
 
@@ -136,7 +139,28 @@ class Converter:
                 shape[0] = 0
             target = self.onnx.initializer("shape", shape)
             return self.onnx.node("Reshape", [self.nhwc(inputs[0]), target])
+        if op == "ResizeBilinear":
+            return self._upsample(node)
         raise ValueError(f"unsupported op {op} at {node.name}")
+
+    def _upsample(self, node: Node) -> str:
+        """Keras ``UpSampling2D(interpolation="bilinear")``: TF's resize to the input's height
+        and width times a constant 2 (``Shape`` -> ``StridedSlice`` -> ``Mul``), as an ONNX
+        ``Resize`` by scales, so any input size works."""
+        size = self.tf.nodes.get(node.inputs[1])
+        factor = self.tf.constant(size.inputs[1]) if size is not None and size.op == "Mul" else None
+        if factor is None or factor.tolist() != [2, 2]:
+            raise ValueError(f"{node.name}: only a resize to twice the input size is supported")
+        if bool(node.attrs.get("align_corners", False)) or self.ranges is not None:
+            raise ValueError(f"{node.name}: align_corners / int8 resizes are not supported")
+        half_pixel = bool(node.attrs.get("half_pixel_centers", False))
+        scales = self.onnx.initializer("scales", np.array([1.0, 1.0, 2.0, 2.0], np.float32))
+        return self.onnx.node(
+            "Resize",
+            [self.emit(node.inputs[0]), "", scales],
+            mode="linear",
+            coordinate_transformation_mode="half_pixel" if half_pixel else "asymmetric",
+        )
 
     def _relu6(self, value: str) -> str:
         if self._zero is None or self._six is None:
@@ -157,14 +181,14 @@ class Converter:
             raise ValueError(f"{conv.name}: dilated convolutions are not supported")
         weight = self.tf.constant(conv.inputs[1]).astype(np.float64)
         kh, kw = weight.shape[:2]
-        if conv.op == "DepthwiseConv2dNative":  # H W C M -> (C*M) 1 H W
+        if conv.op in _DEPTHWISE:  # H W C M -> (C*M) 1 H W
             channels, multiplier = weight.shape[2], weight.shape[3]
             weight = weight.transpose(2, 3, 0, 1).reshape(channels * multiplier, 1, kh, kw)
             groups = channels
         else:  # H W I O -> O I H W
             weight, groups = weight.transpose(3, 2, 0, 1), 1
         activation = None
-        if conv.op == "_FusedConv2D":  # TF.js: conv + BiasAdd [+ Relu / Relu6]
+        if conv.op in _FUSED:  # TF.js: conv + BiasAdd [+ Relu / Relu6]
             fused = [op.decode() for op in conv.attrs.get("fused_ops", [])]
             if not fused or fused[0] != "BiasAdd" or len(fused) > 2:
                 raise ValueError(f"{conv.name}: unsupported fused ops {fused}")
