@@ -441,7 +441,7 @@ def main() -> None:
         return
     if args.calibrate:
         fitted = fit_calibration(
-            [p for p in photos if p["split"] == "tune"], LABEL_MODELS["lite0-calibrated"]
+            [p for p in photos if p["split"] == "tune"], LABEL_MODELS["lite0-calibrated-platt"]
         )
         print(f"CALIBRATION = {fitted!r}")
         return
