@@ -70,3 +70,18 @@ def test_a_feature_calibration_needs_the_logits() -> None:
     taxonomy = load_taxonomy(True)
     with pytest.raises(ValueError, match="needs the logits"):
         analyzer.confidences(np.zeros((1, len(taxonomy.names))), taxonomy)
+
+
+def test_fit_gives_per_label_offsets_only_with_a_penalty_and_a_fit_per_group() -> None:
+    rng = np.random.default_rng(7)
+    m = 600
+    x = rng.normal(size=(m, len(lc.FEATURES)))
+    groups = np.repeat([0, 1, 2], m // 3)
+    names = ["Cat" if i % 2 else "Dog" for i in range(m)]
+    right = (rng.uniform(size=m) < 1 / (1 + np.exp(-2 * x[:, 0]))).astype(float)
+    args = {"name": "t", "temperature": 0.85, "fine_classes": 60, "gate": 95.0}
+    pooled = lc.fit(x, right, groups, names, lam_label=0.0, **args)
+    offsets = lc.fit(x, right, groups, names, lam_label=3.0, **args)
+    assert all(not f.offsets for f in pooled.groups_fit.values())
+    assert all(set(f.offsets) <= {"Cat", "Dog"} for f in offsets.groups_fit.values())
+    assert all(f.weights[0] > 1.0 for f in pooled.groups_fit.values())  # the score counts most

@@ -214,7 +214,7 @@ def fit(
     lam_label: float = 3.0,
 ) -> FeatureCalibration:
     """Fit on samples: features ``x`` [m, k], outcomes ``right`` [m], each sample's group
-    index and label name."""
+    index and label name; ``lam_label`` 0: no per-label offsets."""
     fits = {}
     names = np.array(label_names)
     for g, group in enumerate(GROUPS):
@@ -223,8 +223,8 @@ def fit(
         # a feature constant in the group (no scene label has a parent) gets scale 1: weight 0
         mean, std = xs.mean(axis=0), xs.std(axis=0)
         scale = np.where(std > 1e-6, std, 1.0)
-        seen = sorted(set(ns.tolist()))
-        onehot = (ns[:, None] == np.array(seen)[None, :]).astype(np.float64)
+        seen = sorted(set(ns.tolist())) if lam_label > 0 else []  # 0: no per-label offsets
+        onehot = (ns[:, None] == np.array(seen)[None, :]).astype(np.float64) if seen else None
         w = fit_logistic((xs - mean) / scale, ys, lam, onehot, lam_label)
         k = x.shape[1]
         offsets = {n: round(float(o), 4) for n, o in zip(seen, w[1 + k :], strict=True)}
