@@ -408,7 +408,10 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="print each photo's labels")
     parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
     parser.add_argument(
-        "--calibrate", action="store_true", help="fit the per-group calibration (tuning part)"
+        "--calibrate",
+        action="store_true",
+        help="fit the Platt calibration of lite0-calibrated-platt (tuning part; lite0-calibrated: "
+        "bench/calibrate_labels.py)",
     )
     parser.add_argument(
         "--grid", action="store_true", help="temperatures x fine-label caps (tuning part)"
