@@ -409,7 +409,10 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="print each photo's labels")
     parser.add_argument("--fit", action="store_true", help="fit the temperature (tuning part)")
     parser.add_argument(
-        "--calibrate", action="store_true", help="fit the per-group calibration (tuning part)"
+        "--calibrate",
+        action="store_true",
+        help="fit the Platt calibration of lite0-calibrated-platt (tuning part; lite0-calibrated: "
+        "bench/calibrate_labels.py)",
     )
     parser.add_argument(
         "--grid", action="store_true", help="temperatures x fine-label caps (tuning part)"
@@ -442,7 +445,7 @@ def main() -> None:
         return
     if args.calibrate:
         fitted = fit_calibration(
-            [p for p in photos if p["split"] == "tune"], LABEL_MODELS["lite0-calibrated"]
+            [p for p in photos if p["split"] == "tune"], LABEL_MODELS["lite0-calibrated-platt"]
         )
         print(f"CALIBRATION = {fitted!r}")
         return

@@ -39,9 +39,9 @@ def test_each_group_gets_its_own_mapping_and_order_within_a_group_is_kept() -> N
     assert np.all(np.diff(calibration.apply(rising, taxonomy)[0][fine]) > 0)
 
 
-def test_lite0_calibrated_gives_an_obvious_cat_its_label_at_90_where_the_cap_said_79() -> None:
+def test_platt_calibration_gives_an_obvious_cat_its_label_at_90_where_the_cap_said_79() -> None:
     capped = LabelAnalyzer(model="lite0-people", model_path=model_file())
-    calibrated = LabelAnalyzer(model="lite0-calibrated", model_path=model_file())
+    calibrated = LabelAnalyzer(model="lite0-calibrated-platt", model_path=model_file())
     image = ImageInput(photo("chelsea"), "cat.jpg")  # a tabby cat filling the frame
     before = {lab["Name"]: lab["Confidence"] for lab in capped.analyze(image)["Labels"]}
     after = {lab["Name"]: lab["Confidence"] for lab in calibrated.analyze(image)["Labels"]}

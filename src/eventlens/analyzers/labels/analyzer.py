@@ -18,6 +18,7 @@ import numpy as np
 from eventlens.analyzers.base import Findings, check_label_limits, label_entry
 from eventlens.analyzers.labels.calibration import Calibration
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
+from eventlens.analyzers.labels.label_calibration import FeatureCalibration, bundled, probabilities
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
@@ -76,8 +77,10 @@ class LabelModel:
     #: face detectors); None: people from those detectors only
     objects_person_min_score: float | None = None
     #: confidences calibrated per group of labels (fitted on the tuning part) instead of the
-    #: caps (``fine_cap``, ``SCENE_CAP``); None: the caps
-    calibration: Calibration | None = None
+    #: caps (``fine_cap``, ``SCENE_CAP``): Platt scaling of the score (``Calibration``) or a
+    #: logistic calibrator on features of the class probabilities (``FeatureCalibration``,
+    #: ``label_calibration``); None: the caps
+    calibration: Calibration | FeatureCalibration | None = None
     #: the person detector runs again on 2 x 2 tiles when its first pass is unsure
     #: (``people_labels.TILES_BAND``): small and distant people
     people_tiles: bool = False
@@ -119,15 +122,15 @@ CALIBRATION = Calibration(
 )
 
 
-def _calibrated(name: str) -> LabelModel:
+def _calibrated(name: str, calibration: Calibration | FeatureCalibration) -> LabelModel:
     """Lite0 and its detectors at the fitted temperature, calibrated instead of capped."""
     return LabelModel(
         name,
         FITTED_TEMPERATURES["lite0"],
         people=True,
-        fine_classes=CALIBRATION.fine_classes,
+        fine_classes=calibration.fine_classes,
         scene_power=SCENE_POWER,
-        calibration=CALIBRATION,
+        calibration=calibration,
     )
 
 
@@ -148,7 +151,9 @@ LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
     "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
     "lite0-people-tiles": replace(_lite0("lite0-people-tiles", people=True), people_tiles=True),
-    "lite0-calibrated": _calibrated("lite0-calibrated"),
+    # issue 20 item 3: features + per-label offsets + the gate (``label_calibration``)
+    "lite0-calibrated": _calibrated("lite0-calibrated", bundled()),
+    "lite0-calibrated-platt": _calibrated("lite0-calibrated-platt", CALIBRATION),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
         "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
@@ -306,7 +311,8 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             session, taxonomy = self.loaded()
             for start in range(0, len(prepared_ok), MAX_BATCH):
                 chunk = prepared_ok[start : start + MAX_BATCH]
-                scores = self.classify(session, taxonomy, [p.classifier for p in chunk])
+                logits = self.logits(session, [p.classifier for p in chunk])
+                scores = self.scores(logits, taxonomy)
                 if self.model.two_views:
                     views = [p.whole for p in chunk if p.whole is not None]
                     whole = self.classify(session, taxonomy, views)
@@ -321,7 +327,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
                     if objects is not None
                     else [None for _ in chunk]
                 )
-                confidences = self.confidences(scores, taxonomy)
+                confidences = self.confidences(scores, taxonomy, logits)
                 for i, row, confidence_row, found, seen in zip(
                     positions[start : start + MAX_BATCH],
                     scores,
@@ -338,8 +344,16 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
     ) -> np.ndarray[Any, Any]:
         """Label scores (0..100) per image, one column per taxonomy label (before the caps of
         ``confidences``)."""
+        return self.scores(self.logits(session, inputs), taxonomy)
+
+    @staticmethod
+    def logits(session: Any, inputs: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+        """The classifier's logits [n, 1000] for preprocessed inputs."""
         (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: np.stack(inputs)})
-        logits = logits.astype(np.float64)
+        return np.asarray(logits, np.float64)
+
+    def scores(self, logits: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
+        """Logits -> label scores (0..100), as ``classify``."""
         scores = _label_scores(logits, self.model.temperature, taxonomy)
         broad_temperature = self.model.broad_temperature
         if broad_temperature is None or broad_temperature == self.model.temperature:
@@ -347,13 +361,27 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         broad = (taxonomy.class_counts > self.model.fine_classes) & ~taxonomy.scene
         return np.where(broad, _label_scores(logits, broad_temperature, taxonomy), scores)
 
-    def confidences(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
+    def confidences(
+        self,
+        scores: np.ndarray[Any, Any],
+        taxonomy: Taxonomy,
+        logits: np.ndarray[Any, Any] | None = None,
+    ) -> np.ndarray[Any, Any]:
         """Scores (one image's row, or a batch's rows) as label confidences: fine-grained labels
         capped at ``fine_cap``, broad scene labels at ``SCENE_CAP`` whatever the model (a scene
-        is never a confident label), or calibrated per group when the model has a calibration."""
+        is never a confident label), or calibrated per group when the model has a calibration
+        (a ``FeatureCalibration`` needs the batch's ``logits``: its features come from the
+        class probabilities; with two views, from the centre crop's)."""
+        calibration = self.model.calibration
+        if isinstance(calibration, FeatureCalibration):
+            if logits is None:
+                raise ValueError(f"{self.model.name}: its calibration needs the logits")
+            probs = probabilities(logits, calibration.temperature)
+            label_scores = np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0)
+            return calibration.apply(probs, self.uncapped(label_scores, taxonomy), taxonomy)
         scores = self.uncapped(scores, taxonomy)
-        if self.model.calibration is not None:
-            return self.model.calibration.apply(scores, taxonomy)
+        if calibration is not None:
+            return calibration.apply(scores, taxonomy)
         fine = taxonomy.class_counts <= self.model.fine_classes
         caps = np.where(fine, self.model.fine_cap, 100.0)
         caps = np.where(taxonomy.scene, np.minimum(caps, SCENE_CAP), caps)
