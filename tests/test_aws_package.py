@@ -19,11 +19,12 @@ from eventlens.aws.package import (
     analyzers_of,
     build_package,
     requirements_for,
+    target_interpreter,
     write_zip,
 )
 from eventlens.cli.main import app
 from tests.images import jpeg
-from tests.lambda_task import run_task
+from tests.lambda_task import run_task, shipped_bytecode
 
 if TYPE_CHECKING:
     from tests.aws_fixtures import Stack
@@ -50,6 +51,29 @@ def test_zip_writer_is_deterministic_and_normalises_metadata(tmp_path: Path) -> 
     assert {i.date_time for i in infos} == {FIXED_TIME}
     modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
     assert modes == {"pkg/a.py": 0o644, "pkg/b.py": 0o644, "tool.sh": 0o755}
+
+
+def test_zip_writer_keeps_only_the_target_versions_bytecode_beside_its_source(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "src"
+    cache = source / "pkg" / "__pycache__"
+    cache.mkdir(parents=True)
+    (source / "pkg" / "a.py").write_text("a = 1\n")
+    for name in (
+        "a.cpython-312.pyc",  # kept
+        "a.cpython-311.pyc",  # another version
+        "a.cpython-312.opt-1.pyc",  # optimised: never imported without -O
+        "gone.cpython-312.pyc",  # its source is not shipped
+    ):
+        (cache / name).write_bytes(b"pyc")
+    (source / "pkg" / "stray.pyc").write_bytes(b"pyc")  # outside __pycache__
+    write_zip(source, tmp_path / "with.zip", "cpython-312")
+    write_zip(source, tmp_path / "without.zip")
+    with zipfile.ZipFile(tmp_path / "with.zip") as archive:
+        assert archive.namelist() == ["pkg/__pycache__/a.cpython-312.pyc", "pkg/a.py"]
+    with zipfile.ZipFile(tmp_path / "without.zip") as archive:
+        assert archive.namelist() == ["pkg/a.py"]
 
 
 def test_a_package_carries_what_its_analyzers_need_once() -> None:
@@ -84,8 +108,20 @@ def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: P
         unzipped = sum(i.file_size for i in archive.infolist())
     assert "eventlens/aws/handler.py" in names and "PIL/__init__.py" in names
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "numpy/", "onnxruntime/"))]
-    assert not [n for n in names if "__pycache__" in n or n.startswith("eventlens/samples/")]
+    assert not [n for n in names if n.startswith("eventlens/samples/")]
     assert unzipped < UNZIPPED_LIMIT / 10
+    # bytecode: the target Python's only, none stale, for every module (the deterministic zip
+    # above shows it compiles reproducibly); without a python3.12 here, none at all
+    python = target_interpreter("python3.12")
+    if python is None:
+        assert not [n for n in names if n.endswith(".pyc")]
+        return
+    assert "eventlens/aws/__pycache__/handler.cpython-312.pyc" in names
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        archive.extractall(tmp_path / "task")
+    shipped = shipped_bytecode(tmp_path / "task", python.path)
+    assert shipped.tag == "cpython-312" and shipped.pyc > 100
+    assert shipped.problems == [] and shipped.uncompiled == []
 
 
 def run_from_zip(
@@ -147,7 +183,10 @@ def test_bundled_package_carries_the_converted_model_and_runs_without_converting
             blazeface.model_path().name,
         }
     assert "eventlens/data/imagenet_taxonomy.json" in names and "onnxruntime/__init__.py" in names
-    assert report.unzipped_bytes < UNZIPPED_LIMIT
+    assert report.unzipped_bytes < UNZIPPED_LIMIT  # bytecode included
+    assert report.bytecode == sys.implementation.cache_tag  # this Python is the target's
+    shipped = shipped_bytecode(task, Path(sys.executable))
+    assert shipped.problems == [] and shipped.uncompiled == [] and shipped.pyc > 1000
     key = "rekognition-input/beta/chelsea.jpg"
     stack.put_image(key, photo("chelsea"))
     scratch = tmp_path / "lambda-tmp"
