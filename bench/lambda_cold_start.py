@@ -81,6 +81,65 @@ print("TIMES " + json.dumps({
 """
 
 
+#: The first invocation's parts, each timed once in a fresh interpreter from the task folder, in
+#: the order the first invocation meets them (imports included where they first happen).
+PARTS_SCRIPT = """\
+import os, sys, time
+task, photo = sys.argv[1], sys.argv[2]
+sys.path.insert(0, task)
+os.environ["EVENTLENS_CACHE_DIR"] = os.path.join(task, "eventlens", "data", "model-cache")
+parts = {}
+def timed(name, work):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    parts[name] = [(time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000]
+    return result
+timed("import numpy", lambda: __import__("numpy"))
+timed("import onnxruntime", lambda: __import__("onnxruntime"))
+from eventlens import imaging
+from eventlens.analyzers.labels import model_cache, taxonomy
+from eventlens.analyzers.labels.preprocess import CROP, resize_for
+from eventlens.analyzers.objects import blazeface, graph_check, people
+from eventlens.analyzers.onnx_session import create_session
+data = open(photo, "rb").read()
+side = resize_for(CROP)
+timed("decode the 12-MP JPEG (draft)", lambda: imaging.decode(data, min_short_side=side))
+label = timed("label model: find it (sha256 of the .pth)", model_cache.build_model)
+timed("label model: session", lambda: create_session(label))
+timed("label taxonomy", lambda: taxonomy.load_taxonomy())
+int8 = timed("person int8: session", lambda: create_session(people.model_path()))
+reference = timed("check: float session", lambda: create_session(people.float_model_path()))
+photos = timed(
+    "check: 6 photos, inputs", lambda: [people.to_input(i) for _, i in graph_check.check_photos()]
+)
+detector = people.PeopleDetector()
+timed("check: 6 int8 passes", lambda: [detector._detect(int8, [x]) for x in photos])
+timed("check: 6 float passes", lambda: [detector._detect(reference, [x]) for x in photos])
+timed("face model: session", lambda: create_session(blazeface.model_path()))
+import json
+print("PARTS " + json.dumps(parts))
+"""
+
+
+def first_invocation_parts(python: Path, task: Path, photo: Path, runs: int) -> dict[str, Any]:
+    """Median wall and CPU ms of each part (``PARTS_SCRIPT``) over ``runs`` fresh processes."""
+    found: list[dict[str, list[float]]] = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [str(python), "-S", "-I", "-B", "-c", PARTS_SCRIPT, str(task), str(photo)],
+            capture_output=True, text=True, check=True, timeout=600,
+        )  # fmt: skip
+        (line,) = [x for x in done.stdout.splitlines() if x.startswith("PARTS ")]
+        found.append(json.loads(line.removeprefix("PARTS ")))
+    return {
+        name: {
+            "wall_ms": round(statistics.median(f[name][0] for f in found), 1),
+            "cpu_ms": round(statistics.median(f[name][1] for f in found), 1),
+        }
+        for name in found[0]
+    }
+
+
 def interpreter(runtime: str) -> Path:
     from eventlens.aws.package import target_interpreter
 
@@ -224,7 +283,9 @@ def _figures(colds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def bench_cold_start(runtime: str, image: bytes, runs: int = 10, warm: int = 10) -> dict[str, Any]:
+def bench_cold_start(
+    runtime: str, image: Path, runs: int = 10, warm: int = 10, part_runs: int = 3
+) -> dict[str, Any]:
     from moto.server import ThreadedMotoServer
 
     from bench.bench_aws import free_port
@@ -232,6 +293,7 @@ def bench_cold_start(runtime: str, image: bytes, runs: int = 10, warm: int = 10)
     python = interpreter(runtime)
     folder = ROOT / "bench" / "out" / f"lambda-{runtime}"
     task, source_only, runtime_site = build(runtime, folder)
+    photo, image_bytes = image, image.read_bytes()
     # Lambda's runtime ships its boto3 compiled
     subprocess.run([str(python), "-m", "compileall", "-q", str(runtime_site)], check=False)
     port = free_port()
@@ -246,18 +308,19 @@ def bench_cold_start(runtime: str, image: bytes, runs: int = 10, warm: int = 10)
         shipped: list[dict[str, Any]] = []
         compiling: list[dict[str, Any]] = []
         for i in range(runs):  # interleaved: both see the same load
-            env, events = _stack(image, 1 + (warm if i == 0 else 0))
+            env, events = _stack(image_bytes, 1 + (warm if i == 0 else 0))
             shipped.append(_run(python, task, runtime_site, env, events)[0])
-            env, events = _stack(image, 1)
+            env, events = _stack(image_bytes, 1)
             compiling.append(_run(python, source_only, runtime_site, env, events)[0])
-        env, events = _stack(image, 1)
+        env, events = _stack(image_bytes, 1)
         _, stderr = _run(python, task, runtime_site, env, events, importtime=True)
-        env, events = _stack(image, 1)
+        env, events = _stack(image_bytes, 1)
         _, stderr_source = _run(python, source_only, runtime_site, env, events, importtime=True)
         as_deployed(task)
         as_deployed(source_only)
     finally:
         server.stop()
+    parts = first_invocation_parts(python, task, photo, part_runs)
     load.append(os.getloadavg()[0])
     started = time.perf_counter()  # the bare interpreter's start-up, before init
     subprocess.run([str(python), "-S", "-I", "-c", "pass"], capture_output=True, check=True)
@@ -275,6 +338,7 @@ def bench_cold_start(runtime: str, image: bytes, runs: int = 10, warm: int = 10)
         "warm_p50_ms": round(statistics.median(warm_ms), 1),
         "warm_cpu_p50_ms": round(statistics.median(warm_cpu), 1),
         "import_ms_by_package (-X importtime, init + first invocation)": import_breakdown(stderr),
+        f"first invocation's parts (median of {part_runs} fresh processes)": parts,
         "without the bytecode (compiled in each sandbox)": _figures(compiling),
         "without the bytecode: import_ms_by_package": import_breakdown(stderr_source),
         "machine_load_1min (start, end)": [round(x, 2) for x in load],
@@ -284,4 +348,4 @@ def bench_cold_start(runtime: str, image: bytes, runs: int = 10, warm: int = 10)
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     sample = sorted((ROOT / "bench" / "out" / "corpus").glob("photo-*.jpg"))
-    print(json.dumps(bench_cold_start(sys.argv[1], sample[0].read_bytes()), indent=2))
+    print(json.dumps(bench_cold_start(sys.argv[1], sample[0]), indent=2))
