@@ -76,6 +76,35 @@ def test_zip_writer_keeps_only_the_target_versions_bytecode_beside_its_source(
         assert archive.namelist() == ["pkg/a.py"]
 
 
+def test_bytecode_is_compiled_by_the_runtimes_python_or_left_out_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """This interpreter is a python3.11: the eventlens modules of a python3.11 zip come with
+    sound cpython-311 bytecode. With no interpreter of the runtime's version found, the zip has
+    none, and one warning says so."""
+    report = build_package(
+        tmp_path / "with.zip", "rekognition", runtime="python3.11", with_dependencies=False
+    )
+    assert report.bytecode == sys.implementation.cache_tag == "cpython-311"
+    with zipfile.ZipFile(report.path) as archive:
+        archive.extractall(tmp_path / "task")
+    shipped = shipped_bytecode(tmp_path / "task", Path(sys.executable))
+    assert shipped.problems == [] and shipped.uncompiled == [] and shipped.pyc > 100
+
+    import eventlens.aws.package as package
+
+    monkeypatch.setattr(package, "target_interpreter", lambda runtime: None)
+    with caplog.at_level("WARNING", logger="eventlens.aws.package"):
+        report = build_package(
+            tmp_path / "without.zip", "rekognition", runtime="python3.11", with_dependencies=False
+        )
+    assert report.bytecode is None and "no bytecode" in report.summary()
+    with zipfile.ZipFile(report.path) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".pyc")]
+    (warning,) = [r for r in caplog.records if r.name == "eventlens.aws.package"]
+    assert "no python3.11 interpreter found" in warning.getMessage()
+
+
 def test_a_package_carries_what_its_analyzers_need_once() -> None:
     spec = "beta=rekognition,rekognition-faces,duplicates;prod=bundled"
     assert analyzers_of(spec) == ("rekognition", "rekognition-faces", "duplicates", "labels")
