@@ -10,8 +10,9 @@ installed for that Python), against a moto server on 127.0.0.1. Each cold start 
 leaves it: no verdict of the person detector's per-CPU check beside the model (so the check
 runs, as it does in every Lambda sandbox; its time is measured on its own) and no bytecode
 written into it (``-B``: it stops writing bytecode only; the package's own .pyc files are read,
-tests/test_aws_runtime.py checks it). Lambda's bootstrap runs ``python3.12 bootstrap.py``
-without ``-B``, but its /var/task is read-only, so nothing is written there either.
+tests/test_aws_runtime.py checks it). Lambda's bootstrap script passes no ``-B`` (``exec
+/var/lang/bin/python3.10 /var/runtime/bootstrap.py`` as published for python3.10), but its
+/var/task is read-only, so nothing is written there either.
 
 Two packages, cold starts interleaved so that they share the machine's load: as built (with the
 bytecode compiled for the runtime) and the same files without their bytecode (the package as
