@@ -178,7 +178,7 @@ def main() -> None:
         from bench.lambda_cold_start import bench_cold_start
 
         (jpeg,) = corpus.build(ROOT / "bench" / "out" / "corpus", 1, 0)
-        print(json.dumps(bench_cold_start(args.cold_start, jpeg.read_bytes()), indent=2))
+        print(json.dumps(bench_cold_start(args.cold_start, jpeg), indent=2))
         return
     width, height = (int(v) for v in args.size.split("x"))
     report: dict[str, object] = {

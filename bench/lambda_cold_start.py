@@ -9,8 +9,14 @@ installed for that Python), against a moto server on 127.0.0.1. Each cold start 
 ``TMPDIR`` (a new Lambda sandbox's /tmp) and a task folder as Lambda's read-only /var/task
 leaves it: no verdict of the person detector's per-CPU check beside the model (so the check
 runs, as it does in every Lambda sandbox; its time is measured on its own) and no bytecode
-(the package ships none and Lambda cannot write it: ``-B``, ``__pycache__`` removed). The same
-runs with the bytecode compiled beforehand say what shipping it in the package would buy.
+written into it (``-B``: it stops writing bytecode only; the package's own .pyc files are read,
+tests/test_aws_runtime.py checks it). Lambda's bootstrap script passes no ``-B`` (``exec
+/var/lang/bin/python3.10 /var/runtime/bootstrap.py`` as published for python3.10), but its
+/var/task is read-only, so nothing is written there either.
+
+Two packages, cold starts interleaved so that they share the machine's load: as built (with the
+bytecode compiled for the runtime) and the same files without their bytecode (the package as
+built before it shipped bytecode, which every new sandbox compiles).
 """
 
 from __future__ import annotations
@@ -76,29 +82,94 @@ print("TIMES " + json.dumps({
 """
 
 
+#: The first invocation's parts, each timed once in a fresh interpreter from the task folder, in
+#: the order the first invocation meets them (imports included where they first happen).
+PARTS_SCRIPT = """\
+import os, sys, time
+task, photo = sys.argv[1], sys.argv[2]
+sys.path.insert(0, task)
+os.environ["EVENTLENS_CACHE_DIR"] = os.path.join(task, "eventlens", "data", "model-cache")
+parts = {}
+def timed(name, work):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    parts[name] = [(time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000]
+    return result
+timed("import numpy", lambda: __import__("numpy"))
+timed("import onnxruntime", lambda: __import__("onnxruntime"))
+from eventlens import imaging
+from eventlens.analyzers.labels import model_cache, taxonomy
+from eventlens.analyzers.labels.preprocess import CROP, resize_for
+from eventlens.analyzers.objects import blazeface, graph_check, people
+from eventlens.analyzers.onnx_session import create_session
+data = open(photo, "rb").read()
+side = resize_for(CROP)
+timed("decode the 12-MP JPEG (draft)", lambda: imaging.decode(data, min_short_side=side))
+label = timed("label model: find it (sha256 of the .pth)", model_cache.build_model)
+timed("label model: session", lambda: create_session(label))
+timed("label taxonomy", lambda: taxonomy.load_taxonomy())
+int8 = timed("person int8: session", lambda: create_session(people.model_path()))
+reference = timed("check: float session", lambda: create_session(people.float_model_path()))
+photos = timed(
+    "check: 6 photos, inputs", lambda: [people.to_input(i) for _, i in graph_check.check_photos()]
+)
+detector = people.PeopleDetector()
+timed("check: 6 int8 passes", lambda: [detector._detect(int8, [x]) for x in photos])
+timed("check: 6 float passes", lambda: [detector._detect(reference, [x]) for x in photos])
+timed("face model: session", lambda: create_session(blazeface.model_path()))
+import json
+print("PARTS " + json.dumps(parts))
+"""
+
+
+def first_invocation_parts(python: Path, task: Path, photo: Path, runs: int) -> dict[str, Any]:
+    """Median wall and CPU ms of each part (``PARTS_SCRIPT``) over ``runs`` fresh processes."""
+    found: list[dict[str, list[float]]] = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [str(python), "-S", "-I", "-B", "-c", PARTS_SCRIPT, str(task), str(photo)],
+            capture_output=True, text=True, check=True, timeout=600,
+        )  # fmt: skip
+        (line,) = [x for x in done.stdout.splitlines() if x.startswith("PARTS ")]
+        found.append(json.loads(line.removeprefix("PARTS ")))
+    return {
+        name: {
+            "wall_ms": round(statistics.median(f[name][0] for f in found), 1),
+            "cpu_ms": round(statistics.median(f[name][1] for f in found), 1),
+        }
+        for name in found[0]
+    }
+
+
 def interpreter(runtime: str) -> Path:
-    version = runtime.removeprefix("python")
-    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
-    found = shutil.which(f"python{version}")
-    for candidate in [*candidates, *([Path(found)] if found else [])]:
-        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
-            return candidate
-    raise SystemExit(f"no {runtime} interpreter (looked in ~/.pyenv/versions and on PATH)")
+    from eventlens.aws.package import target_interpreter
+
+    found = target_interpreter(runtime)
+    if found is None:
+        raise SystemExit(f"no {runtime} interpreter (looked on PATH and in ~/.pyenv/versions)")
+    return found.path
 
 
-def build(runtime: str, folder: Path) -> tuple[Path, Path]:
-    """The bundled package unzipped into ``folder/task``, boto3 for the runtime in
-    ``folder/runtime`` (reused when already there)."""
+def build(runtime: str, folder: Path) -> tuple[Path, Path, Path]:
+    """The bundled package unzipped into ``folder/task``, the same without its bytecode in
+    ``folder/task-source``, boto3 for the runtime in ``folder/runtime`` (reused when there)."""
     from eventlens.aws.package import build_package, install_dependencies, pinned
 
-    task, runtime_site = folder / "task", folder / "runtime"
-    if not (task / "eventlens" / "aws" / "handler.py").is_file():
+    task, source_only = folder / "task", folder / "task-source"
+    runtime_site = folder / "runtime"
+    tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    if not (task / "eventlens" / "aws" / "__pycache__" / f"handler.{tag}.pyc").is_file():
+        shutil.rmtree(task, ignore_errors=True)
+        shutil.rmtree(source_only, ignore_errors=True)
         report = build_package(folder / "bundled.zip", "bundled", runtime=runtime)
         with zipfile.ZipFile(report.path) as archive:
             archive.extractall(task)
+            archive.extractall(source_only)
+        for cache in source_only.rglob("__pycache__"):
+            shutil.rmtree(cache)
     if not (runtime_site / "boto3").is_dir():
         install_dependencies(pinned(RUNTIME_PACKAGES), runtime_site, runtime)
-    return task, runtime_site
+    return task, source_only, runtime_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,27 +234,21 @@ def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any
     return env, events
 
 
-def as_deployed(task: Path, runtime_site: Path, bytecode: bool) -> None:
-    """The task folder as Lambda runs it: no kept check verdict; the package's bytecode
-    compiled for the runtime (``bytecode``) or none at all. The runtime's boto3 always has its
-    bytecode (Lambda's runtime ships it compiled)."""
+def as_deployed(task: Path) -> None:
+    """The task folder as Lambda runs it: no kept check verdict."""
     for verdict in task.rglob("*.check.json"):
         verdict.unlink()
-    if not bytecode:
-        for folder in task.rglob("__pycache__"):
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(
     python: Path, task: Path, runtime_site: Path, env: dict[str, str], events: list[Any],
-    importtime: bool = False, bytecode: bool = False,
+    importtime: bool = False,
 ) -> tuple[dict[str, Any], str]:  # fmt: skip
-    as_deployed(task, runtime_site, bytecode)
+    as_deployed(task)
     with tempfile.TemporaryDirectory() as scratch:  # a new sandbox's /tmp
         flags = ["-X", "importtime"] if importtime else []
-        flags += [] if bytecode else ["-B"]
         done = subprocess.run(
-            [str(python), "-S", "-I", *flags, "-c", SCRIPT, str(task), str(runtime_site)],
+            [str(python), "-S", "-I", "-B", *flags, "-c", SCRIPT, str(task), str(runtime_site)],
             input=json.dumps(events), capture_output=True, text=True, timeout=600,
             env={**env, "TMPDIR": scratch}, cwd=scratch,
         )  # fmt: skip
@@ -204,14 +269,33 @@ def import_breakdown(stderr: str, top: int = 12) -> dict[str, float]:
     return result
 
 
-def bench_cold_start(runtime: str, image: bytes, runs: int = 3, warm: int = 10) -> dict[str, Any]:
+def _figures(colds: list[dict[str, Any]]) -> dict[str, Any]:
+    cold = [c["init_ms"] + c["invocations"][0][0] for c in colds]
+    first = [c["invocations"][0] for c in colds]
+    return {
+        "cold_start_ms_median": round(statistics.median(cold), 1),
+        "cold_start_ms_range": [round(min(cold)), round(max(cold))],
+        "cold_start_ms_all": [round(c) for c in cold],
+        "init_ms_median": round(statistics.median(c["init_ms"] for c in colds), 1),
+        "init_cpu_ms_median": round(statistics.median(c["init_cpu_ms"] for c in colds), 1),
+        "first_invocation_ms_median": round(statistics.median(w for w, _ in first), 1),
+        "first_invocation_cpu_ms_median": round(statistics.median(c for _, c in first), 1),
+        "graph_check_ms_median": round(statistics.median(sum(c["check_ms"]) for c in colds), 1),
+    }
+
+
+def bench_cold_start(
+    runtime: str, image: Path, runs: int = 10, warm: int = 10, part_runs: int = 3
+) -> dict[str, Any]:
     from moto.server import ThreadedMotoServer
 
     from bench.bench_aws import free_port
 
     python = interpreter(runtime)
     folder = ROOT / "bench" / "out" / f"lambda-{runtime}"
-    task, runtime_site = build(runtime, folder)
+    task, source_only, runtime_site = build(runtime, folder)
+    photo, image_bytes = image, image.read_bytes()
+    # Lambda's runtime ships its boto3 compiled
     subprocess.run([str(python), "-m", "compileall", "-q", str(runtime_site)], check=False)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -220,69 +304,49 @@ def bench_cold_start(runtime: str, image: bytes, runs: int = 3, warm: int = 10) 
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x",
         AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
     )  # fmt: skip
+    load = [os.getloadavg()[0]]
     try:
-        colds = []
-        for i in range(runs):
-            env, events = _stack(image, 1 + (warm if i == 0 else 0))
-            colds.append(_run(python, task, runtime_site, env, events)[0])
-        env, events = _stack(image, 1)
+        shipped: list[dict[str, Any]] = []
+        compiling: list[dict[str, Any]] = []
+        for i in range(runs):  # interleaved: both see the same load
+            env, events = _stack(image_bytes, 1 + (warm if i == 0 else 0))
+            shipped.append(_run(python, task, runtime_site, env, events)[0])
+            env, events = _stack(image_bytes, 1)
+            compiling.append(_run(python, source_only, runtime_site, env, events)[0])
+        env, events = _stack(image_bytes, 1)
         _, stderr = _run(python, task, runtime_site, env, events, importtime=True)
-        as_deployed(task, runtime_site, bytecode=False)
-        subprocess.run([str(python), "-m", "compileall", "-q", str(task)], check=False)
-        compiled = []
-        for _ in range(runs):
-            env, events = _stack(image, 1)
-            compiled.append(_run(python, task, runtime_site, env, events, bytecode=True)[0])
-        env, events = _stack(image, 1)
-        _, stderr_compiled = _run(
-            python, task, runtime_site, env, events, importtime=True, bytecode=True
-        )
-        as_deployed(task, runtime_site, bytecode=False)
+        env, events = _stack(image_bytes, 1)
+        _, stderr_source = _run(python, source_only, runtime_site, env, events, importtime=True)
+        as_deployed(task)
+        as_deployed(source_only)
     finally:
         server.stop()
+    parts = first_invocation_parts(python, task, photo, part_runs)
+    load.append(os.getloadavg()[0])
     started = time.perf_counter()  # the bare interpreter's start-up, before init
     subprocess.run([str(python), "-S", "-I", "-c", "pass"], capture_output=True, check=True)
     interpreter_ms = (time.perf_counter() - started) * 1000
-    first = [c["invocations"][0] for c in colds]
-    warm_ms = [wall for wall, _ in colds[0]["invocations"][1:]]
-    warm_cpu = [cpu for _, cpu in colds[0]["invocations"][1:]]
+    warm_ms = [wall for wall, _ in shipped[0]["invocations"][1:]]
+    warm_cpu = [cpu for _, cpu in shipped[0]["invocations"][1:]]
     return {
         "runtime": runtime,
-        "python": colds[0]["python"],
+        "python": shipped[0]["python"],
         "image": "one 12-MP JPEG per invocation",
         "cold_runs": runs,
         "interpreter_start_ms": round(interpreter_ms, 1),
-        "init_ms_median": round(statistics.median(c["init_ms"] for c in colds), 1),
-        "init_cpu_ms_median": round(statistics.median(c["init_cpu_ms"] for c in colds), 1),
-        "first_invocation_ms_median": round(statistics.median(w for w, _ in first), 1),
-        "first_invocation_cpu_ms_median": round(statistics.median(c for _, c in first), 1),
-        "cold_start_ms_median": round(
-            statistics.median(c["init_ms"] + c["invocations"][0][0] for c in colds), 1
-        ),
-        "cold_start_ms_all": [round(c["init_ms"] + c["invocations"][0][0]) for c in colds],
-        "graph_check_ms_median": round(statistics.median(sum(c["check_ms"]) for c in colds), 1),
+        "as packaged (bytecode shipped)": _figures(shipped),
         "warm_invocations": len(warm_ms),
         "warm_p50_ms": round(statistics.median(warm_ms), 1),
         "warm_cpu_p50_ms": round(statistics.median(warm_cpu), 1),
         "import_ms_by_package (-X importtime, init + first invocation)": import_breakdown(stderr),
-        "with bytecode shipped: cold_start_ms_median": round(
-            statistics.median(c["init_ms"] + c["invocations"][0][0] for c in compiled), 1
-        ),
-        "with bytecode shipped: init_ms_median": round(
-            statistics.median(c["init_ms"] for c in compiled), 1
-        ),
-        "with bytecode shipped: first_invocation_ms_median": round(
-            statistics.median(c["invocations"][0][0] for c in compiled), 1
-        ),
-        "with bytecode shipped: graph_check_ms_median": round(
-            statistics.median(sum(c["check_ms"]) for c in compiled), 1
-        ),
-        "with bytecode shipped: import_ms_by_package": import_breakdown(stderr_compiled),
-        "machine_load_1min": round(os.getloadavg()[0], 2),
+        f"first invocation's parts (median of {part_runs} fresh processes)": parts,
+        "without the bytecode (compiled in each sandbox)": _figures(compiling),
+        "without the bytecode: import_ms_by_package": import_breakdown(stderr_source),
+        "machine_load_1min (start, end)": [round(x, 2) for x in load],
     }
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     sample = sorted((ROOT / "bench" / "out" / "corpus").glob("photo-*.jpg"))
-    print(json.dumps(bench_cold_start(sys.argv[1], sample[0].read_bytes()), indent=2))
+    print(json.dumps(bench_cold_start(sys.argv[1], sample[0]), indent=2))

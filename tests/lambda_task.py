@@ -78,3 +78,82 @@ def run_task(
         cwd=cwd,
     )  # fmt: skip
     return TaskRun(done.returncode, done.stdout, done.stderr)
+
+
+#: Run by the target interpreter over an extracted package: every .pyc must be that version's
+#: (cache tag and magic number), unchecked hash-based and not stale (its hash is its source's);
+#: and every module outside the wheels' test suites must have one.
+BYTECODE_CHECK = """\
+import importlib.util, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+tag = sys.implementation.cache_tag
+problems, compiled = [], set()
+for pyc in sorted(root.rglob("*.pyc")):
+    name = pyc.relative_to(root).as_posix()
+    stem, _, rest = pyc.name.partition(".")
+    source = pyc.parent.parent / (stem + ".py")
+    head = pyc.read_bytes()[:16]
+    if pyc.parent.name != "__pycache__" or rest != tag + ".pyc":
+        problems.append(name + ": not " + tag + " bytecode")
+    elif not source.is_file():
+        problems.append(name + ": no source beside it")
+    elif head[:4] != importlib.util.MAGIC_NUMBER:
+        problems.append(name + ": another version's magic number")
+    elif int.from_bytes(head[4:8], "little") != 0b01:
+        problems.append(name + ": not unchecked hash-based")
+    elif head[8:16] != importlib.util.source_hash(source.read_bytes()):
+        problems.append(name + ": stale, its source has changed")
+    else:
+        compiled.add(source)
+uncompiled = [
+    p.relative_to(root).as_posix() for p in sorted(root.rglob("*.py"))
+    if p not in compiled and not {"test", "tests"} & set(p.relative_to(root).parts)
+]
+print(json.dumps({"tag": tag, "pyc": len(compiled), "problems": problems,
+                  "uncompiled": uncompiled}))
+"""
+
+
+@dataclass
+class Bytecode:
+    tag: str
+    pyc: int  # sound .pyc files
+    problems: list[str]
+    uncompiled: list[str]  # modules without a .pyc (the wheels' tests/ aside)
+
+
+def shipped_bytecode(task: Path, python: Path) -> Bytecode:
+    """What ``python`` (the package's target version) makes of the package's bytecode."""
+    done = subprocess.run(
+        [str(python), "-S", "-I", "-c", BYTECODE_CHECK, str(task)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return Bytecode(**json.loads(done.stdout))
+
+
+@dataclass
+class Imported:
+    from_bytecode: list[str]  # the task's modules whose code came from a shipped .pyc
+    compiled: list[str]  # ... that were compiled from source instead
+    written: list[str]  # .pyc files that appeared in the task folder (must be none)
+
+
+def import_from_task(task: Path, runtime_site: Path, python: Path, module: str) -> Imported:
+    """Import ``module`` from the task folder as the bench does (``-S -I -B``: ``-B`` only stops
+    writing bytecode, as Lambda's read-only /var/task does; reading it is unaffected)."""
+    before = set(task.rglob("*.pyc"))
+    path = f"sys.path[:0] = [{str(task)!r}]; sys.path.append({str(runtime_site)!r})"
+    done = subprocess.run(
+        [str(python), "-S", "-I", "-B", "-v", "-c", f"import sys; {path}; import {module}"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    loaded = [
+        line.removeprefix("# code object from ").strip("'")
+        for line in done.stderr.splitlines()
+        if line.startswith("# code object from ") and str(task) in line
+    ]
+    return Imported(
+        from_bytecode=[x for x in loaded if x.endswith(".pyc")],
+        compiled=[x for x in loaded if not x.endswith(".pyc")],
+        written=sorted(str(p) for p in set(task.rglob("*.pyc")) - before),
+    )

@@ -19,11 +19,12 @@ from eventlens.aws.package import (
     analyzers_of,
     build_package,
     requirements_for,
+    target_interpreter,
     write_zip,
 )
 from eventlens.cli.main import app
 from tests.images import jpeg
-from tests.lambda_task import run_task
+from tests.lambda_task import run_task, shipped_bytecode
 
 if TYPE_CHECKING:
     from tests.aws_fixtures import Stack
@@ -50,6 +51,58 @@ def test_zip_writer_is_deterministic_and_normalises_metadata(tmp_path: Path) -> 
     assert {i.date_time for i in infos} == {FIXED_TIME}
     modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
     assert modes == {"pkg/a.py": 0o644, "pkg/b.py": 0o644, "tool.sh": 0o755}
+
+
+def test_zip_writer_keeps_only_the_target_versions_bytecode_beside_its_source(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "src"
+    cache = source / "pkg" / "__pycache__"
+    cache.mkdir(parents=True)
+    (source / "pkg" / "a.py").write_text("a = 1\n")
+    for name in (
+        "a.cpython-312.pyc",  # kept
+        "a.cpython-311.pyc",  # another version
+        "a.cpython-312.opt-1.pyc",  # optimised: never imported without -O
+        "gone.cpython-312.pyc",  # its source is not shipped
+    ):
+        (cache / name).write_bytes(b"pyc")
+    (source / "pkg" / "stray.pyc").write_bytes(b"pyc")  # outside __pycache__
+    write_zip(source, tmp_path / "with.zip", "cpython-312")
+    write_zip(source, tmp_path / "without.zip")
+    with zipfile.ZipFile(tmp_path / "with.zip") as archive:
+        assert archive.namelist() == ["pkg/__pycache__/a.cpython-312.pyc", "pkg/a.py"]
+    with zipfile.ZipFile(tmp_path / "without.zip") as archive:
+        assert archive.namelist() == ["pkg/a.py"]
+
+
+def test_bytecode_is_compiled_by_the_runtimes_python_or_left_out_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """This interpreter is a python3.11: the eventlens modules of a python3.11 zip come with
+    sound cpython-311 bytecode. With no interpreter of the runtime's version found, the zip has
+    none, and one warning says so."""
+    report = build_package(
+        tmp_path / "with.zip", "rekognition", runtime="python3.11", with_dependencies=False
+    )
+    assert report.bytecode == sys.implementation.cache_tag == "cpython-311"
+    with zipfile.ZipFile(report.path) as archive:
+        archive.extractall(tmp_path / "task")
+    shipped = shipped_bytecode(tmp_path / "task", Path(sys.executable))
+    assert shipped.problems == [] and shipped.uncompiled == [] and shipped.pyc > 100
+
+    import eventlens.aws.package as package
+
+    monkeypatch.setattr(package, "target_interpreter", lambda runtime: None)
+    with caplog.at_level("WARNING", logger="eventlens.aws.package"):
+        report = build_package(
+            tmp_path / "without.zip", "rekognition", runtime="python3.11", with_dependencies=False
+        )
+    assert report.bytecode is None and "no bytecode" in report.summary()
+    with zipfile.ZipFile(report.path) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".pyc")]
+    (warning,) = [r for r in caplog.records if r.name == "eventlens.aws.package"]
+    assert "no python3.11 interpreter found" in warning.getMessage()
 
 
 def test_a_package_carries_what_its_analyzers_need_once() -> None:
@@ -82,10 +135,26 @@ def test_rekognition_package_is_reproducible_small_and_without_boto3(tmp_path: P
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
         names = archive.namelist()
         unzipped = sum(i.file_size for i in archive.infolist())
+        bytecode = sum(i.file_size for i in archive.infolist() if i.filename.endswith(".pyc"))
     assert "eventlens/aws/handler.py" in names and "PIL/__init__.py" in names
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "numpy/", "onnxruntime/"))]
-    assert not [n for n in names if "__pycache__" in n or n.startswith("eventlens/samples/")]
-    assert unzipped < UNZIPPED_LIMIT / 10
+    assert not [n for n in names if n.startswith("eventlens/samples/")]
+    # small: the sources and libraries within a tenth of the limit (as before the package
+    # shipped bytecode), the bytecode (5 MB) within a quarter of that
+    assert unzipped - bytecode < UNZIPPED_LIMIT / 10
+    assert bytecode < (unzipped - bytecode) / 4
+    # bytecode: the target Python's only, none stale, for every module (the deterministic zip
+    # above shows it compiles reproducibly); without a python3.12 here, none at all
+    python = target_interpreter("python3.12")
+    if python is None:
+        assert not [n for n in names if n.endswith(".pyc")]
+        return
+    assert "eventlens/aws/__pycache__/handler.cpython-312.pyc" in names
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        archive.extractall(tmp_path / "task")
+    shipped = shipped_bytecode(tmp_path / "task", python.path)
+    assert shipped.tag == "cpython-312" and shipped.pyc > 100
+    assert shipped.problems == [] and shipped.uncompiled == []
 
 
 def run_from_zip(
@@ -147,7 +216,10 @@ def test_bundled_package_carries_the_converted_model_and_runs_without_converting
             blazeface.model_path().name,
         }
     assert "eventlens/data/imagenet_taxonomy.json" in names and "onnxruntime/__init__.py" in names
-    assert report.unzipped_bytes < UNZIPPED_LIMIT
+    assert report.unzipped_bytes < UNZIPPED_LIMIT  # bytecode included
+    assert report.bytecode == sys.implementation.cache_tag  # this Python is the target's
+    shipped = shipped_bytecode(task, Path(sys.executable))
+    assert shipped.problems == [] and shipped.uncompiled == [] and shipped.pyc > 1000
     key = "rekognition-input/beta/chelsea.jpg"
     stack.put_image(key, photo("chelsea"))
     scratch = tmp_path / "lambda-tmp"

@@ -10,8 +10,6 @@ interpreter is taken from ~/.pyenv/versions or PATH; without one the test skips 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
 import zipfile
 from pathlib import Path
@@ -19,10 +17,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from eventlens.aws.package import RUNTIMES, build_package, install_dependencies, pinned
+from eventlens.aws.package import (
+    RUNTIMES,
+    build_package,
+    install_dependencies,
+    pinned,
+    target_interpreter,
+)
 from eventlens.results.dynamodb import DynamoDBResultStore
 from eventlens.results.dynamodb_hashes import create_hash_table
-from tests.lambda_task import run_task
+from tests.lambda_task import import_from_task, run_task, shipped_bytecode
 
 if TYPE_CHECKING:
     from tests.aws_fixtures import Stack
@@ -36,29 +40,14 @@ RUNTIME_PACKAGES = (
 )  # fmt: skip
 
 
-def interpreter(runtime: str) -> Path | None:
-    """A working interpreter of that version (pyenv's shims on PATH may not run it)."""
-    version = runtime.removeprefix("python")
-    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
-    if on_path := shutil.which(f"python{version}"):
-        candidates.append(Path(on_path))
-    for candidate in candidates:
-        probe = subprocess.run(
-            [str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return candidate
-    return None
-
-
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
 def test_the_package_runs_on_its_target_runtime(runtime: str, stack: Stack, tmp_path: Path) -> None:
     from tests.labels_support import photo
 
-    python = interpreter(runtime)
-    if python is None:
+    found = target_interpreter(runtime)
+    if found is None:
         pytest.skip(f"no {runtime} interpreter here (looked in ~/.pyenv/versions and on PATH)")
+    python = found.path
     assert runtime in RUNTIMES
     report = build_package(tmp_path / "lambda.zip", "labels,duplicates", runtime=runtime)
     assert report.within_limits and report.model_included
@@ -67,6 +56,18 @@ def test_the_package_runs_on_its_target_runtime(runtime: str, stack: Stack, tmp_
         archive.extractall(task)
     assert not list(task.glob("numpy/_core/*cpython-311*")), "built for the wrong Python"
     install_dependencies(pinned(RUNTIME_PACKAGES), runtime_site, runtime)
+
+    # the package's bytecode is this version's, none stale, every module's; the handler's
+    # imports read it (-B, as the bench runs it, stops only writing) and write none
+    tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    assert report.bytecode == tag
+    shipped = shipped_bytecode(task, python)
+    assert shipped.tag == tag and shipped.pyc > 1000
+    assert shipped.problems == [] and shipped.uncompiled == []
+    imported = import_from_task(task, runtime_site, python, "eventlens.aws.handler")
+    assert f"{task}/eventlens/aws/__pycache__/handler.{tag}.pyc" in imported.from_bytecode
+    assert f"{task}/PIL/__pycache__/__init__.{tag}.pyc" in imported.from_bytecode
+    assert imported.compiled == [] and imported.written == []
 
     hashes = f"beta_image_hashes_{uuid.uuid4().hex[:8]}"
     create_hash_table(stack.dynamodb, hashes)

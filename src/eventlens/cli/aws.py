@@ -83,6 +83,7 @@ def package(
                 "requirements": list(report.requirements),
                 "within_limits": report.within_limits,
                 "for_image": report.for_image,
+                "bytecode": report.bytecode,
             }
         )
     else:
