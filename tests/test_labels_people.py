@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from eventlens.analyzers.labels import LabelAnalyzer
-from eventlens.analyzers.objects import blazeface, people, ssd
+from eventlens.analyzers.objects import blazeface, graph_check, people, ssd
 from eventlens.convert import protobuf
 from eventlens.imaging import ImageInput
 from tests.labels_support import encode, model_file, photo
@@ -186,6 +186,12 @@ def test_detectors_prebuild_for_a_package(tmp_path, monkeypatch: pytest.MonkeyPa
     built = build_models()
     assert {people.model_path(), people.float_model_path()} <= set(built)
     assert all(p.stat().st_size > 100_000 for p in built)
+    # with the float graph's boxes on the check photos, so a package's cold start runs only
+    # the int8 graph for its per-CPU check
+    references = graph_check.kept_references(people.float_model_path(), people.MIN_SCORE)
+    assert references is not None
+    assert set(references) == {name for name, _ in graph_check.check_photos()}
+    assert any(d.score > 0.9 for d in references["astronaut"])
 
 
 @needs_detector

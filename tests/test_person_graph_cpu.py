@@ -204,3 +204,55 @@ def test_a_label_analyzers_model_version_names_the_graph_that_ran(tmp_path, monk
     analyzer = LabelAnalyzer(model_path=classifier)
     analyzer.load()
     assert people.model_version("float") in analyzer.model_version
+
+
+@needs_detector
+def test_the_check_uses_the_float_graphs_kept_boxes_without_opening_the_float_graph(
+    tmp_path, monkeypatch
+) -> None:
+    """What a Lambda package's cold start does: the float graph's boxes were kept when the
+    models were built (on another CPU), so only the int8 graph runs here; a broken int8 graph
+    is still caught against them."""
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    people.build_models()
+    kept = graph_check.reference_file(people.float_model_path())
+    assert kept.is_file()
+    people.float_model_path().unlink()  # the float graph cannot be opened now
+    (tmp_path / f"{people.model_path().name}.check.json").unlink(missing_ok=True)
+    detector = people.PeopleDetector()
+    assert detector.graph == "int8" and detector.verdict is not None and detector.verdict.agrees
+
+    # the same kept boxes catch a graph that disagrees
+    convert_cache.store(people.model_path(), _broken_int8_graph())
+    (tmp_path / f"{people.model_path().name}.check.json").unlink()
+    verdict = graph_check.compare(
+        lambda xs: people._detections(
+            people.create_session(people.model_path(), None), xs, people.MIN_SCORE
+        ),
+        lambda: people.references(people.MIN_SCORE),
+        people.to_input,
+    )
+    assert not verdict.agrees and "misses a person" in verdict.reason
+
+
+@needs_detector
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: "{not json",
+        lambda text: "[]",
+        lambda text: text.replace("photos ", "photos 0"),  # made for other check photos
+        lambda text: text.replace('"score"', '"scor"'),
+    ],
+)
+def test_kept_float_boxes_that_are_damaged_or_stale_are_made_again(
+    tmp_path, monkeypatch, damage
+) -> None:
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    people.build_models()
+    kept = graph_check.reference_file(people.float_model_path())
+    good = graph_check.kept_references(people.float_model_path(), people.MIN_SCORE)
+    kept.write_text(damage(kept.read_text()))
+    assert graph_check.kept_references(people.float_model_path(), people.MIN_SCORE) is None
+    assert people.references(people.MIN_SCORE) == good  # made again from the float graph
+    assert graph_check.kept_references(people.float_model_path(), people.MIN_SCORE) == good

@@ -6,10 +6,16 @@ both graphs on the bundled check photos (``eventlens/data/person-check``: three 
 three without) and compares their boxes. The verdict is kept beside the model, one per CPU
 and ONNX Runtime version, so the check runs once per machine (on a read-only model cache, such
 as a Lambda package's, once per process, in the temporary folder).
+
+The float graph's boxes on the check photos are kept too (``<float model>.reference.json``,
+written when the models are built, so a Lambda package carries them): a float graph gives the
+same boxes on every CPU (to about 1e-5, far inside the tolerances below), so only the int8
+graph has to run on a new CPU, and a cold start does not open the float graph at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -62,6 +68,59 @@ def check_photos() -> list[tuple[str, Image.Image]]:
     return photos
 
 
+def photos_digest() -> str:
+    """Names the check photos' bytes: a reference made on other photos is not used."""
+    digest = hashlib.sha256()
+    folder = resources.files("eventlens") / "data" / "person-check"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".jpg"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+References = dict[str, list[Detection]]
+
+
+def reference_file(float_model: Path) -> Path:
+    return float_model.with_name(f"{float_model.name}.reference.json")
+
+
+def _reference_key(min_score: float) -> str:
+    return f"photos {photos_digest()}|min_score {min_score}"
+
+
+def run_reference(
+    run: Detect, prepare: Callable[[Image.Image], np.ndarray[Any, Any]]
+) -> References:
+    """The float graph's boxes on every check photo."""
+    return {name: run([prepare(image)])[0] for name, image in check_photos()}
+
+
+def kept_references(float_model: Path, min_score: float) -> References | None:
+    """The float graph's boxes kept beside ``float_model`` for these check photos and
+    ``min_score``, or None (missing, damaged, or made for other photos or another score)."""
+    try:
+        kept = json.loads(reference_file(float_model).read_text("utf-8"))
+        found = kept[_reference_key(min_score)]
+        return {
+            name: [Detection(tuple(d["box"]), int(d["class_id"]), float(d["score"])) for d in ds]
+            for name, ds in found.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def keep_references(float_model: Path, min_score: float, references: References) -> None:
+    """Write the float graph's boxes beside ``float_model`` (atomically); an unwritable model
+    folder is no fault: the references are made again when needed."""
+    key = _reference_key(min_score)
+    entry = {name: [asdict(d) for d in ds] for name, ds in references.items()}
+    try:
+        _write(reference_file(float_model), key, entry)
+    except OSError as error:
+        log.debug("person check: references not kept beside %s: %s", float_model, error)
+
+
 def _unmatched(boxes: list[Detection], others: list[Detection]) -> str | None:
     for d in boxes:
         if d.score < MIN_SCORE:
@@ -87,16 +146,19 @@ def disagreement(reference: list[Detection], other: list[Detection]) -> str | No
 
 
 def compare(
-    int8: Detect, reference: Detect, prepare: Callable[[Image.Image], np.ndarray[Any, Any]]
+    int8: Detect,
+    reference: Callable[[], References],
+    prepare: Callable[[Image.Image], np.ndarray[Any, Any]],
 ) -> Verdict:
-    """Run both graphs on every check photo; the first disagreement is the reason."""
+    """Run the int8 graph on every check photo and compare its boxes with the float graph's
+    (``reference``); the disagreements are the reason."""
     import onnxruntime as ort
 
+    references = reference()
     reasons = []
     for name, image in check_photos():
-        x = prepare(image)
-        (want,), (got,) = reference([x]), int8([x])
-        found = disagreement(want, got)
+        (got,) = int8([prepare(image)])
+        found = disagreement(references[name], got)
         if found:
             reasons.append(f"{name}: {found}")
     return Verdict(not reasons, "; ".join(reasons), cpu.fingerprint(), ort.__version__)
@@ -133,12 +195,14 @@ def kept_verdict(model: Path, check: Callable[[], Verdict]) -> Verdict:
     return verdict
 
 
-def _write(path: Path, key: str, verdict: Verdict) -> None:
+def _write(path: Path, key: str, value: Verdict | dict[str, Any]) -> None:
     try:
         kept = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         kept = {}
-    kept[key] = asdict(verdict)
+    if not isinstance(kept, dict):
+        kept = {}
+    kept[key] = asdict(value) if isinstance(value, Verdict) else value
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

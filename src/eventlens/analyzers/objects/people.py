@@ -110,7 +110,24 @@ def build_float_model(force: bool = False) -> Path:
 
 
 def build_models(force: bool = False) -> list[Path]:
-    return [build_model(force), build_float_model(force)]
+    """Both graphs, and the float graph's boxes on the check photos beside it."""
+    built = [build_model(force), build_float_model(force)]
+    if force:
+        graph_check.reference_file(float_model_path()).unlink(missing_ok=True)
+    references(MIN_SCORE)
+    return built
+
+
+def references(min_score: float, threads: int | None = None) -> graph_check.References:
+    """The float graph's boxes on the check photos: kept beside the float model, or made now
+    (opening the float graph) and kept."""
+    kept = graph_check.kept_references(float_model_path(), min_score)
+    if kept is not None:
+        return kept
+    session = create_session(build_float_model(), threads)
+    made = graph_check.run_reference(lambda xs: _detections(session, xs, min_score), to_input)
+    graph_check.keep_references(float_model_path(), min_score, made)
+    return made
 
 
 def to_input(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -180,10 +197,9 @@ class PeopleDetector:
         return _Opened(create_session(build_float_model(), self._threads), "float")
 
     def _check(self, int8: Any) -> graph_check.Verdict:
-        reference = create_session(build_float_model(), self._threads)
         return graph_check.compare(
             lambda xs: self._detect(int8, xs),
-            lambda xs: self._detect(reference, xs),
+            lambda: references(self.min_score, self._threads),
             to_input,
         )
 
@@ -194,15 +210,21 @@ class PeopleDetector:
     def _detect(
         self, session: Any, inputs: Sequence[np.ndarray[Any, Any]]
     ) -> list[list[ssd.Detection]]:
-        if not inputs:
-            return []
-        encodings, scores = session.run([BOXES_NAME, SCORES_NAME], {INPUT_NAME: np.stack(inputs)})
-        size = inputs[0].shape[-1]
-        return [
-            [
-                d
-                for d in ssd.detections(e, s, size, min_score=self.min_score)
-                if d.box[2] - d.box[0] < MAX_BOX_WIDTH
-            ]
-            for e, s in zip(encodings, scores, strict=True)
+        return _detections(session, inputs, self.min_score)
+
+
+def _detections(
+    session: Any, inputs: Sequence[np.ndarray[Any, Any]], min_score: float
+) -> list[list[ssd.Detection]]:
+    if not inputs:
+        return []
+    encodings, scores = session.run([BOXES_NAME, SCORES_NAME], {INPUT_NAME: np.stack(inputs)})
+    size = inputs[0].shape[-1]
+    return [
+        [
+            d
+            for d in ssd.detections(e, s, size, min_score=min_score)
+            if d.box[2] - d.box[0] < MAX_BOX_WIDTH
         ]
+        for e, s in zip(encodings, scores, strict=True)
+    ]
