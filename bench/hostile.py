@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import struct
+import tempfile
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -112,9 +113,22 @@ def whole_hostile_set(folder: Path, cache: Path) -> dict[str, str | None]:
     write(folder / "exif-flood.jpg", exif_flood_jpeg())
     expected["exif-flood.jpg"] = None
     os.mkfifo(folder / "fifo.jpg")
-    with socket.socket(socket.AF_UNIX) as server:
-        server.bind(str(folder / "socket.jpg"))
+    unix_socket(folder / "socket.jpg")
     return expected
+
+
+def unix_socket(path: Path) -> None:
+    """A socket file at ``path``, however long: a socket's address is limited to ~107 bytes,
+    so it is bound in a short temporary folder and renamed into place."""
+    with tempfile.TemporaryDirectory(prefix="el-sock-") as short:
+        bound = Path(short) / "s"
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(str(bound))
+        try:
+            os.rename(bound, path)
+        except OSError:  # another file system: bind in place (works for short paths)
+            with socket.socket(socket.AF_UNIX) as server:
+                server.bind(str(path))
 
 
 def thumbnails_at_once(root: Path) -> tuple[float, float, float]:

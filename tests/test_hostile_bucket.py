@@ -4,12 +4,12 @@ reason, never opened in a way that blocks, whether found by the reconcile scan o
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
+from bench.hostile import unix_socket
 
 from tests.images import jpeg, write
 from tests.polling import wait_until
@@ -21,8 +21,7 @@ def special_files(folder: Path) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     expected = {"fifo.jpg": "a FIFO", "socket.jpg": "a socket"}
     os.mkfifo(folder / "fifo.jpg")
-    with socket.socket(socket.AF_UNIX) as server:
-        server.bind(str(folder / "socket.jpg"))
+    unix_socket(folder / "socket.jpg")
     try:
         os.mknod(folder / "device.jpg", 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null
         expected["device.jpg"] = "a character device"
