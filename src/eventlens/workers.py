@@ -17,6 +17,9 @@ R = TypeVar("R")
 
 _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
+THREAD_PREFIX = "eventlens-cpu"
+#: ``beside`` calls running on the pool now, at most one per spare core (made with the pool)
+_spare = threading.Semaphore(0)
 
 
 def worker_count() -> int:
@@ -26,10 +29,12 @@ def worker_count() -> int:
 
 
 def pool() -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _spare
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(worker_count(), thread_name_prefix="eventlens-cpu")
+            workers = worker_count()
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix=THREAD_PREFIX)
+            _spare = threading.Semaphore(max(0, workers - 1))
         return _pool
 
 
@@ -39,3 +44,27 @@ def map_in_pool(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
     if len(materialised) <= 1 or worker_count() == 1:
         return [func(item) for item in materialised]
     return list(pool().map(func, materialised))
+
+
+def beside(func: Callable[[], R]) -> Callable[[], R]:
+    """Start ``func`` on the shared pool while the caller goes on with other work; returns how
+    to wait for its result (which raises its exception). Where that would gain nothing, ``func``
+    runs inline when the returned callable is called: one worker, a call from a pool thread,
+    or every spare core already taken by another ``beside``.
+
+    For one image's work on an otherwise idle machine (the watcher at a file a second), whose
+    other cores would wait: a batch of many keeps the cores busy without it."""
+    if worker_count() <= 1 or threading.current_thread().name.startswith(THREAD_PREFIX):
+        return func
+    executor = pool()
+    spare = _spare
+    if not spare.acquire(blocking=False):
+        return func
+
+    def run() -> R:
+        try:
+            return func()
+        finally:
+            spare.release()
+
+    return executor.submit(run).result
