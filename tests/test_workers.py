@@ -45,9 +45,15 @@ def test_beside_raises_the_exception_where_the_result_is_asked_for() -> None:
         assert workers.beside(_thread_name)().startswith(workers.THREAD_PREFIX)
 
 
-def test_beside_from_a_pool_thread_runs_inline() -> None:
-    def nested() -> tuple[str, str]:
-        return _thread_name(), workers.beside(_thread_name)()
+def test_beside_from_a_pool_thread_runs_inline_now_or_when_asked() -> None:
+    ran: list[str] = []
 
-    outer, inner = workers.pool().submit(nested).result()
-    assert outer == inner
+    def nested() -> tuple[str, str, list[str]]:
+        lazy = workers.beside(_thread_name)
+        eager = workers.beside(lambda: ran.append(_thread_name()) or "eager", later=False)
+        before_asked = list(ran)  # ``later=False``: it ran before its result was asked for
+        assert eager() == "eager" and ran == before_asked
+        return _thread_name(), lazy(), before_asked
+
+    outer, inner, before_asked = workers.pool().submit(nested).result()
+    assert outer == inner and before_asked == [outer]

@@ -202,9 +202,9 @@ class Pipeline:
         if data is None:
             digest: Callable[[], str] = str
         elif same_model:  # the same bytes need no analysis: hash them first
-            digest = _known(hashlib.sha256(data).hexdigest())
+            digest = _known(_sha256(data))
         else:  # to be stored with the record: hashed on a spare core while the image decodes
-            digest = beside(partial(_sha256, data))
+            digest = beside(partial(_sha256, data), later=False)
         sha256 = digest() if same_model else ""
         if same_model and existing is not None and sha256 and existing.sha256 == sha256:
             if (existing.etag, existing.deleted_at) == (info.etag, None):

@@ -46,20 +46,21 @@ def map_in_pool(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
     return list(pool().map(func, materialised))
 
 
-def beside(func: Callable[[], R]) -> Callable[[], R]:
+def beside(func: Callable[[], R], *, later: bool = True) -> Callable[[], R]:
     """Start ``func`` on the shared pool while the caller goes on with other work; returns how
-    to wait for its result (which raises its exception). Where that would gain nothing, ``func``
-    runs inline when the returned callable is called: one worker, a call from a pool thread,
-    or every spare core already taken by another ``beside``.
+    to wait for its result (which raises its exception). Where that would gain nothing (one
+    worker, a call from a pool thread, every spare core already taken by another ``beside``)
+    ``func`` runs inline: when the returned callable is called, or now when not ``later``
+    (work that a pool thread does for a batch, in parallel with the batch's other items).
 
     For one image's work on an otherwise idle machine (the watcher at a file a second), whose
     other cores would wait: a batch of many keeps the cores busy without it."""
     if worker_count() <= 1 or threading.current_thread().name.startswith(THREAD_PREFIX):
-        return func
+        return func if later else _done(func())
     executor = pool()
     spare = _spare
     if not spare.acquire(blocking=False):
-        return func
+        return func if later else _done(func())
 
     def run() -> R:
         try:
@@ -68,3 +69,7 @@ def beside(func: Callable[[], R]) -> Callable[[], R]:
             spare.release()
 
     return executor.submit(run).result
+
+
+def _done(value: R) -> Callable[[], R]:
+    return lambda: value
