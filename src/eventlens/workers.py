@@ -51,7 +51,9 @@ def beside(func: Callable[[], R], *, later: bool = True) -> Callable[[], R]:
     to wait for its result (which raises its exception). Where that would gain nothing (one
     worker, a call from a pool thread, every spare core already taken by another ``beside``)
     ``func`` runs inline: when the returned callable is called, or now when not ``later``
-    (work that a pool thread does for a batch, in parallel with the batch's other items).
+    (work that a pool thread does for a batch, in parallel with the batch's other items). Not
+    yet started when its result is asked for (the pool busy with another lane's batch), it is
+    taken back and run by the caller.
 
     For one image's work on an otherwise idle machine (the watcher at a file a second), whose
     other cores would wait: a batch of many keeps the cores busy without it."""
@@ -68,7 +70,15 @@ def beside(func: Callable[[], R], *, later: bool = True) -> Callable[[], R]:
         finally:
             spare.release()
 
-    return executor.submit(run).result
+    future = executor.submit(run)
+
+    def result() -> R:
+        if future.cancel():  # still queued behind a batch's work on the pool: do it here
+            spare.release()
+            return func()
+        return future.result()
+
+    return result
 
 
 def _done(value: R) -> Callable[[], R]:
