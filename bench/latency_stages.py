@@ -142,22 +142,7 @@ def floor_ms(files: list[Path]) -> tuple[float, float, dict[str, float]]:
     return statistics.median(walls), statistics.median(cpus), each
 
 
-def inline(on: bool) -> None:
-    """Run what ``workers.beside`` would start on a spare core inline instead (``--ab``)."""
-    from eventlens import pipeline, workers
-    from eventlens.analyzers.labels import analyzer
-
-    def in_line(func: Callable[[], Any], *, later: bool = True) -> Callable[[], Any]:
-        if later:
-            return func
-        value = func()
-        return lambda: value
-
-    for module in (pipeline, analyzer):
-        module.beside = in_line if on else workers.beside  # type: ignore[attr-defined]
-
-
-def run(files: list[Path], drops: int, burst: int, interval: float, ab: bool = False) -> None:
+def run(files: list[Path], drops: int, burst: int, interval: float) -> None:
     from eventlens.cli.options import load_settings
     from eventlens.cli.running import check_ready, open_local_app
 
@@ -214,8 +199,6 @@ def run(files: list[Path], drops: int, burst: int, interval: float, ab: bool = F
         steady = []
         for i, path in enumerate(files[1 : 1 + drops]):
             time.sleep(max(0.0, start + i * interval - time.monotonic()))
-            if ab:
-                inline(i % 2 == 1)
             steady.append(drop(path, f"steady-{i:04d}.jpg"))
         wait_for(steady)
         burst_load = os.getloadavg()[0]
@@ -236,13 +219,8 @@ def run(files: list[Path], drops: int, burst: int, interval: float, ab: bool = F
     )
     print(f"one image's floor: {floor:.1f} ms, CPU {floor_cpu:.1f} ms (load {floor_load:.1f})")
     print("  CPU ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in floor_parts.items()))
-    if ab:
-        for name, keys in (("beside", steady[0::2]), ("inline", steady[1::2])):
-            report(f"1 image per {interval:g} s, every other file, {name}: {len(keys)} files",
-                   keys, stamps, closed, written, floor, steady_load)  # fmt: skip
-    else:
-        report(f"1 image per {interval:g} s, {len(steady)} files", steady, stamps, closed,
-               written, floor, steady_load)  # fmt: skip
+    report(f"1 image per {interval:g} s, {len(steady)} files", steady, stamps, closed, written,
+           floor, steady_load)  # fmt: skip
     if bursted:
         report(f"a burst of {len(bursted)}", bursted, stamps, closed, written, floor, burst_load)
 
@@ -305,12 +283,9 @@ def main() -> None:
     parser.add_argument("--drops", type=int, default=100)
     parser.add_argument("--burst", type=int, default=0)
     parser.add_argument("--interval", type=float, default=1.0)
-    parser.add_argument(
-        "--ab", action="store_true", help="every other file with workers.beside run inline"
-    )
     args = parser.parse_args()
     files = corpus.build(OUT / "corpus", 1 + args.drops + args.burst, 0)
-    run([p for p in files if p.suffix == ".jpg"], args.drops, args.burst, args.interval, args.ab)
+    run([p for p in files if p.suffix == ".jpg"], args.drops, args.burst, args.interval)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from eventlens.analyzers.base import Analyzer, Findings
@@ -26,7 +25,7 @@ from eventlens.results.record import ISO_FORMAT, Record, Status
 from eventlens.routing import Route, Router
 from eventlens.settings import Settings
 from eventlens.storage.base import ObjectInfo, ObjectStore
-from eventlens.workers import beside, map_in_pool
+from eventlens.workers import map_in_pool
 
 #: the ``source`` of events a user asked for (the dashboard's re-analyse): analysed even when
 #: the bytes and the model are unchanged
@@ -50,13 +49,9 @@ class _Work:
     started: float
     image: ImageInput
     info: ObjectInfo
-    digest: Callable[[], str]  # the bytes' sha256, maybe still being computed beside
+    sha256: str
     fetch_ms: float
     keep: Any = None  # the stored record's keep decision, carried over (``results.keep``)
-
-    @property
-    def sha256(self) -> str:
-        return self.digest()
 
 
 class Pipeline:
@@ -198,15 +193,14 @@ class Pipeline:
             data, info = self._fetch(route.environment, media, event.key)
         except Exception as exc:  # too large: a record; gone: a skip; else retried
             return self._settle(exc, event, route, started, f"read failed: {exc}")
-        same_model = not force and existing is not None and existing.model_version == version
-        if data is None:
-            digest: Callable[[], str] = _known("")
-        elif same_model:  # the same bytes need no analysis: hash them first
-            digest = _known(_sha256(data))
-        else:  # to be stored with the record: hashed on a spare core while the image decodes
-            digest = beside(partial(_sha256, data), later=False)
-        sha256 = digest() if same_model else ""
-        if same_model and existing is not None and sha256 and existing.sha256 == sha256:
+        sha256 = hashlib.sha256(data).hexdigest() if data is not None else ""
+        if (
+            not force
+            and existing is not None
+            and sha256
+            and existing.sha256 == sha256
+            and existing.model_version == version
+        ):
             if (existing.etag, existing.deleted_at) == (info.etag, None):
                 return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")
             # a new version of the same bytes (touched, copied back, restored): remember it,
@@ -220,7 +214,7 @@ class Pipeline:
         )  # fmt: skip
         fetch_ms = (time.perf_counter() - started) * 1000
         keep = existing.findings.get(KEEP) if existing and existing.deleted_at is None else None
-        return _Work(event, route, started, image, info, digest, fetch_ms, keep)
+        return _Work(event, route, started, image, info, sha256, fetch_ms, keep)
 
     def _removal(self, event: ObjectEvent, route: Route) -> _Write | Outcome:
         """Mark the record of a removed object deleted (kept, but no longer current), and make
@@ -385,14 +379,6 @@ class Pipeline:
         if not found:
             raise KeyError(f"no analyzers configured for environment {environment!r}")
         return found
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _known(value: str) -> Callable[[], str]:
-    return lambda: value
 
 
 def _is_current(record: Record, event: ObjectEvent) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -24,7 +23,7 @@ from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_in
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
 from eventlens.analyzers.model import Lazy, ModelAnalyzer
 from eventlens.imaging import ImageInput
-from eventlens.workers import beside, map_in_pool
+from eventlens.workers import map_in_pool
 
 if TYPE_CHECKING:
     from eventlens.analyzers.objects.object_labels import ObjectFinder
@@ -307,16 +306,21 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             session, taxonomy = self.loaded()
             for start in range(0, len(prepared_ok), MAX_BATCH):
                 chunk = prepared_ok[start : start + MAX_BATCH]
-                detect = partial(_detect, chunk, finder, objects)
-                # one image (the watcher's usual case): its detectors run on a spare core
-                # while the classifier runs here; a batch of several keeps the cores busy
-                detected = beside(detect) if len(chunk) == 1 else detect
                 scores = self.classify(session, taxonomy, [p.classifier for p in chunk])
                 if self.model.two_views:
                     views = [p.whole for p in chunk if p.whole is not None]
                     whole = self.classify(session, taxonomy, views)
                     scores = (scores + whole) / 2
-                people, things = detected()
+                people = (
+                    finder.detect([p.people for p in chunk])
+                    if finder is not None
+                    else [None for _ in chunk]
+                )
+                things = (
+                    objects.detect([p.objects for p in chunk])
+                    if objects is not None
+                    else [None for _ in chunk]
+                )
                 confidences = self.confidences(scores, taxonomy)
                 for i, row, confidence_row, found, seen in zip(
                     positions[start : start + MAX_BATCH],
@@ -412,14 +416,6 @@ def _label_scores(
     probs = np.exp(scaled)
     probs /= probs.sum(axis=1, keepdims=True)
     return np.asarray(np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0))
-
-
-def _detect(chunk: list[_Prepared], finder: Any, objects: Any) -> tuple[list[Any], list[Any]]:
-    """The people and the objects found in each image of ``chunk`` (None: no such detector)."""
-    none = [None for _ in chunk]
-    people = finder.detect([p.people for p in chunk]) if finder is not None else none
-    things = objects.detect([p.objects for p in chunk]) if objects is not None else none
-    return people, things
 
 
 @dataclass(frozen=True, slots=True)
