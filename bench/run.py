@@ -438,6 +438,11 @@ def one_image_floor_ms(files: list[Path]) -> float:
     """One image's floor time: the median wall time of the floor's work (decode at the size the
     models take, every default model's input and forward pass, one model thread) for one image
     at a time, over ``files``."""
+    return statistics.median(one_image_floor_times(files))
+
+
+def one_image_floor_times(files: list[Path]) -> list[float]:
+    """The floor's wall time of each of ``files``, one image at a time, in ms."""
     sessions, _graph = floor_sessions()
     blobs = [p.read_bytes() for p in files]
     _floor_batch(sessions, blobs[:1])  # first passes allocate
@@ -446,14 +451,14 @@ def one_image_floor_ms(files: list[Path]) -> float:
         start = time.perf_counter()
         _floor_batch(sessions, [blob])
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
 
 
 @dataclass(frozen=True, slots=True)
 class Latency:
     """File closed → record written (the record's timestamp), per arrival pattern, in ms."""
 
-    floor_ms: float  # one image's floor time, same run
+    floor_ms: float  # one image's floor time, same run: the median of before and after
     floor_load: float
     steady: list[float]  # one image per ``interval_s``
     steady_load: float
@@ -462,19 +467,24 @@ class Latency:
     burst_span_s: float  # first file closed → last record
     interval_s: float
     watcher_cpu_s: float  # the watcher process's CPU time, start-up and model load included
+    #: the floor's median before the watcher starts, and after the steady drops (the watcher
+    #: idle): the load moves during a run, so the floor is taken on both sides of the drops
+    floor_before_ms: float = 0.0
+    floor_after_ms: float = 0.0
 
 
 def measure_latency(
     files: list[Path], steady: int, burst: int, interval_s: float = 1.0, floor_images: int = 20
 ) -> Latency:
-    """One image's floor time, then a running watcher fed ``steady`` files one per
+    """One image's floor time (before the watcher starts and again after the steady files,
+    the watcher idle; the median of both), and a running watcher fed ``steady`` files one per
     ``interval_s`` and then ``burst`` files at once (each its own file: the same bytes twice
     would be a duplicate). Files are written and closed as ``cp`` does."""
     needed = 1 + steady + burst
     if len(files) < needed:
         raise ValueError(f"latency needs {needed} distinct files, got {len(files)}")
     floor_load = os.getloadavg()[0]
-    floor_ms = one_image_floor_ms(files[:floor_images])
+    floor_before = one_image_floor_times(files[:floor_images])
     root = OUT / "watch-root"
     if root.exists():
         shutil.rmtree(root)
@@ -491,6 +501,8 @@ def measure_latency(
             time.sleep(max(0.0, start + i * interval_s - time.monotonic()))
             closed.update(_drop(path, root / BETA / f"steady-{i:04d}{path.suffix}"))
         steady_ms = _latencies(closed, db)
+        floor_load = (floor_load + os.getloadavg()[0]) / 2
+        floor_after = one_image_floor_times(files[:floor_images])  # the watcher idle
         burst_load = os.getloadavg()[0]
         closed = {}
         for i, path in enumerate(files[1 + steady : needed]):
@@ -504,7 +516,7 @@ def measure_latency(
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     return Latency(
-        floor_ms,
+        statistics.median(floor_before + floor_after),
         floor_load,
         steady_ms,
         steady_load,
@@ -513,6 +525,8 @@ def measure_latency(
         span_s,
         interval_s,
         cpu_s,
+        statistics.median(floor_before),
+        statistics.median(floor_after),
     )
 
 
@@ -547,7 +561,8 @@ def latency_rows(latency: Latency) -> list[Row]:
             "watch: one image's floor time (median, 1 model thread)",
             f"{floor:.1f} ms",
             "",
-            f"load {latency.floor_load:.1f}",
+            f"load {latency.floor_load:.1f}; before / after the drops "
+            f"{latency.floor_before_ms:.1f} / {latency.floor_after_ms:.1f}",
         )
     ]
     for what, values, load in (

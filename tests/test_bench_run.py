@@ -158,6 +158,10 @@ def test_latency_times_steady_arrivals_and_a_burst_against_one_images_floor(
     latency = measure_latency(files, steady=3, burst=4, interval_s=0.5, floor_images=3)
     assert len(latency.steady) == 3 and len(latency.burst) == 4
     assert latency.floor_ms > 0 and latency.watcher_cpu_s > 0
+    # the floor is taken on both sides of the drops, and is the median of both
+    before, after = latency.floor_before_ms, latency.floor_after_ms
+    assert before > 0 and after > 0
+    assert min(before, after) <= latency.floor_ms <= max(before, after)
     # a record is written after its file is closed, and the burst's last one after the rest
     assert all(ms > 0 for ms in latency.steady + latency.burst)
     assert latency.burst_span_s >= max(latency.burst) / 1000 - 0.001

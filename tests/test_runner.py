@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from eventlens.db import Checkpointer
 from eventlens.intake import IntakeQueue
 from eventlens.pipeline import Pipeline
 from eventlens.results.record import Record
@@ -119,3 +120,35 @@ def test_watch_processes_new_files_once_they_are_completely_written(
     assert slow.size == len(data) and (slow.width, slow.height) == (300, 200)
     assert seen.count(BETA + "slow.jpg") >= 1
     assert not thread.is_alive()
+
+
+def test_watch_checkpoints_the_database_in_its_main_loop_not_in_the_lanes_commits(
+    tmp_path: Path,
+    bucket: LocalFolderStore,
+    results: SQLiteResultStore,
+    analyzer: DominantColourAnalyzer,
+) -> None:
+    db = tmp_path / "results.db"
+    queue = IntakeQueue(db)
+    checkpointer = Checkpointer(db, every_s=0.2)
+    copied: list[int] = []  # the log's pages at each of the main loop's checkpoints
+    pipeline = Pipeline(bucket, results, {"*": [analyzer]}, router=Router())
+    runner = LocalRunner(
+        pipeline, queue, bucket, Router(), lanes=2, checkpoint=lambda: copied.append(checkpointer())
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.watch, args=(stop,))
+    thread.start()
+    try:
+        for i in range(5):
+            write(bucket.root / BETA / f"img{i}.jpg", jpeg((i * 40, 100, 50)))
+        wait_until(lambda: results.count("beta") == 5)
+        seen = len(copied)
+        wait_until(lambda: len(copied) > seen)  # a checkpoint after the last record
+    finally:
+        stop.set()
+        runner.stop_waiting()
+        thread.join(10)
+    assert any(pages > 0 for pages in copied)  # it copied the commits of the lanes and intake
+    checkpointer.close()
+    queue.close()

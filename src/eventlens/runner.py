@@ -67,7 +67,10 @@ class LocalRunner:
         health: Health | None = None,
         reanalyse_on_change: bool = True,
         fallback_scan_s: float = 10.0,
+        checkpoint: Callable[[], object] | None = None,
     ) -> None:
+        """``checkpoint``: called by ``watch``'s main loop every 0.25 s (``db.Checkpointer``),
+        so that the lanes' and the watcher's commits need not checkpoint the database."""
         self.pipeline = pipeline
         self.reanalyse_on_change = reanalyse_on_change
         #: how many records the last reconcile queued because the model or analyzers changed
@@ -80,6 +83,7 @@ class LocalRunner:
         self.lanes = max(1, lanes)
         self.health = health or Health()
         self.fallback_scan_s = fallback_scan_s
+        self.checkpoint = checkpoint
         self._wake = threading.Event()
         self._reconcile_wanted = threading.Event()
         self._scan_every: float | None = None  # set while some folders cannot be watched
@@ -185,6 +189,8 @@ class LocalRunner:
                     else:
                         stop.wait(backoff.next_delay())
                 self.health.check()
+                if self.checkpoint is not None:
+                    self.checkpoint()
                 stop.wait(0.25)
         finally:
             stop.set()

@@ -88,9 +88,10 @@ class FolderWatcher(FileSystemEventHandler):
     """Emits an event once a file is completely written.
 
     - close-after-write (inotify on Linux): the writer is done, emit at once;
-    - a rename into the folder, or a file that appears complete without any write activity
-      (moved in from an unwatched folder shows up as a bare "created"): emit after
-      ``quiet_s`` if its size and mtime did not change;
+    - a rename into the folder: emit at once; a file that appears complete without any write
+      activity (moved in from an unwatched folder shows up as a bare "created"): emit after
+      ``quiet_s`` (``settle_s`` where closes are reported: it may be a writer's whose write
+      events are still queued) if its size and mtime did not change;
     - files being written where no close event arrives (other platforms, mmap writers): emit
       once size and mtime have been stable for ``settle_s``;
     - a file deleted or renamed away: a removal event; a directory deleted or renamed away:
@@ -281,7 +282,12 @@ class FolderWatcher(FileSystemEventHandler):
     def _wait_for(self, *, writing: bool) -> float:
         """How long a pending file must stay unchanged before it is taken as complete."""
         if not writing:
-            return self.quiet_s
+            # Where closes are reported, a file "created" and not seen written may be a
+            # writer's: its creation handled late (a busy machine) after its first bytes, its
+            # writes' events still queued behind; its close ends the wait at once anyway, so
+            # only a file moved in from an unwatched folder waits ``settle_s`` (seen under
+            # load: a half-written copy taken as complete after ``quiet_s``)
+            return self.settle_s if self._closes_reported else self.quiet_s
         return max(self.settle_s, OPEN_WRITER_WAIT_S) if self._closes_reported else self.settle_s
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eventlens.db import Checkpointer
 from eventlens.health import Health, status_dir_for
 from eventlens.hooks.audit import AuditLog
 from eventlens.hooks.base import Hook, Hooks
@@ -35,9 +36,12 @@ class LocalApp:
     hooks: Hook
     hash_index: SQLiteHashIndex | None = None
     people_index: SQLitePeopleIndex | None = None
+    checkpointer: Checkpointer | None = None
 
     def close(self) -> None:
         self.hooks.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.queue.close()
         self.results.close()
         if self.hash_index is not None:
@@ -71,12 +75,13 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
         storage, results, analyzers, router=settings.router, settings=settings, hooks=Hooks(hooks)
     )
     health = Health(status_dir_for(settings.db_path), give_up_after_s=settings.give_up_after_s)
+    checkpointer = Checkpointer(settings.db_path)
     runner = LocalRunner(
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
         lanes=worker_count(), health=health, reanalyse_on_change=settings.reanalyse_on_change,
-        fallback_scan_s=settings.fallback_scan_s,
+        fallback_scan_s=settings.fallback_scan_s, checkpoint=checkpointer,
     )  # fmt: skip
     return LocalApp(
         settings, storage, results, queue, pipeline, runner, notifier, health, pipeline.hooks,
-        hash_index, people_index,
+        hash_index, people_index, checkpointer,
     )  # fmt: skip
