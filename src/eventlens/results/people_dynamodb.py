@@ -25,7 +25,6 @@ again. What can still race is in docs/people.md ("On AWS").
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,17 +43,31 @@ from eventlens.face_people import (
     person_number,
 )
 from eventlens.results.base import table_for
-from eventlens.results.people_centroids import (
-    F32,
-    REPRESENTATIVES,
-    Centroids,
-    PersonVectors,
+from eventlens.results.people_centroids import F32, REPRESENTATIVES, Centroids
+from eventlens.results.people_items import (
+    LISTED,
+    META,
+    PEOPLE_PK,
+    PERSON_INDEX,
+    SEQ_INDEX,
+    StoredPerson,
+    create_people_table,
+    descriptor_of,
+    face_item,
+    face_key,
+    face_number,
+    give_face,
+    keys_of,
+    name_key,
+    person_item,
+    person_key,
+    photo_key,
+    read_person,
+    take_face,
 )
 
-PEOPLE_PK = "person"
-META = {"pk": {"S": "meta"}, "sk": {"S": "meta"}}
-SEQ_INDEX = "by_seq"
-PERSON_INDEX = "by_person"
+__all__ = ["DynamoDBPeopleIndex", "PeopleConflict", "create_people_table"]
+
 #: a warm cache re-reads the people changed in the last seconds before the newest change it
 #: saw (a write that took its ``seq`` earlier but landed later), and everything after this
 FULL_RELOAD_SECONDS = 600.0
@@ -69,34 +82,6 @@ class PeopleConflict(Transient, RuntimeError):
 
 class _Again(Exception):
     """This attempt read people that changed since: start it again."""
-
-
-@dataclass(slots=True)
-class _Stored:
-    """A person item as read (or about to be written)."""
-
-    number: int
-    version: int = 0
-    name: str | None = None
-    faces: int = 0
-    photos: int = 0
-    total: F32 = field(default_factory=lambda: np.zeros(128, np.float32))
-    reps: dict[str, F32] = field(default_factory=dict)
-    cover_key: str | None = None
-    cover_box: dict[str, float] | None = None
-    cover_conf: float = -1.0
-    merged_into: int | None = None
-    absorbed: set[int] = field(default_factory=set)
-    exists: bool = True
-
-    def vectors(self) -> PersonVectors:
-        return PersonVectors(self.number, self.total, self.faces, self.reps)
-
-    def person(self) -> Person:
-        return Person(
-            person_id(self.number), self.name, self.faces, self.photos, self.cover_key,
-            self.cover_box,
-        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -145,8 +130,8 @@ class DynamoDBPeopleIndex:
 
     def people(self, environment: str) -> list[Person]:
         found = [
-            _person(item).person()
-            for item in self._query(environment, PEOPLE_PK, projection=_LISTED)
+            read_person(item).person()
+            for item in self._query(environment, PEOPLE_PK, projection=LISTED)
             if int(item.get("faces", {"N": "0"})["N"]) > 0 and "merged_into" not in item
         ]
         return sorted(found, key=lambda p: (-p.photos, p.name is None, p.name or "", p.id))
@@ -162,7 +147,7 @@ class DynamoDBPeopleIndex:
         return self._photo_keys(environment, self._find(environment, ref))
 
     def person_of(self, environment: str, key: str, face: int) -> str:
-        item = self._get(environment, _face_key(key, face))
+        item = self._get(environment, face_key(key, face))
         if item is None:
             raise PeopleError(f"no face {face} of {key!r}")
         return person_id(self._resolve(environment, int(item["person"]["N"])).number)
@@ -172,7 +157,7 @@ class DynamoDBPeopleIndex:
         for _ in range(TRIES):
             stored = self._find(environment, ref)
             if name is not None:
-                owner = self._get(environment, _name_key(name))
+                owner = self._get(environment, name_key(name))
                 if owner is not None and int(owner["owner"]["N"]) != stored.number:
                     other = person_id(int(owner["owner"]["N"]))
                     raise PeopleError(
@@ -203,19 +188,19 @@ class DynamoDBPeopleIndex:
                 for item in self._photo_faces(environment, key):
                     number = int(item["person"]["N"])
                     if self._resolve(environment, number).number == person.number:
-                        moving.append((item, _vector(item)))
+                        moving.append((item, descriptor_of(item)))
             if not moving:
                 raise PeopleError(f"{person_id(person.number)} is in none of those photos")
             if len(moving) >= person.faces:
                 raise PeopleError(
                     f"those are all of {person_id(person.number)}'s faces: nothing to split off"
                 )
-            new = _Stored(self._new_number(environment), exists=False)
+            new = StoredPerson(self._new_number(environment), exists=False)
             version = person.version
             photos = {item["key"]["S"] for item, _ in moving}
             for item, vector in moving:
-                _take(person, item, vector)
-                _give(new, item, vector)
+                take_face(person, item, vector)
+                give_face(new, item, vector)
             person.photos -= len(photos)
             new.photos = len(photos)
             actions = [
@@ -226,7 +211,7 @@ class DynamoDBPeopleIndex:
                 {
                     "Update": {
                         "TableName": self._table(environment),
-                        "Key": _keys_of(item),
+                        "Key": keys_of(item),
                         "UpdateExpression": "SET person = :p",
                         "ExpressionAttributeValues": {":p": {"N": str(new.number)}},
                     }
@@ -281,36 +266,40 @@ class DynamoDBPeopleIndex:
     ) -> list[str] | None:
         """One attempt; None when a conditional write lost to another writer."""
         # the version before the faces: a write after this read fails our condition
-        photo = self._get(environment, _photo_key(key))
+        photo = self._get(environment, photo_key(key))
         photo_version = int(photo["version"]["N"]) if photo else None
         old_items = self._photo_faces(environment, key)
         cache = self._refresh(environment)
-        loaded: dict[int, _Stored] = {}
+        loaded: dict[int, StoredPerson] = {}
         previous = [
-            (self._resolve(environment, int(item["person"]["N"]), loaded), item, _vector(item))
+            (
+                self._resolve(environment, int(item["person"]["N"]), loaded),
+                item,
+                descriptor_of(item),
+            )
             for item in old_items
         ]
         used: set[int] = set()
-        chosen: list[_Stored] = []
+        chosen: list[StoredPerson] = []
         for face in faces:
             vector = np.asarray(face.descriptor, np.float32)
             person = _previous_person(previous, vector, used, self.threshold)
             if person is None:
                 person = self._nearest(environment, cache, vector, used, loaded)
             if person is None:
-                person = _Stored(self._new_number(environment), exists=False)
+                person = StoredPerson(self._new_number(environment), exists=False)
             used.add(person.number)
             chosen.append(person)
         touched = {p.number: p for p in chosen} | {p.number: p for p, _, _ in previous}
         versions = {n: (p.version if p.exists else None) for n, p in touched.items()}
         before = {n: self._photos_with(previous, n) for n in touched}
         for stored, item, vector in previous:
-            _take(stored, item, vector)
+            take_face(stored, item, vector)
         new_items = []
         for face, person in zip(faces, chosen, strict=True):
-            item = _face_item(key, face, person.number)
+            item = face_item(key, face, person.number)
             new_items.append(item)
-            _give(person, item, np.asarray(face.descriptor, np.float32))
+            give_face(person, item, np.asarray(face.descriptor, np.float32))
         for number, person in touched.items():
             person.photos += (number in used) - before[number]
             if person.faces <= 0:
@@ -325,7 +314,12 @@ class DynamoDBPeopleIndex:
         face_writes = [{"Put": {"TableName": table, "Item": i}} for i in new_items]
         stale = {item["sk"]["S"] for item in old_items} - {i["sk"]["S"] for i in new_items}
         face_writes += [
-            {"Delete": {"TableName": self._table(environment), "Key": _face_key(key, _index(sk))}}
+            {
+                "Delete": {
+                    "TableName": self._table(environment),
+                    "Key": face_key(key, face_number(sk)),
+                }
+            }
             for sk in sorted(stale)
         ]
         room = _TRANSACTION - len(actions)
@@ -345,7 +339,7 @@ class DynamoDBPeopleIndex:
         return [person_id(person.number) for person in chosen]
 
     @staticmethod
-    def _photos_with(previous: list[tuple[_Stored, dict[str, Any], F32]], number: int) -> int:
+    def _photos_with(previous: list[tuple[StoredPerson, dict[str, Any], F32]], number: int) -> int:
         return int(any(stored.number == number for stored, _, _ in previous))
 
     def _nearest(
@@ -354,8 +348,8 @@ class DynamoDBPeopleIndex:
         cache: _Cache,
         vector: F32,
         used: set[int],
-        loaded: dict[int, _Stored],
-    ) -> _Stored | None:
+        loaded: dict[int, StoredPerson],
+    ) -> StoredPerson | None:
         """The nearest person within the threshold (the others within it merged into them
         unless two names disagree), read afresh."""
         candidates: list[int] = []
@@ -406,7 +400,7 @@ class DynamoDBPeopleIndex:
                 a.name = name
             elif b.name:
                 actions.append(
-                    {"Delete": {"TableName": self._table(environment), "Key": _name_key(b.name)}}
+                    {"Delete": {"TableName": self._table(environment), "Key": name_key(b.name)}}
                 )
             b.merged_into, b.faces, b.photos, b.name = a.number, 0, 0, None
             b.total, b.reps, b.absorbed = np.zeros(128, np.float32), {}, set()
@@ -440,7 +434,7 @@ class DynamoDBPeopleIndex:
                 after=max(cache.newest - LOOKBACK_MICROSECONDS, 0),
             )  # fmt: skip
         for item in items:
-            stored = _person(item)
+            stored = read_person(item)
             cache.newest = max(cache.newest, int(item.get("seq", {"N": "0"})["N"]))
             if stored.faces > 0 and stored.merged_into is None:
                 cache.centroids.put(stored.vectors())
@@ -448,10 +442,10 @@ class DynamoDBPeopleIndex:
                 cache.centroids.drop(stored.number)
         return cache
 
-    def _find(self, environment: str, ref: str) -> _Stored:
+    def _find(self, environment: str, ref: str) -> StoredPerson:
         number = person_number(ref)
         if number is None:
-            owner = self._get(environment, _name_key(ref.strip()))
+            owner = self._get(environment, name_key(ref.strip()))
             if owner is None:
                 raise PeopleError(f"no person {ref!r} in {environment!r}")
             number = int(owner["owner"]["N"])
@@ -461,8 +455,8 @@ class DynamoDBPeopleIndex:
         return stored
 
     def _resolve(
-        self, environment: str, number: int, loaded: dict[int, _Stored] | None = None
-    ) -> _Stored:
+        self, environment: str, number: int, loaded: dict[int, StoredPerson] | None = None
+    ) -> StoredPerson:
         """The person ``number`` is now (following merges), read with a consistent read;
         ``loaded`` shares what was read within one attempt."""
         loaded = {} if loaded is None else loaded
@@ -471,15 +465,17 @@ class DynamoDBPeopleIndex:
             seen.add(number)
             stored = loaded.get(number)
             if stored is None:
-                item = self._get(environment, _person_key(number))
-                stored = _person(item) if item else _Stored(number, exists=False)
+                item = self._get(environment, person_key(number))
+                stored = read_person(item) if item else StoredPerson(number, exists=False)
                 loaded[number] = stored
             if stored.merged_into is None:
                 return stored
             number = stored.merged_into
         raise PeopleError(f"a loop of merges at P{number}")  # pragma: no cover - not written
 
-    def _photo_keys(self, environment: str, person: _Stored, limit: int | None = None) -> list[str]:
+    def _photo_keys(
+        self, environment: str, person: StoredPerson, limit: int | None = None
+    ) -> list[str]:
         keys: set[str] = set()
         for number in sorted({person.number} | person.absorbed):
             pages = self.client.get_paginator("query").paginate(
@@ -548,9 +544,11 @@ class DynamoDBPeopleIndex:
             return False
         return True
 
-    def _put_person(self, environment: str, stored: _Stored, version: int | None) -> dict[str, Any]:
+    def _put_person(
+        self, environment: str, stored: StoredPerson, version: int | None
+    ) -> dict[str, Any]:
         """Write ``stored`` if its item is still at ``version`` (None: does not exist)."""
-        item = _person_item(stored, (version or 0) + 1)
+        item = person_item(stored, (version or 0) + 1)
         put: dict[str, Any] = {"TableName": self._table(environment), "Item": item}
         if version is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -572,12 +570,12 @@ class DynamoDBPeopleIndex:
             }
         )  # fmt: skip
         if not keep:
-            return {"Delete": {"TableName": table, "Key": _photo_key(key), **condition}}
-        item = _photo_key(key) | {"version": {"N": str((version or 0) + 1)}}
+            return {"Delete": {"TableName": table, "Key": photo_key(key), **condition}}
+        item = photo_key(key) | {"version": {"N": str((version or 0) + 1)}}
         return {"Put": {"TableName": table, "Item": item, **condition}}
 
     def _rename(
-        self, environment: str, stored: _Stored, name: str | None, *, taking_from: int = 0
+        self, environment: str, stored: StoredPerson, name: str | None, *, taking_from: int = 0
     ) -> list[dict[str, Any]]:
         """The name items' writes for ``stored`` changing its name to ``name``: the old one
         deleted, the new one claimed if free (or ``stored``'s, or ``taking_from``'s)."""
@@ -586,11 +584,11 @@ class DynamoDBPeopleIndex:
         old = stored.name.casefold() if stored.name else None
         new = name.casefold() if name else None
         if old is not None and old != new:
-            actions.append({"Delete": {"TableName": table, "Key": _name_key(old)}})
+            actions.append({"Delete": {"TableName": table, "Key": name_key(old)}})
         if name is not None:
             actions.append({"Put": {
                 "TableName": table,
-                "Item": _name_key(name) | {"owner": {"N": str(stored.number)}},
+                "Item": name_key(name) | {"owner": {"N": str(stored.number)}},
                 "ConditionExpression": "attribute_not_exists(pk) OR #o IN (:me, :from)",
                 "ExpressionAttributeNames": {"#o": "owner"},
                 "ExpressionAttributeValues": {
@@ -612,82 +610,14 @@ class DynamoDBPeopleIndex:
         return table_for(self.tables, environment)
 
 
-_LISTED = "pk, sk, #n, faces, photos, cover_key, cover_box, cover_conf, merged_into, version"
-
-
-def _person_key(number: int) -> dict[str, Any]:
-    return {"pk": {"S": PEOPLE_PK}, "sk": {"S": person_id(number)}}
-
-
-def _photo_key(key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"photo#{key}"}, "sk": {"S": "photo"}}
-
-
-def _face_key(key: str, face: int) -> dict[str, Any]:
-    return {"pk": {"S": f"photo#{key}"}, "sk": {"S": f"face#{face:04d}"}}
-
-
-def _name_key(name: str) -> dict[str, Any]:
-    return {"pk": {"S": f"name#{name.casefold()}"}, "sk": {"S": "name"}}
-
-
-def _keys_of(item: dict[str, Any]) -> dict[str, Any]:
-    return {"pk": item["pk"], "sk": item["sk"]}
-
-
-def _index(sk: str) -> int:
-    return int(sk.removeprefix("face#"))
-
-
-def _ref(item: dict[str, Any]) -> str:
-    return f"{item['key']['S']}#{_index(item['sk']['S'])}"
-
-
-def _vector(item: dict[str, Any]) -> F32:
-    return np.frombuffer(item["descriptor"]["B"], dtype="<f4").astype(np.float32)
-
-
-def _face_item(key: str, face: FaceEntry, person: int) -> dict[str, Any]:
-    vector = np.asarray(face.descriptor, np.float32)
-    item = _face_key(key, face.index) | {
-        "key": {"S": key},
-        "person": {"N": str(person)},
-        "descriptor": {"B": vector.astype("<f4").tobytes()},
-        "confidence": {"N": repr(float(face.confidence))},
-    }
-    if face.box:
-        item["box"] = {"S": json.dumps(face.box)}
-    return item
-
-
-def _take(person: _Stored, item: dict[str, Any], vector: F32) -> None:
-    """A face leaves ``person`` (its photo re-analysed or deleted, or split off)."""
-    person.total = person.total - vector
-    person.faces -= 1
-    person.reps.pop(_ref(item), None)
-    if person.cover_key == item["key"]["S"]:
-        person.cover_key, person.cover_box, person.cover_conf = None, None, -1.0
-
-
-def _give(person: _Stored, item: dict[str, Any], vector: F32) -> None:
-    person.total = person.total + vector
-    person.faces += 1
-    if len(person.reps) < REPRESENTATIVES:
-        person.reps[_ref(item)] = vector
-    confidence = float(item["confidence"]["N"])
-    if person.cover_key is None or confidence > person.cover_conf:
-        box = json.loads(item["box"]["S"]) if "box" in item else None
-        person.cover_key, person.cover_box, person.cover_conf = item["key"]["S"], box, confidence
-
-
 def _previous_person(
-    previous: list[tuple[_Stored, dict[str, Any], F32]],
+    previous: list[tuple[StoredPerson, dict[str, Any], F32]],
     vector: F32,
     used: set[int],
     threshold: float,
-) -> _Stored | None:
+) -> StoredPerson | None:
     """Re-analysis: the person of this photo's earlier face nearest the new one."""
-    best: tuple[float, _Stored] | None = None
+    best: tuple[float, StoredPerson] | None = None
     for stored, _, old in previous:
         distance = float(np.linalg.norm(old - vector))
         if stored.number in used or distance > threshold or stored.merged_into is not None:
@@ -695,80 +625,3 @@ def _previous_person(
         if best is None or distance < best[0]:
             best = (distance, stored)
     return best[1] if best else None
-
-
-def _person(item: dict[str, Any]) -> _Stored:
-    number = person_number(item["sk"]["S"])
-    assert number is not None  # person items' sk is an id
-    stored = _Stored(number, version=int(item.get("version", {"N": "0"})["N"]))
-    stored.name = item["name"]["S"] if "name" in item else None
-    stored.faces = int(item.get("faces", {"N": "0"})["N"])
-    stored.photos = int(item.get("photos", {"N": "0"})["N"])
-    if "total" in item:
-        stored.total = np.frombuffer(item["total"]["B"], dtype="<f4").astype(np.float32)
-    stored.reps = {
-        ref: np.frombuffer(value["B"], dtype="<f2").astype(np.float32)
-        for ref, value in item.get("reps", {}).get("M", {}).items()
-    }
-    stored.cover_key = item["cover_key"]["S"] if "cover_key" in item else None
-    stored.cover_box = json.loads(item["cover_box"]["S"]) if "cover_box" in item else None
-    stored.cover_conf = float(item["cover_conf"]["N"]) if "cover_conf" in item else -1.0
-    stored.merged_into = int(item["merged_into"]["N"]) if "merged_into" in item else None
-    stored.absorbed = {int(n) for n in item.get("absorbed", {}).get("NS", [])}
-    return stored
-
-
-def _person_item(stored: _Stored, version: int) -> dict[str, Any]:
-    item: dict[str, Any] = _person_key(stored.number) | {
-        "version": {"N": str(version)},
-        "seq": {"N": str(time.time_ns() // 1000)},
-        "faces": {"N": str(stored.faces)},
-        "photos": {"N": str(stored.photos)},
-    }
-    if stored.faces > 0:
-        item["total"] = {"B": stored.total.astype("<f4").tobytes()}
-        # float16: a representative only decides "near or not", to about 1e-3
-        item["reps"] = {"M": {r: {"B": v.astype("<f2").tobytes()} for r, v in stored.reps.items()}}
-    if stored.name:
-        item["name"] = {"S": stored.name}
-    if stored.cover_key is not None:
-        item["cover_key"] = {"S": stored.cover_key}
-        item["cover_conf"] = {"N": repr(stored.cover_conf)}
-        if stored.cover_box is not None:
-            item["cover_box"] = {"S": json.dumps(stored.cover_box)}
-    if stored.merged_into is not None:
-        item["merged_into"] = {"N": str(stored.merged_into)}
-    if stored.absorbed:
-        item["absorbed"] = {"NS": [str(n) for n in sorted(stored.absorbed)]}
-    return item
-
-
-def create_people_table(client: Any, table: str) -> None:
-    """Create a people table (on-demand, with ``by_seq`` and ``by_person``): for tests,
-    benches and emulators; production tables come from ``infra/terraform``."""
-    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-    client.create_table(
-        TableName=table,
-        KeySchema=keys,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "seq", "AttributeType": "N"},
-            {"AttributeName": "person", "AttributeType": "N"},
-        ],
-        LocalSecondaryIndexes=[{
-            "IndexName": SEQ_INDEX,
-            "KeySchema": [keys[0], {"AttributeName": "seq", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-        GlobalSecondaryIndexes=[{
-            "IndexName": PERSON_INDEX,
-            "KeySchema": [
-                {"AttributeName": "person", "KeyType": "HASH"},
-                {"AttributeName": "pk", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        }],
-        BillingMode="PAY_PER_REQUEST",
-    )  # fmt: skip
-    client.get_waiter("table_exists").wait(TableName=table)
