@@ -16,6 +16,7 @@ import numpy as np
 
 DIMENSIONS = 128
 REPRESENTATIVES = 3
+_SLOTS = 1 + REPRESENTATIVES  # the mean, then the representatives
 F32 = np.ndarray[Any, np.dtype[np.float32]]
 
 
@@ -33,13 +34,14 @@ class PersonVectors:
 
 
 class Centroids:
-    """Rows addressed by person number; a row is dropped when the person is merged away or
-    left without faces."""
+    """Rows addressed by person number, each the mean and up to ``REPRESENTATIVES`` faces (with
+    their squared norms, so that a look-up is one matrix-vector product); a row is dropped
+    when the person is merged away or left without faces."""
 
     def __init__(self) -> None:
         self.numbers = np.zeros(0, np.int64)
-        self.means = np.zeros((0, DIMENSIONS), np.float32)
-        self.reps = np.full((0, REPRESENTATIVES, DIMENSIONS), np.inf, np.float32)
+        self.vectors = np.zeros((0, _SLOTS, DIMENSIONS), np.float32)
+        self.squares = np.full((0, _SLOTS), np.inf, np.float32)  # inf: an empty slot
         self.alive = np.zeros(0, bool)
         self.row: dict[int, int] = {}
         self.used = 0
@@ -53,10 +55,12 @@ class Centroids:
             at = self._grow()
             self.row[person.number] = at
             self.numbers[at] = person.number
-        self.means[at] = person.mean()
-        self.reps[at] = np.inf
-        for i, vector in enumerate(list(person.reps.values())[:REPRESENTATIVES]):
-            self.reps[at, i] = vector
+        slots = [person.mean(), *list(person.reps.values())[:REPRESENTATIVES]]
+        self.vectors[at] = 0.0
+        self.squares[at] = np.inf
+        for i, vector in enumerate(slots):
+            self.vectors[at, i] = vector
+            self.squares[at, i] = float(np.dot(vector, vector))
         self.alive[at] = person.faces > 0
 
     def drop(self, number: int) -> None:
@@ -69,23 +73,23 @@ class Centroids:
         first; a person's distance is that of their mean or nearest representative."""
         if not self.used:
             return []
-        means = np.linalg.norm(self.means[: self.used] - vector, axis=1)
-        diffs = self.reps[: self.used] - vector
-        with np.errstate(invalid="ignore"):  # inf - x: unused slots
-            reps = np.sqrt(np.einsum("ijk,ijk->ij", diffs, diffs)).min(axis=1)
-        reps = np.where(np.isfinite(reps), reps, np.inf)
-        distances = np.minimum(means, reps)
-        hits = np.flatnonzero((distances <= threshold) & self.alive[: self.used])
-        order = hits[np.argsort(distances[hits], kind="stable")]
-        return [(float(distances[i]), int(self.numbers[i])) for i in order]
+        vector = np.asarray(vector, np.float32)
+        flat = self.vectors[: self.used].reshape(-1, DIMENSIONS)
+        squared = self.squares[: self.used].ravel() + np.dot(vector, vector) - 2 * (flat @ vector)
+        nearest = squared.reshape(self.used, _SLOTS).min(axis=1)
+        hits = np.flatnonzero((nearest <= threshold * threshold) & self.alive[: self.used])
+        order = hits[np.argsort(nearest[hits], kind="stable")]
+        return [(float(np.sqrt(max(nearest[i], 0.0))), int(self.numbers[i])) for i in order]
 
     def _grow(self) -> int:
         if self.used == len(self.numbers):
             extra = max(1024, len(self.numbers))
             self.numbers = np.concatenate([self.numbers, np.zeros(extra, np.int64)])
-            self.means = np.vstack([self.means, np.zeros((extra, DIMENSIONS), np.float32)])
-            self.reps = np.concatenate(
-                [self.reps, np.full((extra, REPRESENTATIVES, DIMENSIONS), np.inf, np.float32)]
+            self.vectors = np.concatenate(
+                [self.vectors, np.zeros((extra, _SLOTS, DIMENSIONS), np.float32)]
+            )
+            self.squares = np.concatenate(
+                [self.squares, np.full((extra, _SLOTS), np.inf, np.float32)]
             )
             self.alive = np.concatenate([self.alive, np.zeros(extra, bool)])
         self.used += 1
