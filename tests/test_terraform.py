@@ -442,11 +442,12 @@ def test_access_logging_and_deletion_protection_follow_the_variables(
     }
 
     every = plan("protect", "-var=dynamodb_deletion_protection=true")
-    assert changes(every) == {
-        'aws_dynamodb_table.results["beta"]': ["update"],
-        'aws_dynamodb_table.hashes["beta"]': ["update"],
-    }
-    for address in ('aws_dynamodb_table.results["beta"]', 'aws_dynamodb_table.hashes["beta"]'):
+    tables = (
+        'aws_dynamodb_table.results["beta"]', 'aws_dynamodb_table.hashes["beta"]',
+        'aws_dynamodb_table.people["beta"]',
+    )  # fmt: skip
+    assert changes(every) == {address: ["update"] for address in tables}
+    for address in tables:
         assert _changed_attrs(every, address) == {"deletion_protection_enabled": (False, True)}
 
     # environments that say nothing of production: neither access logs nor protection
