@@ -20,7 +20,7 @@ Face items are indexed by person (GSI ``by_person``, keys only) for a person's p
 
 Every change of a photo's faces is one transaction: the photo item, its face items and the
 person items it changes, each conditional on the version read; a conflict re-reads and tries
-again. What can still race is in docs/people.md ("On AWS").
+again. What can still race is in docs/aws.md ("People on AWS").
 """
 
 from __future__ import annotations
@@ -471,7 +471,7 @@ class DynamoDBPeopleIndex:
             if stored.merged_into is None:
                 return stored
             number = stored.merged_into
-        raise PeopleError(f"a loop of merges at P{number}")  # pragma: no cover - not written
+        raise PeopleError(f"a loop of merges at P{number}")  # merges never point back: a guard
 
     def _photo_keys(
         self, environment: str, person: StoredPerson, limit: int | None = None
