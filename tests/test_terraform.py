@@ -34,7 +34,7 @@ REGION = "eu-west-1"
 BUCKET = "eventlens-tf-test"
 LOG_BUCKET = f"{BUCKET}-access-logs"  # on by default: prod is a production environment
 GITHUB_REPO = "example-org/eventlens"
-BETA_ANALYZERS = ["rekognition", "rekognition-faces", "duplicates", "rekognition-video"]
+BETA_ANALYZERS = ["rekognition", "rekognition-faces", "duplicates", "rekognition-video", "people"]
 
 pytestmark = pytest.mark.terraform
 
@@ -273,6 +273,7 @@ def test_outputs(deployment: Deployment) -> None:
     assert out["lambda_package_s3_uri"] == f"s3://{BUCKET}/lambda-artifacts/eventlens-lambda.zip"
     assert out.get("ecr_repository_url") is None  # Zip packages (a null output is left out)
     assert out["hash_table_names"] == {"beta": "beta_image_hashes"}
+    assert out["people_table_names"] == {"beta": "beta_people"}
     assert out["video_job_function_names"] == {"beta": "rekognition-beta-video-jobs"}
     assert out["dashboard_name"] == "eventlens"
     assert out["access_log_bucket_name"] == LOG_BUCKET
@@ -335,6 +336,22 @@ def test_tables_have_pitr_ttl_and_sse(deployment: Deployment) -> None:
         "ProjectionType": "INCLUDE", "NonKeyAttributes": ["filename"],
     }  # fmt: skip
     assert "prod_image_hashes" not in ddb.list_tables()["TableNames"]
+    # the people analyzer's faces and people, for beta only
+    people = ddb.describe_table(TableName="beta_people")["Table"]
+    assert people["KeySchema"] == hashes["KeySchema"]
+    assert people["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert people["SSEDescription"]["Status"] == "ENABLED"
+    (by_seq,) = people["LocalSecondaryIndexes"]
+    assert by_seq["IndexName"] == "by_seq" and by_seq["KeySchema"][1] == {
+        "AttributeName": "seq", "KeyType": "RANGE",
+    }  # fmt: skip
+    (by_person,) = people["GlobalSecondaryIndexes"]
+    assert by_person["IndexName"] == "by_person"
+    assert by_person["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    backups = ddb.describe_continuous_backups(TableName="beta_people")
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert "prod_people" not in ddb.list_tables()["TableNames"]
 
 
 @pytest.mark.slow
@@ -342,9 +359,12 @@ def test_the_production_tables_are_protected_against_deletion(deployment: Deploy
     ddb = deployment.client("dynamodb")
     protected = {
         table: ddb.describe_table(TableName=table)["Table"].get("DeletionProtectionEnabled")
-        for table in ("beta_results", "prod_results", "beta_image_hashes")
+        for table in ("beta_results", "prod_results", "beta_image_hashes", "beta_people")
     }
-    assert protected == {"beta_results": False, "prod_results": True, "beta_image_hashes": False}
+    assert protected == {
+        "beta_results": False, "prod_results": True, "beta_image_hashes": False,
+        "beta_people": False,
+    }  # fmt: skip
     with pytest.raises(ddb.exceptions.ClientError, match="DeletionProtectionEnabled"):
         ddb.delete_table(TableName="prod_results")
     assert "prod_results" in ddb.list_tables()["TableNames"]
@@ -422,11 +442,12 @@ def test_access_logging_and_deletion_protection_follow_the_variables(
     }
 
     every = plan("protect", "-var=dynamodb_deletion_protection=true")
-    assert changes(every) == {
-        'aws_dynamodb_table.results["beta"]': ["update"],
-        'aws_dynamodb_table.hashes["beta"]': ["update"],
-    }
-    for address in ('aws_dynamodb_table.results["beta"]', 'aws_dynamodb_table.hashes["beta"]'):
+    tables = (
+        'aws_dynamodb_table.results["beta"]', 'aws_dynamodb_table.hashes["beta"]',
+        'aws_dynamodb_table.people["beta"]',
+    )  # fmt: skip
+    assert changes(every) == {address: ["update"] for address in tables}
+    for address in tables:
         assert _changed_attrs(every, address) == {"deletion_protection_enabled": (False, True)}
 
     # environments that say nothing of production: neither access logs nor protection
@@ -572,11 +593,14 @@ def test_lambdas_run_the_uploaded_package_with_derived_settings(deployment: Depl
     assert beta_vars["EVENTLENS_ANALYZERS"] == ",".join(BETA_ANALYZERS)
     assert prod_vars["EVENTLENS_ANALYZERS"] == "rekognition"  # from var.analyzer
     assert beta_vars["EVENTLENS_HASHES_TABLE"] == "beta_image_hashes"
+    assert beta_vars["EVENTLENS_PEOPLE_TABLE"] == "beta_people"
     assert beta_vars["EVENTLENS_VIDEO_TOPIC_ARN"].endswith(
         ":AmazonRekognition-eventlens-video-jobs"
     )
     assert beta_vars["EVENTLENS_VIDEO_ROLE_ARN"].endswith(":role/eventlens-rekognition-video")
-    assert not {"EVENTLENS_HASHES_TABLE", "EVENTLENS_VIDEO_TOPIC_ARN"} & set(prod_vars)
+    assert not {
+        "EVENTLENS_HASHES_TABLE", "EVENTLENS_VIDEO_TOPIC_ARN", "EVENTLENS_PEOPLE_TABLE"
+    } & set(prod_vars)  # fmt: skip
 
 
 @pytest.mark.slow
@@ -647,7 +671,10 @@ def _arns(deployment: Deployment) -> dict[str, str]:
     return {
         f"{env}_table": ddb.describe_table(TableName=f"{env}_results")["Table"]["TableArn"]
         for env in ("beta", "prod")
-    } | {"hashes": ddb.describe_table(TableName="beta_image_hashes")["Table"]["TableArn"]}
+    } | {
+        "hashes": ddb.describe_table(TableName="beta_image_hashes")["Table"]["TableArn"],
+        "people": ddb.describe_table(TableName="beta_people")["Table"]["TableArn"],
+    }
 
 
 @pytest.mark.slow
@@ -689,6 +716,13 @@ def test_lambda_roles_are_least_privilege(deployment: Deployment) -> None:
     assert allowed(beta, "dynamodb:BatchWriteItem", arns["hashes"])
     assert allowed(beta, "dynamodb:Query", arns["hashes"] + "/index/by_sha256")
     assert not allowed(prod, "dynamodb:Query", arns["hashes"])
+    # people: the transactions' writes on its own table and its indexes, nothing on prod's
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
+        assert allowed(beta, f"dynamodb:{action}", arns["people"]), action
+        assert not allowed(prod, f"dynamodb:{action}", arns["people"]), action
+    assert allowed(beta, "dynamodb:Query", arns["people"] + "/index/by_seq")
+    assert allowed(beta, "dynamodb:Query", arns["people"] + "/index/by_person")
+    assert not allowed(beta, "dynamodb:Scan", arns["people"])  # forget is the CLI's, not the role's
     video_role = "arn:aws:iam::123456789012:role/eventlens-rekognition-video"
     to_rekognition = {"iam:PassedToService": "rekognition.amazonaws.com"}
     assert allowed(beta, "iam:PassRole", video_role, to_rekognition)

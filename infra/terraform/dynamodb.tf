@@ -105,3 +105,65 @@ resource "aws_dynamodb_table" "hashes" {
     Environment = each.key
   }
 }
+
+# The people analyzer's faces and people (eventlens.results.people_dynamodb), per environment
+# that runs it: face items per photo, person items in one partition (read once per warm
+# Lambda, then only the changed ones through by_seq), name items, an id counter.
+resource "aws_dynamodb_table" "people" {
+  for_each = local.people_envs
+
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS-owned/managed DynamoDB key (server_side_encryption enabled), as the results tables.
+  name         = local.people_table_names[each.key]
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  attribute {
+    name = "seq"
+    type = "N"
+  }
+
+  attribute {
+    name = "person"
+    type = "N"
+  }
+
+  # The people changed since a warm Lambda last looked (person items only carry seq).
+  local_secondary_index {
+    name            = "by_seq"
+    range_key       = "seq"
+    projection_type = "ALL"
+  }
+
+  # A person's photos: the face items (name items call their person "owner").
+  global_secondary_index {
+    name            = "by_person"
+    hash_key        = "person"
+    range_key       = "pk"
+    projection_type = "KEYS_ONLY"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = local.deletion_protection[each.key]
+
+  tags = {
+    Environment = each.key
+  }
+}

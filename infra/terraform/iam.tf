@@ -116,6 +116,25 @@ data "aws_iam_policy_document" "handler" {
     }
   }
 
+  dynamic "statement" {
+    for_each = contains(keys(local.people_envs), each.key) ? [1] : []
+    content {
+      sid = "OwnPeopleTable"
+      # TransactWriteItems is authorised as the Put/Update/Delete it is made of.
+      actions = [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+      ]
+      resources = [
+        aws_dynamodb_table.people[each.key].arn,
+        "${aws_dynamodb_table.people[each.key].arn}/index/*",
+      ]
+    }
+  }
+
   # StartLabelDetection names the role Rekognition publishes the job's completion with.
   dynamic "statement" {
     for_each = contains(keys(local.video_envs), each.key) ? [1] : []

@@ -52,6 +52,9 @@ locals {
         EVENTLENS_HASHES_TABLE           = aws_dynamodb_table.hashes[env].name
         EVENTLENS_DUPLICATE_MAX_DISTANCE = tostring(var.duplicate_max_distance)
       } : {},
+      contains(keys(local.people_envs), env) ? {
+        EVENTLENS_PEOPLE_TABLE = aws_dynamodb_table.people[env].name
+      } : {},
       contains(keys(local.video_envs), env) ? {
         EVENTLENS_VIDEO_TOPIC_ARN = aws_sns_topic.video_jobs[0].arn
         EVENTLENS_VIDEO_ROLE_ARN  = aws_iam_role.rekognition_video[0].arn

@@ -73,6 +73,9 @@ locals {
   # Their log groups stay when create_lambdas is false, as the handlers' do.
   video_log_envs   = { for env, cfg in var.environments : env => cfg if contains(local.analyzers[env], "rekognition-video") }
   hash_table_names = { for env, _ in local.hash_envs : env => "${env}_image_hashes" }
+  # People tables hold face descriptors and names: kept like the results tables too.
+  people_envs        = { for env, cfg in var.environments : env => cfg if contains(local.analyzers[env], "people") }
+  people_table_names = { for env, _ in local.people_envs : env => "${env}_people" }
 
   # Where the code comes from.
   use_zip          = var.package_type == "Zip"

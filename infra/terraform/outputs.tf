@@ -58,6 +58,11 @@ output "hash_table_names" {
   value       = { for env, t in aws_dynamodb_table.hashes : env => t.name }
 }
 
+output "people_table_names" {
+  description = "The people analyzer's DynamoDB table (face descriptors, people, names) per environment that runs it."
+  value       = { for env, t in aws_dynamodb_table.people : env => t.name }
+}
+
 output "video_job_function_names" {
   description = "The function storing Rekognition Video results, per environment that runs rekognition-video."
   value       = { for env, f in aws_lambda_function.video_jobs : env => f.function_name }

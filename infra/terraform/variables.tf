@@ -107,16 +107,16 @@ variable "analyzer" {
 }
 
 variable "analyzers" {
-  description = "Analyzers per environment, as EVENTLENS_ANALYZERS names them (the first supplies the labels), e.g. { beta = [\"rekognition\", \"rekognition-faces\", \"duplicates\"] }. Environments not listed get [analyzer]. The Lambda package must carry them (`eventlens aws package --analyzers ...`); each Rekognition one adds its API to the role, `duplicates` a hash table, `rekognition-video` the Rekognition Video completion topic and function."
+  description = "Analyzers per environment, as EVENTLENS_ANALYZERS names them (the first supplies the labels), e.g. { beta = [\"rekognition\", \"rekognition-faces\", \"duplicates\"] }. Environments not listed get [analyzer]. The Lambda package must carry them (`eventlens aws package --analyzers ...`); each Rekognition one adds its API to the role, `duplicates` a hash table, `people` a people table (face descriptors: biometric data), `rekognition-video` the Rekognition Video completion topic and function."
   type        = map(list(string))
   default     = {}
 
   validation {
     condition = alltrue([for names in values(var.analyzers) : length(names) > 0 && alltrue([for n in names : contains([
       "rekognition", "rekognition-faces", "rekognition-text", "rekognition-moderation", "rekognition-video",
-      "labels", "bundled", "faces", "text", "video", "duplicates",
+      "labels", "bundled", "faces", "text", "video", "duplicates", "people",
     ], n)])])
-    error_message = "analyzers: each list needs at least one of rekognition, rekognition-faces, rekognition-text, rekognition-moderation, rekognition-video, labels (bundled), faces, text, video, duplicates."
+    error_message = "analyzers: each list needs at least one of rekognition, rekognition-faces, rekognition-text, rekognition-moderation, rekognition-video, labels (bundled), faces, text, video, duplicates, people."
   }
 
   validation {
@@ -241,7 +241,7 @@ variable "lambda_runtime" {
   # onnxruntime >= 1.17 has no wheels for python3.11's Amazon Linux 2 (glibc 2.26)
   validation {
     condition = !(var.lambda_runtime == "python3.11" && (var.analyzer == "bundled" || anytrue([
-      for names in values(var.analyzers) : length(setintersection(names, ["labels", "bundled", "faces", "text", "video"])) > 0
+      for names in values(var.analyzers) : length(setintersection(names, ["labels", "bundled", "faces", "text", "video", "people"])) > 0
     ])))
     error_message = "analyzer = \"bundled\" (or a bundled analyzer in analyzers: labels, faces, text, video) needs lambda_runtime python3.12 or later (onnxruntime does not run on python3.11's Amazon Linux 2)."
   }
@@ -295,7 +295,7 @@ variable "lambda_architecture" {
   # (quantised kernels differ by CPU; see `eventlens doctor`), not yet on arm64.
   validation {
     condition = !(var.lambda_architecture == "arm64" && (var.analyzer == "bundled" || anytrue([
-      for names in values(var.analyzers) : length(setintersection(names, ["labels", "bundled", "faces", "text", "video"])) > 0
+      for names in values(var.analyzers) : length(setintersection(names, ["labels", "bundled", "faces", "text", "video", "people"])) > 0
     ])))
     error_message = "lambda_architecture = \"arm64\" is not supported with bundled analyzers (analyzer = \"bundled\", or labels, faces, text, video in analyzers): their results are tested on x86_64 only. Use x86_64, or Rekognition analyzers on arm64."
   }

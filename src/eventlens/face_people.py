@@ -2,7 +2,9 @@
 
 The analyzer (``eventlens.analyzers.people``) hands each photo's face descriptors to a
 ``PeopleIndex``; the results side keeps them and the people they form
-(``eventlens.results.people_sqlite``), so neither knows the other.
+(``eventlens.results.people_sqlite`` locally, ``eventlens.results.people_dynamodb`` on AWS),
+so neither knows the other. The CLI and the dashboard read and edit people through the wider
+``PeopleStore``, which both stores implement.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from eventlens.errors import Permanent
+
 #: a new face joins a person with a face closer than this (Euclidean, dlib's descriptors):
 #: dlib's documented operating point, below the 0.66 that the tuning people of
 #: ``bench/people_set`` allow (too few pairs to trust more; bench/RESULTS.md)
 DEFAULT_THRESHOLD = 0.6
+
+
+class PeopleError(Permanent, ValueError):
+    """A request the people store refuses (unknown person, a name already taken ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +61,49 @@ class PeopleIndex(Protocol):
     def remove(self, environment: str, key: str) -> None:
         """Forget a deleted photo's faces (and people left without a face)."""
         ...
+
+
+class PeopleStore(PeopleIndex, Protocol):
+    """The people of each environment, for the CLI and the dashboard: read, name, merge,
+    split, forget. A ref is a person id ("P12", also one merged away since) or a name."""
+
+    threshold: float
+
+    def people(self, environment: str) -> list[Person]:
+        """Everyone of the environment, most photos first."""
+        ...
+
+    def find(self, environment: str, ref: str) -> Person:
+        """A person by id or name (PeopleError if none)."""
+        ...
+
+    def photos_of(self, environment: str, ref: str) -> list[str]:
+        """The keys of every photo the person is in, in key order."""
+        ...
+
+    def person_of(self, environment: str, key: str, face: int) -> str:
+        """The person id of one face of a photo, as it is now."""
+        ...
+
+    def name(self, environment: str, ref: str, name: str | None) -> Person:
+        """Name a person (None: remove the name); a name belongs to one person at a time."""
+        ...
+
+    def merge(self, environment: str, into: str, others: Sequence[str]) -> Person:
+        """The faces of ``others`` become ``into``'s."""
+        ...
+
+    def split(self, environment: str, ref: str, keys: Sequence[str]) -> Person:
+        """The person's faces in the photos ``keys`` become a new person."""
+        ...
+
+    def forget_all(self) -> tuple[int, int]:
+        """Delete every descriptor and person: (faces, people) deleted."""
+        ...
+
+    def face_count(self, environment: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
 
 
 def person_id(number: int) -> str:

@@ -244,18 +244,22 @@ class Settings:
         help="`duplicates`: largest pHash distance in bits (at most 7 on AWS)",
     )  # fmt: skip
     people: bool = setting(
-        False, parse=_flag, modes=LOCAL, shown_default="off",
+        False, parse=_flag, shown_default="off",
         help="`on`: add the `people` analyzer (face descriptors, a person per face) to every "
         "environment; naming `people` in the analyzers does the same for one",
     )  # fmt: skip
     people_threshold: float = setting(
-        0.6, parse=_number(float), minimum=0.1, maximum=1.5, modes=LOCAL,
+        0.6, parse=_number(float), minimum=0.1, maximum=1.5,
         show=lambda v: f"{v:g}",
         help="`people`: a new face joins a person with a face closer than this",
     )  # fmt: skip
     hashes_table: str = setting(
         "", modes=AWS, shown_default="`<env>_image_hashes`",
         help="`duplicates`: the DynamoDB hash table",
+    )  # fmt: skip
+    people_table: str = setting(
+        "", modes=AWS, shown_default="`<env>_people`",
+        help="`people`: the DynamoDB table of faces and people",
     )  # fmt: skip
     video_topic_arn: str | None = setting(
         None, parse=_optional_text, modes=AWS,
@@ -338,6 +342,10 @@ class Settings:
     @property
     def hash_table(self) -> str:
         return self.hashes_table or f"{self.environment}_image_hashes"
+
+    @property
+    def people_table_name(self) -> str:
+        return self.people_table or f"{self.environment}_people"
 
     @property
     def key_prefix(self) -> str:

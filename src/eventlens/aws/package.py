@@ -65,6 +65,7 @@ ANALYZER_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "duplicates": ("numpy",),
     "labels": _LABEL_MODEL,
     "faces": (*_ONNX, "facenet-pytorch"),
+    "people": (*_ONNX, "facenet-pytorch", "dlib-bin", "face-recognition-models"),
     "text": (
         *_ONNX, "rapidocr-onnxruntime", "opencv-python-headless", "pyclipper", "shapely",
         "six", "pyyaml", "tqdm",

@@ -1,4 +1,8 @@
-"""``eventlens people``: the people the ``people`` analyzer found; name, merge, split, forget."""
+"""``eventlens people``: the people the ``people`` analyzer found; name, merge, split, forget.
+
+Locally they are read from the results database; ``--backend dynamodb`` reads an
+environment's DynamoDB people table (AWS mode: ``<env>_people``, or ``--table``), as
+``eventlens results --backend dynamodb`` reads its results table."""
 
 from __future__ import annotations
 
@@ -12,19 +16,40 @@ from rich.table import Table
 
 from eventlens.cli.options import DbOption, EnvOption, JsonOption, RootOption, load_settings
 from eventlens.cli.render import console, err_console, print_json
-from eventlens.face_people import Person, person_number
-from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
+from eventlens.face_people import PeopleError, PeopleStore, Person, person_number
+from eventlens.wiring import Backend, people_index_for
 
 app = typer.Typer(help="People: faces grouped by who they are (the `people` analyzer).")
 
 
+BackendOption = Annotated[
+    Backend, typer.Option("--backend", help="Where people are kept", case_sensitive=False)
+]
+TableOption = Annotated[
+    str | None, typer.Option("--table", help="dynamodb: the people table (default <env>_people)")
+]
+
+
 @contextmanager
-def _index(root: RootOption, db: DbOption) -> Iterator[SQLitePeopleIndex]:
+def _index(
+    root: RootOption,
+    db: DbOption,
+    backend: Backend = Backend.SQLITE,
+    env: str | None = None,
+    table: str | None = None,
+) -> Iterator[PeopleStore]:
     settings = load_settings(root=root, db=db)
-    if not settings.db_path.exists():
+    if backend is Backend.DYNAMODB:
+        if env is None:
+            err_console.print("[red]--backend dynamodb needs --env (whose table)[/red]")
+            raise typer.Exit(2)
+        tables = {env: table or f"{env}_people"}
+        index = people_index_for(settings, backend, tables=tables)
+    elif not settings.db_path.exists():
         err_console.print(f"[red]no results database at {settings.db_path}[/red]")
         raise typer.Exit(2)
-    index = SQLitePeopleIndex(settings.db_path, threshold=settings.people_threshold)
+    else:
+        index = people_index_for(settings, backend)
     try:
         yield index
     except PeopleError as exc:
@@ -40,20 +65,25 @@ def _as_dict(person: Person) -> dict[str, object]:
 
 @app.command("list")
 def list_people(
-    env: EnvOption, as_json: JsonOption = False, root: RootOption = None, db: DbOption = None
+    env: EnvOption,
+    as_json: JsonOption = False,
+    root: RootOption = None,
+    db: DbOption = None,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
 ) -> None:
     """Everyone found in an environment, most photos first."""
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         people = index.people(env)
     if as_json:
         print_json([_as_dict(p) for p in people])
         return
-    table = Table(title=f"{env}: {len(people)} people")
+    shown = Table(title=f"{env}: {len(people)} people")
     for column in ("id", "name", "photos", "faces", "a photo"):
-        table.add_column(column, overflow="fold")
+        shown.add_column(column, overflow="fold")
     for p in people:
-        table.add_row(p.id, p.name or "", str(p.photos), str(p.faces), p.cover_key or "")
-    console.print(table)
+        shown.add_row(p.id, p.name or "", str(p.photos), str(p.faces), p.cover_key or "")
+    console.print(shown)
 
 
 @app.command()
@@ -63,9 +93,11 @@ def show(
     as_json: JsonOption = False,
     root: RootOption = None,
     db: DbOption = None,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
 ) -> None:
     """One person and every photo they are in."""
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         found = index.find(env, person)
         photos = index.photos_of(env, found.id)
     if as_json:
@@ -86,9 +118,11 @@ def name(
     as_json: JsonOption = False,
     root: RootOption = None,
     db: DbOption = None,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
 ) -> None:
     """Name a person once; every photo of them is then found by that name."""
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         named = index.name(env, person, new_name)
     _report(named, as_json, "named")
 
@@ -101,9 +135,11 @@ def merge(
     as_json: JsonOption = False,
     root: RootOption = None,
     db: DbOption = None,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
 ) -> None:
     """Two or more people who are the same person become one."""
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         merged = index.merge(env, into, others)
     _report(merged, as_json, "merged into")
 
@@ -116,9 +152,11 @@ def split(
     as_json: JsonOption = False,
     root: RootOption = None,
     db: DbOption = None,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
 ) -> None:
     """Move a person's faces in the given photos to a new person."""
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         new = index.split(env, person, keys)
     _report(new, as_json, "split off as")
 
@@ -126,14 +164,20 @@ def split(
 @app.command()
 def forget(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="dynamodb: the environment whose table")
+    ] = None,
     as_json: JsonOption = False,
     root: RootOption = None,
     db: DbOption = None,
+    backend: BackendOption = Backend.SQLITE,
+    table: TableOption = None,
 ) -> None:
-    """Delete every face descriptor and person (and their names) of every environment."""
+    """Delete every face descriptor and person (and their names): every environment of the
+    results database, or with --backend dynamodb the environment's people table."""
     if not yes and not typer.confirm("Delete all face descriptors and people?"):
         raise typer.Exit(1)
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         faces, people = index.forget_all()
     if as_json:
         print_json({"faces": faces, "people": people})
@@ -148,7 +192,14 @@ def _report(person: Person, as_json: bool, verb: str) -> None:
     console.print(f"{verb} {person.id} {person.name or '(no name)'}: {person.photos} photos")
 
 
-def photos_of_person(env: str, person: str, root: RootOption, db: DbOption) -> list[str]:
+def photos_of_person(
+    env: str,
+    person: str,
+    root: RootOption,
+    db: DbOption,
+    backend: Backend = Backend.SQLITE,
+    table: str | None = None,
+) -> list[str]:
     """The keys of the photos a person (a name or an id) is in, for `results search`."""
-    with _index(root, db) as index:
+    with _index(root, db, backend, env, table) as index:
         return index.photos_of(env, person)

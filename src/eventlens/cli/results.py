@@ -125,6 +125,10 @@ def search(
     person: Annotated[
         str | None, typer.Option("--person", help="A person's name or id (`eventlens people`)")
     ] = None,
+    people_table: Annotated[
+        str | None,
+        typer.Option("--people-table", help="dynamodb: the people table (default <env>_people)"),
+    ] = None,
     status: Annotated[Status | None, typer.Option(help="Only ok or error records")] = None,
     limit: LimitOption = 50,
     include_deleted: IncludeDeletedOption = False,
@@ -165,7 +169,7 @@ def search(
         if person is None:
             _show(store, query, as_json)
             return
-        keys = photos_of_person(env, person, root, db)
+        keys = photos_of_person(env, person, root, db, backend, people_table)
         found = [r for key in keys if (r := store.get(env, key)) is not None and query.accepts(r)]
     found.sort(key=lambda r: (r.timestamp, r.filename), reverse=True)
     _print(found[:limit], env, as_json)

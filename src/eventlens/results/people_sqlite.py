@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from eventlens.db import connect, immediate_transaction
-from eventlens.errors import Permanent
 from eventlens.face_people import (
     DEFAULT_THRESHOLD,
     FaceEntry,
+    PeopleError,
     Person,
     person_id,
     person_number,
@@ -31,6 +31,7 @@ from eventlens.face_people import (
 
 DIMENSIONS = 128
 F32 = np.ndarray[Any, np.dtype[np.float32]]
+__all__ = ["PeopleError", "SQLitePeopleIndex"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
@@ -61,10 +62,6 @@ CREATE TABLE IF NOT EXISTS people_merged (
 CREATE TABLE IF NOT EXISTS people_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO people_state VALUES ('deletions', 0);
 """
-
-
-class PeopleError(Permanent, ValueError):
-    """A request the people index refuses (unknown person, a name already taken ...)."""
 
 
 class _Matrix:

@@ -14,9 +14,9 @@ from collections.abc import Collection, Mapping, Sequence
 from fastapi import FastAPI
 
 from eventlens import __version__
+from eventlens.face_people import PeopleStore
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
-from eventlens.results.people_sqlite import SQLitePeopleIndex
 from eventlens.web.access import AccessGuard
 from eventlens.web.deps import Dashboard, WebSettings
 from eventlens.web.errors import install_error_pages
@@ -55,7 +55,7 @@ def create_app(
     health: HealthProbe | None = None,
     prefixes: Mapping[str, str] | None = None,
     analyzers: Mapping[str, Sequence[str]] | None = None,
-    people: SQLitePeopleIndex | None = None,
+    people: PeopleStore | None = None,
 ) -> FastAPI:
     """``environments`` defaults to the store's configured tables (SQLite) or beta, prod.
     ``metrics_cache_s``: how long /metrics and the gallery's totals reuse store aggregates

@@ -15,9 +15,9 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 
+from eventlens.face_people import PeopleStore
 from eventlens.intake import IntakeQueue
 from eventlens.results.base import ResultStore
-from eventlens.results.people_sqlite import SQLitePeopleIndex
 from eventlens.web.health import HealthProbe
 from eventlens.web.images import ImageSource
 from eventlens.web.labels import LabelCatalogue
@@ -48,7 +48,7 @@ class Dashboard:
     templates: Jinja2Templates
     labels: LabelCatalogue
     health: HealthProbe  # what /healthz and eventlens_up report
-    people: SQLitePeopleIndex | None = None  # faces and people (local mode, people on)
+    people: PeopleStore | None = None  # faces and people (local mode, people on)
 
 
 def dashboard(request: Request) -> Dashboard:
@@ -92,7 +92,7 @@ def get_health(request: Request) -> HealthProbe:
     return dashboard(request).health
 
 
-def get_people(request: Request) -> SQLitePeopleIndex | None:
+def get_people(request: Request) -> PeopleStore | None:
     return dashboard(request).people
 
 
@@ -105,7 +105,7 @@ Registry = Annotated[CollectorRegistry, Depends(get_registry)]
 Templates = Annotated[Jinja2Templates, Depends(get_templates)]
 Labels = Annotated[LabelCatalogue, Depends(get_labels)]
 Health = Annotated[HealthProbe, Depends(get_health)]
-OptionalPeople = Annotated[SQLitePeopleIndex | None, Depends(get_people)]
+OptionalPeople = Annotated[PeopleStore | None, Depends(get_people)]
 
 
 def require_queue(queue: OptionalQueue) -> IntakeQueue:

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import Depends, HTTPException
 from fastapi import Query as Param
 
+from eventlens.face_people import PeopleError, PeopleStore
 from eventlens.results.base import Cursor, Order, Query, ResultStore, position, sort_value
-from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
 from eventlens.results.record import Record, Status
 from eventlens.web.deps import OptionalPeople, Settings, WebSettings, known_environment
 from eventlens.web.params import status_or_422, time_bound
@@ -213,7 +213,7 @@ def listing_params(default_limit: int) -> Callable[..., Listing]:
 
 
 def photos_of(
-    people: SQLitePeopleIndex | None, settings: WebSettings, env: str, person: str | None
+    people: PeopleStore | None, settings: WebSettings, env: str, person: str | None
 ) -> dict[str, frozenset[str]] | None:
     """Each environment's photos of ``person`` (none where there is no such person), or None
     without a person filter."""
@@ -240,7 +240,7 @@ ApiListing = Annotated[Listing, Depends(listing_params(100))]
 
 
 def listing_from(
-    settings: WebSettings, query_string: str | None, people: SQLitePeopleIndex | None = None
+    settings: WebSettings, query_string: str | None, people: PeopleStore | None = None
 ) -> Listing | None:
     """The list a record page was opened from (its ``from=`` parameter), or None."""
     if not query_string:

@@ -19,9 +19,8 @@ from eventlens.results.base import ResultStore
 from eventlens.settings import Mode, Settings
 
 if TYPE_CHECKING:
-    from eventlens.face_people import PeopleIndex
+    from eventlens.face_people import PeopleIndex, PeopleStore
     from eventlens.image_hashes import HashIndex
-    from eventlens.results.people_sqlite import SQLitePeopleIndex
 
 
 class Backend(StrEnum):
@@ -71,10 +70,17 @@ def hash_index_for(settings: Settings) -> HashIndex:
     return SQLiteHashIndex(settings.db_path)
 
 
-def people_index_for(settings: Settings) -> SQLitePeopleIndex:
-    """Where faces and people are kept: tables next to the SQLite results (embedded mode)."""
-    if settings.mode is Mode.AWS:
-        raise ValueError("the people analyzer is not available on AWS yet")
+def people_index_for(
+    settings: Settings, backend: Backend | None = None, *, tables: dict[str, str] | None = None
+) -> PeopleStore:
+    """Where faces and people are kept: tables next to the SQLite results (embedded mode), or
+    the environment's DynamoDB people table (AWS; ``tables`` overrides environment → table)."""
+    backend = backend or (Backend.DYNAMODB if settings.mode is Mode.AWS else Backend.SQLITE)
+    if backend is Backend.DYNAMODB:
+        from eventlens.results.people_dynamodb import DynamoDBPeopleIndex
+
+        mapping = tables or {settings.environment: settings.people_table_name}
+        return DynamoDBPeopleIndex(mapping, threshold=settings.people_threshold)
     from eventlens.results.people_sqlite import SQLitePeopleIndex
 
     return SQLitePeopleIndex(settings.db_path, threshold=settings.people_threshold)

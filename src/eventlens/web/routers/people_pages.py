@@ -9,9 +9,8 @@ from urllib.parse import parse_qs, quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from eventlens.face_people import Person
+from eventlens.face_people import PeopleError, PeopleStore, Person
 from eventlens.imaging import ImageRejected
-from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
 from eventlens.web.deps import (
     Images,
     OptionalPeople,
@@ -41,15 +40,11 @@ def face_url(env: str, person: Person) -> str | None:
     return f"{person_url(env, person.id)}/face?{version}"
 
 
-def _people_on(
-    people: SQLitePeopleIndex | None, settings: WebSettings, env: str
-) -> SQLitePeopleIndex | None:
+def _people_on(people: PeopleStore | None, settings: WebSettings, env: str) -> PeopleStore | None:
     return people if people is not None and env in settings.people_environments else None
 
 
-def _writable(
-    people: SQLitePeopleIndex | None, settings: WebSettings, env: str
-) -> SQLitePeopleIndex:
+def _writable(people: PeopleStore | None, settings: WebSettings, env: str) -> PeopleStore:
     index = _people_on(people, settings, env)
     if index is None:
         raise HTTPException(404, f"people are off in {env} (EVENTLENS_PEOPLE=on turns them on)")
