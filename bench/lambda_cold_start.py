@@ -5,7 +5,7 @@ invocations in the same process, each on one 12-MP JPEG; and the import time bro
 
 The package is built for the runtime and unzipped; a fresh interpreter of that version runs it
 the way Lambda does (``-S -I``, the task folder first on ``sys.path``, boto3 from a folder
-installed for that Python), against a moto server on 127.0.0.1. Each cold start gets a fresh
+installed and compiled for that Python, as in Lambda's runtime image), against a moto server on 127.0.0.1. Each cold start gets a fresh
 ``TMPDIR`` (a new Lambda sandbox's /tmp) and a task folder as Lambda's read-only /var/task
 leaves it: no verdict of the person detector's per-CPU check beside the model (so the check
 runs, as it does in every Lambda sandbox; its time is measured on its own) and no bytecode
@@ -169,8 +169,16 @@ def build(runtime: str, folder: Path) -> tuple[Path, Path, Path]:
             archive.extractall(source_only)
         for cache in source_only.rglob("__pycache__"):
             shutil.rmtree(cache)
-    if not (runtime_site / "boto3").is_dir():
+    compiled = runtime_site / "boto3" / "__pycache__" / f"__init__.{tag}.pyc"
+    if not compiled.is_file():
+        shutil.rmtree(runtime_site, ignore_errors=True)
         install_dependencies(pinned(RUNTIME_PACKAGES), runtime_site, runtime)
+        # Lambda's runtime image carries boto3 and its needs compiled, as pip leaves them: a
+        # cold start there does not compile them (pip installed them here with --no-compile,
+        # and a pip of another Python would compile for the wrong version)
+        subprocess.run(
+            [str(interpreter(runtime)), "-m", "compileall", "-q", str(runtime_site)], check=True
+        )
     return task, source_only, runtime_site
 
 
