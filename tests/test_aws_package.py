@@ -232,3 +232,20 @@ def test_bundled_package_carries_the_converted_model_and_runs_without_converting
     assert item["Item"]["analysis_method"] == {"S": "bundled-efficientnet-lite0"}
     assert "Cat" in [label["M"]["Name"]["S"] for label in item["Item"]["labels"]["L"]]
     assert "CACHE " + str(task / "eventlens" / "data" / "model-cache") in done.stdout
+
+
+@pytest.mark.slow
+def test_the_people_package_builds_its_sdist_only_models_and_leaves_the_68_point_model_out(
+    tmp_path: Path,
+) -> None:
+    """face-recognition-models is published as an sdist only (``--only-binary`` cannot take
+    it): it is built into a wheel here. Its 68-point landmark model (not free for commercial
+    use, never loaded) stays out of the zip; the 5-point aligner and the descriptor go in."""
+    report = build_package(tmp_path / "people.zip", "people", bytecode=False)
+    names = set(zipfile.ZipFile(report.path).namelist())
+    models = "face_recognition_models/models/"
+    assert f"{models}dlib_face_recognition_resnet_model_v1.dat" in names
+    assert f"{models}shape_predictor_5_face_landmarks.dat" in names
+    assert not [n for n in names if "68_face_landmarks" in n]
+    assert any(n.startswith("_dlib_pybind11") for n in names)
+    assert report.within_limits and report.unzipped_bytes < UNZIPPED_LIMIT

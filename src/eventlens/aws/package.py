@@ -26,6 +26,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -83,6 +84,12 @@ ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 #: analyzers that run a bundled model (refused on arm64 until their results are tested there)
 MODEL_ANALYZERS = ("labels", "faces", "text", "video", "moderation")
 _EXCLUDED_DIRS = frozenset({"__pycache__", "bin", "samples"})
+#: Files never shipped: face-recognition-models' 68-point landmark model (~100 MB) is not free
+#: for commercial use and eventlens never loads it (it aligns faces with the 5-point model)
+_EXCLUDED_FILES = frozenset({"shape_predictor_68_face_landmarks.dat"})
+#: Requirements published as an sdist only, with no compiled code (data files): built into a
+#: wheel here (``_pure_wheels``)
+PURE_SDISTS = frozenset({"face-recognition-models"})
 
 
 def registry_name(name: str) -> str:
@@ -211,13 +218,36 @@ def install_dependencies(
     ]  # fmt: skip
     for tag in tags:
         command += ["--platform", tag]
-    done = subprocess.run([*command, *requirements], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="eventlens-wheels-") as wheels:
+        command += _pure_wheels(requirements, Path(wheels))
+        done = subprocess.run([*command, *requirements], capture_output=True, text=True)
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
         raise DependencyError(
             f"pip could not install {' '.join(requirements)} for {runtime} "
             f"({', '.join(tags)}): {' / '.join(errors) or done.stderr[-500:]}"
         )
+
+
+def _pure_wheels(requirements: Sequence[str], folder: Path) -> list[str]:
+    """Wheels built here for the requirements in ``PURE_SDISTS`` (published as an sdist only,
+    so ``--only-binary`` cannot take them; they hold no compiled code, so a wheel built on
+    this machine fits every platform): pip's options that let the install find them."""
+    wanted = [r for r in requirements if _project(r) in PURE_SDISTS]
+    if not wanted:
+        return []
+    command = [
+        sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--wheel-dir", str(folder), *wanted,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DependencyError(f"pip could not build {' '.join(wanted)}: {done.stderr[-500:]}")
+    return ["--find-links", str(folder)]
+
+
+def _project(requirement: str) -> str:
+    return re.split(r"[=<>!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +340,11 @@ def _included(path: Path, root: Path, cache_tag: str | None) -> bool:
             and (path.parent.parent / f"{stem}.py").is_file()
             and (not any(p in _EXCLUDED_DIRS for p in folders[:-1]))
         )
-    return not any(p in _EXCLUDED_DIRS for p in folders) and not name.endswith(".pyc")
+    return (
+        not any(p in _EXCLUDED_DIRS for p in folders)
+        and not name.endswith(".pyc")
+        and name not in _EXCLUDED_FILES
+    )
 
 
 def write_zip(source: Path, out: Path, cache_tag: str | None = None) -> tuple[int, int]:
