@@ -5,14 +5,14 @@ invocations in the same process, each on one 12-MP JPEG; and the import time bro
 
 The package is built for the runtime and unzipped; a fresh interpreter of that version runs it
 the way Lambda does (``-S -I``, the task folder first on ``sys.path``, boto3 from a folder
-installed and compiled for that Python, as in Lambda's runtime image), against a moto server on 127.0.0.1. Each cold start gets a fresh
-``TMPDIR`` (a new Lambda sandbox's /tmp) and a task folder as Lambda's read-only /var/task
-leaves it: no verdict of the person detector's per-CPU check beside the model (so the check
-runs, as it does in every Lambda sandbox; its time is measured on its own) and no bytecode
-written into it (``-B``: it stops writing bytecode only; the package's own .pyc files are read,
-tests/test_aws_runtime.py checks it). Lambda's bootstrap script passes no ``-B`` (``exec
-/var/lang/bin/python3.10 /var/runtime/bootstrap.py`` as published for python3.10), but its
-/var/task is read-only, so nothing is written there either.
+installed and compiled for that Python, as in Lambda's runtime image), against a moto server on
+127.0.0.1. Each cold start gets a fresh ``TMPDIR`` (a new Lambda sandbox's /tmp) and a task
+folder as Lambda's read-only /var/task leaves it: no verdict of the person detector's per-CPU
+check beside the model (so the check runs, as it does in every Lambda sandbox; its time is
+measured on its own) and no bytecode written into it (``-B``: it stops writing bytecode only;
+the package's own .pyc files are read, tests/test_aws_runtime.py checks it). Lambda's bootstrap
+script passes no ``-B`` (``exec /var/lang/bin/python3.10 /var/runtime/bootstrap.py`` as
+published for python3.10), but its /var/task is read-only, so nothing is written there either.
 
 Two packages, cold starts interleaved so that they share the machine's load: as built (with the
 bytecode compiled for the runtime) and the same files without their bytecode (the package as

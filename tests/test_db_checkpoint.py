@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from eventlens.db import Checkpointer, connect
 
 
@@ -33,12 +35,13 @@ def test_the_checkpointer_keeps_the_log_short_without_the_writers_checkpointing(
     writer.close()
 
 
-def test_a_database_that_cannot_be_opened_is_left_to_the_writers_to_report(
+def test_a_database_that_cannot_be_opened_raises_for_the_runner_to_report(
     tmp_path: Path,
 ) -> None:
     checkpoint = Checkpointer(tmp_path / "a-file" / "x.db", every_s=0)
     (tmp_path / "a-file").write_text("not a folder")
-    assert checkpoint() == 0  # nothing raised in the runner's main loop
+    with pytest.raises((sqlite3.Error, OSError)):
+        checkpoint()  # the runner makes it a health fault (tests/test_failing_disk.py)
     checkpoint.close()
 
 

@@ -101,18 +101,16 @@ class Checkpointer:
     def __call__(self) -> int:
         """Checkpoint what the log holds, unless one ran in the last ``every_s``; returns how
         many pages the log held (the next commit starts it afresh once all are copied), 0
-        when it did not run. A failing database is left to the writers to report: nothing is
-        raised, 0 returned."""
+        when it did not run. Raises what the database raises (a full disk: the log's pages
+        cannot be copied, while commits may still fit in the log's space): the runner reports
+        it as a fault of its own, so a full disk shows before the commits fail."""
         now = time.monotonic()
         if self._last is not None and now - self._last < self.every_s:
             return 0
         self._last = now
-        try:
-            if self._conn is None:
-                self._conn = connect(self.path)
-            row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except (sqlite3.Error, OSError):
-            return 0
+        if self._conn is None:
+            self._conn = connect(self.path)
+        row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return max(0, int(row[1])) if row else 0
 
     def close(self) -> None:

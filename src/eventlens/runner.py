@@ -40,6 +40,7 @@ Progress = Callable[[Outcome], None]
 
 RECONCILE_BATCH = 1000
 CATCH_UP = "catch-up"  # the health part degraded from lost events until a reconcile is done
+CHECKPOINT = "database checkpoint"  # the health part of the WAL checkpoints (db.Checkpointer)
 
 
 @dataclass(slots=True)
@@ -189,8 +190,7 @@ class LocalRunner:
                     else:
                         stop.wait(backoff.next_delay())
                 self.health.check()
-                if self.checkpoint is not None:
-                    self.checkpoint()
+                self._checkpoint()
                 stop.wait(0.25)
         finally:
             stop.set()
@@ -227,6 +227,16 @@ class LocalRunner:
         if lost_at is not None and lost_at < started:
             self.health.recovered(CATCH_UP)  # the files whose events were lost are queued
         return True
+
+    def _checkpoint(self) -> None:
+        if self.checkpoint is None:
+            return
+        try:
+            self.checkpoint()
+        except Exception as exc:  # a fault like a failing commit's: retried, given up on late
+            self.health.fault(CHECKPOINT, exc)
+        else:
+            self.health.recovered(CHECKPOINT)
 
     def _report(self, part: str, exc: BaseException, stop: threading.Event) -> None:
         if is_transient(exc):

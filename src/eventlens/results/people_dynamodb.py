@@ -80,7 +80,7 @@ class PeopleConflict(Transient, RuntimeError):
     """Other writers kept changing the same people; the event is retried."""
 
 
-class _Again(Exception):
+class _Again(Transient, RuntimeError):
     """This attempt read people that changed since: start it again."""
 
 
