@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import time
@@ -27,15 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_aws import free_port
 from eventlens.face_people import FaceEntry
 from eventlens.results.people_centroids import REPRESENTATIVES, Centroids
 from eventlens.results.people_dynamodb import DynamoDBPeopleIndex, create_people_table
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _person_item(number: int, mean: np.ndarray[Any, Any], faces: int) -> dict[str, Any]:
@@ -60,7 +54,7 @@ def main() -> None:
     in_process(args.faces, 1)  # the worst case: nobody twice
     from moto.server import ThreadedMotoServer
 
-    port = _port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ.update(

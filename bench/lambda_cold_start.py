@@ -305,8 +305,6 @@ def bench_cold_start(
     folder = ROOT / "bench" / "out" / f"lambda-{runtime}"
     task, source_only, runtime_site = build(runtime, folder)
     photo, image_bytes = image, image.read_bytes()
-    # Lambda's runtime ships its boto3 compiled
-    subprocess.run([str(python), "-m", "compileall", "-q", str(runtime_site)], check=False)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
