@@ -11,6 +11,10 @@ it runs on:
    tiles`` on its 2 x 2 tiles too. ``Person`` when NanoDet's best person reaches ``n`` (the
    union, SSD or NanoDet), or when an SSD box >= ``a`` and a NanoDet box >= ``b`` overlap by
    IoU >= ``AGREE_IOU`` (two weak detections agreeing: a person); else
+   Without a union threshold (``n``) and without MoveNet, NanoDet runs only when the SSD has
+   a box >= ``a`` (otherwise it cannot change the answer); its CPU counts only there. (This
+   accounting was added after the first tune report, which charged NanoDet on every photo the
+   SSD left undecided; before any held-out figure.)
 3. with ``MoveNet vote``, MoveNet MultiPose at 256 px: ``Person`` when a pose whose centre peak
    scores >= ``c`` overlaps (IoU >= ``AGREE_IOU``) an SSD box >= ``a`` or a NanoDet box >= ``b``:
    two of three detectors agreeing.
@@ -109,6 +113,8 @@ class Vote:
             ms += p["tiles"]["ms"]
         if _best(ssd) >= t:
             return True, ms
+        if n == INF and not self.pose and _best(ssd) < a:
+            return False, ms  # NanoDet could only agree with an SSD box >= a: not run
         nano, ms = list(p["nanodet"]["found"]), ms + p["nanodet"]["ms"]
         if self.nanodet_tiles:
             nano += p["nanodet_tiles"]["found"]
