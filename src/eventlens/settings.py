@@ -204,6 +204,7 @@ class Settings:
         "lite0-people", cli="--label-model",
         help="the bundled label model: `lite0-people`, `lite0` (no detectors), `lite0-objects` "
         "(+ objects with boxes), `lite0-people-tiles` (+ small people: tiles when unsure), "
+        "`lite0-people-vote` (+ tiles, and NanoDet confirms an unsure person), "
         "`lite0-calibrated` (calibrated, no caps), `lite0-calibrated-platt` (its first fit), "
         "`lite1-people`, "
         "`lite2-people` (extras `lite1`/`lite2`)",

