@@ -4,6 +4,7 @@
     .venv/bin/python bench/calibrate_labels.py --write   # fit the chosen one on all of tune
     .venv/bin/python bench/calibrate_labels.py --evidence          # lite0-evidence's CV
     .venv/bin/python bench/calibrate_labels.py --evidence --write  # ... and its fit
+    .venv/bin/python bench/calibrate_labels.py --cpu     # CPU per image of each label model
 
 ``--evidence``: the features go on with the detectors' (``label_evidence``: NanoDet's boxes
 from score ``EVIDENCE_MIN_SCORE``, cached in ``bench/out/evidence-cache.pkl``, and the person
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -134,7 +136,7 @@ class Part:
         sums = np.minimum(self.taxonomy.label_sums(probs) * 100.0, 100.0)
         self.scores = self.analyzer.uncapped(sums, self.taxonomy)
         self.x = lc.features(probs, self.scores, self.taxonomy)
-        self.feature_names = lc.FEATURES
+        self.feature_names: tuple[str, ...] = lc.FEATURES
         self.sample = self.scores >= FLOOR
         if objects is not None:
             found = [objects[p["id"]] for p in photos]
@@ -174,10 +176,17 @@ class Part:
         ]
 
 
-def decide(conf: np.ndarray[Any, Any], part: Part, scene_cap: bool, gate: float) -> Any:
+def decide(
+    conf: np.ndarray[Any, Any], part: Part, scene_cap: bool, gate: float, exempt: float | None
+) -> Any:
+    """The shown confidences: scene labels capped or not, the gate (labels with a confirming
+    box from ``exempt`` up let through; None: none)."""
     if scene_cap:
         conf = np.where(part.groups == 2, np.minimum(conf, 79.0), conf)
-    return lc.gated(conf, gate) if gate else conf
+    out = lc.gated(conf, gate) if gate else conf
+    if exempt is not None:
+        out = np.where(part.x[:, :, len(lc.FEATURES)] >= exempt, conf, out)
+    return out
 
 
 def cross_validate(part: Part, repeats: int) -> None:
@@ -202,15 +211,44 @@ def cross_validate(part: Part, repeats: int) -> None:
                 for q in (np.clip(c[sel] / 100, 1e-4, 1 - 1e-4) for c in raw)
             ])  # fmt: skip
             for scene_cap in (False, True):
-                for gate in (0.0, 85.0, 90.0, 95.0):
-                    runs = [score(part.photos, part.shown(decide(c, part, scene_cap, gate)), 0)
-                            for c in raw]  # fmt: skip
+                gates: list[tuple[float, float | None]] = [(g, None) for g in (0, 85, 90, 95)]
+                if part.objects[0] is not None:  # boxed labels exempt from the gate
+                    gates += [(90.0, 0.5), (95.0, 0.5)]
+                for gate, exempt in gates:
+                    runs = [
+                        score(part.photos, part.shown(decide(c, part, scene_cap, gate, exempt)), 0)
+                        for c in raw
+                    ]
                     m = {f: float(np.mean([getattr(s, f) for s in runs])) for f in MEASURES}
                     print(f"| {'Platt' if platt else 'features'} | {lam_label:g} "
-                          f"| {'yes' if scene_cap else 'no'} | {gate:g} | {m['top5']:.0%} "
+                          f"| {'yes' if scene_cap else 'no'} | {gate:g}"
+                          f"{'' if exempt is None else f' (box >= {exempt:g} exempt)'} "
+                          f"| {m['top5']:.0%} "
                           f"| {m['no_label']:.0%} | {m['label_precision']:.0%} "
                           f"| {m['confident_wrong']:.0%} | {m['right_at_90']:.0%} "
                           f"| {m['calibration_gap']:+.0%} | {loss:.4f} |")  # fmt: skip
+
+
+def cpu(photos: list[dict[str, Any]]) -> None:
+    """Process CPU per image (every thread; ONNX Runtime on one thread) of ``analyze_batch``
+    in batches of 8 on the tuning photos, per label model, and of the evidence features."""
+    images = [ImageInput(photo_path(p).read_bytes(), str(p["id"])) for p in photos]
+    for name in ("lite0-calibrated", "lite0-evidence"):
+        analyzer = LabelAnalyzer(model=name, intra_op_threads=1)
+        analyzer.load()
+        analyzer.analyze_batch(images[:8])  # warm-up
+        start = time.process_time()
+        for i in range(0, len(images), 8):
+            analyzer.analyze_batch(images[i : i + 8])
+        ms = (time.process_time() - start) * 1000 / len(images)
+        print(f"{name}: {ms:.1f} ms CPU per image ({len(images)} tuning photos)")
+    _, taxonomy = analyzer.loaded()
+    found = list(extract_objects(photos).values())[:8]
+    start = time.process_time()
+    for _ in range(20):
+        evidence_features(taxonomy, found, [None] * len(found))
+    ms = (time.process_time() - start) * 1000 / (20 * len(found))
+    print(f"evidence features alone: {ms:.2f} ms CPU per image")
 
 
 def main() -> None:
@@ -220,8 +258,12 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"fit {CHOSEN} on tune, write it")
     parser.add_argument("--repeats", type=int, default=3, help="fold assignments in the CV")
     parser.add_argument("--evidence", action="store_true", help="lite0-evidence: + detectors")
+    parser.add_argument("--cpu", action="store_true", help="CPU per image of each label model")
     args = parser.parse_args()
     tune = [p for p in collect() if p["split"] == "tune"]
+    if args.cpu:
+        cpu(tune)
+        return
     part = Part(tune, extract(tune), extract_objects(tune) if args.evidence else None)
     if not args.write:
         cross_validate(part, args.repeats)
