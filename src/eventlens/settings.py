@@ -206,7 +206,7 @@ class Settings:
         "(+ objects with boxes), `lite0-people-tiles` (+ small people: tiles when unsure), "
         "`lite0-people-vote` (+ tiles, and NanoDet confirms an unsure person), "
         "`lite0-calibrated` (calibrated, no caps), `lite0-calibrated-platt` (its first fit), "
-        "`lite1-people`, "
+        "`lite0-evidence` (calibrated with the detectors' evidence, + objects), `lite1-people`, "
         "`lite2-people` (extras `lite1`/`lite2`)",
     )  # fmt: skip
     max_labels: int = setting(

@@ -18,7 +18,13 @@ import numpy as np
 from eventlens.analyzers.base import Findings, check_label_limits, label_entry
 from eventlens.analyzers.labels.calibration import Calibration
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_NAME, INPUT_SIZES, LOGITS_NAME
-from eventlens.analyzers.labels.label_calibration import FeatureCalibration, bundled, probabilities
+from eventlens.analyzers.labels.label_calibration import (
+    EVIDENCE_FILE,
+    FeatureCalibration,
+    bundled,
+    probabilities,
+)
+from eventlens.analyzers.labels.label_evidence import EVIDENCE_MIN_SCORE, evidence
 from eventlens.analyzers.labels.model_cache import build_model
 from eventlens.analyzers.labels.preprocess import resize_for, to_input, whole_input
 from eventlens.analyzers.labels.taxonomy import Taxonomy, load_taxonomy
@@ -87,6 +93,10 @@ class LabelModel:
     #: NanoDet's person class confirms a body the person detector is unsure of
     #: (``people_vote``): two weak detections in the same place make a person
     people_vote: bool = False
+    #: NanoDet runs from this score, its boxes evidence for a ``FeatureCalibration`` fitted
+    #: with them (``label_evidence``); shown as labels still from ``objects_min_score``;
+    #: None: from ``objects_min_score``
+    evidence_min_score: float | None = None
 
 
 #: Temperatures fitted on the evaluation set's tuning part (``bench/eval_labels.py --fit``:
@@ -161,6 +171,12 @@ LABEL_MODELS = {
     # issue 20 item 3: features + per-label offsets + the gate (``label_calibration``)
     "lite0-calibrated": _calibrated("lite0-calibrated", bundled()),
     "lite0-calibrated-platt": _calibrated("lite0-calibrated-platt", CALIBRATION),
+    # + the detectors' evidence (NanoDet's boxes, the person detectors') among the features
+    "lite0-evidence": replace(
+        _calibrated("lite0-evidence", bundled(EVIDENCE_FILE)),
+        objects_min_score=OBJECTS_MIN_SCORE,
+        evidence_min_score=EVIDENCE_MIN_SCORE,
+    ),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
         "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
@@ -291,7 +307,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
 
         finder = ObjectFinder(
             self.intra_op_threads,
-            min_score=self.model.objects_min_score,
+            min_score=self.model.evidence_min_score or self.model.objects_min_score,
             person_min_score=self.model.objects_person_min_score,
         )
         return finder or None
@@ -339,7 +355,7 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
                     if objects is not None
                     else [None for _ in chunk]
                 )
-                confidences = self.confidences(scores, taxonomy, logits)
+                confidences = self.confidences(scores, taxonomy, logits, people, things)
                 for i, row, confidence_row, found, seen in zip(
                     positions[start : start + MAX_BATCH],
                     scores,
@@ -378,19 +394,32 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         scores: np.ndarray[Any, Any],
         taxonomy: Taxonomy,
         logits: np.ndarray[Any, Any] | None = None,
+        people: Sequence[Any] = (),
+        objects: Sequence[Any] = (),
     ) -> np.ndarray[Any, Any]:
         """Scores (one image's row, or a batch's rows) as label confidences: fine-grained labels
         capped at ``fine_cap``, broad scene labels at ``SCENE_CAP`` whatever the model (a scene
         is never a confident label), or calibrated per group when the model has a calibration
         (a ``FeatureCalibration`` needs the batch's ``logits``: its features come from the
-        class probabilities; with two views, from the centre crop's)."""
+        class probabilities; with two views, from the centre crop's; one fitted with evidence
+        also each image's ``people`` and ``objects`` findings, None where a detector is off)."""
         calibration = self.model.calibration
         if isinstance(calibration, FeatureCalibration):
             if logits is None:
                 raise ValueError(f"{self.model.name}: its calibration needs the logits")
             probs = probabilities(logits, calibration.temperature)
             label_scores = np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0)
-            return calibration.apply(probs, self.uncapped(label_scores, taxonomy), taxonomy)
+            found = (
+                evidence(
+                    taxonomy,
+                    list(objects) or [None] * len(probs),
+                    list(people) or [None] * len(probs),
+                )
+                if calibration.evidence
+                else None
+            )
+            uncapped = self.uncapped(label_scores, taxonomy)
+            return calibration.apply(probs, uncapped, taxonomy, found)
         scores = self.uncapped(scores, taxonomy)
         if calibration is not None:
             return calibration.apply(scores, taxonomy)
@@ -428,11 +457,21 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         if people is not None:
             from eventlens.analyzers.objects.people_labels import labels as people_labels
 
+            named = {label["Name"]: i for i, (_, _, label) in enumerate(candidates)}
             for label in people_labels(people, self.min_confidence):
+                if self.model.evidence_min_score is not None and label["Name"] in named:
+                    # one Person: the calibrated one (its evidence the detectors') with boxes
+                    i = named[label["Name"]]
+                    confidence, rank, own = candidates[i]
+                    candidates[i] = (confidence, rank, {**own, "Instances": label["Instances"]})
+                    continue
                 candidates.append((label["Confidence"], 0, label))
         if objects is not None:
             from eventlens.analyzers.objects.object_labels import merge
 
+            if self.model.evidence_min_score is not None:  # weaker boxes were evidence only
+                shown = self.model.objects_min_score or 0.0
+                objects = [d for d in objects if d.score >= shown]
             person = self.model.objects_person_min_score
             candidates = merge(
                 candidates,

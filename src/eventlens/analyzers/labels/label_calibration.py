@@ -10,6 +10,10 @@ toward the group (L2), for labels seen in the fit. Fitted on the tuning part
 
 The decision rule, ``gate``: a calibrated confidence in [80, gate) is shown as 79, so a label
 is "confident" only when the calibrator puts it at ``gate`` or more.
+
+With evidence (``lite0-evidence``), the features go on with the detectors' boxes
+(``label_evidence.EVIDENCE_FEATURES``), fitted likewise; its data in
+``eventlens/data/label-evidence.json``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from eventlens.analyzers.labels.calibration import GROUPS, logit
+from eventlens.analyzers.labels.label_evidence import EVIDENCE_FEATURES
 from eventlens.analyzers.labels.taxonomy import Taxonomy
 
 FEATURES = (
@@ -38,6 +43,12 @@ FEATURES = (
 #: a calibrated confidence in [CONFIDENT, gate) is shown as CONFIDENT - 1
 CONFIDENT = 80.0
 DATA_FILE = "label-calibration.json"
+EVIDENCE_FILE = "label-evidence.json"
+#: labels the classifier scores below this (0..100) are left out of the fit (thousands near
+#: zero, never shown); with evidence, unless a box confirms them, they keep their score
+#: instead of a calibrated confidence: the fit never saw such a label, and the detectors'
+#: evidence (rare in the fit, so weighted highly per unit) would lift every breed under a dog
+FLOOR = 5.0
 
 
 def probabilities(logits: np.ndarray[Any, Any], temperature: float) -> np.ndarray[Any, Any]:
@@ -122,6 +133,13 @@ class FeatureCalibration:
     fine_classes: int
     gate: float
     groups_fit: Mapping[str, GroupFit]
+    #: the feature names: ``FEATURES``, then the detectors' (``EVIDENCE_FEATURES``) if any
+    features: tuple[str, ...] = FEATURES
+
+    @property
+    def evidence(self) -> bool:
+        """Whether the detectors' evidence is among the features."""
+        return len(self.features) > len(FEATURES)
 
     def groups(self, taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
         """Each label's group index into ``GROUPS``."""
@@ -141,12 +159,23 @@ class FeatureCalibration:
         return np.asarray(100.0 / (1.0 + np.exp(-z)))
 
     def apply(
-        self, probs: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], taxonomy: Taxonomy
+        self,
+        probs: np.ndarray[Any, Any],
+        scores: np.ndarray[Any, Any],
+        taxonomy: Taxonomy,
+        evidence: np.ndarray[Any, Any] | None = None,
     ) -> np.ndarray[Any, Any]:
-        """Class probabilities [n, 1000] at ``temperature`` and their label scores -> label
-        confidences (0..100), the gate applied."""
-        out = self.calibrated(features(probs, scores, taxonomy), taxonomy)
-        return gated(out, self.gate)
+        """Class probabilities [n, 1000] at ``temperature`` and their label scores (and the
+        detectors' ``evidence`` [n, labels, k] when fitted with it) -> label confidences
+        (0..100), the gate applied."""
+        x = features(probs, scores, taxonomy)
+        if not self.evidence:
+            return gated(self.calibrated(x, taxonomy), self.gate)
+        if evidence is None:
+            raise ValueError(f"calibration {self.name} needs the detectors' evidence")
+        out = self.calibrated(np.concatenate([x, evidence], axis=2), taxonomy)
+        fitted = (scores >= FLOOR) | (evidence[:, :, 0] > 0)
+        return gated(np.where(fitted, out, scores), self.gate)
 
     def to_json(self) -> str:
         groups = {
@@ -164,7 +193,7 @@ class FeatureCalibration:
             "temperature": self.temperature,
             "fine_classes": self.fine_classes,
             "gate": self.gate,
-            "features": list(FEATURES),
+            "features": list(self.features),
         }
         return json.dumps(about | {"groups": groups}, indent=1) + "\n"
 
@@ -177,8 +206,9 @@ def gated(confidences: np.ndarray[Any, Any], gate: float) -> np.ndarray[Any, Any
 
 def from_json(text: str) -> FeatureCalibration:
     data = json.loads(text)
-    if data["features"] != list(FEATURES):
-        raise ValueError(f"calibration {data['name']}: features {data['features']} != {FEATURES}")
+    known = (FEATURES, FEATURES + EVIDENCE_FEATURES)
+    if tuple(data["features"]) not in known:
+        raise ValueError(f"calibration {data['name']}: features {data['features']} not {known}")
     groups = {
         g: GroupFit(
             tuple(f["mean"]),
@@ -190,14 +220,20 @@ def from_json(text: str) -> FeatureCalibration:
         for g, f in data["groups"].items()
     }
     return FeatureCalibration(
-        data["name"], data["temperature"], data["fine_classes"], data["gate"], groups
+        data["name"],
+        data["temperature"],
+        data["fine_classes"],
+        data["gate"],
+        groups,
+        tuple(data["features"]),
     )
 
 
-@lru_cache(maxsize=1)
-def bundled() -> FeatureCalibration:
-    """The calibration fitted on the tuning part, as shipped."""
-    return from_json((resources.files("eventlens") / "data" / DATA_FILE).read_text("utf-8"))
+@lru_cache(maxsize=2)
+def bundled(data_file: str = DATA_FILE) -> FeatureCalibration:
+    """The calibration fitted on the tuning part, as shipped (``EVIDENCE_FILE``: with the
+    detectors' evidence)."""
+    return from_json((resources.files("eventlens") / "data" / data_file).read_text("utf-8"))
 
 
 def fit(
@@ -212,6 +248,7 @@ def fit(
     gate: float,
     lam: float = 1.0,
     lam_label: float = 3.0,
+    feature_names: tuple[str, ...] = FEATURES,
 ) -> FeatureCalibration:
     """Fit on samples: features ``x`` [m, k], outcomes ``right`` [m], each sample's group
     index and label name; ``lam_label`` 0: no per-label offsets."""
@@ -235,4 +272,4 @@ def fit(
             tuple(round(float(v), 6) for v in w[1 : 1 + k]),
             {n: o for n, o in offsets.items() if o != 0.0},
         )
-    return FeatureCalibration(name, temperature, fine_classes, gate, fits)
+    return FeatureCalibration(name, temperature, fine_classes, gate, fits, feature_names)
