@@ -208,6 +208,10 @@ def main() -> None:
     report["clustering_all_faces"] = cluster(faces, chosen)
     # the analyzer's default: dlib's documented operating point (chosen on LFW, not here)
     report["clustering_heldout_at_default"] = cluster(held, DEFAULT_THRESHOLD)
+    for part, sources in PARTS.items():
+        report[f"clustering_heldout_{part}_at_default"] = cluster(
+            [f for f in held if f.source in sources], DEFAULT_THRESHOLD
+        )
     report["clustering_all_faces_at_default"] = cluster(faces, DEFAULT_THRESHOLD)
     print(json.dumps(report, indent=2) if args.json else _text(report))
 
