@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from eventlens.face_people import FaceEntry
+from eventlens.face_people import DEFAULT_THRESHOLD, FaceEntry
 from eventlens.results.people_sqlite import PeopleError, SQLitePeopleIndex
+from eventlens.settings import Settings
 from tests.processes import BETA, EVENTLENS, db_of, rows
 
 PHOTOS = Path(__file__).resolve().parent.parent / "src" / "eventlens" / "data" / "person-check"
@@ -84,6 +85,11 @@ def test_same_person_across_photos_named_once_found_by_name(tmp_path: Path) -> N
     with sqlite3.connect(db_of(tmp_path)) as conn:
         assert conn.execute("SELECT COUNT(*) FROM people_faces").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM people").fetchone()[0] == 0
+
+
+def test_the_settings_default_threshold_is_the_one_chosen_on_the_tuning_people() -> None:
+    # settings.py keeps a literal (it must not import numpy); both say the tuned value
+    assert Settings().people_threshold == DEFAULT_THRESHOLD == 0.46
 
 
 def _face(key: str, *values: float) -> FaceEntry:

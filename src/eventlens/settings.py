@@ -250,7 +250,7 @@ class Settings:
         "environment; naming `people` in the analyzers does the same for one",
     )  # fmt: skip
     people_threshold: float = setting(
-        0.6, parse=_number(float), minimum=0.1, maximum=1.5,
+        0.46, parse=_number(float), minimum=0.1, maximum=1.5,  # face_people.DEFAULT_THRESHOLD
         show=lambda v: f"{v:g}",
         help="`people`: a new face joins a person with a face closer than this",
     )  # fmt: skip

@@ -25,6 +25,7 @@ again. What can still race is in docs/aws.md ("People on AWS").
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,14 @@ FULL_RELOAD_SECONDS = 600.0
 LOOKBACK_MICROSECONDS = 5_000_000
 TRIES = 8
 _TRANSACTION = 100  # TransactWriteItems' limit
+#: the longest wait between two attempts that lost to another writer (s)
+_MAX_BACK_OFF = 0.4
+
+
+def _back_off(attempt: int) -> None:
+    """Full-jitter exponential back-off: two writers that keep losing to each other in lock
+    step (a busy machine, the same photo) stop retrying at the same instants."""
+    time.sleep(random.uniform(0.0, min(_MAX_BACK_OFF, 0.01 * 2**attempt)))
 
 
 class PeopleConflict(Transient, RuntimeError):
@@ -114,13 +123,14 @@ class DynamoDBPeopleIndex:
     # -- the port ------------------------------------------------------------------------
 
     def assign(self, environment: str, key: str, faces: Sequence[FaceEntry]) -> list[str]:
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
             try:
                 done = self._assign_once(environment, key, faces)
             except _Again:
-                continue
+                done = None
             if done is not None:
                 return done
+            _back_off(attempt)
         raise PeopleConflict(f"people of {key!r}: other writers kept changing them")
 
     def remove(self, environment: str, key: str) -> None:
