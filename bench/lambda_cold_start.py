@@ -116,7 +116,7 @@ from eventlens.analyzers.onnx_session import create_session
 data = open(photo, "rb").read()
 side = resize_for(CROP)
 timed("decode the 12-MP JPEG (draft)", lambda: imaging.decode(data, min_short_side=side))
-label = timed("label model: find it (sha256 of the .pth)", model_cache.build_model)
+label = timed("label model: find it (its cache key)", model_cache.build_model)
 timed("label model: session", lambda: create_session(label))
 timed("label taxonomy", lambda: taxonomy.load_taxonomy())
 int8 = timed("person int8: session", lambda: create_session(people.model_path()))

@@ -23,8 +23,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import platformdirs
-
 from eventlens import settings
 from eventlens.errors import Transient
 
@@ -43,7 +41,11 @@ def cache_dir() -> Path:
     """The ``cache_dir`` setting (``EVENTLENS_CACHE_DIR``), read on each call, else the
     platform's user cache dir for eventlens."""
     folder: Path | None = settings.read("cache_dir")
-    return folder or Path(platformdirs.user_cache_dir("eventlens"))
+    if folder is not None:
+        return folder
+    import platformdirs  # not at a Lambda cold start, which names its cache
+
+    return Path(platformdirs.user_cache_dir("eventlens"))
 
 
 def digest_path(target: Path) -> Path:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from eventlens.analyzers.labels.efficientnet_lite import INPUT_SIZES, build_onnx
 from eventlens.convert.cache import cache_dir, cached
-from eventlens.convert.torch_pickle import load_state_dict
 
 #: Bump when the generated graph changes; it is part of the cache file name.
 CONVERTER_VERSION = "1"
@@ -83,8 +82,10 @@ def model_path(weights: Path | None = None, variant: str = "lite0") -> Path:
 def build_model(force: bool = False, variant: str = "lite0") -> Path:
     """Return the cached ONNX model, converting the weights first if needed (or if ``force``)."""
     weights = weights_path(variant)
-    return cached(
-        model_path(weights, variant),
-        lambda: build_onnx(load_state_dict(weights), INPUT_SIZES[variant]),
-        force,
-    )
+
+    def convert() -> bytes:
+        from eventlens.convert.torch_pickle import load_state_dict  # only to convert
+
+        return build_onnx(load_state_dict(weights), INPUT_SIZES[variant])
+
+    return cached(model_path(weights, variant), convert, force)
