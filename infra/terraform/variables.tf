@@ -253,7 +253,7 @@ variable "lambda_memory_mb" {
   default     = null
 
   validation {
-    condition     = var.lambda_memory_mb == null || (var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240)
+    condition     = coalesce(var.lambda_memory_mb, 256) >= 128 && coalesce(var.lambda_memory_mb, 256) <= 10240
     error_message = "lambda_memory_mb must be between 128 and 10240 (or null)."
   }
 }
