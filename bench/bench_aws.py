@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/bench_aws.py [--analyzer labels|rekognition] [--images 20]
                                         [--batch 1] [--no-package]
-    .venv/bin/python bench/bench_aws.py --cold-start python3.12  # the bundled package's
-        # cold start (init + first invocation) and warm invocations on that Python, one 12-MP
-        # JPEG each, with the import time broken down (bench/lambda_cold_start.py)
+    .venv/bin/python bench/bench_aws.py --cold-start python3.12 [--cpus 0] [--baseline DIR]
+        # the bundled package's cold start (init + first invocation) and warm invocations on
+        # that Python, one 12-MP JPEG each, with the import time broken down; --cpus pins each
+        # cold start to those vCPUs (0: one, as at 1769 MB; 0,1: two, as at 3538 MB);
+        # --baseline interleaves another build's task folder (bench/lambda_cold_start.py)
 
 Runs a moto server on 127.0.0.1 (S3, SQS, DynamoDB, SNS, Rekognition), uploads photo-like
 JPEGs, and calls ``eventlens.aws.handler.handler`` with SQS batches and a Lambda context the
@@ -172,13 +174,19 @@ def main() -> None:
     parser.add_argument("--size", default="1024x768", help="JPEG size, WxH")
     parser.add_argument("--no-package", action="store_true")
     parser.add_argument("--cold-start", metavar="RUNTIME", help="e.g. python3.12")
+    parser.add_argument("--cpus", help="cold starts pinned to these vCPUs (taskset -c), e.g. 0")
+    parser.add_argument("--baseline", type=Path, help="a task folder to interleave (A/B)")
+    parser.add_argument("--runs", type=int, default=10, help="cold starts of each package")
     args = parser.parse_args()
     if args.cold_start:
         from bench import corpus
         from bench.lambda_cold_start import bench_cold_start
 
         (jpeg,) = corpus.build(ROOT / "bench" / "out" / "corpus", 1, 0)
-        print(json.dumps(bench_cold_start(args.cold_start, jpeg), indent=2))
+        figures = bench_cold_start(
+            args.cold_start, jpeg, runs=args.runs, cpus=args.cpus, baseline=args.baseline
+        )
+        print(json.dumps(figures, indent=2))
         return
     width, height = (int(v) for v in args.size.split("x"))
     report: dict[str, object] = {

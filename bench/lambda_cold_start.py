@@ -15,12 +15,22 @@ script passes no ``-B`` (``exec /var/lang/bin/python3.10 /var/runtime/bootstrap.
 published for python3.10), but its /var/task is read-only, so nothing is written there either.
 
 Two packages, cold starts interleaved so that they share the machine's load: as built (with the
-bytecode compiled for the runtime) and the same files without their bytecode (the package as
-built before it shipped bytecode, which every new sandbox compiles).
+bytecode compiled for the runtime) and either the same files without their bytecode (the package
+as built before it shipped bytecode, which every new sandbox compiles) or, with ``--baseline
+FOLDER``, another build's unzipped task folder (an A/B of a change: copy ``task`` aside before
+the change, rebuild after it).
+
+A Lambda function's CPU is its memory: 1769 MB is one vCPU, and twice that two (AWS documents
+up to 6 vCPUs at 10,240 MB, in proportion to memory). ``--cpus 0`` pins each cold start to one
+of this machine's vCPUs (``taskset``), as at 1769 MB; ``--cpus 0,1`` to two, as at 3538 MB. The
+fake context's ``memory_limit_in_mb`` says which. The moto server stays in this process,
+unpinned (S3 and DynamoDB are not on the function's vCPUs). The task folder is rebuilt when
+eventlens' sources changed since it was built (``stamp``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -55,7 +65,8 @@ init_ms = (time.perf_counter() - started) * 1000
 init_cpu_ms = (time.process_time() - cpu_started) * 1000
 events = json.loads(sys.stdin.read())
 context = types.SimpleNamespace(
-    function_name="eventlens-beta", memory_limit_in_mb=1769, aws_request_id="request-1",
+    function_name="eventlens-beta", memory_limit_in_mb=int(os.environ["BENCH_MEMORY_MB"]),
+    aws_request_id="request-1",
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:eventlens-beta",
 )
 check_ms = []
@@ -105,7 +116,7 @@ from eventlens.analyzers.onnx_session import create_session
 data = open(photo, "rb").read()
 side = resize_for(CROP)
 timed("decode the 12-MP JPEG (draft)", lambda: imaging.decode(data, min_short_side=side))
-label = timed("label model: find it (sha256 of the .pth)", model_cache.build_model)
+label = timed("label model: find it (its cache key)", model_cache.build_model)
 timed("label model: session", lambda: create_session(label))
 timed("label taxonomy", lambda: taxonomy.load_taxonomy())
 int8 = timed("person int8: session", lambda: create_session(people.model_path()))
@@ -124,12 +135,15 @@ print("PARTS " + json.dumps(parts))
 """
 
 
-def first_invocation_parts(python: Path, task: Path, photo: Path, runs: int) -> dict[str, Any]:
+def first_invocation_parts(
+    python: Path, task: Path, photo: Path, runs: int, cpus: str | None = None
+) -> dict[str, Any]:
     """Median wall and CPU ms of each part (``PARTS_SCRIPT``) over ``runs`` fresh processes."""
     found: list[dict[str, list[float]]] = []
     for _ in range(runs):
         done = subprocess.run(
-            [str(python), "-S", "-I", "-B", "-c", PARTS_SCRIPT, str(task), str(photo)],
+            [*pinned_to(cpus), str(python), "-S", "-I", "-B", "-c", PARTS_SCRIPT, str(task),
+             str(photo)],
             capture_output=True, text=True, check=True, timeout=600,
         )  # fmt: skip
         (line,) = [x for x in done.stdout.splitlines() if x.startswith("PARTS ")]
@@ -152,15 +166,35 @@ def interpreter(runtime: str) -> Path:
     return found.path
 
 
+def stamp() -> str:
+    """Names the eventlens sources a package is built from (a changed file rebuilds it)."""
+    import eventlens
+
+    digest = hashlib.sha256()
+    source = Path(eventlens.__file__).resolve().parent
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def build(runtime: str, folder: Path) -> tuple[Path, Path, Path]:
     """The bundled package unzipped into ``folder/task``, the same without its bytecode in
-    ``folder/task-source``, boto3 for the runtime in ``folder/runtime`` (reused when there)."""
+    ``folder/task-source``, boto3 for the runtime in ``folder/runtime`` (each reused when
+    there and, for the package, built from the same sources)."""
     from eventlens.aws.package import build_package, install_dependencies, pinned
 
     task, source_only = folder / "task", folder / "task-source"
     runtime_site = folder / "runtime"
     tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
-    if not (task / "eventlens" / "aws" / "__pycache__" / f"handler.{tag}.pyc").is_file():
+    built_from = folder / "task.stamp"
+    current = stamp()
+    if not (
+        (task / "eventlens" / "aws" / "__pycache__" / f"handler.{tag}.pyc").is_file()
+        and built_from.is_file()
+        and built_from.read_text("utf-8") == current
+    ):
         shutil.rmtree(task, ignore_errors=True)
         shutil.rmtree(source_only, ignore_errors=True)
         report = build_package(folder / "bundled.zip", "bundled", runtime=runtime)
@@ -169,6 +203,7 @@ def build(runtime: str, folder: Path) -> tuple[Path, Path, Path]:
             archive.extractall(source_only)
         for cache in source_only.rglob("__pycache__"):
             shutil.rmtree(cache)
+        built_from.write_text(current, "utf-8")
     compiled = runtime_site / "boto3" / "__pycache__" / f"__init__.{tag}.pyc"
     if not compiled.is_file():
         shutil.rmtree(runtime_site, ignore_errors=True)
@@ -250,17 +285,33 @@ def as_deployed(task: Path) -> None:
         verdict.unlink()
 
 
+#: Lambda memory (MB) with as many vCPUs as ``taskset`` gives a cold start: 1769 MB is one.
+MB_PER_VCPU = 1769
+
+
+def pinned_to(cpus: str | None) -> list[str]:
+    """The ``taskset`` prefix for ``cpus`` ("0", "0,1"), or none."""
+    return ["taskset", "-c", cpus] if cpus else []
+
+
+def memory_mb(cpus: str | None) -> int:
+    """The Lambda memory size whose vCPUs a cold start pinned to ``cpus`` has."""
+    count = len(cpus.split(",")) if cpus else os.cpu_count() or 1
+    return MB_PER_VCPU * count
+
+
 def _run(
     python: Path, task: Path, runtime_site: Path, env: dict[str, str], events: list[Any],
-    importtime: bool = False,
+    importtime: bool = False, cpus: str | None = None,
 ) -> tuple[dict[str, Any], str]:  # fmt: skip
     as_deployed(task)
     with tempfile.TemporaryDirectory() as scratch:  # a new sandbox's /tmp
         flags = ["-X", "importtime"] if importtime else []
+        command = [str(python), "-S", "-I", "-B", *flags, "-c", SCRIPT, str(task)]
         done = subprocess.run(
-            [str(python), "-S", "-I", "-B", *flags, "-c", SCRIPT, str(task), str(runtime_site)],
+            [*pinned_to(cpus), *command, str(runtime_site)],
             input=json.dumps(events), capture_output=True, text=True, timeout=600,
-            env={**env, "TMPDIR": scratch}, cwd=scratch,
+            env={**env, "TMPDIR": scratch, "BENCH_MEMORY_MB": str(memory_mb(cpus))}, cwd=scratch,
         )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
@@ -281,11 +332,16 @@ def import_breakdown(stderr: str, top: int = 12) -> dict[str, float]:
 
 def _figures(colds: list[dict[str, Any]]) -> dict[str, Any]:
     cold = [c["init_ms"] + c["invocations"][0][0] for c in colds]
+    # on one vCPU the cold start takes at least its CPU time: the figure that load on this
+    # shared machine inflates least
+    cold_cpu = [c["init_cpu_ms"] + c["invocations"][0][1] for c in colds]
     first = [c["invocations"][0] for c in colds]
     return {
         "cold_start_ms_median": round(statistics.median(cold), 1),
         "cold_start_ms_range": [round(min(cold)), round(max(cold))],
         "cold_start_ms_all": [round(c) for c in cold],
+        "cold_start_cpu_ms_median": round(statistics.median(cold_cpu), 1),
+        "cold_start_cpu_ms_range": [round(min(cold_cpu)), round(max(cold_cpu))],
         "init_ms_median": round(statistics.median(c["init_ms"] for c in colds), 1),
         "init_cpu_ms_median": round(statistics.median(c["init_cpu_ms"] for c in colds), 1),
         "first_invocation_ms_median": round(statistics.median(w for w, _ in first), 1),
@@ -295,15 +351,21 @@ def _figures(colds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench_cold_start(
-    runtime: str, image: Path, runs: int = 10, warm: int = 10, part_runs: int = 3
-) -> dict[str, Any]:
+    runtime: str, image: Path, runs: int = 10, warm: int = 10, part_runs: int = 3,
+    cpus: str | None = None, baseline: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``cpus``: pin every cold start to these vCPUs (``taskset -c``); ``baseline``: an unzipped
+    task folder of another build to interleave with this one (else the no-bytecode copy)."""
     from moto.server import ThreadedMotoServer
 
     from bench.bench_aws import free_port
 
     python = interpreter(runtime)
     folder = ROOT / "bench" / "out" / f"lambda-{runtime}"
-    task, source_only, runtime_site = build(runtime, folder)
+    task, source_only = build(runtime, folder)[:2]
+    runtime_site = folder / "runtime"
+    other = baseline.resolve() if baseline else source_only
+    other_name = f"baseline {baseline.name}" if baseline else "without the bytecode"
     photo, image_bytes = image, image.read_bytes()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -315,24 +377,26 @@ def bench_cold_start(
     load = [os.getloadavg()[0]]
     try:
         shipped: list[dict[str, Any]] = []
-        compiling: list[dict[str, Any]] = []
+        others: list[dict[str, Any]] = []
         for i in range(runs):  # interleaved: both see the same load
             env, events = _stack(image_bytes, 1 + (warm if i == 0 else 0))
-            shipped.append(_run(python, task, runtime_site, env, events)[0])
+            shipped.append(_run(python, task, runtime_site, env, events, cpus=cpus)[0])
             env, events = _stack(image_bytes, 1)
-            compiling.append(_run(python, source_only, runtime_site, env, events)[0])
+            others.append(_run(python, other, runtime_site, env, events, cpus=cpus)[0])
         env, events = _stack(image_bytes, 1)
-        _, stderr = _run(python, task, runtime_site, env, events, importtime=True)
+        _, stderr = _run(python, task, runtime_site, env, events, importtime=True, cpus=cpus)
         env, events = _stack(image_bytes, 1)
-        _, stderr_source = _run(python, source_only, runtime_site, env, events, importtime=True)
+        _, stderr_other = _run(python, other, runtime_site, env, events, True, cpus)
         as_deployed(task)
-        as_deployed(source_only)
+        as_deployed(other)
     finally:
         server.stop()
-    parts = first_invocation_parts(python, task, photo, part_runs)
+    parts = first_invocation_parts(python, task, photo, part_runs, cpus)
     load.append(os.getloadavg()[0])
     started = time.perf_counter()  # the bare interpreter's start-up, before init
-    subprocess.run([str(python), "-S", "-I", "-c", "pass"], capture_output=True, check=True)
+    subprocess.run(
+        [*pinned_to(cpus), str(python), "-S", "-I", "-c", "pass"], capture_output=True, check=True
+    )
     interpreter_ms = (time.perf_counter() - started) * 1000
     warm_ms = [wall for wall, _ in shipped[0]["invocations"][1:]]
     warm_cpu = [cpu for _, cpu in shipped[0]["invocations"][1:]]
@@ -340,6 +404,8 @@ def bench_cold_start(
         "runtime": runtime,
         "python": shipped[0]["python"],
         "image": "one 12-MP JPEG per invocation",
+        "vcpus": f"taskset -c {cpus}" if cpus else f"unpinned ({os.cpu_count()})",
+        "as_lambda_memory_mb": memory_mb(cpus),
         "cold_runs": runs,
         "interpreter_start_ms": round(interpreter_ms, 1),
         "as packaged (bytecode shipped)": _figures(shipped),
@@ -348,8 +414,8 @@ def bench_cold_start(
         "warm_cpu_p50_ms": round(statistics.median(warm_cpu), 1),
         "import_ms_by_package (-X importtime, init + first invocation)": import_breakdown(stderr),
         f"first invocation's parts (median of {part_runs} fresh processes)": parts,
-        "without the bytecode (compiled in each sandbox)": _figures(compiling),
-        "without the bytecode: import_ms_by_package": import_breakdown(stderr_source),
+        other_name: _figures(others),
+        f"{other_name}: import_ms_by_package": import_breakdown(stderr_other),
         "machine_load_1min (start, end)": [round(x, 2) for x in load],
     }
 

@@ -8,6 +8,7 @@ import pytest
 from eventlens.analyzers.labels import model_cache
 from eventlens.analyzers.labels.model_cache import build_model, model_path
 from eventlens.convert import cache as convert_cache
+from eventlens.convert import torch_pickle
 
 CACHE_ENV = "EVENTLENS_CACHE_DIR"
 
@@ -45,7 +46,7 @@ def test_default_cache_dir_is_user_cache(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_failed_write_leaves_no_partial_file(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_cache, "load_state_dict", lambda path: {})
+    monkeypatch.setattr(torch_pickle, "load_state_dict", lambda path: {})
     monkeypatch.setattr(model_cache, "build_onnx", lambda state, size: b"fake model")
 
     def broken_replace(src: str, dst: Path) -> None:

@@ -557,7 +557,8 @@ def test_lambdas_run_the_uploaded_package_with_derived_settings(deployment: Depl
         assert function["Concurrency"] == {"ReservedConcurrentExecutions": 10}
         assert cfg["Handler"] == "eventlens.aws.handler.handler"
         assert cfg["Runtime"] in ("python3.12", "python3.13")
-        assert cfg["MemorySize"] == 256
+        # beta runs the people analyzer's face models: one vCPU by default
+        assert cfg["MemorySize"] == (1769 if env == "beta" else 256)
         assert cfg["Timeout"] == 60
         variables = cfg["Environment"]["Variables"]
         assert variables["EVENTLENS_ENVIRONMENT"] == env
@@ -966,6 +967,27 @@ def test_plan_refuses_settings_that_cannot_work(deployment: Deployment) -> None:
         assert "is not supported with bundled analyzers" in error, bundled
     error = _plan_fails(deployment, "-var=package_type=Image")  # no image named
     assert "needs lambda_image_uri, or lambda_image_tag" in error
+
+
+@pytest.mark.slow
+def test_handler_memory_is_one_vcpu_where_a_bundled_model_runs(deployment: Deployment) -> None:
+    """lambda_memory_mb unset: 1769 MB (one vCPU) for an environment with a bundled analyzer,
+    256 MB for a Rekognition one; set, it is every handler's."""
+    for overrides, expected in (
+        (['-var=analyzers={prod=["labels", "duplicates"]}'], {"beta": 256, "prod": 1769}),
+        (["-var=analyzer=bundled"], {"beta": 1769, "prod": 1769}),
+        (["-var=analyzer=bundled", "-var=lambda_memory_mb=3538"], {"beta": 3538, "prod": 3538}),
+    ):
+        deployment.tf.run(
+            "plan", "-no-color", "-refresh=false", "-lock=false", "-out=memory.tfplan",
+            *_with(deployment, overrides),
+        )  # fmt: skip
+        plan = json.loads(deployment.tf.run("show", "-json", "memory.tfplan").stdout)
+        found = {
+            env: _after(plan, f'aws_lambda_function.handler["{env}"]')["memory_size"]
+            for env in ("beta", "prod")
+        }
+        assert found == expected, overrides
 
 
 @pytest.mark.slow

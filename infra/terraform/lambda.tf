@@ -83,7 +83,7 @@ resource "aws_lambda_function" "handler" {
   handler                        = local.use_zip ? local.lambda_handler : null
   runtime                        = local.use_zip ? var.lambda_runtime : null
   architectures                  = [var.lambda_architecture]
-  memory_size                    = var.lambda_memory_mb
+  memory_size                    = local.handler_memory_mb[each.key]
   timeout                        = var.lambda_timeout_seconds
   reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1)
 

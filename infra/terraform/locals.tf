@@ -54,6 +54,12 @@ locals {
     for env, _ in var.environments :
     env => lookup(var.analyzers, env, [var.analyzer == "bundled" ? "labels" : "rekognition"])
   }
+  # Memory of each environment's handler: one vCPU (1769 MB) for the bundled models' CPU work.
+  bundled_analyzers = ["labels", "bundled", "faces", "text", "video", "people"]
+  handler_memory_mb = {
+    for env, names in local.analyzers :
+    env => coalesce(var.lambda_memory_mb, length(setintersection(names, local.bundled_analyzers)) > 0 ? 1769 : 256)
+  }
   # The Rekognition API each Rekognition analyzer calls.
   rekognition_actions = {
     "rekognition"            = "rekognition:DetectLabels"

@@ -248,9 +248,14 @@ variable "lambda_runtime" {
 }
 
 variable "lambda_memory_mb" {
-  description = "Lambda memory in MB (CPU scales with it; the bundled model runs faster with more)."
+  description = "Lambda memory in MB of every environment's handler (CPU scales with it: one vCPU at 1769 MB, two at 3538 MB). null: 1769 MB (one vCPU) where an environment runs a bundled analyzer (labels, faces, text, video, people: CPU-bound models, whose cold start docs/performance.md gives at one vCPU; 256 MB would give them about 0.14 of one), 256 MB elsewhere (Rekognition analyzers wait on the API)."
   type        = number
-  default     = 256
+  default     = null
+
+  validation {
+    condition     = coalesce(var.lambda_memory_mb, 256) >= 128 && coalesce(var.lambda_memory_mb, 256) <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240 (or null)."
+  }
 }
 
 variable "lambda_timeout_seconds" {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,31 @@ def use_packaged_model_cache() -> None:
     os.environ["EVENTLENS_CACHE_DIR"] = str(packaged if packaged.is_dir() else writable)
 
 
+def start_loading(analyzers: Sequence[Analyzer]) -> threading.Thread | None:
+    """Open the models of ``analyzers`` in a background thread, for a cold start: ONNX Runtime
+    lets go of the GIL while it builds a session or runs one (the person detector's check), so
+    with two vCPUs (3538 MB) this overlaps making the AWS clients and fetching the first
+    object; with one it overlaps only their waits on the network. The first analysis waits for
+    what is not open yet (each model opens once, ``analyzers.model.Lazy``); a model that fails
+    to open here is logged, and opened again, raising, on first use."""
+    from eventlens.analyzers.model import ModelAnalyzer
+
+    loading = [a for a in analyzers if isinstance(a, ModelAnalyzer)]
+    if not loading:
+        return None
+
+    def load() -> None:
+        for analyzer in loading:
+            try:
+                analyzer.load()
+            except Exception as error:  # raised again on first use, where it is handled
+                log.warning("opening %s in the background failed: %s", analyzer.name, error)
+
+    thread = threading.Thread(target=load, name="eventlens-load-models", daemon=True)
+    thread.start()
+    return thread
+
+
 class AwsApp:
     def __init__(
         self,
@@ -87,12 +113,10 @@ class AwsApp:
         from eventlens import wiring
 
         use_packaged_model_cache()
-        return cls(
-            settings,
-            wiring.open_results(settings),
-            wiring.build_analyzers(settings)[settings.environment],
-            wiring.aws_hooks(settings),
-        )
+        analyzers = wiring.build_analyzers(settings)[settings.environment]
+        # the models open while the AWS clients are made and the first object is fetched
+        start_loading(analyzers)
+        return cls(settings, wiring.open_results(settings), analyzers, wiring.aws_hooks(settings))
 
     def pipeline_for(self, bucket: str) -> Pipeline:
         """One pipeline per source bucket; the analyzers and the results store are shared."""

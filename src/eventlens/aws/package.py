@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventlens.aws.packaged_models import ship_models
 from eventlens.errors import Permanent
 from eventlens.settings import ANALYZER_ALIASES, parse_analyzers
 
@@ -306,7 +307,8 @@ def copy_eventlens(target: Path) -> None:
 
 
 def prebuild_model(target: Path) -> bool:
-    """Convert the bundled model to ONNX now, so a cold start does not have to."""
+    """Convert the bundled model to ONNX now, so a cold start does not have to, and ship the
+    models as a cold start opens them fastest (``packaged_models.ship_models``)."""
     if importlib.util.find_spec("eventlens.analyzers.labels") is None:
         return False
     cache = target / "eventlens" / "data" / "model-cache"
@@ -322,6 +324,8 @@ def prebuild_model(target: Path) -> bool:
         importlib.import_module("eventlens.analyzers.objects").build_models()
         if face_model is not None and not blazeface.model_path().is_file():
             shutil.copyfile(face_model, blazeface.model_path())
+        for line in ship_models(target, cache):
+            log.info("model cache: %s", line)
     finally:
         if saved is None:
             os.environ.pop("EVENTLENS_CACHE_DIR", None)

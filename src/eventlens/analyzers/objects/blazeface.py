@@ -24,9 +24,6 @@ from eventlens.analyzers.objects import DetectorUnavailable, ssd
 from eventlens.analyzers.objects.tensor import signed_unit_chw
 from eventlens.analyzers.onnx_session import create_session
 from eventlens.convert.cache import cache_dir, cached
-from eventlens.convert.onnx_writer import Graph
-from eventlens.convert.tf_graph import load_tfjs
-from eventlens.convert.tf_onnx import Converter
 
 SOURCE = "vladmandic-human-3.3.6"
 CONVERTER_VERSION = "3"
@@ -59,6 +56,11 @@ def is_available() -> bool:
 def build_onnx(model_json: dict[str, Any], weights: bytes) -> bytes:
     """Input ``image`` [N,3,256,256] in [-1, 1]; outputs ``scores`` [N,896,1] (logits) and
     ``regressors`` [N,896,16] (box centre offset and size in input pixels, 6 keypoints)."""
+    # the converters are imported only to convert (not at a cold start, which opens the model)
+    from eventlens.convert.onnx_writer import Graph
+    from eventlens.convert.tf_graph import load_tfjs
+    from eventlens.convert.tf_onnx import Converter
+
     graph = load_tfjs(model_json, weights)
     onnx = Graph("blazeface")
     onnx.input(INPUT_NAME, ["batch", 3, "height", "width"])

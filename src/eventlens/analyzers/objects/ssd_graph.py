@@ -8,13 +8,14 @@ while-loops in the frozen graph) are done in numpy by ``ssd``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from eventlens.convert import quantization
-from eventlens.convert.onnx_writer import Graph
-from eventlens.convert.tf_graph import TFGraph, load_graphdef
-from eventlens.convert.tf_onnx import Converter
+
+if TYPE_CHECKING:
+    from eventlens.convert.tf_graph import TFGraph
 
 INPUT_NAME = "image"
 BOXES_NAME = "box_encodings"
@@ -45,6 +46,11 @@ def build_onnx(
     stored as ``weights``; float otherwise.
     ``expose_activations``: also output every activation an int8 graph would quantise, named
     after its TF node (to calibrate the ranges)."""
+    # the converters are imported only to convert (not at a cold start, which opens the model)
+    from eventlens.convert.onnx_writer import Graph
+    from eventlens.convert.tf_graph import load_graphdef
+    from eventlens.convert.tf_onnx import Converter
+
     graph = load_graphdef(frozen_graph)
     onnx = Graph("ssdlite_mobilenet_v2")
     onnx.input(INPUT_NAME, ["batch", 3, "height", "width"])
