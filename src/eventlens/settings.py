@@ -272,7 +272,12 @@ class Settings:
     # -- the embedded runner -----------------------------------------------------------------
     batch_size: int = setting(
         16, parse=_number(int), minimum=1, modes=LOCAL, cli="--batch-size",
-        help="events claimed per batch (the model sees up to 8 at a time)",
+        help="events claimed per batch by `run --once`, `demo` and `reanalyse` (draining a queue)",
+    )  # fmt: skip
+    watch_batch_size: int = setting(
+        1, parse=_number(int), minimum=1, modes=LOCAL,
+        help="events claimed per batch while watching: each record is written as its image "
+        "is done (a batch's records wait for its last image)",
     )  # fmt: skip
     reanalyse_on_change: bool = setting(
         True, parse=_flag, modes=LOCAL,
