@@ -174,8 +174,30 @@ def test_latency_times_steady_arrivals_and_a_burst_against_one_images_floor(
         "watch, a burst of 4: file closed -> record p50 / p99 (4 files)",
         "watch, a burst of 4: p50 / one image's floor",
         "watch, a burst of 4: p99 / one image's floor",
+        "watch, a burst of 4: the floor's own close -> done p50 / p99",
+        "watch, a burst of 4: the floor's own p50 / p99 over one image's floor",
+        "watch, a burst of 4: p50 / the floor's own p50",
+        "watch, a burst of 4: p99 / the floor's own p99",
         "watch, a burst of 4: first file closed -> last record",
         "watch: the watcher's CPU time per image (start-up included)",
     ]
     burst_p99 = sorted(latency.burst)[-1]
     assert rows[6][1] == f"{burst_p99 / latency.floor_ms:.2f}"
+    # the floor's own time for each burst file: never under one image's floor
+    assert latency.floor_rate > 0 and len(latency.burst_ideal) == 4
+    assert all(ms >= latency.floor_ms - 1e-9 for ms in latency.burst_ideal)
+    assert rows[10][1] == f"{burst_p99 / sorted(latency.burst_ideal)[-1]:.2f}"
+
+
+def test_the_floors_own_burst_latency_queues_in_arrival_order_on_every_core() -> None:
+    from bench.run import ideal_latencies
+
+    # 2 cores at 20 images/s: each image takes 100 ms of a core; one image alone 80 ms
+    at_once = ideal_latencies([0.0] * 6, 80.0, 20.0, cores=2)
+    assert at_once == pytest.approx([100, 100, 200, 200, 300, 300])
+    # arrivals a second apart never queue: one image's time each, at least its floor alone
+    assert ideal_latencies([0.0, 1.0, 2.0], 120.0, 20.0, cores=2) == pytest.approx([120] * 3)
+    # a late arrival takes the lane free first (its own 100 ms), not a place behind the queue
+    assert ideal_latencies([0.0, 0.0, 0.0, 0.15], 80.0, 20.0, cores=2) == pytest.approx(
+        [100, 100, 200, 100]
+    )
