@@ -18,6 +18,7 @@ on every core) is drawn beside the watcher's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -61,6 +62,10 @@ class Sample:
     ideal_p50: float
     ideal_p99: float
     load: float  # 1-minute load average when its first file was copied
+    #: each file's close (s after the first) and close → record (ms), in arrival order: the
+    #: floor's own times can be worked out again from these (``bench.run.ideal_latencies``)
+    closed_s: list[float] = dataclasses.field(default_factory=list)
+    latencies: list[float] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +105,11 @@ def one_run(files: list[Path], rates: list[float], images: int, floor_images: in
                 closed.update(_drop(path, root / BETA / f"r{label(rate)}-{i:04d}{path.suffix}"))
             measured = _latencies(closed, db)
             ideal = ideal_latencies(list(closed.values()), floor_ms, floor_rate)
+            first = min(closed.values())
             samples[label(rate)] = Sample(
                 percentile(measured, 50), percentile(measured, 99),
                 percentile(ideal, 50), percentile(ideal, 99), load,
+                [round(at - first, 4) for at in closed.values()], [round(ms, 1) for ms in measured],
             )  # fmt: skip
             print(f"    {label(rate):>5}: {describe(samples[label(rate)])}", flush=True)
     finally:

@@ -454,22 +454,16 @@ def one_image_floor_times(files: list[Path]) -> list[float]:
     return times
 
 
-def ideal_latencies(
-    closed: list[float], one_ms: float, rate: float, cores: int = os.cpu_count() or 1
-) -> list[float]:
+def ideal_latencies(closed: list[float], one_ms: float, rate: float) -> list[float]:
     """The floor's own close → done time for each file (closed at ``closed``, seconds, in
-    arrival order), in ms: ``cores`` lanes take the files in arrival order, each image taking
-    ``cores / rate`` s (the floor's all-core ``rate``, images per second: one image's time when
-    every core is busy) and never less than one image's floor (``one_ms``, a core alone). No
-    pipeline records image i of a burst before the floor has done the i before it."""
-    free = [0.0] * max(1, cores)  # when each lane is next free
-    service = max(1, cores) / rate
-    ideal = []
+    arrival order), in ms: the floor, at its all-core ``rate`` (images per second), works the
+    files off in arrival order, so image i of a burst is not done before the floor has done the
+    i before it; and no image takes less than one image's floor (``one_ms``, on a core
+    alone)."""
+    ideal, backlog_done = [], float("-inf")
     for at in closed:
-        lane = min(range(len(free)), key=free.__getitem__)
-        done = max(at + one_ms / 1000, max(at, free[lane]) + service)
-        free[lane] = done
-        ideal.append((done - at) * 1000)
+        backlog_done = max(backlog_done, at) + 1 / rate
+        ideal.append((max(backlog_done, at + one_ms / 1000) - at) * 1000)
     return ideal
 
 
@@ -629,7 +623,7 @@ def latency_rows(latency: Latency) -> list[Row]:
                 f"watch, a burst of {n}: the floor's own close -> done p50 / p99",
                 f"{i50:.1f} / {i99:.1f} ms",
                 "",
-                f"{latency.floor_rate:.1f} img/s on {os.cpu_count()} cores, in arrival order",
+                f"at the floor's {latency.floor_rate:.1f} img/s, in arrival order",
             ),
             (
                 f"watch, a burst of {n}: the floor's own p50 / p99 over one image's floor",

@@ -189,15 +189,15 @@ def test_latency_times_steady_arrivals_and_a_burst_against_one_images_floor(
     assert rows[10][1] == f"{burst_p99 / sorted(latency.burst_ideal)[-1]:.2f}"
 
 
-def test_the_floors_own_burst_latency_queues_in_arrival_order_on_every_core() -> None:
+def test_the_floors_own_burst_latency_works_the_files_off_in_arrival_order() -> None:
     from bench.run import ideal_latencies
 
-    # 2 cores at 20 images/s: each image takes 100 ms of a core; one image alone 80 ms
-    at_once = ideal_latencies([0.0] * 6, 80.0, 20.0, cores=2)
-    assert at_once == pytest.approx([100, 100, 200, 200, 300, 300])
-    # arrivals a second apart never queue: one image's time each, at least its floor alone
-    assert ideal_latencies([0.0, 1.0, 2.0], 120.0, 20.0, cores=2) == pytest.approx([120] * 3)
-    # a late arrival takes the lane free first (its own 100 ms), not a place behind the queue
-    assert ideal_latencies([0.0, 0.0, 0.0, 0.15], 80.0, 20.0, cores=2) == pytest.approx(
-        [100, 100, 200, 100]
+    # the floor does 10 images/s on all cores; one image alone takes 150 ms
+    at_once = ideal_latencies([0.0] * 5, 150.0, 10.0)
+    assert at_once == pytest.approx([150, 200, 300, 400, 500])
+    # arrivals a second apart never queue: one image's floor each
+    assert ideal_latencies([0.0, 1.0, 2.0], 150.0, 10.0) == pytest.approx([150] * 3)
+    # a late arrival waits for the backlog still there when it came
+    assert ideal_latencies([0.0, 0.0, 0.0, 0.25], 50.0, 10.0) == pytest.approx(
+        [100, 200, 300, 150]
     )
