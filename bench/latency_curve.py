@@ -151,6 +151,7 @@ def summary(runs: list[Run], rates: list[float]) -> list[str]:
 
 def draw(runs: list[Run], rates: list[float], images: int, path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("svg")
     import matplotlib.pyplot as plt
@@ -172,11 +173,17 @@ def draw(runs: list[Run], rates: list[float], images: int, path: Path) -> None:
     floor = statistics.median(r.floor_ms for r in runs)
     axes.axhline(floor, color="green", linewidth=0.8, label=f"one image's floor ({floor:.0f} ms)")
     axes.set_yscale("log")
+    bottom, top = axes.get_ylim()
+    ticks = [t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000) if bottom <= t <= top]
+    axes.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xticks(xs, [k if k == "burst" else f"{k}/s" for k in keys])
     axes.set_xlabel(f"arrival rate ({images} 12-MP JPEGs per point)")
     axes.set_ylabel("file closed -> record (ms)")
+    loads = [sample.load for run in runs for sample in run.samples.values()]
     axes.set_title(
-        f"eventlens run (watching), 2 cores\n(median of {len(runs)} runs, bars: min to max)",
+        f"eventlens run (watching), 2 cores, load {min(loads):.1f}-{max(loads):.1f}\n"
+        f"(median of {len(runs)} runs, bars: min to max)",
         fontsize=10,
     )
     axes.grid(True, alpha=0.3, which="both")
@@ -188,10 +195,20 @@ def draw(runs: list[Run], rates: list[float], images: int, path: Path) -> None:
 
 
 def runs_from(saved: dict[str, Any]) -> list[Run]:
-    return [
-        Run(r["floor_ms"], r["floor_rate"], {k: Sample(**s) for k, s in r["samples"].items()})
-        for r in saved["runs"]
-    ]
+    """The saved runs, the floor's own times worked out again from each file's close."""
+    runs = []
+    for r in saved["runs"]:
+        samples = {}
+        for key, figures in r["samples"].items():
+            sample = Sample(**figures)
+            if sample.closed_s:
+                ideal = ideal_latencies(sample.closed_s, r["floor_ms"], r["floor_rate"])
+                sample = dataclasses.replace(
+                    sample, ideal_p50=percentile(ideal, 50), ideal_p99=percentile(ideal, 99)
+                )
+            samples[key] = sample
+        runs.append(Run(r["floor_ms"], r["floor_rate"], samples))
+    return runs
 
 
 def main() -> None:

@@ -456,14 +456,14 @@ def one_image_floor_times(files: list[Path]) -> list[float]:
 
 def ideal_latencies(closed: list[float], one_ms: float, rate: float) -> list[float]:
     """The floor's own close → done time for each file (closed at ``closed``, seconds, in
-    arrival order), in ms: the floor, at its all-core ``rate`` (images per second), works the
-    files off in arrival order, so image i of a burst is not done before the floor has done the
-    i before it; and no image takes less than one image's floor (``one_ms``, on a core
-    alone)."""
-    ideal, backlog_done = [], float("-inf")
+    arrival order), in ms: the floor works the files off in arrival order at its all-core
+    ``rate`` (images per second), so image i of a burst is done no sooner than 1 / ``rate``
+    after image i - 1; and none sooner than one image's floor (``one_ms``, a core to itself)
+    after its own close."""
+    ideal, previous = [], float("-inf")
     for at in closed:
-        backlog_done = max(backlog_done, at) + 1 / rate
-        ideal.append((max(backlog_done, at + one_ms / 1000) - at) * 1000)
+        previous = max(previous + 1 / rate, at + one_ms / 1000)
+        ideal.append((previous - at) * 1000)
     return ideal
 
 

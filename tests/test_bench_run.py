@@ -194,10 +194,10 @@ def test_the_floors_own_burst_latency_works_the_files_off_in_arrival_order() -> 
 
     # the floor does 10 images/s on all cores; one image alone takes 150 ms
     at_once = ideal_latencies([0.0] * 5, 150.0, 10.0)
-    assert at_once == pytest.approx([150, 200, 300, 400, 500])
-    # arrivals a second apart never queue: one image's floor each
+    assert at_once == pytest.approx([150, 250, 350, 450, 550])
+    # arrivals a second apart never queue: one image's floor each, even when a busy machine
+    # makes the all-core rate slower than one image alone
     assert ideal_latencies([0.0, 1.0, 2.0], 150.0, 10.0) == pytest.approx([150] * 3)
+    assert ideal_latencies([0.0, 1.0], 150.0, 5.0) == pytest.approx([150] * 2)
     # a late arrival waits for the backlog still there when it came
-    assert ideal_latencies([0.0, 0.0, 0.0, 0.25], 50.0, 10.0) == pytest.approx(
-        [100, 200, 300, 150]
-    )
+    assert ideal_latencies([0.0, 0.0, 0.0, 0.25], 50.0, 10.0) == pytest.approx([50, 150, 250, 100])
