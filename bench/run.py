@@ -77,9 +77,10 @@ class Floor:
     person_graph: str = ""  # the person detector's graph after its per-CPU check
 
 
-#: Images per forward pass in the floor, per model: the classifier batches (the pipeline's
-#: lanes take 16 events at a time); the detectors one image at a time, which costs them the
-#: least CPU (``people_labels.DETECTOR_BATCH``: a batch's activations outgrow the caches).
+#: Images per forward pass in the floor, per model: the classifier batches (``run --once``'s
+#: lanes take 16 events at a time; a watcher's one); the detectors one image at a time, which
+#: costs them the least CPU (``people_labels.DETECTOR_BATCH``: a batch's activations outgrow
+#: the caches).
 FLOOR_BATCHES = {"classifier": 16, "person detector": 1, "face detector": 1}
 FLOOR_PARTS = (
     "decode",
