@@ -462,7 +462,8 @@ def ideal_latencies(closed: list[float], one_ms: float, rate: float) -> list[flo
     after image i - 1; and none sooner than one image's floor (``one_ms``, a core to itself)
     after its own close."""
     ideal, previous = [], float("-inf")
-    for at in closed:
+    first = closed[0] if closed else 0.0
+    for at in (t - first for t in closed):  # from the first close: epoch seconds lose the µs
         previous = max(previous + 1 / rate, at + one_ms / 1000)
         ideal.append((previous - at) * 1000)
     return ideal
