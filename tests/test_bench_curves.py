@@ -47,3 +47,29 @@ def test_curves_are_drawn_as_svg_with_their_spread(tmp_path: Path) -> None:
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     assert "megapixels" in text
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None,
+    reason="matplotlib not installed: pip install -e '.[bench]'",
+)
+def test_the_latency_curve_times_a_real_watcher_at_each_rate_and_draws_it(tmp_path: Path) -> None:
+    from bench.latency_curve import BURST, draw, one_run, summary
+
+    files = [
+        write(tmp_path / f"{i}.jpg", encode(photo_like(800, 600, seed=40 + i), "JPEG"))
+        for i in range(5)
+    ]
+    run = one_run(files, [5.0, BURST], images=2, floor_images=2)
+    assert list(run.samples) == ["5", "burst"]
+    assert run.floor_ms > 0 and run.floor_rate > 0
+    for sample in run.samples.values():
+        # a record comes after its file's close, and the floor's own time is at least its floor
+        assert 0 < sample.p50 <= sample.p99
+        assert run.floor_ms <= sample.ideal_p50 <= sample.ideal_p99
+    runs = [run, run, run]
+    assert summary(runs, [5.0, BURST])[1].startswith("    5: p50 ")
+    svg = tmp_path / "latency.svg"
+    draw(runs, [5.0, BURST], 2, svg)
+    text = svg.read_text()
+    assert "<svg" in text and "burst" in text and "arrival rate" in text

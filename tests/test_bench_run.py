@@ -174,8 +174,30 @@ def test_latency_times_steady_arrivals_and_a_burst_against_one_images_floor(
         "watch, a burst of 4: file closed -> record p50 / p99 (4 files)",
         "watch, a burst of 4: p50 / one image's floor",
         "watch, a burst of 4: p99 / one image's floor",
+        "watch, a burst of 4: the floor's own close -> done p50 / p99",
+        "watch, a burst of 4: the floor's own p50 / p99 over one image's floor",
+        "watch, a burst of 4: p50 / the floor's own p50",
+        "watch, a burst of 4: p99 / the floor's own p99",
         "watch, a burst of 4: first file closed -> last record",
         "watch: the watcher's CPU time per image (start-up included)",
     ]
     burst_p99 = sorted(latency.burst)[-1]
     assert rows[6][1] == f"{burst_p99 / latency.floor_ms:.2f}"
+    # the floor's own time for each burst file: never under one image's floor
+    assert latency.floor_rate > 0 and len(latency.burst_ideal) == 4
+    assert all(ms >= latency.floor_ms - 1e-9 for ms in latency.burst_ideal)
+    assert rows[10][1] == f"{burst_p99 / sorted(latency.burst_ideal)[-1]:.2f}"
+
+
+def test_the_floors_own_burst_latency_works_the_files_off_in_arrival_order() -> None:
+    from bench.run import ideal_latencies
+
+    # the floor does 10 images/s on all cores; one image alone takes 150 ms
+    at_once = ideal_latencies([0.0] * 5, 150.0, 10.0)
+    assert at_once == pytest.approx([150, 250, 350, 450, 550])
+    # arrivals a second apart never queue: one image's floor each, even when a busy machine
+    # makes the all-core rate slower than one image alone
+    assert ideal_latencies([0.0, 1.0, 2.0], 150.0, 10.0) == pytest.approx([150] * 3)
+    assert ideal_latencies([0.0, 1.0], 150.0, 5.0) == pytest.approx([150] * 2)
+    # a late arrival waits for the backlog still there when it came
+    assert ideal_latencies([0.0, 0.0, 0.0, 0.25], 50.0, 10.0) == pytest.approx([50, 150, 250, 100])

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from eventlens.analyzers.base import Findings
 from eventlens.db import Checkpointer
+from eventlens.imaging import ImageInput
 from eventlens.intake import IntakeQueue
 from eventlens.pipeline import Pipeline
 from eventlens.results.record import Record
@@ -151,4 +153,48 @@ def test_watch_checkpoints_the_database_in_its_main_loop_not_in_the_lanes_commit
         thread.join(10)
     assert any(pages > 0 for pages in copied)  # it copied the commits of the lanes and intake
     checkpointer.close()
+    queue.close()
+
+
+class BatchSizes(DominantColourAnalyzer):
+    """Remembers how many images each call was given: a lane's claimed batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def analyze_batch(self, images: Sequence[ImageInput]) -> list[Findings | Exception]:
+        self.batches.append(len(images))
+        return super().analyze_batch(images)
+
+
+def test_a_watcher_claims_one_image_at_a_time_and_a_drain_whole_batches(
+    tmp_path: Path, bucket: LocalFolderStore, results: SQLiteResultStore
+) -> None:
+    """While watching, each record is written as its image is done (``watch_batch_size``):
+    eight files queued at once are eight batches; draining (``run --once``) takes
+    ``batch_size`` at a time."""
+    for i in range(8):
+        write(bucket.root / BETA / f"drained{i}.jpg", jpeg((i * 30, 100, 50)))
+    analyzer = BatchSizes()
+    queue = IntakeQueue(tmp_path / "results.db")
+    pipeline = Pipeline(bucket, results, {"*": [analyzer]}, router=Router())
+    runner = LocalRunner(pipeline, queue, bucket, Router(), batch_size=4, lanes=1)
+    assert runner.watch_batch_size == 1  # the default
+    runner.reconcile()
+    assert runner.drain().counts == {"stored": 8}
+    assert analyzer.batches == [4, 4]
+    analyzer.batches.clear()
+    for i in range(8):  # present when the watcher starts: queued at once by its reconcile
+        write(bucket.root / BETA / f"watched{i}.jpg", jpeg((100, i * 30, 50)))
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.watch, args=(stop,))
+    thread.start()
+    try:
+        wait_until(lambda: results.count("beta") == 16)
+    finally:
+        stop.set()
+        runner.stop_waiting()
+        thread.join(10)
+    assert analyzer.batches == [1] * 8
     queue.close()

@@ -63,6 +63,7 @@ class LocalRunner:
         router: Router,
         *,
         batch_size: int = 16,
+        watch_batch_size: int = 1,
         settle_s: float = 1.0,
         lanes: int = 1,
         health: Health | None = None,
@@ -70,7 +71,14 @@ class LocalRunner:
         fallback_scan_s: float = 10.0,
         checkpoint: Callable[[], object] | None = None,
     ) -> None:
-        """``checkpoint``: called by ``watch``'s main loop every 0.25 s (``db.Checkpointer``),
+        """``batch_size``: events a lane claims at a time while draining (``drain``, ``run
+        --once``: throughput); ``watch_batch_size``: while watching, where a record is wanted
+        soon after its file closed. A batch's records are written together once its last image
+        is done, so a burst of files waits for whole batches; one image's forward passes cost
+        no more CPU alone than in a batch of 16 (the model threads are one per lane), so the
+        watcher's default is one image per claim (bench/RESULTS.md, 2026-12-07 evening).
+
+        ``checkpoint``: called by ``watch``'s main loop every 0.25 s (``db.Checkpointer``),
         so that the lanes' and the watcher's commits need not checkpoint the database."""
         self.pipeline = pipeline
         self.reanalyse_on_change = reanalyse_on_change
@@ -80,6 +88,7 @@ class LocalRunner:
         self.store = store
         self.router = router
         self.batch_size = batch_size
+        self.watch_batch_size = max(1, watch_batch_size)
         self.settle_s = settle_s
         self.lanes = max(1, lanes)
         self.health = health or Health()
@@ -309,12 +318,13 @@ class LocalRunner:
         A storage fault hands the claimed jobs back once the database takes writes again."""
         backoff = Backoff()
         unsettled: list[Job] = []
+        claim = self.batch_size if until_empty else self.watch_batch_size
         while not stop.is_set():
             try:
                 if unsettled:
                     self.queue.release(unsettled)
                     unsettled = []
-                jobs = self.queue.claim(self.batch_size)
+                jobs = self.queue.claim(claim)
                 if jobs:
                     unsettled = jobs
                     self._run(jobs, stats, progress)

@@ -252,7 +252,8 @@ class Settings:
     people_threshold: float = setting(
         0.46, parse=_number(float), minimum=0.1, maximum=1.5,  # face_people.DEFAULT_THRESHOLD
         show=lambda v: f"{v:g}",
-        help="`people`: a new face joins a person with a face closer than this",
+        help="`people`: a new face joins a person with a face closer than this (chosen on the "
+        "tuning people; dlib's pairwise 0.6 chains people together)",
     )  # fmt: skip
     hashes_table: str = setting(
         "", modes=AWS, shown_default="`<env>_image_hashes`",
@@ -273,7 +274,12 @@ class Settings:
     # -- the embedded runner -----------------------------------------------------------------
     batch_size: int = setting(
         16, parse=_number(int), minimum=1, modes=LOCAL, cli="--batch-size",
-        help="events claimed per batch (the model sees up to 8 at a time)",
+        help="events claimed per batch by `run --once`, `demo` and `reanalyse` (draining a queue)",
+    )  # fmt: skip
+    watch_batch_size: int = setting(
+        1, parse=_number(int), minimum=1, modes=LOCAL,
+        help="events claimed per batch while watching: each record is written as its image "
+        "is done (a batch's records wait for its last image)",
     )  # fmt: skip
     reanalyse_on_change: bool = setting(
         True, parse=_flag, modes=LOCAL,

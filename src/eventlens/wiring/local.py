@@ -78,6 +78,7 @@ def build_local_app(settings: Settings, notifier: Notifier | None = None) -> Loc
     checkpointer = Checkpointer(settings.db_path)
     runner = LocalRunner(
         pipeline, queue, storage, settings.router, batch_size=settings.batch_size,
+        watch_batch_size=settings.watch_batch_size,
         lanes=worker_count(), health=health, reanalyse_on_change=settings.reanalyse_on_change,
         fallback_scan_s=settings.fallback_scan_s, checkpoint=checkpointer,
     )  # fmt: skip
