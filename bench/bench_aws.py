@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,23 +55,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_handler(analyzer: str, count: int, batch: int, size: tuple[int, int]) -> dict[str, float]:
-    import logging
-
+@contextmanager
+def moto_endpoint(**environ: str) -> Iterator[str]:
+    """A moto server on 127.0.0.1 at a free port for the benches, with ``AWS_*`` (and
+    ``environ``) set so that boto3 in this process and its children talk to it; stopped on
+    leaving (the variables stay set)."""
     from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    endpoint = f"http://127.0.0.1:{port}"
     os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x",
-        AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
-        AWS_LAMBDA_FUNCTION_NAME="bench",
+        AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+        AWS_DEFAULT_REGION="us-east-1", **environ,
     )  # fmt: skip
-    sink = io.StringIO()  # the handler's JSON logs and metrics
     try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def bench_handler(analyzer: str, count: int, batch: int, size: tuple[int, int]) -> dict[str, float]:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    sink = io.StringIO()  # the handler's JSON logs and metrics
+    with moto_endpoint(AWS_LAMBDA_FUNCTION_NAME="bench"):
         from eventlens.aws import observability
 
         observability.structured_logs(stream=sink)
@@ -114,8 +127,6 @@ def bench_handler(analyzer: str, count: int, batch: int, size: tuple[int, int]) 
             "images": len(messages),
             "stored": stored,
         }
-    finally:
-        server.stop()
 
 
 def bench_import(runs: int = 7) -> dict[str, float]:

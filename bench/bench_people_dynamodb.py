@@ -14,7 +14,6 @@ sorts a partition per query page, so they grow with the table where DynamoDB's d
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_aws import free_port
+from bench.bench_aws import moto_endpoint
 from eventlens.face_people import FaceEntry
 from eventlens.results.people_centroids import REPRESENTATIVES, Centroids
 from eventlens.results.people_dynamodb import DynamoDBPeopleIndex, create_people_table
@@ -52,19 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     in_process(args.faces, args.per_person)
     in_process(args.faces, 1)  # the worst case: nobody twice
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
-    )  # fmt: skip
-    try:
+    with moto_endpoint():
         run(args.moto_people * args.per_person, args.per_person)
-    finally:
-        server.stop()
 
 
 def _size(value: Any) -> int:

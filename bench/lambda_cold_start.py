@@ -356,9 +356,8 @@ def bench_cold_start(
 ) -> dict[str, Any]:  # fmt: skip
     """``cpus``: pin every cold start to these vCPUs (``taskset -c``); ``baseline``: an unzipped
     task folder of another build to interleave with this one (else the no-bytecode copy)."""
-    from moto.server import ThreadedMotoServer
 
-    from bench.bench_aws import free_port
+    from bench.bench_aws import moto_endpoint
 
     python = interpreter(runtime)
     folder = ROOT / "bench" / "out" / f"lambda-{runtime}"
@@ -367,15 +366,8 @@ def bench_cold_start(
     other = baseline.resolve() if baseline else source_only
     other_name = f"baseline {baseline.name}" if baseline else "without the bytecode"
     photo, image_bytes = image, image.read_bytes()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x",
-        AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
-    )  # fmt: skip
     load = [os.getloadavg()[0]]
-    try:
+    with moto_endpoint():
         shipped: list[dict[str, Any]] = []
         others: list[dict[str, Any]] = []
         for i in range(runs):  # interleaved: both see the same load
@@ -389,8 +381,6 @@ def bench_cold_start(
         _, stderr_other = _run(python, other, runtime_site, env, events, True, cpus)
         as_deployed(task)
         as_deployed(other)
-    finally:
-        server.stop()
     parts = first_invocation_parts(python, task, photo, part_runs, cpus)
     load.append(os.getloadavg()[0])
     started = time.perf_counter()  # the bare interpreter's start-up, before init
