@@ -57,17 +57,6 @@ class Relations(NamedTuple):
     person: np.ndarray[Any, np.dtype[np.bool_]]
 
 
-def _ancestors(parents: dict[str, tuple[str, ...]], name: str) -> set[str]:
-    out: set[str] = set()
-    todo = list(parents[name])
-    while todo:
-        parent = todo.pop()
-        if parent not in out:
-            out.add(parent)
-            todo.extend(parents[parent])
-    return out
-
-
 def relations(taxonomy: Taxonomy) -> Relations:
     """The COCO classes' relations to ``taxonomy``'s labels."""
     return _relations(taxonomy.names, taxonomy.parents)
@@ -76,8 +65,8 @@ def relations(taxonomy: Taxonomy) -> Relations:
 @lru_cache(maxsize=4)
 def _relations(names: tuple[str, ...], parents: tuple[tuple[str, ...], ...]) -> Relations:
     index = {name: i for i, name in enumerate(names)}
-    own_parents = dict(zip(names, parents, strict=True))
-    ancestors = {name: _ancestors(own_parents, name) for name in names}
+    # a taxonomy label's parents are all the labels above it (``Taxonomy.parents``)
+    ancestors = dict(zip(names, parents, strict=True))
     at_or_above = np.zeros((len(coco.CLASSES), len(names)), bool)
     under = np.zeros_like(at_or_above)
     for c, (_, name, coco_parents) in enumerate(coco.CLASSES):
