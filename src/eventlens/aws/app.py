@@ -63,7 +63,7 @@ def use_packaged_model_cache() -> None:
     os.environ["EVENTLENS_CACHE_DIR"] = str(packaged if packaged.is_dir() else writable)
 
 
-def start_loading(analyzers: Sequence[Analyzer]) -> threading.Thread | None:
+def start_loading(analyzers: Sequence[Analyzer]) -> None:
     """Open the models of ``analyzers`` in a background thread, for a cold start: ONNX Runtime
     lets go of the GIL while it builds a session or runs one (the person detector's check), so
     with two vCPUs (3538 MB) this overlaps making the AWS clients and fetching the first
@@ -74,7 +74,7 @@ def start_loading(analyzers: Sequence[Analyzer]) -> threading.Thread | None:
 
     loading = [a for a in analyzers if isinstance(a, ModelAnalyzer)]
     if not loading:
-        return None
+        return
 
     def load() -> None:
         for analyzer in loading:
@@ -83,9 +83,7 @@ def start_loading(analyzers: Sequence[Analyzer]) -> threading.Thread | None:
             except Exception as error:  # raised again on first use, where it is handled
                 log.warning("opening %s in the background failed: %s", analyzer.name, error)
 
-    thread = threading.Thread(target=load, name="eventlens-load-models", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=load, name="eventlens-load-models", daemon=True).start()
 
 
 class AwsApp:
