@@ -5,19 +5,24 @@ While the heavy modules are still being imported nothing has started, so a SIGIN
 at once. Raising ``KeyboardInterrupt`` inside an import is not enough: Python can wrap it
 (``dataclasses`` turns it into ``RuntimeError: Error calling __set_name__``)."""
 
-from __future__ import annotations
-
+# The SIGINT handler goes in before any other import: ``signal`` alone pulls in enum, functools
+# and collections (~10 ms), and a Ctrl-C inside them would print Python's traceback. ``os`` is
+# already loaded by the interpreter's start-up and ``_signal`` is built in, so neither imports.
+import _signal  # type: ignore[import-not-found]  # built in; typeshed has no stub
 import os
-import signal
-import sys
-from types import FrameType
 
 INTERRUPTED = 130
 
 
-def _exit_during_start_up(signum: int, frame: FrameType | None) -> None:
+def _exit_during_start_up(signum: int, frame: object) -> None:
     os.write(2, b"interrupted\n")
     os._exit(INTERRUPTED)
+
+
+_signal.signal(_signal.SIGINT, _exit_during_start_up)
+
+import signal  # noqa: E402
+import sys  # noqa: E402
 
 
 def _caused_by_interrupt(error: BaseException) -> bool:
@@ -32,11 +37,9 @@ def _caused_by_interrupt(error: BaseException) -> bool:
 
 
 def main() -> None:
-    previous = signal.signal(signal.SIGINT, _exit_during_start_up)
-    try:
-        from eventlens.cli.main import app
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    from eventlens.cli.main import app
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app()
     except BaseException as error:
