@@ -2,7 +2,9 @@
 server, which implements none of them (moto 5.2.6).
 
 ``install()`` adds ``CreateCollection``, ``DescribeCollection``, ``DeleteCollection``,
-``IndexFaces``, ``SearchFaces``, ``ListFaces``, ``DeleteFaces`` and ``DetectFaces`` to moto's
+``IndexFaces``, ``SearchFaces``, ``ListFaces``, ``DeleteFaces``, ``DetectFaces`` and the
+collections' tags (``TagResource``, ``UntagResource``, ``ListTagsForResource``: Terraform's
+``aws_rekognition_collection`` reads them) to moto's
 own Rekognition responder, so boto3 speaks Rekognition's JSON 1.1 protocol
 (``X-Amz-Target: RekognitionService.*``) to the same 127.0.0.1 server as S3 and DynamoDB,
 which stay moto's. The matching is real but not Rekognition's: faces are found by the bundled
@@ -52,6 +54,8 @@ class _Face:
 
 #: (account, region, collection id) → its faces
 COLLECTIONS: dict[tuple[str, str, str], dict[str, _Face]] = {}
+#: collection ARN → its tags
+TAGS: dict[str, dict[str, str]] = {}
 _FAULTS: dict[str, list[str]] = {}
 _MODELS: dict[str, Any] = {}
 
@@ -65,6 +69,7 @@ def fail(operation: str, code: str, times: int = 1) -> None:
 def reset() -> None:
     with _LOCK:
         COLLECTIONS.clear()
+        TAGS.clear()
         _FAULTS.clear()
 
 
@@ -163,6 +168,7 @@ def create_collection(responder: Any) -> dict[str, Any]:
             raise _error("ResourceAlreadyExistsException", f"{name} exists")
         COLLECTIONS[key] = {}
     arn = f"arn:aws:rekognition:{responder.region}:{responder.current_account}:collection/{name}"
+    TAGS[arn] = dict(responder._get_param("Tags") or {})
     return {"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": "emulated-dlib"}
 
 
@@ -171,7 +177,10 @@ def describe_collection(responder: Any) -> dict[str, Any]:
     faces = _collection(responder)
     name = responder._get_param("CollectionId")
     arn = f"arn:aws:rekognition:{responder.region}:{responder.current_account}:collection/{name}"
-    return {"FaceCount": len(faces), "FaceModelVersion": "emulated-dlib", "CollectionARN": arn}
+    return {
+        "FaceCount": len(faces), "FaceModelVersion": "emulated-dlib", "CollectionARN": arn,
+        "CreationTimestamp": 0,
+    }  # fmt: skip
 
 
 @_operation("DeleteCollection")
@@ -253,9 +262,35 @@ def detect_faces(responder: Any) -> dict[str, Any]:
     return {"FaceDetails": details}
 
 
+def _tags_of(responder: Any) -> dict[str, str]:
+    arn = str(responder._get_param("ResourceArn"))
+    if arn not in TAGS:
+        raise _error("ResourceNotFoundException", f"no resource {arn}")
+    return TAGS[arn]
+
+
+@_operation("TagResource")
+def tag_resource(responder: Any) -> dict[str, Any]:
+    _tags_of(responder).update(responder._get_param("Tags") or {})
+    return {}
+
+
+@_operation("UntagResource")
+def untag_resource(responder: Any) -> dict[str, Any]:
+    tags = _tags_of(responder)
+    for key in responder._get_param("TagKeys") or []:
+        tags.pop(key, None)
+    return {}
+
+
+@_operation("ListTagsForResource")
+def list_tags_for_resource(responder: Any) -> dict[str, Any]:
+    return {"Tags": _tags_of(responder)}
+
+
 OPERATIONS = (
     create_collection, describe_collection, delete_collection, index_faces, search_faces,
-    list_faces, delete_faces, detect_faces,
+    list_faces, delete_faces, detect_faces, tag_resource, untag_resource, list_tags_for_resource,
 )  # fmt: skip
 
 
