@@ -6,6 +6,9 @@ them, so the photos are real faces and the matching is real, but not Rekognition
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,7 @@ from eventlens.results.people_dynamodb import create_people_table
 from eventlens.results.people_rekognition import RekognitionPeopleIndex, external_image_id
 from tests import rekognition_collection_emulator as emulator
 from tests.images import encode
+from tests.processes import EVENTLENS
 
 if TYPE_CHECKING:
     from tests.aws_fixtures import Stack
@@ -213,7 +217,7 @@ def _deliver(stack: Stack, wanted: int) -> dict[str, Any]:
 def test_the_handler_keeps_faces_in_the_collection_and_people_in_the_records(
     handler_env: tuple[Stack, str, str, Any],
 ) -> None:
-    stack, _, name, rekognition = handler_env
+    stack, table, name, rekognition = handler_env
     for key, data in PHOTO_BYTES.items():
         stack.put_image(BETA + key, data)
         assert _deliver(stack, 1) == {"batchItemFailures": []}
@@ -241,3 +245,14 @@ def test_the_handler_keeps_faces_in_the_collection_and_people_in_the_records(
     stack.s3.delete_object(Bucket=stack.bucket, Key=BETA + "again.jpg")
     assert _deliver(stack, 1) == {"batchItemFailures": []}
     assert external_image_id(BETA + "again.jpg") not in _faces(rekognition, name).values()
+
+    # the CLI's forget empties the collection too
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTLENS_")}
+    forgot = subprocess.run(
+        [EVENTLENS, "people", "forget", "--yes", "--json", "--env", "beta", "--backend",
+         "dynamodb", "--table", table, "--collection", name],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert forgot.returncode == 0, forgot.stderr
+    assert json.loads(forgot.stdout) == {"faces": 2, "people": 2}
+    assert _faces(rekognition, name) == {}
