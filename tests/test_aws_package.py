@@ -18,6 +18,7 @@ from eventlens.aws.package import (
     UNZIPPED_LIMIT,
     analyzers_of,
     build_package,
+    people_in_collection,
     requirements_for,
     target_interpreter,
     write_zip,
@@ -112,6 +113,14 @@ def test_a_package_carries_what_its_analyzers_need_once() -> None:
     assert needs[:3] == ("pillow", "aws-lambda-powertools", "typing-extensions")
     assert needs.count("numpy") == 1 and "onnxruntime" in needs and "boto3" not in needs
     assert requirements_for(analyzers_of("rekognition")) == needs[:3]
+    # people with rekognition-faces: a Rekognition face collection, no face model to carry
+    spec = "beta=rekognition,rekognition-faces,people;prod=rekognition"
+    assert people_in_collection(spec)
+    lean = requirements_for(analyzers_of(spec), people_in_collection=True)
+    assert "numpy" in lean
+    assert not {"dlib-bin", "face-recognition-models", "onnxruntime"} & set(lean)
+    assert not people_in_collection("beta=rekognition-faces,people;prod=labels,people")
+    assert "dlib-bin" in requirements_for(analyzers_of("beta=rekognition-faces,people;prod=people"))
     assert analyzers_of("bundled") == ("labels",)  # the old variant names
     with pytest.raises(ValueError, match="AGPL"):
         requirements_for(["moderation"])  # never bundled; rekognition-moderation instead

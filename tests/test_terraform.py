@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests import rekognition_collection_emulator
 from tests.iam_policy import allowed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,6 +204,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     assert "http://127.0.0.1:5000" in example
     (mod / "override.tf").write_text(example.replace("http://127.0.0.1:5000", endpoint))
 
+    rekognition_collection_emulator.install()  # beta's face collection (moto has none)
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     tf = _terraform(tmp, mod)
@@ -274,6 +276,7 @@ def test_outputs(deployment: Deployment) -> None:
     assert out.get("ecr_repository_url") is None  # Zip packages (a null output is left out)
     assert out["hash_table_names"] == {"beta": "beta_image_hashes"}
     assert out["people_table_names"] == {"beta": "beta_people"}
+    assert out["people_collection_ids"] == {"beta": "beta_people"}  # rekognition-faces + people
     assert out["video_job_function_names"] == {"beta": "rekognition-beta-video-jobs"}
     assert out["dashboard_name"] == "eventlens"
     assert out["access_log_bucket_name"] == LOG_BUCKET
@@ -595,12 +598,14 @@ def test_lambdas_run_the_uploaded_package_with_derived_settings(deployment: Depl
     assert prod_vars["EVENTLENS_ANALYZERS"] == "rekognition"  # from var.analyzer
     assert beta_vars["EVENTLENS_HASHES_TABLE"] == "beta_image_hashes"
     assert beta_vars["EVENTLENS_PEOPLE_TABLE"] == "beta_people"
+    assert beta_vars["EVENTLENS_PEOPLE_COLLECTION"] == "beta_people"
     assert beta_vars["EVENTLENS_VIDEO_TOPIC_ARN"].endswith(
         ":AmazonRekognition-eventlens-video-jobs"
     )
     assert beta_vars["EVENTLENS_VIDEO_ROLE_ARN"].endswith(":role/eventlens-rekognition-video")
     assert not {
-        "EVENTLENS_HASHES_TABLE", "EVENTLENS_VIDEO_TOPIC_ARN", "EVENTLENS_PEOPLE_TABLE"
+        "EVENTLENS_HASHES_TABLE", "EVENTLENS_VIDEO_TOPIC_ARN", "EVENTLENS_PEOPLE_TABLE",
+        "EVENTLENS_PEOPLE_COLLECTION",
     } & set(prod_vars)  # fmt: skip
 
 
@@ -724,6 +729,19 @@ def test_lambda_roles_are_least_privilege(deployment: Deployment) -> None:
     assert allowed(beta, "dynamodb:Query", arns["people"] + "/index/by_seq")
     assert allowed(beta, "dynamodb:Query", arns["people"] + "/index/by_person")
     assert not allowed(beta, "dynamodb:Scan", arns["people"])  # forget is the CLI's, not the role's
+    # people with rekognition-faces: exactly the collection actions, on beta's collection only
+    collection = deployment.client("rekognition").describe_collection(CollectionId="beta_people")
+    faces = collection["CollectionARN"]
+    assert faces.endswith(":collection/beta_people")
+    for action in ("IndexFaces", "SearchFaces", "DeleteFaces"):
+        assert allowed(beta, f"rekognition:{action}", faces), action
+        assert not allowed(beta, f"rekognition:{action}", faces.replace("beta_", "prod_"))
+        assert not allowed(prod, f"rekognition:{action}", faces), action
+    for action in ("ListFaces", "DeleteCollection", "CreateCollection", "SearchFacesByImage"):
+        assert not allowed(beta, f"rekognition:{action}", faces), action
+    statements = _role_policy(deployment, "eventlens-beta-handler")
+    (own,) = [s for s in statements if s["Sid"] == "OwnFaceCollection"]
+    assert _as_list(own["Resource"]) == [faces]
     video_role = "arn:aws:iam::123456789012:role/eventlens-rekognition-video"
     to_rekognition = {"iam:PassedToService": "rekognition.amazonaws.com"}
     assert allowed(beta, "iam:PassRole", video_role, to_rekognition)

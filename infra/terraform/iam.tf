@@ -135,6 +135,21 @@ data "aws_iam_policy_document" "handler" {
     }
   }
 
+  dynamic "statement" {
+    for_each = contains(keys(local.collection_envs), each.key) ? [1] : []
+    content {
+      sid = "OwnFaceCollection"
+      # people with rekognition-faces: add a photo's faces, find the nearest, delete a
+      # photo's faces; listing (forget) is the CLI's, with your credentials.
+      actions = [
+        "rekognition:IndexFaces",
+        "rekognition:SearchFaces",
+        "rekognition:DeleteFaces",
+      ]
+      resources = [aws_rekognition_collection.people[each.key].arn]
+    }
+  }
+
   # StartLabelDetection names the role Rekognition publishes the job's completion with.
   dynamic "statement" {
     for_each = contains(keys(local.video_envs), each.key) ? [1] : []

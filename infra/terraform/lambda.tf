@@ -55,6 +55,9 @@ locals {
       contains(keys(local.people_envs), env) ? {
         EVENTLENS_PEOPLE_TABLE = aws_dynamodb_table.people[env].name
       } : {},
+      contains(keys(local.collection_envs), env) ? {
+        EVENTLENS_PEOPLE_COLLECTION = aws_rekognition_collection.people[env].collection_id
+      } : {},
       contains(keys(local.video_envs), env) ? {
         EVENTLENS_VIDEO_TOPIC_ARN = aws_sns_topic.video_jobs[0].arn
         EVENTLENS_VIDEO_ROLE_ARN  = aws_iam_role.rekognition_video[0].arn

@@ -82,6 +82,9 @@ locals {
   # People tables hold face descriptors and names: kept like the results tables too.
   people_envs        = { for env, cfg in var.environments : env => cfg if contains(local.analyzers[env], "people") }
   people_table_names = { for env, _ in local.people_envs : env => "${env}_people" }
+  # People with rekognition-faces: the faces' descriptors in a Rekognition face collection.
+  collection_envs       = { for env, cfg in local.people_envs : env => cfg if contains(local.analyzers[env], "rekognition-faces") }
+  people_collection_ids = { for env, _ in local.collection_envs : env => "${env}_people" }
 
   # Where the code comes from.
   use_zip          = var.package_type == "Zip"

@@ -77,3 +77,8 @@ output "access_log_bucket_name" {
   description = "Bucket receiving the images bucket's S3 server access logs; null when s3_access_logging is off."
   value       = length(aws_s3_bucket.access_logs) > 0 ? aws_s3_bucket.access_logs[0].id : null
 }
+
+output "people_collection_ids" {
+  description = "The Rekognition face collection of the people analyzer's faces, per environment that runs it with rekognition-faces."
+  value       = { for env, c in aws_rekognition_collection.people : env => c.collection_id }
+}

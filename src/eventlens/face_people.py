@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class FaceEntry:
     descriptor: np.ndarray[Any, np.dtype[np.float32]]
     box: dict[str, float] | None = None
     confidence: float = 0.0
+    #: the face's id in a face collection, which keeps its descriptor instead (``descriptor``
+    #: is then zeros and not stored)
+    face_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,30 @@ class PeopleIndex(Protocol):
     def remove(self, environment: str, key: str) -> None:
         """Forget a deleted photo's faces (and people left without a face)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CollectedFace:
+    """A face a face collection found in a photo, and the person it was given."""
+
+    box: dict[str, float]
+    confidence: float
+    person: str
+
+
+@runtime_checkable
+class FaceCollectionIndex(PeopleIndex, Protocol):
+    """People whose faces' descriptors live in a face collection (Rekognition's): the
+    collection finds the photo's faces, and the index gives each a person as ``assign`` does
+    (same ids, names and merges). ``image`` is the service's own image argument (``Bytes`` or
+    an opaque ``S3Object``), built by the analyzer."""
+
+    #: the collection's similarity (0-100) at which a face joins a person
+    threshold: float
+
+    def assign_image(
+        self, environment: str, key: str, image: dict[str, Any]
+    ) -> list[CollectedFace]: ...
 
 
 class PeopleStore(PeopleIndex, Protocol):

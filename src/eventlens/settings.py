@@ -255,6 +255,12 @@ class Settings:
         help="`people`: a new face joins a person with a face closer than this (chosen on the "
         "tuning people; dlib's pairwise 0.6 chains people together)",
     )  # fmt: skip
+    people_similarity: float = setting(
+        90.0, parse=_number(float), minimum=1, maximum=100, show=lambda v: f"{v:g}",
+        help="`people` with `rekognition-faces` (AWS): a new face joins a person whose face the "
+        "Rekognition face collection finds at least this similar (its `Similarity`, 0-100; "
+        "not `people_threshold`'s distance)",
+    )  # fmt: skip
     hashes_table: str = setting(
         "", modes=AWS, shown_default="`<env>_image_hashes`",
         help="`duplicates`: the DynamoDB hash table",
@@ -262,6 +268,10 @@ class Settings:
     people_table: str = setting(
         "", modes=AWS, shown_default="`<env>_people`",
         help="`people`: the DynamoDB table of faces and people",
+    )  # fmt: skip
+    people_collection: str = setting(
+        "", modes=AWS, shown_default="`<env>_people`",
+        help="`people` with `rekognition-faces`: the Rekognition face collection of the faces",
     )  # fmt: skip
     video_topic_arn: str | None = setting(
         None, parse=_optional_text, modes=AWS,
@@ -353,6 +363,19 @@ class Settings:
     @property
     def people_table_name(self) -> str:
         return self.people_table or f"{self.environment}_people"
+
+    @property
+    def people_collection_name(self) -> str:
+        return self.people_collection or f"{self.environment}_people"
+
+    @property
+    def uses_face_collection(self) -> bool:
+        """AWS, people on and ``rekognition-faces`` the face analyzer: the faces' descriptors
+        live in a Rekognition face collection."""
+        if self.mode is not Mode.AWS:
+            return False
+        names = self.analyzer_names
+        return "people" in names and "rekognition-faces" in names
 
     @property
     def key_prefix(self) -> str:

@@ -80,11 +80,17 @@ def _duplicates(context: AnalyzerContext) -> Analyzer:
 
 
 def _people(context: AnalyzerContext) -> Analyzer:
-    from eventlens.analyzers.faces import FaceAnalyzer
-    from eventlens.analyzers.people import PeopleAnalyzer
+    from eventlens.face_people import FaceCollectionIndex
 
     if context.people_index is None:
         raise ValueError("the people analyzer needs a people index (AnalyzerContext.people_index)")
+    if isinstance(context.people_index, FaceCollectionIndex):  # rekognition-faces on AWS
+        from eventlens.analyzers.rekognition import RekognitionPeopleAnalyzer
+
+        return RekognitionPeopleAnalyzer(context.people_index)
+    from eventlens.analyzers.faces import FaceAnalyzer
+    from eventlens.analyzers.people import PeopleAnalyzer
+
     detector = context.resolve("faces") if context.resolve else create("faces", context)
     assert isinstance(detector, FaceAnalyzer)
     return PeopleAnalyzer(

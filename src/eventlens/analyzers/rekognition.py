@@ -12,12 +12,15 @@ depend on where the analysis ran.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventlens.analyzers.base import Analyzer, Findings, check_label_limits
 from eventlens.aws_clients import client as make_client
 from eventlens.aws_clients import error_code
 from eventlens.imaging import ImageInput, ImageRejected, probe
+
+if TYPE_CHECKING:
+    from eventlens.face_people import FaceCollectionIndex
 
 BYTES_LIMIT = 5 * 1024 * 1024
 S3_OBJECT_LIMIT = 15 * 1024 * 1024
@@ -113,11 +116,16 @@ class RekognitionImageAnalyzer(Analyzer):
                 Image=self.image_argument(image), **parameters
             )
         except Exception as exc:
-            code = error_code(exc)
-            if code in REJECTED:
-                raise ImageRejected(f"Rekognition rejected the image: {code}") from exc
+            _reject(exc)
             raise
         return response
+
+
+def _reject(exc: Exception) -> None:
+    """Raise ``ImageRejected`` for the errors that mean this image will never work."""
+    code = error_code(exc)
+    if code in REJECTED:
+        raise ImageRejected(f"Rekognition rejected the image: {code}") from exc
 
 
 class RekognitionAnalyzer(RekognitionImageAnalyzer):
@@ -262,3 +270,39 @@ class RekognitionModerationAnalyzer(RekognitionImageAnalyzer):
                 response.get("ModerationModelVersion") or self.model_version
             ),
         }
+
+
+class RekognitionPeopleAnalyzer(RekognitionImageAnalyzer):
+    """People with ``rekognition-faces`` on AWS: the photo's faces go into the environment's
+    face collection (``IndexFaces``, through the ``FaceCollectionIndex`` the wiring passes in)
+    and each gets a person; the findings have the bundled ``people`` analyzer's shape."""
+
+    name = "people"
+    method = "rekognition-index-faces"
+    operation = "index_faces"
+
+    def __init__(self, index: FaceCollectionIndex) -> None:
+        super().__init__(0.0)
+        self.index = index
+
+    @property
+    def model_version(self) -> str:
+        return f"rekognition-collection/s{self.index.threshold:g}"
+
+    def forget(self, environment: str, key: str) -> None:
+        self.index.remove(environment, key)
+
+    def analyze(self, image: ImageInput) -> Findings:
+        probe(image.data, max_pixels=image.max_pixels)  # reject non-images without an API call
+        try:
+            found = self.index.assign_image(
+                image.environment, image.key, self.image_argument(image)
+            )
+        except Exception as exc:
+            _reject(exc)
+            raise
+        faces = [
+            {"BoundingBox": face.box, "Confidence": face.confidence, "PersonId": face.person}
+            for face in found
+        ]
+        return {"Faces": faces, "PeopleModelVersion": self.model_version}

@@ -97,10 +97,21 @@ def registry_name(name: str) -> str:
     return ANALYZER_ALIASES.get(name, name)
 
 
-def requirements_for(analyzers: Iterable[str]) -> tuple[str, ...]:
-    """The distributions a package for these analyzers needs, in a stable order."""
+#: ``people`` where ``rekognition-faces`` is the face analyzer: a Rekognition face collection
+#: matches the faces, no bundled model runs
+COLLECTION_PEOPLE_REQUIREMENTS = ("numpy",)
+
+
+def requirements_for(
+    analyzers: Iterable[str], *, people_in_collection: bool = False
+) -> tuple[str, ...]:
+    """The distributions a package for these analyzers needs, in a stable order;
+    ``people_in_collection``: ``people`` runs with ``rekognition-faces`` only."""
     names = list(BASE_REQUIREMENTS)
     for analyzer in analyzers:
+        if people_in_collection and registry_name(analyzer) == "people":
+            names += [n for n in COLLECTION_PEOPLE_REQUIREMENTS if n not in names]
+            continue
         if registry_name(analyzer) == "moderation":
             raise ValueError(
                 "the offline moderation analyzer (NudeNet, AGPL-3.0 licence files) is not "
@@ -124,6 +135,17 @@ def analyzers_of(spec: str) -> tuple[str, ...]:
     for listed in parse_analyzers(spec).values():
         names += [registry_name(n) for n in listed if registry_name(n) not in names]
     return tuple(names)
+
+
+def people_in_collection(spec: str) -> bool:
+    """Whether every environment of ``spec`` that lists ``people`` also lists
+    ``rekognition-faces`` (its faces then go to a Rekognition face collection: the package
+    needs no face model)."""
+    if spec in VARIANTS:
+        return False
+    listed = [[registry_name(n) for n in names] for names in parse_analyzers(spec).values()]
+    with_people = [names for names in listed if "people" in names]
+    return bool(with_people) and all("rekognition-faces" in names for names in with_people)
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +436,7 @@ def build_package(
         )
     if pin is None:
         pin = runtime != "python3.11"
-    needs = requirements_for(analyzers)
+    needs = requirements_for(analyzers, people_in_collection=people_in_collection(variant))
     requirements = pinned(needs, pin) if with_dependencies else ()
     python = target_interpreter(runtime) if bytecode else None
     if bytecode and python is None:

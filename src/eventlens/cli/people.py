@@ -28,6 +28,14 @@ BackendOption = Annotated[
 TableOption = Annotated[
     str | None, typer.Option("--table", help="dynamodb: the people table (default <env>_people)")
 ]
+CollectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--collection",
+        help="dynamodb: the environment's Rekognition face collection, when it runs "
+        "rekognition-faces with people on (its faces are deleted too)",
+    ),
+]
 
 
 @contextmanager
@@ -37,6 +45,7 @@ def _index(
     backend: Backend = Backend.SQLITE,
     env: str | None = None,
     table: str | None = None,
+    collection: str | None = None,
 ) -> Iterator[PeopleStore]:
     settings = load_settings(root=root, db=db)
     if backend is Backend.DYNAMODB:
@@ -44,7 +53,8 @@ def _index(
             err_console.print("[red]--backend dynamodb needs --env (whose table)[/red]")
             raise typer.Exit(2)
         tables = {env: table or f"{env}_people"}
-        index = people_index_for(settings, backend, tables=tables)
+        collections = {env: collection} if collection else None
+        index = people_index_for(settings, backend, tables=tables, collections=collections)
     elif not settings.db_path.exists():
         err_console.print(f"[red]no results database at {settings.db_path}[/red]")
         raise typer.Exit(2)
@@ -172,12 +182,14 @@ def forget(
     db: DbOption = None,
     backend: BackendOption = Backend.SQLITE,
     table: TableOption = None,
+    collection: CollectionOption = None,
 ) -> None:
     """Delete every face descriptor and person (and their names): every environment of the
-    results database, or with --backend dynamodb the environment's people table."""
+    results database, or with --backend dynamodb the environment's people table (and with
+    --collection every face of its Rekognition face collection)."""
     if not yes and not typer.confirm("Delete all face descriptors and people?"):
         raise typer.Exit(1)
-    with _index(root, db, backend, env, table) as index:
+    with _index(root, db, backend, env, table, collection) as index:
         faces, people = index.forget_all()
     if as_json:
         print_json({"faces": faces, "people": people})

@@ -292,10 +292,7 @@ class DynamoDBPeopleIndex:
         used: set[int] = set()
         chosen: list[StoredPerson] = []
         for face in faces:
-            vector = np.asarray(face.descriptor, np.float32)
-            person = _previous_person(previous, vector, used, self.threshold)
-            if person is None:
-                person = self._nearest(environment, cache, vector, used, loaded)
+            person = self._choose(environment, cache, face, previous, used, loaded)
             if person is None:
                 person = StoredPerson(self._new_number(environment), exists=False)
             used.add(person.number)
@@ -322,6 +319,7 @@ class DynamoDBPeopleIndex:
             actions.append(self._put_person(environment, person, versions[number]))
         table = self._table(environment)
         face_writes = [{"Put": {"TableName": table, "Item": i}} for i in new_items]
+        face_writes += self._extra_writes(environment, old_items, new_items)
         stale = {item["sk"]["S"] for item in old_items} - {i["sk"]["S"] for i in new_items}
         face_writes += [
             {
@@ -348,6 +346,29 @@ class DynamoDBPeopleIndex:
                 cache.centroids.drop(person.number)
         return [person_id(person.number) for person in chosen]
 
+    def _choose(
+        self,
+        environment: str,
+        cache: _Cache,
+        face: FaceEntry,
+        previous: list[tuple[StoredPerson, dict[str, Any], F32]],
+        used: set[int],
+        loaded: dict[int, StoredPerson],
+    ) -> StoredPerson | None:
+        """The person a face joins: the photo's earlier face's (re-analysis), else the nearest
+        within the threshold; None: a new person."""
+        vector = np.asarray(face.descriptor, np.float32)
+        person = _previous_person(previous, vector, used, self.threshold)
+        if person is None:
+            person = self._nearest(environment, cache, vector, used, loaded)
+        return person
+
+    def _extra_writes(
+        self, environment: str, old_items: list[dict[str, Any]], new_items: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """More writes of a photo's change, after its face items' (none here)."""
+        return []
+
     @staticmethod
     def _photos_with(previous: list[tuple[StoredPerson, dict[str, Any], F32]], number: int) -> int:
         return int(any(stored.number == number for stored, _, _ in previous))
@@ -362,8 +383,20 @@ class DynamoDBPeopleIndex:
     ) -> StoredPerson | None:
         """The nearest person within the threshold (the others within it merged into them
         unless two names disagree), read afresh."""
+        numbers = [number for _, number in cache.centroids.within(vector, self.threshold)]
+        return self._join(environment, numbers, used, loaded)
+
+    def _join(
+        self,
+        environment: str,
+        numbers: Sequence[int],
+        used: set[int],
+        loaded: dict[int, StoredPerson],
+    ) -> StoredPerson | None:
+        """The first of ``numbers`` (nearest first) as they are now, the others merged into
+        them unless two names disagree; None if none has a face left."""
         candidates: list[int] = []
-        for _, number in cache.centroids.within(vector, self.threshold):
+        for number in numbers:
             resolved = self._resolve(environment, number, loaded)
             fresh = resolved.number not in used and resolved.number not in candidates
             if resolved.faces > 0 and fresh:

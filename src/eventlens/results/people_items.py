@@ -69,6 +69,11 @@ def keys_of(item: dict[str, Any]) -> dict[str, Any]:
     return {"pk": item["pk"], "sk": item["sk"]}
 
 
+def face_id_key(face_id: str) -> dict[str, Any]:
+    """The item that maps a face collection's face id to its face item (``key``, ``face``)."""
+    return {"pk": {"S": f"faceid#{face_id}"}, "sk": {"S": "faceid"}}
+
+
 def face_number(sk: str) -> int:
     return int(sk.removeprefix("face#"))
 
@@ -78,6 +83,8 @@ def face_ref(item: dict[str, Any]) -> str:
 
 
 def descriptor_of(item: dict[str, Any]) -> F32:
+    if "descriptor" not in item:  # a face collection keeps it (``face_id``)
+        return np.zeros(128, np.float32)
     return np.frombuffer(item["descriptor"]["B"], dtype="<f4").astype(np.float32)
 
 
@@ -86,9 +93,12 @@ def face_item(key: str, face: FaceEntry, person: int) -> dict[str, Any]:
     item = face_key(key, face.index) | {
         "key": {"S": key},
         "person": {"N": str(person)},
-        "descriptor": {"B": vector.astype("<f4").tobytes()},
         "confidence": {"N": repr(float(face.confidence))},
     }
+    if face.face_id is None:
+        item["descriptor"] = {"B": vector.astype("<f4").tobytes()}
+    else:
+        item["face_id"] = {"S": face.face_id}
     if face.box:
         item["box"] = {"S": json.dumps(face.box)}
     return item
@@ -142,7 +152,7 @@ def person_item(stored: StoredPerson, version: int) -> dict[str, Any]:
         "faces": {"N": str(stored.faces)},
         "photos": {"N": str(stored.photos)},
     }
-    if stored.faces > 0:
+    if stored.faces > 0 and stored.total.any():  # zeros: a face collection keeps them
         item["total"] = {"B": stored.total.astype("<f4").tobytes()}
         # float16: a representative only decides "near or not", to about 1e-3
         item["reps"] = {"M": {r: {"B": v.astype("<f2").tobytes()} for r, v in stored.reps.items()}}

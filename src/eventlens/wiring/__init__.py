@@ -71,15 +71,29 @@ def hash_index_for(settings: Settings) -> HashIndex:
 
 
 def people_index_for(
-    settings: Settings, backend: Backend | None = None, *, tables: dict[str, str] | None = None
+    settings: Settings,
+    backend: Backend | None = None,
+    *,
+    tables: dict[str, str] | None = None,
+    collections: dict[str, str] | None = None,
 ) -> PeopleStore:
     """Where faces and people are kept: tables next to the SQLite results (embedded mode), or
-    the environment's DynamoDB people table (AWS; ``tables`` overrides environment → table)."""
+    the environment's DynamoDB people table (AWS; ``tables`` overrides environment → table),
+    with its Rekognition face collection when ``rekognition-faces`` is the face analyzer
+    (``collections``: environment → collection, for the CLI)."""
     backend = backend or (Backend.DYNAMODB if settings.mode is Mode.AWS else Backend.SQLITE)
     if backend is Backend.DYNAMODB:
         from eventlens.results.people_dynamodb import DynamoDBPeopleIndex
 
         mapping = tables or {settings.environment: settings.people_table_name}
+        if collections is None and settings.uses_face_collection:
+            collections = {settings.environment: settings.people_collection_name}
+        if collections:
+            from eventlens.results.people_rekognition import RekognitionPeopleIndex
+
+            return RekognitionPeopleIndex(
+                mapping, collections, threshold=settings.people_similarity
+            )
         return DynamoDBPeopleIndex(mapping, threshold=settings.people_threshold)
     from eventlens.results.people_sqlite import SQLitePeopleIndex
 
