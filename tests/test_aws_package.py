@@ -228,6 +228,10 @@ def test_bundled_package_carries_the_converted_model_and_runs_without_converting
     # the label model's 18 MB weights stay out, their key kept: the converted model runs
     assert not [n for n in names if n.endswith(".pth")]
     assert "eventlens/data/model-cache/efficientnet-lite0.weights-key.json" in names
+    from eventlens.analyzers.labels import taxonomy
+
+    # the label taxonomy built, for these sources: a cold start reads it
+    assert f"eventlens/data/model-cache/{taxonomy.kept_file(Path()).name}" in names
     assert report.unzipped_bytes < UNZIPPED_LIMIT  # bytecode included
     assert report.bytecode == sys.implementation.cache_tag  # this Python is the target's
     shipped = shipped_bytecode(task, Path(sys.executable))

@@ -163,6 +163,52 @@ def test_record_round_trips_with_native_dynamodb_types(
     assert item["labels"][0]["Confidence"] == Decimal("97.125")
 
 
+#: What ``to_dynamodb`` hands the serializer: None, bool, int, Decimal, str, maps and lists.
+_ITEM_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.decimals(
+        allow_nan=False, allow_infinity=False, places=6, min_value=-(10**9), max_value=10**9
+    )
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_ITEM_VALUES)
+@settings(max_examples=300, deadline=None)
+def test_attribute_values_are_boto3s_both_ways(value: Any) -> None:
+    """The store's own codec (no boto3 at a cold start) makes what boto3's does, and reads
+    back what boto3's reads."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    from eventlens.results import dynamodb_values
+
+    expected = TypeSerializer().serialize(value)
+    assert dynamodb_values.serialize(value) == expected
+    assert dynamodb_values.deserialize(expected) == TypeDeserializer().deserialize(expected)
+
+
+def test_attribute_values_refuse_what_boto3_refuses() -> None:
+    from boto3.dynamodb.types import TypeSerializer
+
+    from eventlens.results import dynamodb_values
+
+    for bad in (1.5, Decimal("NaN"), Decimal("1e200"), Decimal("1." + "1" * 40), object()):
+        with pytest.raises(Exception) as boto3s:
+            TypeSerializer().serialize(bad)
+        with pytest.raises(type(boto3s.value)):
+            dynamodb_values.serialize(bad)
+    with pytest.raises(TypeError):
+        dynamodb_values.deserialize({})
+    assert dynamodb_values.deserialize({"NS": ["1", "2.5"]}) == {Decimal(1), Decimal("2.5")}
+    assert dynamodb_values.deserialize({"SS": ["a"]}) == {"a"}
+
+
 @given(st.integers(0, 2**70), st.integers(0, 2**70), st.integers(0, 6), st.integers(0, 6))
 def test_sequencer_sort_key_orders_like_the_sqlite_store(a: int, b: int, pa: int, pb: int) -> None:
     sa, sb = "0" * pa + f"{a:X}", "0" * pb + f"{b:x}"

@@ -117,3 +117,29 @@ def test_weights_stay_where_their_model_is_not_in_the_package(
     packaged.mkdir(parents=True)
     assert ship_models(staging, packaged) == []
     assert weights.exists() and not model_cache.key_file("lite0").exists()
+
+
+def test_the_kept_taxonomy_is_the_built_one_and_only_for_its_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventlens.analyzers.labels import taxonomy
+
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    built = taxonomy._build(taxonomy._classes(), True)
+    assert taxonomy._kept() is None  # none kept: built
+    kept_file = taxonomy.keep_taxonomy()
+    assert kept_file.parent == tmp_path
+    kept = taxonomy._kept()
+    assert kept is not None
+    assert kept.names == built.names and kept.parents == built.parents
+    for field in ("membership", "class_counts", "scene", "classes_by_label", "label_starts"):
+        want, got = getattr(built, field), getattr(kept, field)
+        assert got.dtype == want.dtype and np.array_equal(got, want), field
+    taxonomy.load_taxonomy.cache_clear()
+    try:
+        assert taxonomy.load_taxonomy().names == built.names
+        # other sources (an edit to label_edits): another digest, the kept file is not read
+        monkeypatch.setattr(taxonomy, "KEPT_FORMAT", taxonomy.KEPT_FORMAT + 1)
+        assert taxonomy.kept_file() != kept_file and taxonomy._kept() is None
+    finally:
+        taxonomy.load_taxonomy.cache_clear()

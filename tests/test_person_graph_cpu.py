@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from eventlens import cpu
 from eventlens.analyzers.objects import graph_check, people
 from eventlens.convert import cache as convert_cache
 from eventlens.convert import quantization
@@ -191,6 +192,33 @@ def test_an_int8_graph_that_disagrees_is_replaced_by_float_with_one_log_line(
         [people.to_input(dict(graph_check.check_photos())["astronaut"])]
     )
     assert max(d.score for d in found) > 0.9
+
+
+@needs_detector
+@pytest.mark.skipif(
+    not cpu.int8_dot_product().startswith("AVX2 without VNNI"),
+    reason="the 8-bit-weight graph goes wrong only where int8 pairs sum in saturating int16",
+)
+def test_the_checked_photos_catch_the_8_bit_graph_on_a_cpu_without_vnni(
+    tmp_path, monkeypatch
+) -> None:
+    """The real fault, on this CPU: full-range 8-bit weights (``S8``) saturate AVX2's int16
+    pair sums. Every checked photo (three with people, the coffee cup) disagrees with float,
+    and the detector falls back to it."""
+    from eventlens.analyzers.objects.ssd_graph import build_onnx
+
+    monkeypatch.setenv("EVENTLENS_CACHE_DIR", str(tmp_path))
+    people.build_models()
+    weights = people.weights_path()
+    assert weights is not None
+    ranges = quantization.load_ranges(people.RANGES_FILE)
+    s8 = build_onnx(weights.read_bytes(), ranges, weights=quantization.S8)
+    convert_cache.store(people.model_path(), s8)  # intact, but wrong on this CPU
+    detector = people.PeopleDetector()
+    assert detector.graph == "float"
+    assert detector.verdict is not None and not detector.verdict.agrees
+    for name in graph_check.CHECKED:
+        assert f"{name}: finds a person at" in detector.verdict.reason, name
 
 
 @needs_detector

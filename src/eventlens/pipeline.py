@@ -178,15 +178,17 @@ class Pipeline:
                 reason = "an image, and no image analyzer is enabled for this environment"
             return Outcome(event, Action.SKIPPED, reason=reason)
         existing = self.results.get(route.environment, event.key)
-        version = self.model_version(route.environment)
+        # the model version last: naming it can wait for a model to open (the person
+        # detector's int8 graph names itself once checked), which a new object need not do
+        # before it is fetched (a cold start's first image reads it meanwhile)
         if (
             not force
             and existing is not None
             and existing.ok
             and existing.deleted_at is None
-            and existing.model_version == version
             and event.etag is not None
             and existing.etag == event.etag
+            and existing.model_version == self.model_version(route.environment)
         ):
             return Outcome(event, Action.UNCHANGED, existing, reason="same object version")
         try:
@@ -199,7 +201,7 @@ class Pipeline:
             and existing is not None
             and sha256
             and existing.sha256 == sha256
-            and existing.model_version == version
+            and existing.model_version == self.model_version(route.environment)
         ):
             if (existing.etag, existing.deleted_at) == (info.etag, None):
                 return Outcome(event, Action.UNCHANGED, existing, reason="same bytes")

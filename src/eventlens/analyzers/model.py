@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -26,6 +25,8 @@ M = TypeVar("M")
 def package_version(distribution: str) -> str:
     """The installed version of the distribution a model ships in, or "missing" (for a
     ``model_version``: installing the package changes it)."""
+    from importlib import metadata  # ~20 ms of imports, which a label model's cold start skips
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

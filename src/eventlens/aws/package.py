@@ -348,6 +348,13 @@ def prebuild_model(target: Path) -> bool:
             shutil.copyfile(face_model, blazeface.model_path())
         for line in ship_models(target, cache):
             log.info("model cache: %s", line)
+        # the label taxonomy, built: a cold start reads it (~35 ms less than building it)
+        log.info(
+            "model cache: %s",
+            importlib.import_module("eventlens.analyzers.labels.taxonomy")
+            .keep_taxonomy(cache)
+            .name,
+        )
     finally:
         if saved is None:
             os.environ.pop("EVENTLENS_CACHE_DIR", None)

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from eventlens.aws_clients import client as make_client
 from eventlens.aws_clients import error_code
+from eventlens.results.dynamodb_values import deserialize, serialize
 from eventlens.results.base import Order, Query, ResultStore, sort_value, table_for
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import Granularity, Stats, stats_from_records
@@ -49,7 +50,8 @@ def sequencer_sort_key(sequencer: str) -> str:
 
 
 def to_dynamodb(value: Any) -> Any:
-    """Python → what boto3's TypeSerializer accepts: floats become Decimal (non-finite: None)."""
+    """Python → what ``dynamodb_values.serialize`` (as boto3's TypeSerializer) accepts: floats
+    become Decimal (non-finite: None)."""
     if isinstance(value, bool) or value is None or isinstance(value, str | int | Decimal):
         return value
     if isinstance(value, float):
@@ -113,10 +115,6 @@ class DynamoDBResultStore(ResultStore):
         self.page_size = page_size
         self.time_index = time_index
         self._tables_without_index: set[str] = set()
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-        self._serializer = TypeSerializer()
-        self._deserializer = TypeDeserializer()
 
     @property
     def client(self) -> Any:
@@ -128,10 +126,10 @@ class DynamoDBResultStore(ResultStore):
         return table_for(self.tables, environment)
 
     def _dump(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: self._serializer.serialize(v) for k, v in item.items()}
+        return {k: serialize(v) for k, v in item.items()}
 
     def _load(self, item: Mapping[str, Any]) -> Record:
-        return item_to_record({k: self._deserializer.deserialize(v) for k, v in item.items()})
+        return item_to_record({k: deserialize(v) for k, v in item.items()})
 
     def get(self, environment: str, key: str) -> Record | None:
         response = self.client.get_item(

