@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 
 from eventlens.aws_clients import client as make_client
 from eventlens.aws_clients import error_code
-from eventlens.results.dynamodb_values import deserialize, serialize
 from eventlens.results.base import Order, Query, ResultStore, sort_value, table_for
+from eventlens.results.dynamodb_values import deserialize, serialize
 from eventlens.results.record import Record, Status
 from eventlens.results.stats import Granularity, Stats, stats_from_records
 
