@@ -100,6 +100,21 @@ class Stack:
         raw = self.receive(self.failures_url, wanted, timeout_s)
         return [json.loads(json.loads(m["Body"])["Message"]) for m in raw]
 
+    def handle_queued(self, wanted: int) -> dict[str, Any]:
+        """The Lambda handler's answer to ``wanted`` messages of the event queue, delivered as
+        SQS records (as the event source mapping does); the messages are then deleted."""
+        from eventlens.aws import handler as lambda_handler
+        from eventlens.aws.worker import to_lambda_records
+
+        messages = self.receive(self.queue_url, wanted, timeout_s=20)
+        assert len(messages) == wanted, f"expected {wanted} messages, got {len(messages)}"
+        answer: dict[str, Any] = lambda_handler.handler(
+            {"Records": to_lambda_records(messages, self.queue_arn)}, None
+        )
+        for message in messages:
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return answer
+
     def put_image(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, Metadata=metadata or {})
 

@@ -19,7 +19,6 @@ import pytest
 from PIL import Image, ImageOps
 
 from eventlens.aws import handler as lambda_handler
-from eventlens.aws.worker import to_lambda_records
 from eventlens.face_people import FaceEntry, PeopleError, PeopleStore
 from eventlens.results.dynamodb import DynamoDBResultStore
 from eventlens.results.people_dynamodb import DynamoDBPeopleIndex, create_people_table
@@ -264,12 +263,7 @@ def people_env(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
 
 
 def _deliver(stack: Stack, wanted: int) -> None:
-    messages = stack.receive(stack.queue_url, wanted, timeout_s=20)
-    assert len(messages) == wanted
-    event = {"Records": to_lambda_records(messages, stack.queue_arn)}
-    assert lambda_handler.handler(event, None) == {"batchItemFailures": []}
-    for message in messages:
-        stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert stack.handle_queued(wanted) == {"batchItemFailures": []}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

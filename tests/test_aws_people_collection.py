@@ -18,7 +18,6 @@ import pytest
 from PIL import Image, ImageOps
 
 from eventlens.aws import handler as lambda_handler
-from eventlens.aws.worker import to_lambda_records
 from eventlens.aws_clients import client as make_client
 from eventlens.face_people import PeopleError
 from eventlens.results.dynamodb import DynamoDBResultStore
@@ -203,24 +202,13 @@ def handler_env(
     lambda_handler.reset()
 
 
-def _deliver(stack: Stack, wanted: int) -> dict[str, Any]:
-    messages = stack.receive(stack.queue_url, wanted, timeout_s=20)
-    assert len(messages) == wanted
-    answer: dict[str, Any] = lambda_handler.handler(
-        {"Records": to_lambda_records(messages, stack.queue_arn)}, None
-    )
-    for message in messages:
-        stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return answer
-
-
 def test_the_handler_keeps_faces_in_the_collection_and_people_in_the_records(
     handler_env: tuple[Stack, str, str, Any],
 ) -> None:
     stack, table, name, rekognition = handler_env
     for key, data in PHOTO_BYTES.items():
         stack.put_image(BETA + key, data)
-        assert _deliver(stack, 1) == {"batchItemFailures": []}
+        assert stack.handle_queued(1) == {"batchItemFailures": []}
     results = DynamoDBResultStore({"beta": stack.tables["beta"]})
 
     def people_of(key: str) -> list[str]:
@@ -239,11 +227,11 @@ def test_the_handler_keeps_faces_in_the_collection_and_people_in_the_records(
     # the collection missing: the event is retried, the photo's record stays as it was
     emulator.fail("IndexFaces", "ResourceNotFoundException")
     stack.put_image(BETA + "messi.jpg", PHOTO_BYTES["messi.jpg"] + b"\0")
-    assert _deliver(stack, 1)["batchItemFailures"]
+    assert stack.handle_queued(1)["batchItemFailures"]
     assert people_of("messi.jpg") == [messi]
 
     stack.s3.delete_object(Bucket=stack.bucket, Key=BETA + "again.jpg")
-    assert _deliver(stack, 1) == {"batchItemFailures": []}
+    assert stack.handle_queued(1) == {"batchItemFailures": []}
     assert external_image_id(BETA + "again.jpg") not in _faces(rekognition, name).values()
 
     # the CLI's forget empties the collection too
