@@ -112,6 +112,7 @@ def _image_bytes(responder: Any) -> bytes:
 
 
 def _faces(data: bytes) -> list[tuple[dict[str, float], float, np.ndarray[Any, Any]]]:
+    from eventlens.analyzers.people.analyzer import pixel_box
     from eventlens.imaging import ImageInput
 
     detector, describer = _models()
@@ -121,16 +122,16 @@ def _faces(data: bytes) -> list[tuple[dict[str, float], float, np.ndarray[Any, A
         raise _error("InvalidImageFormatException", str(exc)) from exc
     details = detector.analyze(ImageInput(data, "emulated", "emulator"))["FaceDetails"]
     height, width = rgb.shape[:2]
-    boxes = []
-    for detail in details:
-        b = detail["BoundingBox"]
-        x, y = b["Left"] * width, b["Top"] * height
-        boxes.append((x, y, x + b["Width"] * width, y + b["Height"] * height))
+    boxes = [pixel_box(detail["BoundingBox"], width, height) for detail in details]
     descriptors = describer.describe(rgb, boxes)
     return [
         (dict(d["BoundingBox"]), float(d["Confidence"]), v)
         for d, v in zip(details, descriptors, strict=True)
     ]
+
+
+def _arn(responder: Any, name: str) -> str:
+    return f"arn:aws:rekognition:{responder.region}:{responder.current_account}:collection/{name}"
 
 
 def _collection(responder: Any) -> dict[str, _Face]:
@@ -167,7 +168,7 @@ def create_collection(responder: Any) -> dict[str, Any]:
         if key in COLLECTIONS:
             raise _error("ResourceAlreadyExistsException", f"{name} exists")
         COLLECTIONS[key] = {}
-    arn = f"arn:aws:rekognition:{responder.region}:{responder.current_account}:collection/{name}"
+    arn = _arn(responder, name)
     TAGS[arn] = dict(responder._get_param("Tags") or {})
     return {"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": "emulated-dlib"}
 
@@ -175,8 +176,7 @@ def create_collection(responder: Any) -> dict[str, Any]:
 @_operation("DescribeCollection")
 def describe_collection(responder: Any) -> dict[str, Any]:
     faces = _collection(responder)
-    name = responder._get_param("CollectionId")
-    arn = f"arn:aws:rekognition:{responder.region}:{responder.current_account}:collection/{name}"
+    arn = _arn(responder, str(responder._get_param("CollectionId")))
     return {
         "FaceCount": len(faces), "FaceModelVersion": "emulated-dlib", "CollectionARN": arn,
         "CreationTimestamp": 0,

@@ -58,7 +58,7 @@ class PeopleAnalyzer(Analyzer):
         picture = image.decode(min_short_side=min(self.detector.max_side, 720)).image
         rgb = np.asarray(picture.convert("RGB"))
         height, width = rgb.shape[:2]
-        boxes = [_pixels(detail["BoundingBox"], width, height) for detail in details]
+        boxes = [pixel_box(detail["BoundingBox"], width, height) for detail in details]
         descriptors = describer.describe(rgb, boxes)
         entries = [
             FaceEntry(image.key, i, d, detail["BoundingBox"], float(detail["Confidence"]))
@@ -72,6 +72,7 @@ class PeopleAnalyzer(Analyzer):
         return {"Faces": faces, "PeopleModelVersion": self.model_version}
 
 
-def _pixels(box: dict[str, float], width: int, height: int) -> Box:
+def pixel_box(box: dict[str, float], width: int, height: int) -> Box:
+    """A relative ``BoundingBox`` as pixel corners (left, top, right, bottom)."""
     left, top = box["Left"] * width, box["Top"] * height
     return left, top, left + box["Width"] * width, top + box["Height"] * height
