@@ -5,6 +5,8 @@
     .venv/bin/python bench/calibrate_labels.py --evidence          # lite0-evidence's CV
     .venv/bin/python bench/calibrate_labels.py --evidence --write  # ... and its fit
     .venv/bin/python bench/calibrate_labels.py --cpu     # CPU per image of each label model
+    .venv/bin/python bench/calibrate_labels.py --classifiers lite0,lite2  # averaged softmaxes
+    .venv/bin/python bench/calibrate_labels.py --lift    # the default's caps lifted where sure
 
 ``--evidence``: the features go on with the detectors' (``label_evidence``: NanoDet's boxes
 from score ``EVIDENCE_MIN_SCORE``, cached in ``bench/out/evidence-cache.pkl``, and the person
@@ -70,12 +72,17 @@ MEASURES = ("top5", "no_label", "label_precision", "confident_wrong", "right_at_
             "calibration_gap")  # fmt: skip
 
 
-def extract(photos: list[dict[str, Any]]) -> dict[str, Any]:
-    """Photo id -> (logits, people findings), cached."""
-    cache: dict[str, Any] = pickle.loads(CACHE.read_bytes()) if CACHE.exists() else {}
+def cache_file(classifier: str) -> Path:
+    return CACHE if classifier == "lite0" else CACHE.with_name(f"calib-cache-{classifier}.pkl")
+
+
+def extract(photos: list[dict[str, Any]], classifier: str = "lite0") -> dict[str, Any]:
+    """Photo id -> (logits of ``classifier``, people findings), cached."""
+    path = cache_file(classifier)
+    cache: dict[str, Any] = pickle.loads(path.read_bytes()) if path.exists() else {}
     todo = [p for p in photos if p["id"] not in cache]
     if todo:
-        analyzer = LabelAnalyzer(model="lite0-people")
+        analyzer = LabelAnalyzer(model=f"{classifier}-people")
         session, _ = analyzer.loaded()
         finder = analyzer._people.get()
         for p in todo:
@@ -86,9 +93,25 @@ def extract(photos: list[dict[str, Any]]) -> dict[str, Any]:
             logits = analyzer.logits(session, [prep.classifier])[0]
             found = finder.detect([prep.people])[0] if finder is not None else None
             cache[p["id"]] = (logits, found)
-        CACHE.parent.mkdir(exist_ok=True)
-        CACHE.write_bytes(pickle.dumps(cache))
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(pickle.dumps(cache))
     return cache
+
+
+def ensemble(photos: list[dict[str, Any]], classifiers: list[str]) -> dict[str, Any]:
+    """Photo id -> (the mean of the classifiers' softmaxes, each at its fitted temperature, as
+    logits at ``TEMPERATURE``, people findings): one classifier's logits as they are."""
+    caches = [extract(photos, c) for c in classifiers]
+    if len(classifiers) == 1 and classifiers[0] == "lite0":
+        return caches[0]
+    out = {}
+    for p in photos:
+        probs = np.mean([
+            lc.probabilities(cache[p["id"]][0][None, :], FITTED_TEMPERATURES[c])[0]
+            for cache, c in zip(caches, classifiers, strict=True)
+        ], axis=0)  # fmt: skip
+        out[p["id"]] = (np.log(np.clip(probs, 1e-30, 1.0)) * TEMPERATURE, caches[0][p["id"]][1])
+    return out
 
 
 def extract_objects(photos: list[dict[str, Any]]) -> dict[str, Any]:
@@ -229,6 +252,47 @@ def cross_validate(part: Part, repeats: int) -> None:
                           f"| {m['calibration_gap']:+.0%} | {loss:.4f} |")  # fmt: skip
 
 
+def cv_confidences(part: Part, repeats: int) -> list[np.ndarray[Any, Any]]:
+    """The chosen calibrator's (every feature, penalty 3) cross-validated confidences on tune,
+    before the gate, one array per fold assignment."""
+    n = len(part.photos)
+    raw = []
+    for r in range(repeats):
+        fold = np.random.default_rng(r).permutation(n) % 5
+        conf = np.zeros_like(part.scores)
+        for k in range(5):
+            cal = part.fit(fold != k, False, float(CHOSEN["lam_label"]))
+            conf[fold == k] = part.predict(cal, fold == k, False)
+        raw.append(conf)
+    return raw
+
+
+def cross_validate_lift(part: Part, logits: dict[str, Any], repeats: int) -> None:
+    """``--lift``: the default's capped confidences, with the labels the calibrator (cross-
+    validated) puts at >= t lifted to that confidence: fine labels only, fine and scene, all."""
+    capped = LabelAnalyzer(model="lite0-people")
+    stacked = np.stack([logits[p["id"]][0] for p in part.photos])
+    default = capped.confidences(capped.scores(stacked, part.taxonomy), part.taxonomy, stacked)
+    fine = (part.taxonomy.class_counts <= FINE_CLASSES) & ~part.taxonomy.scene
+    which = {"fine": fine, "fine + scene": fine | part.taxonomy.scene, "all": np.ones_like(fine)}
+    raw = cv_confidences(part, repeats)
+    print("| lifted | from | top-5 | no label | shown right | confident wrong | right >= 90 "
+          "| gap |")  # fmt: skip
+    print("|" + "---|" * 8)
+    rows = [("none", 0.0, np.zeros_like(fine))]
+    rows += [(w, t, m) for t in (90.0, 95.0, 97.0) for w, m in which.items()]
+    for what, t, mask in rows:
+        runs = [
+            score(part.photos, part.shown(
+                np.where(mask & (c >= t), np.maximum(c, default), default)), 0)
+            for c in raw
+        ]  # fmt: skip
+        m = {f: float(np.mean([getattr(s, f) for s in runs])) for f in MEASURES}
+        print(f"| {what} | {t:g} | {m['top5']:.0%} | {m['no_label']:.0%} "
+              f"| {m['label_precision']:.0%} | {m['confident_wrong']:.0%} "
+              f"| {m['right_at_90']:.0%} | {m['calibration_gap']:+.0%} |")  # fmt: skip
+
+
 def cpu(photos: list[dict[str, Any]]) -> None:
     """Process CPU per image (every thread; ONNX Runtime on one thread) of ``analyze_batch``
     in batches of 8 on the tuning photos, per label model, and of the evidence features."""
@@ -259,12 +323,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="fold assignments in the CV")
     parser.add_argument("--evidence", action="store_true", help="lite0-evidence: + detectors")
     parser.add_argument("--cpu", action="store_true", help="CPU per image of each label model")
+    parser.add_argument("--lift", action="store_true", help="the default's caps, lifted")
+    parser.add_argument(
+        "--classifiers", default="lite0",
+        help="comma-separated EfficientNet-Lite variants whose softmaxes are averaged",
+    )  # fmt: skip
     args = parser.parse_args()
     tune = [p for p in collect() if p["split"] == "tune"]
     if args.cpu:
         cpu(tune)
         return
-    part = Part(tune, extract(tune), extract_objects(tune) if args.evidence else None)
+    logits = ensemble(tune, args.classifiers.split(","))
+    part = Part(tune, logits, extract_objects(tune) if args.evidence else None)
+    if args.lift:
+        cross_validate_lift(part, logits, args.repeats)
+        return
     if not args.write:
         cross_validate(part, args.repeats)
         return

@@ -66,6 +66,11 @@ class LabelModel:
     #: "confident"; 100: no cap
     fine_cap: float = 100.0
     fine_classes: int = 1
+    #: with the caps, a label this calibrator (fitted on the tuning part) puts at
+    #: ``SURE_FROM`` or more shows that confidence, not a lower capped one: the cap stays on the
+    #: labels the classifier is unsure of, an obvious tabby reads ``Cat 99``, not 79; None: the
+    #: caps hold for every label
+    lift: FeatureCalibration | None = None
     #: broad scene labels (``label_edits.SCENE_LABELS``: "Outdoors", "Nature", "Text") get
     #: ``100 * mass ** scene_power``: ImageNet has classes for only a few of the things an
     #: outdoor photo shows, so the summed mass of its outdoor classes understates how likely
@@ -114,6 +119,10 @@ SCENE_POWER = 0.4
 #: indoors; a slide rule without writing): they stay below 80 for every model, as the
 #: fine-grained labels do for Lite0.
 SCENE_CAP = 79.0
+#: a calibrated confidence from which a capped label is lifted (``LabelModel.lift``): chosen on
+#: the tuning part's cross-validation (bench/RESULTS.md, "the cap lifted where the calibrator
+#: is sure"), where labels calibrated >= 95 were right 95 % of the time
+SURE_FROM = 95.0
 
 
 #: NanoDet detections from this score up become labels (confidence 100 x score, which the
@@ -177,6 +186,8 @@ LABEL_MODELS = {
         objects_min_score=OBJECTS_MIN_SCORE,
         evidence_min_score=EVIDENCE_MIN_SCORE,
     ),
+    # the caps, lifted where the calibrator is sure (``LabelModel.lift``)
+    "lite0-people-sure": replace(_lite0("lite0-people-sure", people=True), lift=bundled()),
     "lite0": _lite0("lite0", people=False),
     "lite1-people": LabelModel(
         "lite1-people", FITTED_TEMPERATURES["lite1"], people=True, classifier="lite1"
@@ -273,7 +284,10 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         )
         power = f"^{self.model.scene_power:g}" if self.model.scene_power != 1.0 else ""
         scene = f",scene{power}-cap={SCENE_CAP:g}" if self.model.label_edits else ""
-        return fine + scene
+        lift = (
+            f",lifted>={SURE_FROM:g}:{self.model.lift.name}" if self.model.lift is not None else ""
+        )
+        return fine + scene + lift
 
     def load(self) -> None:
         super().load()
@@ -426,7 +440,16 @@ class LabelAnalyzer(ModelAnalyzer[Classifier]):
         fine = taxonomy.class_counts <= self.model.fine_classes
         caps = np.where(fine, self.model.fine_cap, 100.0)
         caps = np.where(taxonomy.scene, np.minimum(caps, SCENE_CAP), caps)
-        return np.asarray(np.minimum(scores, caps))
+        capped = np.minimum(scores, caps)
+        lift = self.model.lift
+        if lift is None:
+            return np.asarray(capped)
+        if logits is None:
+            raise ValueError(f"{self.model.name}: lifting sure labels needs the logits")
+        probs = probabilities(logits, lift.temperature)
+        sums = np.minimum(taxonomy.label_sums(probs) * 100.0, 100.0)
+        sure = lift.apply(probs, self.uncapped(sums, taxonomy), taxonomy)
+        return np.asarray(np.where(sure >= SURE_FROM, np.maximum(sure, capped), capped))
 
     def uncapped(self, scores: np.ndarray[Any, Any], taxonomy: Taxonomy) -> np.ndarray[Any, Any]:
         """Scores with scene labels raised to ``scene_power``, before caps or calibration."""
