@@ -85,3 +85,23 @@ def test_fit_gives_per_label_offsets_only_with_a_penalty_and_a_fit_per_group() -
     assert all(not f.offsets for f in pooled.groups_fit.values())
     assert all(set(f.offsets) <= {"Cat", "Dog"} for f in offsets.groups_fit.values())
     assert all(f.weights[0] > 1.0 for f in pooled.groups_fit.values())  # the score counts most
+
+
+def test_lite0_people_sure_lifts_only_what_the_calibrator_is_sure_of_on_real_photos() -> None:
+    capped = LabelAnalyzer(model="lite0-people", model_path=model_file())
+    lifted = LabelAnalyzer(model="lite0-people-sure", model_path=model_file())
+    for name in ("coffee", "chelsea"):
+        image = ImageInput(photo(name), f"{name}.jpg")
+        before = {lab["Name"]: lab["Confidence"] for lab in capped.analyze(image)["Labels"]}
+        after = {lab["Name"]: lab["Confidence"] for lab in lifted.analyze(image)["Labels"]}
+        raised = {n for n in after if after[n] != before.get(n)}
+        assert all(after[n] >= 95 and after[n] > before.get(n, 0) for n in raised)
+        assert all(after[n] == c for n, c in before.items() if n not in raised)
+        if name == "coffee":  # capped at 79 today, the calibrator is sure of it
+            assert before["Food"] == 79 and after["Food"] >= 95
+        else:  # the calibrator puts the tabby's Cat at 80-95: the cap stays
+            assert before["Cat"] == after["Cat"] == 79
+    assert ",lifted>=95:" in lifted.model_version and "lifted" not in capped.model_version
+    taxonomy = load_taxonomy(True)
+    with pytest.raises(ValueError, match="needs the logits"):
+        lifted.confidences(np.zeros((1, len(taxonomy.names))), taxonomy)

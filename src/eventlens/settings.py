@@ -205,7 +205,8 @@ class Settings:
         help="the bundled label model: `lite0-people`, `lite0` (no detectors), `lite0-objects` "
         "(+ objects with boxes), `lite0-people-tiles` (+ small people: tiles when unsure), "
         "`lite0-people-vote` (+ tiles, and NanoDet confirms an unsure person), "
-        "`lite0-calibrated` (calibrated, no caps), `lite0-calibrated-platt` (its first fit), "
+        "`lite0-calibrated` (calibrated, no caps), `lite0-people-sure` (the caps lifted where the "
+        "calibrator is sure), `lite0-calibrated-platt` (its first fit), "
         "`lite0-evidence` (calibrated with the detectors' evidence, + objects), `lite1-people`, "
         "`lite2-people` (extras `lite1`/`lite2`)",
     )  # fmt: skip
