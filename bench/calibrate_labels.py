@@ -212,16 +212,34 @@ def decide(
     return out
 
 
-def cross_validate(part: Part, repeats: int) -> None:
+def folds(photos: list[dict[str, Any]], seed: int, grouped: bool) -> np.ndarray[Any, Any]:
+    """Each photo's fold of five: at random, or (``grouped``) by the package it came from, so
+    that a fold's photos come from sources the fit never saw, as the held-out parts' mostly do
+    (the sources in random order, each into the fold with the fewest photos so far)."""
+    n = len(photos)
+    rng = np.random.default_rng(seed)
+    if not grouped:
+        return rng.permutation(n) % 5
+    packages = sorted({p["package"] for p in photos})
+    sizes = {k: sum(p["package"] == k for p in photos) for k in packages}
+    fold_of: dict[str, int] = {}
+    filled = [0] * 5
+    for k in rng.permutation(packages):
+        f = int(np.argmin(filled))
+        fold_of[str(k)] = f
+        filled[f] += sizes[str(k)]
+    return np.array([fold_of[p["package"]] for p in photos])
+
+
+def cross_validate(part: Part, repeats: int, grouped: bool = False) -> None:
     print("| calibrator | per-label offsets (penalty) | scene cap 79 | gate | top-5 | no label "
           "| shown right | confident wrong | right >= 90 | gap | CV log-loss |")  # fmt: skip
     print("|" + "---|" * 11)
-    n = len(part.photos)
     for platt in (False,) if part.objects[0] is not None else (True, False):
         for lam_label in (0.0, 3.0, 10.0, 30.0):
             raw = []
             for r in range(repeats):
-                fold = np.random.default_rng(r).permutation(n) % 5
+                fold = folds(part.photos, r, grouped)
                 conf = np.zeros_like(part.scores)
                 for k in range(5):
                     cal = part.fit(fold != k, platt, lam_label)
@@ -252,22 +270,25 @@ def cross_validate(part: Part, repeats: int) -> None:
                           f"| {m['calibration_gap']:+.0%} | {loss:.4f} |")  # fmt: skip
 
 
-def cv_confidences(part: Part, repeats: int) -> list[np.ndarray[Any, Any]]:
+def cv_confidences(
+    part: Part, repeats: int, grouped: bool = False, lam_label: float = float(CHOSEN["lam_label"])
+) -> list[np.ndarray[Any, Any]]:
     """The chosen calibrator's (every feature, penalty 3) cross-validated confidences on tune,
     before the gate, one array per fold assignment."""
-    n = len(part.photos)
     raw = []
     for r in range(repeats):
-        fold = np.random.default_rng(r).permutation(n) % 5
+        fold = folds(part.photos, r, grouped)
         conf = np.zeros_like(part.scores)
         for k in range(5):
-            cal = part.fit(fold != k, False, float(CHOSEN["lam_label"]))
+            cal = part.fit(fold != k, False, lam_label)
             conf[fold == k] = part.predict(cal, fold == k, False)
         raw.append(conf)
     return raw
 
 
-def cross_validate_lift(part: Part, logits: dict[str, Any], repeats: int) -> None:
+def cross_validate_lift(
+    part: Part, logits: dict[str, Any], repeats: int, grouped: bool = False
+) -> None:
     """``--lift``: the default's capped confidences, with the labels the calibrator (cross-
     validated) puts at >= t lifted to that confidence: fine labels only, fine and scene, all."""
     capped = LabelAnalyzer(model="lite0-people")
@@ -275,7 +296,7 @@ def cross_validate_lift(part: Part, logits: dict[str, Any], repeats: int) -> Non
     default = capped.confidences(capped.scores(stacked, part.taxonomy), part.taxonomy, stacked)
     fine = (part.taxonomy.class_counts <= FINE_CLASSES) & ~part.taxonomy.scene
     which = {"fine": fine, "fine + scene": fine | part.taxonomy.scene, "all": np.ones_like(fine)}
-    raw = cv_confidences(part, repeats)
+    raw = cv_confidences(part, repeats, grouped)
     print("| lifted | from | top-5 | no label | shown right | confident wrong | right >= 90 "
           "| gap |")  # fmt: skip
     print("|" + "---|" * 8)
@@ -324,6 +345,7 @@ def main() -> None:
     parser.add_argument("--evidence", action="store_true", help="lite0-evidence: + detectors")
     parser.add_argument("--cpu", action="store_true", help="CPU per image of each label model")
     parser.add_argument("--lift", action="store_true", help="the default's caps, lifted")
+    parser.add_argument("--grouped", action="store_true", help="CV folds by source package")
     parser.add_argument(
         "--classifiers", default="lite0",
         help="comma-separated EfficientNet-Lite variants whose softmaxes are averaged",
@@ -336,10 +358,10 @@ def main() -> None:
     logits = ensemble(tune, args.classifiers.split(","))
     part = Part(tune, logits, extract_objects(tune) if args.evidence else None)
     if args.lift:
-        cross_validate_lift(part, logits, args.repeats)
+        cross_validate_lift(part, logits, args.repeats, args.grouped)
         return
     if not args.write:
-        cross_validate(part, args.repeats)
+        cross_validate(part, args.repeats, args.grouped)
         return
     chosen = EVIDENCE_CHOSEN if args.evidence else CHOSEN
     if chosen["platt"] or chosen["scene_cap"]:
