@@ -231,20 +231,33 @@ def folds(photos: list[dict[str, Any]], seed: int, grouped: bool) -> np.ndarray[
     return np.array([fold_of[p["package"]] for p in photos])
 
 
+def cv_confidences(
+    part: Part,
+    repeats: int,
+    grouped: bool = False,
+    lam_label: float = float(CHOSEN["lam_label"]),
+    platt: bool = False,
+) -> list[np.ndarray[Any, Any]]:
+    """A calibrator's cross-validated confidences on tune (5 folds; by default the chosen one:
+    every feature, penalty 3), before the gate, one array per fold assignment."""
+    raw = []
+    for r in range(repeats):
+        fold = folds(part.photos, r, grouped)
+        conf = np.zeros_like(part.scores)
+        for k in range(5):
+            cal = part.fit(fold != k, platt, lam_label)
+            conf[fold == k] = part.predict(cal, fold == k, platt)
+        raw.append(conf)
+    return raw
+
+
 def cross_validate(part: Part, repeats: int, grouped: bool = False) -> None:
     print("| calibrator | per-label offsets (penalty) | scene cap 79 | gate | top-5 | no label "
           "| shown right | confident wrong | right >= 90 | gap | CV log-loss |")  # fmt: skip
     print("|" + "---|" * 11)
     for platt in (False,) if part.objects[0] is not None else (True, False):
         for lam_label in (0.0, 3.0, 10.0, 30.0):
-            raw = []
-            for r in range(repeats):
-                fold = folds(part.photos, r, grouped)
-                conf = np.zeros_like(part.scores)
-                for k in range(5):
-                    cal = part.fit(fold != k, platt, lam_label)
-                    conf[fold == k] = part.predict(cal, fold == k, platt)
-                raw.append(conf)
+            raw = cv_confidences(part, repeats, grouped, lam_label, platt)
             sel = part.sample
             y = part.right[sel]
             loss = np.mean([
@@ -268,22 +281,6 @@ def cross_validate(part: Part, repeats: int, grouped: bool = False) -> None:
                           f"| {m['no_label']:.0%} | {m['label_precision']:.0%} "
                           f"| {m['confident_wrong']:.0%} | {m['right_at_90']:.0%} "
                           f"| {m['calibration_gap']:+.0%} | {loss:.4f} |")  # fmt: skip
-
-
-def cv_confidences(
-    part: Part, repeats: int, grouped: bool = False, lam_label: float = float(CHOSEN["lam_label"])
-) -> list[np.ndarray[Any, Any]]:
-    """The chosen calibrator's (every feature, penalty 3) cross-validated confidences on tune,
-    before the gate, one array per fold assignment."""
-    raw = []
-    for r in range(repeats):
-        fold = folds(part.photos, r, grouped)
-        conf = np.zeros_like(part.scores)
-        for k in range(5):
-            cal = part.fit(fold != k, False, lam_label)
-            conf[fold == k] = part.predict(cal, fold == k, False)
-        raw.append(conf)
-    return raw
 
 
 def cross_validate_lift(
