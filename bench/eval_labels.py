@@ -176,6 +176,14 @@ def confidently_wrong(photo: Photo, found: list[dict[str, Any]]) -> bool:
     )
 
 
+def right_and_sure(photo: Photo, found: list[dict[str, Any]]) -> bool:
+    """An accepted label at RIGHT_AND_SURE or more."""
+    accepted = _accepted(photo)
+    return any(
+        lab["Confidence"] >= RIGHT_AND_SURE and lab["Name"].casefold() in accepted for lab in found
+    )
+
+
 def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) -> Scores:
     top5 = sum(
         any(lab["Name"].casefold() in _accepted(p) for lab in found[:5])
@@ -188,13 +196,7 @@ def score(photos: list[Photo], labels: list[list[dict[str, Any]]], ms: float) ->
     n = len(photos)
     shown = [(p, lab) for p, found in zip(photos, labels, strict=True) for lab in found]
     right = sum(lab["Name"].casefold() in _accepted(p) for p, lab in shown)
-    sure = sum(
-        any(
-            lab["Confidence"] >= RIGHT_AND_SURE and lab["Name"].casefold() in _accepted(p)
-            for lab in found
-        )
-        for p, found in zip(photos, labels, strict=True)
-    )
+    sure = sum(right_and_sure(p, found) for p, found in zip(photos, labels, strict=True))
     mean_confidence = sum(lab["Confidence"] for _, lab in shown) / 100 / max(1, len(shown))
     return Scores(
         photos=n,
@@ -315,17 +317,20 @@ class Counts:
     photos: int
     no_label: int
     confident_wrong: int
+    right_at_90: int = 0
 
 
 def by_category(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> dict[str, Counts]:
-    """Per category: photos, how many got no label at MinConfidence, how many a confident
-    wrong one (the same tests as ``score``)."""
+    """Per category: photos, how many got no label at MinConfidence, a confident wrong one, a
+    right one at >= 90 (the same tests as ``score``)."""
     out: dict[str, Counts] = {}
     for photo, found in zip(photos, labels, strict=True):
-        wrong = confidently_wrong(photo, found)
         c = out.get(photo["category"], Counts(0, 0, 0))
         out[photo["category"]] = Counts(
-            c.photos + 1, c.no_label + (not found), c.confident_wrong + wrong
+            c.photos + 1,
+            c.no_label + (not found),
+            c.confident_wrong + confidently_wrong(photo, found),
+            c.right_at_90 + right_and_sure(photo, found),
         )
     return out
 
@@ -347,8 +352,10 @@ def reweighted(counts: dict[str, Counts], reference: dict[str, Counts]) -> tuple
     return no_label / total, wrong / total
 
 
-def print_categories(per_category: dict[str, dict[str, Counts]], titles: dict[str, str]) -> None:
-    print(f"\n{DEFAULT_LABEL_MODEL} by category (photos / no label @55 / confident wrong)")
+def print_categories(
+    name: str, per_category: dict[str, dict[str, Counts]], titles: dict[str, str]
+) -> None:
+    print(f"\n{name} by category (photos / no label @55 / confident wrong / right >= 90)")
     parts = list(per_category)
     categories = sorted({c for counts in per_category.values() for c in counts})
     print("| category | " + " | ".join(parts) + " |")
@@ -357,10 +364,12 @@ def print_categories(per_category: dict[str, dict[str, Counts]], titles: dict[st
         cells = []
         for part in parts:
             c = per_category[part].get(category)
-            cells.append(f"{c.photos} / {c.no_label} / {c.confident_wrong}" if c else "-")
+            cells.append(
+                f"{c.photos} / {c.no_label} / {c.confident_wrong} / {c.right_at_90}" if c else "-"
+            )
         print(f"| {category} | " + " | ".join(cells) + " |")
     reference = per_category.get("heldout")
-    if reference is None:
+    if reference is None or name != DEFAULT_LABEL_MODEL:
         return
     for part, counts in per_category.items():
         if part != "heldout":
@@ -421,8 +430,8 @@ def main() -> None:
     parser.add_argument(
         "--by-category",
         action="store_true",
-        help="also the default model's no-label and confident-wrong counts per category, and "
-        "each part's shares re-weighted to the held-out part's category mix",
+        help="also each model's no-label, confident-wrong and right-at-90 counts per category, "
+        "and the default's shares re-weighted to the held-out part's category mix",
     )
     parser.add_argument(
         "--reliability",
@@ -465,7 +474,7 @@ def main() -> None:
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
     tables: dict[str, dict[str, Scores]] = {part: {} for part in split}
-    per_category: dict[str, dict[str, Counts]] = {}
+    per_category: dict[str, dict[str, dict[str, Counts]]] = {name: {} for name in chosen}
     reliabilities: dict[str, dict[str, list[Bin]]] = {part: {} for part in split}
     for name, model in chosen.items():
         for part, members in split.items():
@@ -473,8 +482,8 @@ def main() -> None:
             tables[part][name] = score(members, labels, ms)
             if args.reliability:
                 reliabilities[part][name] = reliability(members, labels)
-            if args.by_category and name == DEFAULT_LABEL_MODEL:
-                per_category[part] = by_category(members, labels)
+            if args.by_category:
+                per_category[name][part] = by_category(members, labels)
             if args.details:
                 for photo, found in zip(members, labels, strict=True):
                     shown = ", ".join(f"{lab['Name']} {lab['Confidence']:.0f}" for lab in found)
@@ -493,8 +502,9 @@ def main() -> None:
         print_table(titles[part], rows)
         for name, bins in reliabilities[part].items():
             print_reliability(titles[part], name, bins)
-    if per_category:
-        print_categories(per_category, titles)
+    for name, counts in per_category.items():
+        if counts:
+            print_categories(name, counts, titles)
 
 
 if __name__ == "__main__":

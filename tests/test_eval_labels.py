@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bench.eval_labels import Bin, confidently_wrong, reliability, score
+from bench.eval_labels import Bin, Counts, by_category, confidently_wrong, reliability, score
 
 
 def _photo(accepted: list[str], person: bool = False) -> dict[str, object]:
@@ -46,3 +46,18 @@ def test_reliability_bins_shown_labels_by_ten_points_with_100_in_the_last() -> N
 def test_a_wrong_label_below_80_is_not_confidently_wrong() -> None:
     assert not confidently_wrong(_photo(["Cat"]), [_label("Dog", 79.9)])
     assert confidently_wrong(_photo(["Cat"]), [_label("Dog", 80.0)])
+
+
+def test_by_category_counts_each_categorys_unlabelled_wrong_and_sure_photos() -> None:
+    pets = [_photo(["Cat", "Animal"]), _photo(["Dog"]), _photo(["Cat"])]
+    plant = {**_photo(["Plant"]), "category": "plants"}
+    labels = [
+        [_label("Animal", 99)],  # right and sure
+        [_label("Wolf", 85)],  # confidently wrong
+        [],  # no label
+        [_label("Plant", 89.9)],  # right, not sure
+    ]
+    assert by_category([*pets, plant], labels) == {
+        "pets": Counts(photos=3, no_label=1, confident_wrong=1, right_at_90=1),
+        "plants": Counts(photos=1, no_label=0, confident_wrong=0, right_at_90=0),
+    }
