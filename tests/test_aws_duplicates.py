@@ -14,7 +14,6 @@ import pytest
 
 from eventlens.analyzers import registry
 from eventlens.aws import handler as lambda_handler
-from eventlens.aws.worker import to_lambda_records
 from eventlens.image_hashes import HashEntry
 from eventlens.results.dynamodb import DynamoDBResultStore
 from eventlens.results.dynamodb_hashes import BANDS, DynamoDBHashIndex, bands, create_hash_table
@@ -215,9 +214,7 @@ def test_the_handler_names_exact_and_near_copies(duplicates_env: Stack) -> None:
     }
     for key, data in uploads.items():  # one at a time: each is "first seen" before the next
         stack.put_image(key, data)
-        messages = stack.receive(stack.queue_url, 1)
-        event = {"Records": to_lambda_records(messages, stack.queue_arn)}
-        assert lambda_handler.handler(event, None) == {"batchItemFailures": []}
+        assert stack.handle_queued(1) == {"batchItemFailures": []}
     store = DynamoDBResultStore({"beta": stack.tables["beta"]})
     found = {}
     for key in uploads:
