@@ -3,10 +3,12 @@
     .venv/bin/python bench/bench_aws.py [--analyzer labels|rekognition] [--images 20]
                                         [--batch 1] [--no-package]
     .venv/bin/python bench/bench_aws.py --cold-start python3.12 [--cpus 0] [--baseline DIR]
+                                        [--initialisation provisioned-concurrency]
         # the bundled package's cold start (init + first invocation) and warm invocations on
         # that Python, one 12-MP JPEG each, with the import time broken down; --cpus pins each
         # cold start to those vCPUs (0: one, as at 1769 MB; 0,1: two, as at 3538 MB);
-        # --baseline interleaves another build's task folder (bench/lambda_cold_start.py)
+        # --baseline interleaves another build's task folder (bench/lambda_cold_start.py);
+        # --initialisation: Lambda's AWS_LAMBDA_INITIALIZATION_TYPE (default on-demand)
 
 Runs a moto server on 127.0.0.1 (S3, SQS, DynamoDB, SNS, Rekognition), uploads photo-like
 JPEGs, and calls ``eventlens.aws.handler.handler`` with SQS batches and a Lambda context the
@@ -188,6 +190,13 @@ def main() -> None:
     parser.add_argument("--cpus", help="cold starts pinned to these vCPUs (taskset -c), e.g. 0")
     parser.add_argument("--baseline", type=Path, help="a task folder to interleave (A/B)")
     parser.add_argument("--runs", type=int, default=10, help="cold starts of each package")
+    parser.add_argument(
+        "--initialisation",
+        default="on-demand",
+        choices=["on-demand", "provisioned-concurrency"],
+        help="AWS_LAMBDA_INITIALIZATION_TYPE: provisioned concurrency initialises a sandbox "
+        "ahead of its first event (its models open in init)",
+    )
     args = parser.parse_args()
     if args.cold_start:
         from bench import corpus
@@ -195,8 +204,9 @@ def main() -> None:
 
         (jpeg,) = corpus.build(ROOT / "bench" / "out" / "corpus", 1, 0)
         figures = bench_cold_start(
-            args.cold_start, jpeg, runs=args.runs, cpus=args.cpus, baseline=args.baseline
-        )
+            args.cold_start, jpeg, runs=args.runs, cpus=args.cpus, baseline=args.baseline,
+            initialisation=args.initialisation,
+        )  # fmt: skip
         print(json.dumps(figures, indent=2))
         return
     width, height = (int(v) for v in args.size.split("x"))

@@ -1,18 +1,21 @@
 """The bundled Lambda package's cold start on its target Python (``bench/bench_aws.py
---cold-start python3.12``): init (the handler's imports) + the first invocation, then warm
-invocations in the same process, each on one 12-MP JPEG; and the import time broken down
+--cold-start python3.12``): init (the handler's imports and, ``AWS_LAMBDA_INITIALIZATION_TYPE``
+being set as in Lambda, the app built: its clients made, its models opened) + the first
+invocation, then warm invocations in the same process, each on one 12-MP JPEG; and the import
+time broken down
 (``python -X importtime`` over init and the first invocation, by top-level package).
 
 The package is built for the runtime and unzipped; a fresh interpreter of that version runs it
 the way Lambda does (``-S -I``, the task folder first on ``sys.path``, boto3 from a folder
 installed and compiled for that Python, as in Lambda's runtime image), against a moto server on
-127.0.0.1. Each cold start gets a fresh ``TMPDIR`` (a new Lambda sandbox's /tmp) and a task
-folder as Lambda's read-only /var/task leaves it: no verdict of the person detector's per-CPU
-check beside the model (so the check runs, as it does in every Lambda sandbox; its time is
-measured on its own) and no bytecode written into it (``-B``: it stops writing bytecode only;
-the package's own .pyc files are read, tests/test_aws_runtime.py checks it). Lambda's bootstrap
-script passes no ``-B`` (``exec /var/lang/bin/python3.10 /var/runtime/bootstrap.py`` as
-published for python3.10), but its /var/task is read-only, so nothing is written there either.
+127.0.0.1, in the environment Lambda and Terraform give the function (``_stack``). Each cold
+start gets a fresh ``TMPDIR`` (a new Lambda sandbox's /tmp) and a task folder as Lambda's
+read-only /var/task leaves it: no verdict of the person detector's per-CPU check beside the
+model (so the check runs, as it does in every Lambda sandbox; its time is in the parts) and no
+bytecode written into it (``-B``: it stops writing bytecode only; the package's own .pyc files
+are read, tests/test_aws_runtime.py checks it). Lambda's bootstrap script passes no ``-B``
+(``exec /var/lang/bin/python3.10 /var/runtime/bootstrap.py`` as published for python3.10), but
+its /var/task is read-only, so nothing is written there either.
 
 Two packages, cold starts interleaved so that they share the machine's load: as built (with the
 bytecode compiled for the runtime) and either the same files without their bytecode (the package
@@ -69,25 +72,14 @@ context = types.SimpleNamespace(
     aws_request_id="request-1",
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:eventlens-beta",
 )
-check_ms = []
 invocations = []
 for i, event in enumerate(events):
     wall, cpu = time.perf_counter(), time.process_time()
-    if i == 0:  # time the per-CPU graph check inside the first invocation
-        from eventlens.analyzers.objects import graph_check
-        compare = graph_check.compare
-        def timed(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return compare(*args, **kwargs)
-            finally:
-                check_ms.append((time.perf_counter() - t) * 1000)
-        graph_check.compare = timed
     result = handler(event, context)
     assert result == {"batchItemFailures": []}, result
     invocations.append(((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000))
 print("TIMES " + json.dumps({
-    "init_ms": init_ms, "init_cpu_ms": init_cpu_ms, "check_ms": check_ms,
+    "init_ms": init_ms, "init_cpu_ms": init_cpu_ms,
     "invocations": invocations, "python": "%d.%d" % sys.version_info[:2],
 }))
 """
@@ -263,9 +255,11 @@ def queued_uploads(bodies: Sequence[bytes], name: str) -> QueuedUploads:
     return QueuedUploads(table, arn, messages)
 
 
-def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """``count`` uploads of ``image`` (``queued_uploads``): the handler's environment and one
-    Lambda SQS event per upload."""
+def _stack(
+    image: bytes, count: int, initialisation: str = "on-demand"
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """``count`` uploads of ``image`` (``queued_uploads``): the handler's environment (in a
+    sandbox initialised as ``initialisation`` says) and one Lambda SQS event per upload."""
     from eventlens.aws.worker import to_lambda_records
 
     uploads = queued_uploads([image] * count, "cold")
@@ -276,6 +270,7 @@ def _stack(image: bytes, count: int) -> tuple[dict[str, str], list[dict[str, Any
         EVENTLENS_RESULTS_TABLE=table,
         EVENTLENS_ANALYZER="bundled",
         AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
+        AWS_LAMBDA_INITIALIZATION_TYPE=initialisation,  # as Lambda sets it: init builds the app
     )
     events = [{"Records": to_lambda_records([m], arn)} for m in messages]
     return env, events
@@ -348,16 +343,16 @@ def _figures(colds: list[dict[str, Any]]) -> dict[str, Any]:
         "init_cpu_ms_median": round(statistics.median(c["init_cpu_ms"] for c in colds), 1),
         "first_invocation_ms_median": round(statistics.median(w for w, _ in first), 1),
         "first_invocation_cpu_ms_median": round(statistics.median(c for _, c in first), 1),
-        "graph_check_ms_median": round(statistics.median(sum(c["check_ms"]) for c in colds), 1),
     }
 
 
 def bench_cold_start(
     runtime: str, image: Path, runs: int = 10, warm: int = 10, part_runs: int = 3,
-    cpus: str | None = None, baseline: Path | None = None,
+    cpus: str | None = None, baseline: Path | None = None, initialisation: str = "on-demand",
 ) -> dict[str, Any]:  # fmt: skip
     """``cpus``: pin every cold start to these vCPUs (``taskset -c``); ``baseline``: an unzipped
-    task folder of another build to interleave with this one (else the no-bytecode copy)."""
+    task folder of another build to interleave with this one (else the no-bytecode copy);
+    ``initialisation``: the sandboxes' ``AWS_LAMBDA_INITIALIZATION_TYPE``."""
 
     from bench.bench_aws import moto_endpoint
 
@@ -373,13 +368,13 @@ def bench_cold_start(
         shipped: list[dict[str, Any]] = []
         others: list[dict[str, Any]] = []
         for i in range(runs):  # interleaved: both see the same load
-            env, events = _stack(image_bytes, 1 + (warm if i == 0 else 0))
+            env, events = _stack(image_bytes, 1 + (warm if i == 0 else 0), initialisation)
             shipped.append(_run(python, task, runtime_site, env, events, cpus=cpus)[0])
-            env, events = _stack(image_bytes, 1)
+            env, events = _stack(image_bytes, 1, initialisation)
             others.append(_run(python, other, runtime_site, env, events, cpus=cpus)[0])
-        env, events = _stack(image_bytes, 1)
+        env, events = _stack(image_bytes, 1, initialisation)
         _, stderr = _run(python, task, runtime_site, env, events, importtime=True, cpus=cpus)
-        env, events = _stack(image_bytes, 1)
+        env, events = _stack(image_bytes, 1, initialisation)
         _, stderr_other = _run(python, other, runtime_site, env, events, True, cpus)
         as_deployed(task)
         as_deployed(other)
@@ -399,6 +394,7 @@ def bench_cold_start(
         "vcpus": f"taskset -c {cpus}" if cpus else f"unpinned ({os.cpu_count()})",
         "as_lambda_memory_mb": memory_mb(cpus),
         "cold_runs": runs,
+        "initialisation": initialisation,
         "interpreter_start_ms": round(interpreter_ms, 1),
         "as packaged (bytecode shipped)": _figures(shipped),
         "warm_invocations": len(warm_ms),

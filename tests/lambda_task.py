@@ -21,7 +21,8 @@ task, runtime = sys.argv[1], sys.argv[2]
 sys.path[:0] = [task]
 sys.path.append(runtime)
 from eventlens.aws.handler import handler
-import eventlens, PIL
+import eventlens, PIL, eventlens.aws.handler
+print("BUILT_AT_INIT " + str(eventlens.aws.handler._app is not None))
 assert eventlens.__file__.startswith(task), eventlens.__file__
 assert PIL.__file__.startswith(task), PIL.__file__
 context = types.SimpleNamespace(
@@ -70,6 +71,7 @@ def run_task(
         EVENTLENS_RESULTS_TABLE=stack.tables["beta"],
         EVENTLENS_FAILURE_TOPIC_ARN=stack.topic_arn,
         AWS_LAMBDA_FUNCTION_NAME="eventlens-beta",
+        AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",  # as Lambda sets it: init builds the app
         **extra_env,
     )
     done = subprocess.run(

@@ -13,6 +13,7 @@ import pytest
 
 from eventlens.analyzers import registry
 from eventlens.analyzers.base import Findings
+from eventlens.analyzers.model import ModelAnalyzer
 from eventlens.aws import handler as lambda_handler
 from eventlens.aws.app import AwsApp, RetryLater
 from eventlens.aws.worker import Worker, to_lambda_records
@@ -43,12 +44,29 @@ class FlakyAnalyzer(DominantColourAnalyzer):
         return super().analyze(image)
 
 
+class SlowToOpenAnalyzer(ModelAnalyzer[DominantColourAnalyzer]):
+    """A model analyzer whose model opens (as ONNX sessions do, slowly) once ``opens`` is set."""
+
+    name = "labels"
+    model_version = "slow-to-open/1"
+    opens = threading.Event()
+
+    def _open(self) -> DominantColourAnalyzer:
+        assert self.opens.wait(30)
+        return DominantColourAnalyzer()
+
+    def analyze(self, image: ImageInput) -> Findings:
+        return self.loaded().analyze(image)
+
+
 @pytest.fixture(autouse=True)
 def _test_analyzers() -> Iterator[None]:
     analysed.clear()
     registry.register("test-colour", lambda settings: FlakyAnalyzer())
+    registry.register("test-slow-model", lambda settings: SlowToOpenAnalyzer())
     yield
     registry.FACTORIES.pop("test-colour", None)
+    registry.FACTORIES.pop("test-slow-model", None)
 
 
 @pytest.fixture
@@ -427,6 +445,61 @@ def test_with_a_broken_configuration_a_nested_dead_letter_still_ends_the_round(
     publish_dead_letter(stack, invocation, "Unknown analyzer")
     nested = sns_invocation(stack, dead_letters, 1)
     assert lambda_handler.handler(nested, None) == {"processed": 0}  # parsed before building
+
+
+@pytest.mark.parametrize("initialisation", ["on-demand", "provisioned-concurrency"])
+def test_the_lambda_init_phase_builds_the_app_its_clients_and_opens_its_models(
+    lambda_env: Stack, monkeypatch: pytest.MonkeyPatch, initialisation: str
+) -> None:
+    stack = lambda_env
+    monkeypatch.setenv("EVENTLENS_ANALYZERS", "test-slow-model")
+    lambda_handler.initialise()  # outside Lambda's init phase: nothing is built
+    assert lambda_handler._app is None
+
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", initialisation)  # as Lambda sets it
+    ahead = initialisation == "provisioned-concurrency"
+    SlowToOpenAnalyzer.opens.clear()
+    if ahead:
+        SlowToOpenAnalyzer.opens.set()
+    lambda_handler.initialise()
+
+    app = lambda_handler._app
+    assert app is not None
+    assert isinstance(app.results, DynamoDBResultStore) and app.results._client is not None
+    assert app._s3 is not None  # the one S3 client every bucket's store reads with
+    (analyzer,) = app.analyzers
+    assert isinstance(analyzer, SlowToOpenAnalyzer) and app.loading is not None
+    # ahead of the first event the model is open when init ends; on demand init does not
+    # wait for it: it opens while the first event's object is fetched
+    assert analyzer.is_loaded is ahead
+    SlowToOpenAnalyzer.opens.set()
+
+    key = BETA + "after-init.jpg"
+    stack.put_image(key, jpeg((200, 20, 30), (64, 48)))
+    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    assert lambda_handler._app is app and analyzer.is_loaded  # built once, in the init phase
+    item = raw_item(stack, key)
+    assert item is not None and item["status"] == {"S": "ok"}
+    assert item["labels"]["L"][0]["M"]["Name"] == {"S": "Red"}
+    assert app.pipeline_for(stack.bucket).storage.client is app._s3
+
+
+def test_a_configuration_that_does_not_build_in_the_init_phase_fails_at_the_first_event(
+    lambda_env: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = lambda_env
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    monkeypatch.setenv("EVENTLENS_ANALYZERS", "no-such-analyzer")
+    caplog.set_level("WARNING", logger="eventlens.aws")
+
+    lambda_handler.initialise()  # does not raise: the runtime would report an init error
+
+    assert lambda_handler._app is None
+    assert "building the app in the init phase failed" in caplog.text
+    assert "no-such-analyzer" in caplog.text
+    stack.put_image(BETA + "x.jpg", jpeg((20, 20, 200), (32, 32)))
+    with pytest.raises(Exception, match="no-such-analyzer"):
+        lambda_handler.handler(sqs_event(stack, 1), None)
 
 
 def test_keys_outside_the_prefix_and_non_images_are_skipped_without_writes(

@@ -21,7 +21,11 @@ from PIL import Image, ImageOps
 from eventlens.aws import handler as lambda_handler
 from eventlens.face_people import FaceEntry, PeopleError, PeopleStore
 from eventlens.results.dynamodb import DynamoDBResultStore
-from eventlens.results.people_dynamodb import DynamoDBPeopleIndex, create_people_table
+from eventlens.results.people_dynamodb import (
+    DynamoDBPeopleIndex,
+    PeopleConflict,
+    create_people_table,
+)
 from eventlens.results.people_sqlite import SQLitePeopleIndex
 from tests.images import encode
 from tests.processes import EVENTLENS
@@ -201,14 +205,25 @@ def test_two_lambdas_assigning_at_once_keep_the_store_consistent(stack: Stack) -
     errors: list[BaseException] = []
     jobs = [(f"p{i}.jpg", i % 4) for i in range(24)]
 
+    def redelivered(work: Any, *args: Any) -> None:
+        """``work(*args)``, done again when it raises ``PeopleConflict`` (a ``Transient`` error:
+        the event's message comes back, as SQS redelivers it), at most three deliveries."""
+        for delivery in range(3):
+            try:
+                return work(*args)
+            except PeopleConflict:  # the other writer kept winning (a busy machine's timing)
+                if delivery == 2:
+                    raise
+
     def writer(part: int) -> None:
         index = _writer(table)
         try:
             for key, who in jobs[part::2]:
-                index.assign("beta", key, photo(key, who))
-                index.assign("beta", "shared.jpg", photo("shared.jpg", part))  # the same photo
+                redelivered(index.assign, "beta", key, photo(key, who))
+                # the same photo from both writers
+                redelivered(index.assign, "beta", "shared.jpg", photo("shared.jpg", part))
             for key, _ in jobs[part::2][:3]:
-                index.remove("beta", key)
+                redelivered(index.remove, "beta", key)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -83,6 +83,7 @@ def test_the_package_runs_on_its_target_runtime(runtime: str, stack: Stack, tmp_
     run = run_task(task, runtime_site, stack, env, tmp_path, [str(python), "-S", "-I"])
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"PYTHON {runtime.removeprefix('python')}" in run.stdout
+    assert "BUILT_AT_INIT True" in run.stdout  # its clients made, its models open before the event
     assert run.result == {"batchItemFailures": []}
     # the model came converted inside the package: nothing converted into /tmp
     assert f"CACHE {task / 'eventlens' / 'data' / 'model-cache'}" in run.stdout

@@ -63,18 +63,19 @@ def use_packaged_model_cache() -> None:
     os.environ["EVENTLENS_CACHE_DIR"] = str(packaged if packaged.is_dir() else writable)
 
 
-def start_loading(analyzers: Sequence[Analyzer]) -> None:
+def start_loading(analyzers: Sequence[Analyzer]) -> threading.Thread | None:
     """Open the models of ``analyzers`` in a background thread, for a cold start: ONNX Runtime
     lets go of the GIL while it builds a session or runs one (the person detector's check), so
     with two vCPUs (3538 MB) this overlaps making the AWS clients and fetching the first
     object; with one it overlaps only their waits on the network. The first analysis waits for
     what is not open yet (each model opens once, ``analyzers.model.Lazy``); a model that fails
-    to open here is logged, and opened again, raising, on first use."""
+    to open here is logged, and opened again, raising, on first use. Returns the thread (None
+    when there is nothing to open)."""
     from eventlens.analyzers.model import ModelAnalyzer
 
     loading = [a for a in analyzers if isinstance(a, ModelAnalyzer)]
     if not loading:
-        return
+        return None
 
     def load() -> None:
         for analyzer in loading:
@@ -83,7 +84,9 @@ def start_loading(analyzers: Sequence[Analyzer]) -> None:
             except Exception as error:  # raised again on first use, where it is handled
                 log.warning("opening %s in the background failed: %s", analyzer.name, error)
 
-    threading.Thread(target=load, name="eventlens-load-models", daemon=True).start()
+    thread = threading.Thread(target=load, name="eventlens-load-models", daemon=True)
+    thread.start()
+    return thread
 
 
 class AwsApp:
@@ -103,8 +106,11 @@ class AwsApp:
         self.hooks = hooks or Hook()
         self.retry = RetryPolicy(max_attempts=settings.max_attempts)
         self.router = settings.router
-        self._storage_factory = storage_factory or _s3_store
+        self._storage_factory = storage_factory or self._s3_store
+        self._s3: Any = None
         self._pipelines: dict[str, Pipeline] = {}
+        #: the models opening in the background (``start_loading``), if any
+        self.loading: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AwsApp:
@@ -113,8 +119,34 @@ class AwsApp:
         use_packaged_model_cache()
         analyzers = wiring.build_analyzers(settings)[settings.environment]
         # the models open while the AWS clients are made and the first object is fetched
-        start_loading(analyzers)
-        return cls(settings, wiring.open_results(settings), analyzers, wiring.aws_hooks(settings))
+        loading = start_loading(analyzers)
+        app = cls(settings, wiring.open_results(settings), analyzers, wiring.aws_hooks(settings))
+        app.loading = loading
+        return app
+
+    def prepare(self, *, wait_for_models: bool) -> None:
+        """Do now what the first event would otherwise wait for: make the results store's and
+        S3's clients and, with ``wait_for_models``, wait for the models opening in the
+        background (else the first event's reads overlap their opening). For a Lambda init
+        phase, which runs at a full vCPU whatever the function's memory size."""
+        self.results.connect()
+        if self._storage_factory == self._s3_store:
+            self._s3_client()
+        if wait_for_models and self.loading is not None:
+            self.loading.join()
+
+    def _s3_client(self) -> Any:
+        """One S3 client for every bucket's store."""
+        if self._s3 is None:
+            from eventlens.aws_clients import client
+
+            self._s3 = client("s3")
+        return self._s3
+
+    def _s3_store(self, bucket: str) -> ObjectStore:
+        from eventlens.storage.s3 import S3ObjectStore
+
+        return S3ObjectStore(bucket, self._s3_client())
 
     def pipeline_for(self, bucket: str) -> Pipeline:
         """One pipeline per source bucket; the analyzers and the results store are shared."""
@@ -199,12 +231,6 @@ def log_unparseable(batch: ParsedBatch) -> None:
             log.error("unparseable SQS message %s left for the DLQ: %s", message_id, reason)
         else:
             log.warning("ignored %s message %s: %s", batch.source, message_id, reason)
-
-
-def _s3_store(bucket: str) -> ObjectStore:
-    from eventlens.storage.s3 import S3ObjectStore
-
-    return S3ObjectStore(bucket)
 
 
 def describe(outcomes: Sequence[Outcome]) -> str:

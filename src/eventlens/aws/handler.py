@@ -1,7 +1,8 @@
 """The Lambda entry point: ``eventlens.aws.handler.handler``.
 
 One module for every environment; ``EVENTLENS_*`` variables select the environment, table,
-analyzer and prefix (see ``eventlens.settings``). The pipeline is built once per cold start.
+analyzer and prefix (see ``eventlens.settings``). The pipeline is built once per sandbox, in
+Lambda's init phase (``initialise``), else on first use.
 
 * SQS event source (recommended; enable ``ReportBatchItemFailures`` on the mapping): returns
   ``{"batchItemFailures": [...]}`` naming the messages to redeliver. A message whose
@@ -21,6 +22,8 @@ analyzer and prefix (see ``eventlens.settings``). The pipeline is built once per
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from typing import Any
 
@@ -28,6 +31,8 @@ from eventlens.aws import observability
 from eventlens.aws.app import AwsApp, RetryLater, describe, log_unparseable
 from eventlens.events.s3 import parse_lambda_event
 from eventlens.settings import Mode, Settings
+
+log = logging.getLogger("eventlens.aws")
 
 _app: AwsApp | None = None
 _lock = threading.Lock()
@@ -40,6 +45,22 @@ def get_app() -> AwsApp:
         if _app is None:
             _app = AwsApp.from_settings(Settings.from_env(mode=Mode.AWS))
         return _app
+
+
+def initialise() -> None:
+    """Build the app in the Lambda init phase (``AWS_LAMBDA_INITIALIZATION_TYPE`` is set
+    there), at the init phase's full vCPU: its AWS clients made, its models opening. Where the
+    sandbox is initialised ahead of its first event (provisioned concurrency, SnapStart) the
+    models are opened before init ends; on demand the event follows at once, and its object's
+    fetch overlaps their opening. A configuration that does not build is logged here and
+    raises again at the first event, where the handler meets it as before."""
+    initialisation = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
+    if not initialisation:
+        return
+    try:
+        get_app().prepare(wait_for_models=initialisation != "on-demand")
+    except Exception as error:
+        log.warning("building the app in the init phase failed (tried again per event): %s", error)
 
 
 def reset() -> None:
@@ -67,3 +88,5 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 #: The entry point; in Lambda with Powertools' JSON logs and the invocation's context.
 handler = observability.lambda_entry(handle)
+
+initialise()

@@ -221,6 +221,10 @@ class ResultStore(ABC):
             since=since, until=until, granularity=granularity, top=top,
         )  # fmt: skip
 
+    def connect(self) -> None:  # noqa: B027 - stores without connections need nothing
+        """Make the connection now rather than on the first read or write (a Lambda init
+        phase does it ahead of the first event)."""
+
     def close(self) -> None:  # noqa: B027 - stores without resources need nothing
         """Release connections."""
 

@@ -118,9 +118,12 @@ class DynamoDBResultStore(ResultStore):
 
     @property
     def client(self) -> Any:
+        self.connect()
+        return self._client
+
+    def connect(self) -> None:
         if self._client is None:
             self._client = make_client("dynamodb")
-        return self._client
 
     def _table(self, environment: str) -> str:
         return table_for(self.tables, environment)
