@@ -455,6 +455,9 @@ def test_the_lambda_init_phase_builds_the_app_its_clients_and_opens_its_models(
     monkeypatch.setenv("EVENTLENS_ANALYZERS", "test-slow-model")
     lambda_handler.initialise()  # outside Lambda's init phase: nothing is built
     assert lambda_handler._app is None
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+    lambda_handler.initialise()  # a snapshot restored on another CPU: its sessions not opened
+    assert lambda_handler._app is None
 
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", initialisation)  # as Lambda sets it
     ahead = initialisation == "provisioned-concurrency"

@@ -128,7 +128,7 @@ class AwsApp:
         """Do now what the first event would otherwise wait for: make the results store's and
         S3's clients and, with ``wait_for_models``, wait for the models opening in the
         background (else the first event's reads overlap their opening). For a Lambda init
-        phase, which runs at a full vCPU whatever the function's memory size."""
+        phase (``handler.initialise``)."""
         self.results.connect()
         if self._storage_factory == self._s3_store:
             self._s3_client()

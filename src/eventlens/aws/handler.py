@@ -50,12 +50,14 @@ def get_app() -> AwsApp:
 def initialise() -> None:
     """Build the app in the Lambda init phase (``AWS_LAMBDA_INITIALIZATION_TYPE`` is set
     there), at the init phase's full vCPU: its AWS clients made, its models opening. Where the
-    sandbox is initialised ahead of its first event (provisioned concurrency, SnapStart) the
-    models are opened before init ends; on demand the event follows at once, and its object's
-    fetch overlaps their opening. A configuration that does not build is logged here and
-    raises again at the first event, where the handler meets it as before."""
+    sandbox is initialised ahead of its first event (provisioned concurrency) the models are
+    opened before init ends; on demand the event follows at once, and its object's fetch
+    overlaps their opening. Not under SnapStart: a snapshot is restored on other CPUs, and
+    ONNX Runtime picks its kernels, and the person detector checks its int8 graph, for the CPU
+    a session opens on. A configuration that does not build is logged here and raises again
+    at the first event, where the handler meets it as before."""
     initialisation = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
-    if not initialisation:
+    if not initialisation or initialisation == "snap-start":
         return
     try:
         get_app().prepare(wait_for_models=initialisation != "on-demand")
