@@ -981,10 +981,14 @@ def test_plan_refuses_settings_that_cannot_work(deployment: Deployment) -> None:
     for bundled in ("-var=analyzer=bundled", '-var=analyzers={prod=["faces"]}'):
         # both refusals at once (each plan costs ~10 s of provider start-up)
         error = _plan_fails(
-            deployment, bundled, "-var=lambda_runtime=python3.11", "-var=lambda_architecture=arm64"
-        )
+            deployment, bundled, "-var=lambda_runtime=python3.11", "-var=lambda_architecture=arm64",
+            # more sandboxes kept initialised than may run (beside a valid reserved_concurrency:
+            # Terraform checks nothing against a variable that failed its own validation)
+            "-var=reserved_concurrency=10", "-var=provisioned_concurrency=11",
+        )  # fmt: skip
         assert "needs lambda_runtime python3.12 or later" in error, bundled
         assert "is not supported with bundled analyzers" in error, bundled
+        assert "provisioned_concurrency must not exceed reserved_concurrency" in error, bundled
     error = _plan_fails(deployment, "-var=package_type=Image")  # no image named
     assert "needs lambda_image_uri, or lambda_image_tag" in error
 
@@ -1008,6 +1012,30 @@ def test_handler_memory_is_one_vcpu_where_a_bundled_model_runs(deployment: Deplo
             for env in ("beta", "prod")
         }
         assert found == expected, overrides
+
+
+@pytest.mark.slow
+def test_provisioned_concurrency_publishes_and_points_the_queue_at_the_live_alias(
+    deployment: Deployment,
+) -> None:
+    """provisioned_concurrency > 0: each deploy publishes a version behind the alias ``live``,
+    Lambda keeps that many of its sandboxes initialised, and the queue invokes the alias."""
+    deployment.tf.run(
+        "plan", "-no-color", "-refresh=false", "-lock=false", "-out=provisioned.tfplan",
+        *_with(deployment, ["-var=provisioned_concurrency=2"]),
+    )  # fmt: skip
+    plan = json.loads(deployment.tf.run("show", "-json", "provisioned.tfplan").stdout)
+    changes = {rc["address"]: rc["change"] for rc in plan["resource_changes"]}
+    for env in ("beta", "prod"):
+        assert _after(plan, f'aws_lambda_function.handler["{env}"]')["publish"] is True
+        alias = _after(plan, f'aws_lambda_alias.live["{env}"]')
+        assert alias["name"] == "live" and alias["function_name"] == f"rekognition-{env}-handler"
+        config = _after(plan, f'aws_lambda_provisioned_concurrency_config.handler["{env}"]')
+        assert config["qualifier"] == "live" and config["provisioned_concurrent_executions"] == 2
+        mapping = changes[f'aws_lambda_event_source_mapping.sqs["{env}"]']
+        # the alias's ARN, known only once it exists (the function's is known now)
+        assert mapping["before"]["function_name"].endswith(f":rekognition-{env}-handler")
+        assert mapping["after_unknown"].get("function_name") is True
 
 
 @pytest.mark.slow

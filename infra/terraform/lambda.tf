@@ -32,6 +32,13 @@ locals {
     s3_object_version = local.use_zip && var.create_lambdas ? aws_s3_object.lambda_package[0].version_id : null
     source_code_hash  = local.use_zip && var.create_lambdas ? filebase64sha256(var.lambda_package_path) : null
   }
+  # With provisioned concurrency the triggers invoke the alias whose version is kept initialised.
+  provisioned = var.provisioned_concurrency > 0
+  handler_target_arns = {
+    for env in keys(local.lambda_envs) : env => (
+      local.provisioned ? aws_lambda_alias.live[env].arn : aws_lambda_function.handler[env].arn
+    )
+  }
   handler_environment = {
     for env, cfg in local.lambda_envs : env => merge(
       {
@@ -89,6 +96,7 @@ resource "aws_lambda_function" "handler" {
   memory_size                    = local.handler_memory_mb[each.key]
   timeout                        = var.lambda_timeout_seconds
   reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1)
+  publish                        = local.provisioned
 
   environment {
     variables = local.handler_environment[each.key]
@@ -121,11 +129,28 @@ resource "aws_lambda_function" "handler" {
   ]
 }
 
+resource "aws_lambda_alias" "live" {
+  for_each = local.provisioned ? local.lambda_envs : {}
+
+  name             = "live"
+  description      = "The published version the triggers invoke, kept initialised"
+  function_name    = aws_lambda_function.handler[each.key].function_name
+  function_version = aws_lambda_function.handler[each.key].version
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "handler" {
+  for_each = local.provisioned ? local.lambda_envs : {}
+
+  function_name                     = aws_lambda_function.handler[each.key].function_name
+  qualifier                         = aws_lambda_alias.live[each.key].name
+  provisioned_concurrent_executions = var.provisioned_concurrency
+}
+
 resource "aws_lambda_event_source_mapping" "sqs" {
   for_each = local.use_sqs ? local.lambda_envs : {}
 
   event_source_arn        = aws_sqs_queue.events[each.key].arn
-  function_name           = aws_lambda_function.handler[each.key].arn
+  function_name           = local.handler_target_arns[each.key]
   batch_size              = var.sqs_batch_size
   function_response_types = ["ReportBatchItemFailures"]
   enabled                 = true
@@ -141,6 +166,7 @@ resource "aws_lambda_permission" "s3" {
   statement_id   = "AllowS3Invoke"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.handler[each.key].function_name
+  qualifier      = local.provisioned ? aws_lambda_alias.live[each.key].name : null
   principal      = "s3.amazonaws.com"
   source_arn     = aws_s3_bucket.images.arn
   source_account = local.account_id
@@ -156,6 +182,7 @@ resource "aws_lambda_permission" "dead_letters" {
   statement_id  = "AllowFailureTopicInvoke"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.handler[each.key].function_name
+  qualifier     = local.provisioned ? aws_lambda_alias.live[each.key].name : null
   principal     = "sns.amazonaws.com"
   source_arn    = aws_sns_topic.failures.arn
 }
@@ -165,7 +192,7 @@ resource "aws_sns_topic_subscription" "dead_letters" {
 
   topic_arn           = aws_sns_topic.failures.arn
   protocol            = "lambda"
-  endpoint            = aws_lambda_function.handler[each.key].arn
+  endpoint            = local.handler_target_arns[each.key]
   filter_policy_scope = "MessageAttributes"
   filter_policy       = jsonencode({ ErrorCode = [{ exists = true }] })
 

@@ -165,7 +165,7 @@ resource "aws_s3_bucket_notification" "images" {
     for_each = local.use_sqs ? {} : local.lambda_envs
     content {
       id                  = "${lambda_function.key}-images"
-      lambda_function_arn = aws_lambda_function.handler[lambda_function.key].arn
+      lambda_function_arn = local.handler_target_arns[lambda_function.key]
       events              = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
       filter_prefix       = lambda_function.value.prefix
     }

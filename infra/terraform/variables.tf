@@ -269,6 +269,22 @@ variable "lambda_timeout_seconds" {
   }
 }
 
+variable "provisioned_concurrency" {
+  description = "Sandboxes of each environment's function that Lambda keeps initialised (0 = none). The handler builds its app in the init phase (AWS clients made, models opened), so an event that reaches such a sandbox is answered as a warm one (bundled analyzers: ~0.15 s instead of a ~1.2 s cold start at 1,769 MB). Above 0 each deploy publishes a version behind the alias `live`, which the triggers invoke; provisioned concurrency is billed while configured."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.provisioned_concurrency >= 0
+    error_message = "provisioned_concurrency must be at least 0."
+  }
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.provisioned_concurrency <= var.reserved_concurrency
+    error_message = "provisioned_concurrency must not exceed reserved_concurrency."
+  }
+}
+
 variable "reserved_concurrency" {
   description = "Concurrent executions reserved for (and capping) each environment's function; null = unreserved, 0 = stopped. Size it to Rekognition's TPS quota: concurrency x images per second per execution x Rekognition calls per image <= the quota (see docs/deploy.md)."
   type        = number
