@@ -402,19 +402,22 @@ def test_bucket_access_is_logged_into_a_private_log_bucket(deployment: Deploymen
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 
 
+def _plan(deployment: Deployment, name: str, overrides: Sequence[str]) -> dict[str, Any]:
+    """The JSON plan with some variables changed (each plan costs ~10-20 s of provider start)."""
+    deployment.tf.run(
+        "plan", "-no-color", "-refresh=false", "-lock=false", f"-out={name}.tfplan",
+        *_with(deployment, overrides),
+    )  # fmt: skip
+    plan: dict[str, Any] = json.loads(deployment.tf.run("show", "-json", f"{name}.tfplan").stdout)
+    return plan
+
+
 @pytest.mark.slow
 def test_access_logging_and_deletion_protection_follow_the_variables(
     deployment: Deployment,
 ) -> None:
     def plan(name: str, *overrides: str) -> dict[str, Any]:
-        deployment.tf.run(
-            "plan", "-no-color", "-refresh=false", "-lock=false", f"-out={name}.tfplan",
-            *_with(deployment, overrides),
-        )  # fmt: skip
-        result: dict[str, Any] = json.loads(
-            deployment.tf.run("show", "-json", f"{name}.tfplan").stdout
-        )
-        return result
+        return _plan(deployment, name, overrides)
 
     def changes(result: dict[str, Any]) -> dict[str, list[str]]:
         """Deletions and creations, and the tables' changes (the Lambda functions and policies
@@ -996,35 +999,32 @@ def test_plan_refuses_settings_that_cannot_work(deployment: Deployment) -> None:
 @pytest.mark.slow
 def test_handler_memory_is_one_vcpu_where_a_bundled_model_runs(deployment: Deployment) -> None:
     """lambda_memory_mb unset: 1769 MB (one vCPU) for an environment with a bundled analyzer,
-    256 MB for a Rekognition one; set, it is every handler's."""
+    256 MB for a Rekognition one; set, it is every handler's. The last plan also keeps sandboxes
+    initialised (``provisioned_concurrency``, checked below: one plan fewer)."""
     for overrides, expected in (
         (['-var=analyzers={prod=["labels", "duplicates"]}'], {"beta": 256, "prod": 1769}),
         (["-var=analyzer=bundled"], {"beta": 1769, "prod": 1769}),
-        (["-var=analyzer=bundled", "-var=lambda_memory_mb=3538"], {"beta": 3538, "prod": 3538}),
+        (
+            [
+                "-var=analyzer=bundled",
+                "-var=lambda_memory_mb=3538",
+                "-var=provisioned_concurrency=2",
+            ],
+            {"beta": 3538, "prod": 3538},
+        ),
     ):
-        deployment.tf.run(
-            "plan", "-no-color", "-refresh=false", "-lock=false", "-out=memory.tfplan",
-            *_with(deployment, overrides),
-        )  # fmt: skip
-        plan = json.loads(deployment.tf.run("show", "-json", "memory.tfplan").stdout)
+        plan = _plan(deployment, "memory", overrides)
         found = {
             env: _after(plan, f'aws_lambda_function.handler["{env}"]')["memory_size"]
             for env in ("beta", "prod")
         }
         assert found == expected, overrides
+    _assert_the_queue_invokes_the_live_alias(plan)
 
 
-@pytest.mark.slow
-def test_provisioned_concurrency_publishes_and_points_the_queue_at_the_live_alias(
-    deployment: Deployment,
-) -> None:
+def _assert_the_queue_invokes_the_live_alias(plan: dict[str, Any]) -> None:
     """provisioned_concurrency > 0: each deploy publishes a version behind the alias ``live``,
     Lambda keeps that many of its sandboxes initialised, and the queue invokes the alias."""
-    deployment.tf.run(
-        "plan", "-no-color", "-refresh=false", "-lock=false", "-out=provisioned.tfplan",
-        *_with(deployment, ["-var=provisioned_concurrency=2"]),
-    )  # fmt: skip
-    plan = json.loads(deployment.tf.run("show", "-json", "provisioned.tfplan").stdout)
     changes = {rc["address"]: rc["change"] for rc in plan["resource_changes"]}
     for env in ("beta", "prod"):
         assert _after(plan, f'aws_lambda_function.handler["{env}"]')["publish"] is True
@@ -1044,11 +1044,7 @@ def test_image_package_plan_uses_ecr_and_derives_the_attempts(deployment: Deploy
     with its own command), no zip upload; and EVENTLENS_MAX_ATTEMPTS follows the receives."""
     overrides = ["-var=package_type=Image", "-var=lambda_image_tag=git-abc123",
                  "-var=sqs_max_receive_count=5"]  # fmt: skip
-    deployment.tf.run(
-        "plan", "-no-color", "-refresh=false", "-lock=false", "-out=image.tfplan",
-        *_with(deployment, overrides),
-    )  # fmt: skip
-    plan = json.loads(deployment.tf.run("show", "-json", "image.tfplan").stdout)
+    plan = _plan(deployment, "image", overrides)
     actions = {rc["address"]: rc["change"]["actions"] for rc in plan["resource_changes"]}
     assert actions["aws_ecr_repository.lambda[0]"] == ["create"]
     assert actions["aws_ecr_repository_policy.lambda[0]"] == ["create"]
