@@ -6,8 +6,8 @@
     .venv/bin/python bench/eval_labels.py --grid     # temperatures x caps on the tuning part
     .venv/bin/python bench/eval_labels.py --split all --by-category  # + the later held-out parts
 
-``--split``: tune, heldout, heldout2, heldout3, heldout4 (the later held-out parts), both
-(tune + heldout, the default) or all; ``--details`` only for tune.
+``--split``: tune, heldout, heldout2, heldout3, heldout4, heldout5 (the later held-out parts),
+both (tune + heldout, the default) or all; ``--details`` only for tune.
 
 The photos, their sources, licences and accepted labels are in ``bench/eval_set/manifest.json``
 (``bench/eval_set/collect.py`` fetches them from the packages into ``bench/out/eval-photos``).
@@ -406,8 +406,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "heldout2": ("heldout2",),
     "heldout3": ("heldout3",),
     "heldout4": ("heldout4",),
+    "heldout5": ("heldout5",),
     "both": ("tune", "heldout"),
-    "all": ("tune", "heldout", "heldout2", "heldout3", "heldout4"),
+    "all": ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"),
 }
 
 
@@ -496,6 +497,8 @@ def main() -> None:
         "first run then)",
         "heldout3": "third held-out part (collected in the fifth round, never tuned on)",
         "heldout4": "fourth held-out part (issue 20: groups, small people, COCO objects; never "
+        "tuned on)",
+        "heldout5": "fifth held-out part (groups, small people, COCO objects again; never "
         "tuned on)",
     }
     for part, rows in tables.items():

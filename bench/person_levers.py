@@ -56,7 +56,7 @@ from eventlens.analyzers.objects.people_labels import TILES_BAND
 from eventlens.analyzers.objects.ssd import Detection
 
 OUT = Path(__file__).resolve().parent / "out" / "person-levers"
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 FLOOR = 0.2
 #: NanoDet's person boxes are kept from this score up (its passes ``nanodet``, ``nanodet_tiles``)
 NANODET_FLOOR = 0.1
