@@ -317,7 +317,7 @@ class Counts:
     photos: int
     no_label: int
     confident_wrong: int
-    right_at_90: int = 0
+    right_at_90: int
 
 
 def by_category(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> dict[str, Counts]:
@@ -325,7 +325,7 @@ def by_category(photos: list[Photo], labels: list[list[dict[str, Any]]]) -> dict
     right one at >= 90 (the same tests as ``score``)."""
     out: dict[str, Counts] = {}
     for photo, found in zip(photos, labels, strict=True):
-        c = out.get(photo["category"], Counts(0, 0, 0))
+        c = out.get(photo["category"], Counts(0, 0, 0, 0))
         out[photo["category"]] = Counts(
             c.photos + 1,
             c.no_label + (not found),
@@ -341,9 +341,12 @@ def reweighted(counts: dict[str, Counts], reference: dict[str, Counts]) -> tuple
     merged: dict[str, Counts] = {}
     for category, c in counts.items():
         key = CATEGORY_ALIASES.get(category, category)
-        m = merged.get(key, Counts(0, 0, 0))
+        m = merged.get(key, Counts(0, 0, 0, 0))
         merged[key] = Counts(
-            m.photos + c.photos, m.no_label + c.no_label, m.confident_wrong + c.confident_wrong
+            m.photos + c.photos,
+            m.no_label + c.no_label,
+            m.confident_wrong + c.confident_wrong,
+            m.right_at_90 + c.right_at_90,
         )
     weights = {k: r.photos for k, r in reference.items() if k in merged}
     total = sum(weights.values())

@@ -1,9 +1,9 @@
 """The bundled Lambda package's cold start on its target Python (``bench/bench_aws.py
 --cold-start python3.12``): init (the handler's imports and, ``AWS_LAMBDA_INITIALIZATION_TYPE``
-being set as in Lambda, the app built: its clients made, its models opened) + the first
+being set as in Lambda, the app built: its clients made, its models opening) + the first
 invocation, then warm invocations in the same process, each on one 12-MP JPEG; and the import
-time broken down
-(``python -X importtime`` over init and the first invocation, by top-level package).
+time broken down (``python -X importtime`` over init and the first invocation, by top-level
+package).
 
 The package is built for the runtime and unzipped; a fresh interpreter of that version runs it
 the way Lambda does (``-S -I``, the task folder first on ``sys.path``, boto3 from a folder
@@ -73,7 +73,7 @@ context = types.SimpleNamespace(
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:eventlens-beta",
 )
 invocations = []
-for i, event in enumerate(events):
+for event in events:
     wall, cpu = time.perf_counter(), time.process_time()
     result = handler(event, context)
     assert result == {"batchItemFailures": []}, result

@@ -51,12 +51,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import person_votes
+from bench.eval_labels import PARTS
 from eventlens.analyzers.objects import blazeface, coco, movenet, nanodet, people, people_tiles
 from eventlens.analyzers.objects.people_labels import TILES_BAND
 from eventlens.analyzers.objects.ssd import Detection
 
 OUT = Path(__file__).resolve().parent / "out" / "person-levers"
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+SPLITS = PARTS["all"]
 FLOOR = 0.2
 #: NanoDet's person boxes are kept from this score up (its passes ``nanodet``, ``nanodet_tiles``)
 NANODET_FLOOR = 0.1

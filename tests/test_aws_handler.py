@@ -479,7 +479,7 @@ def test_the_lambda_init_phase_builds_the_app_its_clients_and_opens_its_models(
 
     key = BETA + "after-init.jpg"
     stack.put_image(key, jpeg((200, 20, 30), (64, 48)))
-    assert lambda_handler.handler(sqs_event(stack, 1), None) == {"batchItemFailures": []}
+    assert stack.handle_queued(1) == {"batchItemFailures": []}
     assert lambda_handler._app is app and analyzer.is_loaded  # built once, in the init phase
     item = raw_item(stack, key)
     assert item is not None and item["status"] == {"S": "ok"}
